@@ -1,0 +1,4 @@
+"""Turns an infrastructure description into a checked, static description with a dependency graph."""
+from importlib.metadata import version as _version
+
+__version__ = _version("occo-compiler")

@@ -1,0 +1,216 @@
+"""The occo-dev command line: one small function per subcommand."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import imports, index, testrun, upload, venvs
+from .errors import DevError
+from .graph import build_graph, check_sibling_pins
+from .lock import Lock, run_lock
+from .package import Packager
+from .repo import Repo
+
+TOOL_SUITES = ("tool", "integration")
+
+
+def _repo() -> Repo:
+    return Repo.load(Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd())))
+
+
+def _selected(repo: Repo, args: argparse.Namespace):
+    if getattr(args, "all", False) or not args.components:
+        if not getattr(args, "all", False):
+            raise DevError(f"name the components to {args.command}, or use --all", 2)
+        return list(repo.components.values())
+    return repo.select(args.components)
+
+
+def cmd_order(args: argparse.Namespace) -> int:
+    graph = build_graph(_repo())
+    if args.json:
+        print(json.dumps(graph.as_json(), indent=2))
+    else:
+        print("\n".join(graph.order))
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    repo = _repo()
+    changed = run_lock(repo, build_graph(repo), upgrade=args.upgrade)
+    for path in changed:
+        print(f"wrote {path.relative_to(repo.root)}")
+    if not changed:
+        print("lock is up to date; no file changed")
+    return 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    repo = _repo()
+    graph = build_graph(repo)
+    components = _selected(repo, args)
+    Packager(repo, graph, Lock.read(repo), jobs=args.jobs).run(components, force=args.force)
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    repo = _repo()
+    if args.action == "serve":
+        state = index.serve(repo, args.port, Path(args.dir) if args.dir else None)
+        print(f"index serving {state['packages']} at {state['url']} (pid {state['pid']}, "
+              f"log {state['log']})")
+        print(f"install from it with: pip install --index-url {state['url']}simple/ occo-api")
+        return 0
+    if args.action == "stop":
+        state = index.stop(repo)
+        print(f"index at {state['url']} stopped" if state else "index is not running")
+        return 0
+    state = index.status(repo)
+    if not state:
+        print("index is not running; start it with ./occo-dev index serve")
+        return 1
+    print(f"index running at {state['url']} (pid {state['pid']}), "
+          f"{state['files']} file(s) in {state['packages']}")
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    repo = _repo()
+    graph = build_graph(repo)
+    components = [repo.components[name] for name in graph.sort(
+        [c.folder for c in _selected(repo, args)])]
+    url = args.index or index.default_url(repo)
+    login = index.credentials(index.IndexPaths.of(repo))
+    upload.upload(components, url, login, list(repo.components.values()))
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    repo = _repo()
+    graph = build_graph(repo)
+    names = args.components or [*graph.order, *TOOL_SUITES]
+    tool_suites = [n for n in names if n in TOOL_SUITES]
+    components = repo.select([n for n in names if n not in TOOL_SUITES])
+    suites = []
+    lock = Lock.read(repo) if components else None
+    for component in [repo.components[n] for n in graph.sort([c.folder for c in components])]:
+        if not venvs.env_is_current(repo, graph, component):
+            print(f"== {component.folder}: (re)creating env/{component.folder}", flush=True)
+            venvs.reset_env(repo, graph, lock, component)
+        suites.append(testrun.Suite(component.folder, venvs.env_python(
+            venvs.env_path(repo, component.folder)), component.path))
+    dev_python = Path(sys.executable)
+    if "tool" in tool_suites:
+        suites.append(testrun.Suite("tool", dev_python, repo.root / "dev"))
+    if "integration" in tool_suites:
+        suites.append(testrun.Suite("integration", dev_python, repo.root))
+    total = testrun.run_suites(suites, verbose=args.verbose)
+    print(total.line())
+    if total.total == 0:
+        raise DevError("no test ran; a test run that runs nothing is an error")
+    return 1 if total.failed else 0
+
+
+def cmd_reset_env(args: argparse.Namespace) -> int:
+    repo = _repo()
+    [component] = repo.select([args.component])
+    venv = venvs.reset_env(repo, build_graph(repo), Lock.read(repo), component)
+    print(f"env/{component.folder} is ready; activate it with: source {venv}/bin/activate")
+    return 0
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    repo = _repo()
+    wheelhouse = Path(args.wheelhouse).resolve() if args.wheelhouse else None
+    index_url = args.index
+    if wheelhouse is None and index_url is None:
+        state = index.running_state(index.IndexPaths.of(repo))
+        if state:
+            index_url = state["url"]
+        else:
+            wheelhouse = repo.root / "api" / "wheelhouse"
+    venv = venvs.install_commands(repo, index_url, wheelhouse)
+    print(f"installed occo-api from {wheelhouse or index_url} into {venv}; "
+          f"the commands are in {venv}/bin")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    repo = _repo()
+    build_graph(repo)
+    check_sibling_pins(repo)
+    violations = imports.check_repo(repo)
+    for violation in violations:
+        print(violation)
+    if violations:
+        raise DevError(f"{len(violations)} import boundary violation(s)")
+    print(f"ok: {len(repo.components)} components, dependencies acyclic, pins consistent, "
+          "imports within declared dependencies")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="occo-dev", description=__doc__)
+    sub = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    order = sub.add_parser("order", help="print the build order")
+    order.add_argument("--json", action="store_true", help="levels and edges as JSON")
+    order.set_defaults(func=cmd_order)
+
+    lock = sub.add_parser("lock", help="lock third-party requirements for all components")
+    lock.add_argument("--upgrade", action="store_true", help="move every pin to its newest release")
+    lock.set_defaults(func=cmd_lock)
+
+    for name, func, text in (("package", cmd_package, "build wheelhouses"),
+                             ("upload", cmd_upload, "publish wheelhouses to the index")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("components", nargs="*", metavar="COMP")
+        command.add_argument("--all", action="store_true", help="every component")
+        command.set_defaults(func=func)
+    sub.choices["package"].add_argument("--force", action="store_true",
+                                        help="rebuild even when up to date")
+    sub.choices["package"].add_argument("--jobs", type=int, default=None,
+                                        help="components of one level built at once")
+    sub.choices["upload"].add_argument("--index", metavar="URL",
+                                       help="index URL (default: the one index serve runs)")
+
+    index_cmd = sub.add_parser("index", help="run the private wheel index")
+    index_cmd.add_argument("action", choices=("serve", "stop", "status"))
+    index_cmd.add_argument("--port", type=int, default=index.DEFAULT_PORT)
+    index_cmd.add_argument("--dir", help="folder of the packages (default env/index/packages)")
+    index_cmd.set_defaults(func=cmd_index)
+
+    test = sub.add_parser("test", help="run the tests and print 'N passed, N failed'")
+    test.add_argument("components", nargs="*", metavar="COMP",
+                      help="components, or 'tool' and 'integration' (default: everything)")
+    test.add_argument("-v", "--verbose", action="store_true")
+    test.set_defaults(func=cmd_test)
+
+    reset = sub.add_parser("reset-env", help="recreate env/COMP for developing COMP")
+    reset.add_argument("component", metavar="COMP")
+    reset.set_defaults(func=cmd_reset_env)
+
+    install = sub.add_parser("install", help="install the occopus-* commands into env/occopus")
+    source = install.add_mutually_exclusive_group()
+    source.add_argument("--index", metavar="URL")
+    source.add_argument("--wheelhouse", metavar="DIR")
+    install.set_defaults(func=cmd_install)
+
+    check = sub.add_parser("check", help="check dependencies, pins and import boundaries")
+    check.set_defaults(func=cmd_check)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DevError as error:
+        print(f"occo-dev: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("occo-dev: interrupted", file=sys.stderr)
+        return 130

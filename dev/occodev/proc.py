@@ -1,0 +1,48 @@
+"""Running external commands: echoed, checked, and failing as a DevError."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+VERBOSE = os.environ.get("OCCO_DEV_VERBOSE") == "1"
+
+
+def isolated_pip_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a pip that must see only the indexes we name.
+
+    This machine's pip configuration adds find-links and extra indexes; an
+    install that claims to come from our index alone must not see them.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PIP_") or k in ("PIP_CERT", "PIP_DEFAULT_TIMEOUT")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+    env.update(extra or {})
+    return env
+
+
+def run(cmd: Sequence[str | os.PathLike], *, cwd: Path | None = None,
+        env: Mapping[str, str] | None = None, what: str | None = None,
+        capture: bool = False) -> subprocess.CompletedProcess:
+    """Run `cmd`; on a non-zero exit raise a DevError naming `what` failed.
+
+    Output is captured (and shown only on failure) unless OCCO_DEV_VERBOSE=1,
+    so a successful run stays quiet.
+    """
+    args = [str(a) for a in cmd]
+    if VERBOSE:
+        print(">>> " + shlex.join(args), file=sys.stderr)
+    quiet = capture or not VERBOSE
+    result = subprocess.run(args, cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE if quiet else None,
+                            stderr=subprocess.STDOUT if quiet else None)
+    if result.returncode != 0:
+        from .errors import DevError
+        tail = "\n".join((result.stdout or "").strip().splitlines()[-15:])
+        detail = f"\n{tail}" if tail else ""
+        raise DevError(f"{what or args[0]} failed (exit {result.returncode}): "
+                       f"{shlex.join(args)}{detail}")
+    return result
