@@ -58,11 +58,12 @@ def counts_from_junit(path: Path) -> Counts:
     return Counts(tests - failed - skipped, failed, skipped)
 
 
-def run_suite(suite: Suite, verbose: bool = False) -> Counts:
-    """Run one suite, its output streaming to the terminal; return its counts."""
+def run_suite(suite: Suite, verbose: bool = False, output: int | None = None) -> Counts:
+    """Run one suite, its output streaming to `output` (the terminal); return its counts."""
     if not suite.start.is_dir():
         raise DevError(f"{suite.name}: no tests folder at {suite.start}")
-    print(f"== {suite.name}", flush=True)
+    say = (lambda text: None) if output is not None else (lambda text: print(text, flush=True))
+    say(f"== {suite.name}")
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "junit.xml"
         cmd = [str(suite.python), "-m", "nose2", "--start-dir", str(suite.start),
@@ -71,14 +72,15 @@ def run_suite(suite: Suite, verbose: bool = False) -> Counts:
                "--junit-xml-path", str(report)]
         if verbose:
             cmd.append("--verbose")
-        result = subprocess.run(cmd, cwd=suite.top, stdin=subprocess.DEVNULL)
+        result = subprocess.run(cmd, cwd=suite.top, stdin=subprocess.DEVNULL,
+                                stdout=output, stderr=output)
         if not report.is_file():
             print(f"{suite.name}: nose2 exited {result.returncode} without a report", file=sys.stderr)
             return Counts(failed=1)
         counts = counts_from_junit(report)
     if result.returncode != 0 and counts.failed == 0:
         counts = counts + Counts(failed=1)  # the runner itself failed
-    print(f"{suite.name}: {counts.line()}", flush=True)
+    say(f"{suite.name}: {counts.line()}")
     return counts
 
 
