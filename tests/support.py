@@ -40,17 +40,18 @@ def git(root: Path, *args: str, when: int = COMMIT_TIME) -> None:
 
 
 class RepoCopy:
-    def __init__(self) -> None:
+    def __init__(self, share_wheels: bool = True) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="occo-repo-")
         self.root = Path(self._scratch.name)
         for relative in tracked_files(REAL_ROOT):
             target = self.root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REAL_ROOT / relative, target)
-        wheels = REAL_ROOT / "env" / "wheels"
-        wheels.mkdir(parents=True, exist_ok=True)
         (self.root / "env").mkdir()
-        (self.root / "env" / "wheels").symlink_to(wheels)
+        if share_wheels:
+            wheels = REAL_ROOT / "env" / "wheels"
+            wheels.mkdir(parents=True, exist_ok=True)
+            (self.root / "env" / "wheels").symlink_to(wheels)
         git(self.root, "init", "-q")
         git(self.root, "add", "-A")
         git(self.root, "commit", "-qm", "copy")

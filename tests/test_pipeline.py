@@ -1,6 +1,5 @@
 """End to end: package everything, publish to a private index, install from it."""
 import hashlib
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,3 +113,16 @@ class PublishAndInstallTest(unittest.TestCase):
         self.assertIn(wheel.name, result.stderr)
         self.assertEqual(hashlib.sha256(published.read_bytes()).digest(),
                          hashlib.sha256(original).digest())
+
+
+class MainJobTest(unittest.TestCase):
+    def test_the_readme_main_job_script_runs_end_to_end(self):
+        copy = RepoCopy()
+        self.addCleanup(copy.cleanup)
+        result = subprocess.run([str(copy.root / "examples/main-job.sh")], cwd=copy.root,
+                                env=copy.env(OCCO_INDEX_PORT=str(free_port())),
+                                capture_output=True, text=True, timeout=600)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        for command in ("build", "destroy", "import", "maintain", "scale", "rest-service"):
+            self.assertIn(f"usage: occopus-{command}", result.stdout)
+        self.assertIn("installed occo-api from http://127.0.0.1:", result.stdout)
