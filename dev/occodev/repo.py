@@ -7,12 +7,17 @@ is another component's distribution is a sibling, any other is third-party.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from .errors import DevError
 
@@ -30,6 +35,7 @@ class Component:
     requires: tuple[Requirement, ...]  # [project].dependencies
     test_requires: tuple[Requirement, ...]  # [dependency-groups].test
     build_requires: tuple[Requirement, ...]  # [build-system].requires
+    requires_python: SpecifierSet = field(default_factory=SpecifierSet, compare=False)
     scripts: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -108,6 +114,10 @@ def _read_component(folder: Path) -> Component:
         raise DevError(f"{pyproject}: version '{project['version']}' is not a semantic "
                        "version MAJOR.MINOR.PATCH")
     groups = data.get("dependency-groups") or {}
+    try:
+        requires_python = SpecifierSet(project.get("requires-python", ""))
+    except InvalidSpecifier as error:
+        raise DevError(f"{pyproject}: [project].requires-python is invalid: {error}") from None
     return Component(
         folder=folder.name,
         path=folder,
@@ -118,6 +128,7 @@ def _read_component(folder: Path) -> Component:
         build_requires=_requirements(pyproject, "[build-system].requires",
                                      (data.get("build-system") or {}).get("requires", [])),
         scripts=dict(project.get("scripts") or {}),
+        requires_python=requires_python,
     )
 
 

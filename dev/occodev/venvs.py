@@ -1,8 +1,11 @@
 """Virtual environments: env/<comp> for developing a component, env/occopus for the commands."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +19,37 @@ from .repo import Component, Repo
 STAMP = ".occo-dev-env.sha256"
 
 
+PYTHON_CANDIDATES = ("python3.14", "python3.13", "python3.12", "python3.11", "python3")
+
+
+@functools.cache
+def _python_version(python: str) -> str | None:
+    try:
+        return subprocess.run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def components_python(repo: Repo) -> str:
+    """An interpreter that every component's requires-python accepts.
+
+    occo-dev itself may run on an older Python than the components need, so
+    their environments look for one: $OCCO_PYTHON, occo-dev's own, then the
+    newest python3.X on PATH.
+    """
+    wanted = [c.requires_python for c in repo.components.values()]
+    candidates = [os.environ.get("OCCO_PYTHON"), sys.executable,
+                  *(shutil.which(name) for name in PYTHON_CANDIDATES)]
+    for python in filter(None, candidates):
+        version = _python_version(python)
+        if version and all(version in spec for spec in wanted):
+            return python
+    needed = " and ".join(sorted({str(s) for s in wanted if str(s)})) or "any version"
+    raise DevError(f"no Python interpreter satisfies the components' requires-python ({needed}); "
+                   "install one, or point OCCO_PYTHON at it")
+
+
 def env_path(repo: Repo, name: str) -> Path:
     return repo.root / "env" / name
 
@@ -26,7 +60,7 @@ def env_python(venv: Path) -> Path:
 
 def _env_digest(repo: Repo, graph: BuildGraph, component: Component) -> str:
     """What a component env is made from: its requirements and every editable's pyproject."""
-    digest = hashlib.sha256(sys.version.encode())
+    digest = hashlib.sha256(str(_python_version(components_python(repo))).encode())
     requirements = component.path / "requirements_test.txt"
     if not requirements.is_file():
         raise DevError(f"{component.folder}/requirements_test.txt is missing; run ./occo-dev lock")
@@ -46,7 +80,7 @@ def env_is_current(repo: Repo, graph: BuildGraph, component: Component) -> bool:
 def reset_env(repo: Repo, graph: BuildGraph, lock: Lock, component: Component) -> Path:
     """Recreate env/<comp>: build backend from the lock, then requirements_test.txt."""
     venv = env_path(repo, component.folder)
-    proc.run([sys.executable, "-m", "venv", "--clear", venv], what=f"creating {venv}")
+    proc.run([components_python(repo), "-m", "venv", "--clear", venv], what=f"creating {venv}")
     python = env_python(venv)
     backend = "".join(pin.hashed_block() for pin in lock.closure([BUILD_INPUT]))
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as reqs:
@@ -70,7 +104,7 @@ def install_commands(repo: Repo, index_url: str | None, wheelhouse: Path | None)
     if wheelhouse is not None and not (wheelhouse.is_dir() and any(wheelhouse.glob("*.whl"))):
         raise DevError(f"wheelhouse {wheelhouse} has no wheels; run ./occo-dev package api first")
     venv = env_path(repo, "occopus")
-    proc.run([sys.executable, "-m", "venv", "--clear", venv], what=f"creating {venv}")
+    proc.run([components_python(repo), "-m", "venv", "--clear", venv], what=f"creating {venv}")
     source = (["--no-index", "--find-links", str(wheelhouse)] if wheelhouse is not None
               else ["--index-url", index_url.rstrip("/").removesuffix("/simple") + "/simple/"])
     proc.run([env_python(venv), "-m", "pip", "install", "--quiet", *source, "occo-api"],
