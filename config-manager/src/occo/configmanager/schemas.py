@@ -1,0 +1,27 @@
+"""The `config_management` section of each manager the original Occopus knew, as data.
+
+Read by the compiler through the entry-point group `occo.config_management_schemas`.
+A node definition without this section gets the `dummy` manager.
+"""
+from __future__ import annotations
+
+from occo.util.schema import Field, Schema
+
+_TYPE = Field("str", required=True, doc="the config manager type")
+_NAME = Field("scalar", doc="a name for this manager in logs and auth-data filters")
+
+DUMMY = Schema("config_management dummy", {"type": _TYPE, "name": _NAME},
+               "Does nothing; every node counts as configured.")
+
+CHEF = Schema("config_management chef", {
+    "type": _TYPE, "name": _NAME,
+    "endpoint": Field("scalar", required=True, doc="the Chef server URL"),
+    "run_list": Field("list", required=True, items="scalar", doc="recipes and roles to run"),
+}, "A Chef server: an environment per infrastructure, a role per node.")
+
+PUPPET_SOLO = Schema("config_management puppet_solo", {
+    "type": _TYPE, "name": _NAME,
+    "manifests": Field("list", required=True, items="scalar", doc="manifests to apply"),
+    "modules": Field("list", items="scalar", doc="modules to install"),
+    "attributes": Field("any", doc="hiera attributes"),
+}, "Server-less Puppet: the node applies its manifests itself through cloud-init.")
