@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from occo.util.errors import SourceLocation
-from occo.util.schema import Field, Problems, Schema, check, did_you_mean
+from occo.util.schema import Field, Problems, Schema, Where, check, did_you_mean
 from occo.util.yamlload import location_of
 
 from .names import name_problem
@@ -121,7 +121,7 @@ def _check_dependencies(entries: list, nodes: list[dict], by_name: dict[str, dic
     dependencies = []
     node_ids = {id(node) for node in nodes}
     for index, entry in enumerate(entries):
-        where = location_of(entries, index)
+        where: Where = lambda i=index: location_of(entries, i)  # noqa: E731
         label = f"dependency {index + 1}"
         mappings: list = []
         extra: dict = {}
@@ -131,7 +131,7 @@ def _check_dependencies(entries: list, nodes: list[dict], by_name: dict[str, dic
                              "write {connection: [*Dependent, *Dependee], mappings: [...]}")
                 continue
             pair = entry["connection"]
-            where = location_of(entry, "connection")
+            where = lambda e=entry: location_of(e, "connection")  # noqa: E731
             mappings = entry.get("mappings") or []
             extra = {k: v for k, v in entry.items() if k not in ("connection", "mappings")}
         else:
@@ -143,7 +143,8 @@ def _check_dependencies(entries: list, nodes: list[dict], by_name: dict[str, dic
         # An alias has no position of its own (it is its anchor's node), so an
         # aliased end is reported at the dependency, a named end at the name.
         ends = [_node_name(end, node_ids, by_name, label,
-                           where if isinstance(end, dict) else location_of(pair, i) or where, problems)
+                           where if isinstance(end, dict) else lambda p=pair, i=i: location_of(p, i),
+                           problems)
                 for i, end in enumerate(pair)]
         if None in ends:
             continue
@@ -156,7 +157,7 @@ def _check_dependencies(entries: list, nodes: list[dict], by_name: dict[str, dic
 
 
 def _node_name(end: Any, node_ids: set[int], by_name: dict[str, dict], label: str,
-               where: SourceLocation | None, problems: Problems) -> str | None:
+               where: Where, problems: Problems) -> str | None:
     """The name of the node a dependency end refers to, by alias or by name."""
     if isinstance(end, dict):
         if id(end) in node_ids:
@@ -172,13 +173,15 @@ def _node_name(end: Any, node_ids: set[int], by_name: dict[str, dict], label: st
 
 
 def _check_mappings(mappings: Any, label: str, entry: Any, problems: Problems) -> list[dict]:
-    where = location_of(entry, "mappings") if isinstance(entry, dict) else None
+    def where() -> SourceLocation | None:
+        return location_of(entry, "mappings") if isinstance(entry, dict) else None
+
     if not isinstance(mappings, list):
         problems.add(f"mappings of {label} must be a list", where)
         return []
     result = []
     for index, mapping in enumerate(mappings):
-        mapping_where = location_of(mappings, index) or where
+        mapping_where: Where = lambda i=index: location_of(mappings, i) or where()  # noqa: E731
         if isinstance(mapping, list):
             mapping = {"attributes": mapping}
         elif isinstance(mapping, dict):

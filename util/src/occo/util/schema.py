@@ -65,10 +65,20 @@ class Problem(OccoError):
     """One thing wrong in a file, found by a checker."""
 
 
+Where = SourceLocation | Callable[[], SourceLocation | None] | None
+
+
 class Problems(list):
     """The problems found so far in one file."""
 
-    def add(self, message: str, location: SourceLocation | None, hint: str | None = None) -> None:
+    def add(self, message: str, location: Where, hint: str | None = None) -> None:
+        """Record a problem; `location` may be a function, called only now.
+
+        Checkers pass functions so that valid data, the common case, costs no
+        position look-ups.
+        """
+        if callable(location):
+            location = location()
         self.append(Problem(message, location=location, hint=hint))
 
 
@@ -78,8 +88,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return f"did you mean '{matches[0]}'?" if matches else None
 
 
-def check_kind(value: Any, kind: str, where: SourceLocation | None, what: str,
-               problems: Problems) -> bool:
+def check_kind(value: Any, kind: str, where: Where, what: str, problems: Problems) -> bool:
     if KINDS[kind](value):
         return True
     problems.add(f"{what} must be {KIND_NAMES[kind]}, not {type(value).__name__} {value!r}"
@@ -89,17 +98,17 @@ def check_kind(value: Any, kind: str, where: SourceLocation | None, what: str,
     return False
 
 
-def check(data: Any, schema: Schema, what: str, problems: Problems,
-          where: SourceLocation | None = None) -> None:
+def check(data: Any, schema: Schema, what: str, problems: Problems, where: Where = None) -> None:
     """Check a mapping against a schema, adding every problem to `problems`."""
-    where = location_of(data) or where
+    if getattr(data, "position", None) is not None:  # loaded from YAML: it knows its place
+        where = lambda: location_of(data)  # noqa: E731
     if not isinstance(data, dict):
         problems.add(f"{what} must be a mapping", where)
         return
     for key in data:
         if key not in schema.fields and not schema.open:
             allowed = ", ".join(schema.fields) or "none"
-            problems.add(f"unknown key '{key}' in {what}", key_location(data, key),
+            problems.add(f"unknown key '{key}' in {what}", lambda: key_location(data, key),
                          did_you_mean(key, schema.fields) or f"the keys allowed here are: {allowed}")
     for name, spec in schema.fields.items():
         if name not in data:
@@ -108,7 +117,7 @@ def check(data: Any, schema: Schema, what: str, problems: Problems,
                              spec.doc or None)
             continue
         value = data[name]
-        value_where = location_of(data, name)
+        value_where = lambda: location_of(data, name)  # noqa: E731
         label = f"'{name}' in {what}"
         if value is None:  # `key:` with nothing after it: unset, as the original read it
             if spec.required:
@@ -118,7 +127,7 @@ def check(data: Any, schema: Schema, what: str, problems: Problems,
             continue
         if spec.items and isinstance(value, list):
             for index, item in enumerate(value):
-                check_kind(item, spec.items, location_of(value, index) or value_where,
+                check_kind(item, spec.items, lambda: location_of(value, index),
                            f"item {index + 1} of {label}", problems)
         if spec.schema is not None and isinstance(value, dict):
             check(value, spec.schema, label, problems, value_where)

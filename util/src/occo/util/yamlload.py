@@ -13,6 +13,7 @@ YAML (an alias is the very same object as its anchor).
 """
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -29,30 +30,48 @@ class YamlError(OccoError):
     """A file is not valid YAML, or an import in it cannot be followed."""
 
 
-class YamlMap(dict):
-    """A mapping from YAML, with the position of itself, its keys and its values."""
+Position = tuple[int, int]  # line and column, counted from 1
 
-    location: SourceLocation
-    key_locations: dict[Any, SourceLocation]
-    value_locations: dict[Any, SourceLocation]
+
+class YamlMap(dict):
+    """A mapping from YAML, with the position of itself, its keys and its values.
+
+    Positions are kept as (line, column) pairs with the file name held once, and
+    turned into `SourceLocation`s only when asked: a large file has many values
+    and few errors.
+    """
+
+    __slots__ = ("source", "position", "key_positions", "value_positions")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.location = SourceLocation()
-        self.key_locations = {}
-        self.value_locations = {}
+        self.source, self.position = None, None
+        self.key_positions: dict[Any, Position] = {}
+        self.value_positions: dict[Any, Position] = {}
+
+    @property
+    def location(self) -> SourceLocation:
+        return _location(self.source, self.position)
 
 
 class YamlList(list):
     """A sequence from YAML, with the position of itself and of each item."""
 
-    location: SourceLocation
-    item_locations: list[SourceLocation]
+    __slots__ = ("source", "position", "item_positions")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.location = SourceLocation()
-        self.item_locations = []
+        self.source, self.position = None, None
+        self.item_positions: list[Position] = []
+
+    @property
+    def location(self) -> SourceLocation:
+        return _location(self.source, self.position)
+
+
+def _location(source: str | None, position: Position | None) -> SourceLocation:
+    line, column = position or (None, None)
+    return SourceLocation(source, line, column)
 
 
 def location_of(container: Any, key: Any = None) -> SourceLocation | None:
@@ -60,16 +79,16 @@ def location_of(container: Any, key: Any = None) -> SourceLocation | None:
     if key is None:
         return getattr(container, "location", None)
     if isinstance(container, YamlMap):
-        return container.value_locations.get(key, container.location)
-    if isinstance(container, YamlList) and isinstance(key, int) and 0 <= key < len(container.item_locations):
-        return container.item_locations[key]
+        return _location(container.source, container.value_positions.get(key, container.position))
+    if isinstance(container, YamlList) and isinstance(key, int) and 0 <= key < len(container.item_positions):
+        return _location(container.source, container.item_positions[key])
     return getattr(container, "location", None)
 
 
 def key_location(mapping: Any, key: Any) -> SourceLocation | None:
     """Where a mapping's key was written (for errors about the key itself)."""
     if isinstance(mapping, YamlMap):
-        return mapping.key_locations.get(key, mapping.location)
+        return _location(mapping.source, mapping.key_positions.get(key, mapping.position))
     return getattr(mapping, "location", None)
 
 
@@ -83,14 +102,16 @@ class _Loader(_BaseLoader):
         self.stack = stack
         self.lenient_tags = lenient_tags
 
+        self.source = str(path) if path else "<string>"
+
     def where(self, mark: Any) -> SourceLocation:
-        return SourceLocation(str(self.path) if self.path else "<string>",
-                              mark.line + 1, mark.column + 1)
+        return SourceLocation(self.source, mark.line + 1, mark.column + 1)
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode):
     data = YamlMap()
-    data.location = loader.where(node.start_mark)
+    data.source = loader.source
+    data.position = (node.start_mark.line + 1, node.start_mark.column + 1)
     yield data
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
@@ -101,21 +122,22 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode):
             raise YamlError("a mapping key must be a plain value, not a list or mapping",
                             location=loader.where(key_node.start_mark)) from None
         if key in data:
-            raise YamlError(f"duplicate key {key!r} (first at {data.key_locations[key]})",
+            raise YamlError(f"duplicate key {key!r} (first at {key_location(data, key)})",
                             location=loader.where(key_node.start_mark),
                             hint="remove or rename one of them")
         data[key] = loader.construct_object(value_node, deep=True)
-        data.key_locations[key] = loader.where(key_node.start_mark)
-        data.value_locations[key] = loader.where(value_node.start_mark)
+        data.key_positions[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        data.value_positions[key] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
 
 
 def _construct_list(loader: _Loader, node: yaml.SequenceNode):
     data = YamlList()
-    data.location = loader.where(node.start_mark)
+    data.source = loader.source
+    data.position = (node.start_mark.line + 1, node.start_mark.column + 1)
     yield data
     for item in node.value:
         data.append(loader.construct_object(item, deep=True))
-        data.item_locations.append(loader.where(item.start_mark))
+        data.item_positions.append((item.start_mark.line + 1, item.start_mark.column + 1))
 
 
 def _import_target(loader: _Loader, node: yaml.Node, tag: str) -> Path:
@@ -185,6 +207,8 @@ def _load(text: str, path: Path | None, stack: tuple[Path, ...], lenient_tags: b
     loader_class = _LenientLoader if lenient_tags else _Loader
     own_stack = (*stack, path.resolve()) if path else stack
     loader = loader_class(text, path, own_stack, lenient_tags)
+    collecting = gc.isenabled()
+    gc.disable()  # loading makes many objects and frees none; collecting meanwhile is waste
     try:
         return loader.get_single_data()
     except yaml.constructor.ConstructorError as error:
@@ -203,6 +227,8 @@ def _load(text: str, path: Path | None, stack: tuple[Path, ...], lenient_tags: b
                         location=SourceLocation(str(path) if path else "<string>")) from None
     finally:
         loader.dispose()
+        if collecting:
+            gc.enable()
 
 
 def _mark(loader: _Loader, error: yaml.MarkedYAMLError) -> SourceLocation:
