@@ -1,7 +1,5 @@
 """Every bad input gets one clear line, a non-zero exit and no traceback."""
-import re
 import socket
-from pathlib import Path
 
 from .support import CopyCase, free_port
 

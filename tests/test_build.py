@@ -1,7 +1,6 @@
 """Packaging is reproducible and incremental; the lock is stable; the wrappers work."""
 import subprocess
 import zipfile
-from pathlib import Path
 
 from .support import COMMIT_TIME, CopyCase, git
 

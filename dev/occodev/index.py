@@ -33,7 +33,7 @@ class IndexPaths:
     home: Path
 
     @classmethod
-    def of(cls, repo: Repo) -> "IndexPaths":
+    def of(cls, repo: Repo) -> IndexPaths:
         return cls(repo.root / "env" / "index")
 
     @property

@@ -68,7 +68,7 @@ class Lock:
     input_digest: str | None
 
     @classmethod
-    def read(cls, repo: Repo) -> "Lock":
+    def read(cls, repo: Repo) -> Lock:
         path = repo.root / LOCK_FILE
         if not path.is_file():
             raise DevError(f"{LOCK_FILE} is missing; run ./occo-dev lock first")

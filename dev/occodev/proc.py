@@ -6,7 +6,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 VERBOSE = os.environ.get("OCCO_DEV_VERBOSE") == "1"
 

@@ -56,7 +56,7 @@ class Repo:
     components: dict[str, Component]
 
     @classmethod
-    def load(cls, root: Path) -> "Repo":
+    def load(cls, root: Path) -> Repo:
         components = {}
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             if folder.name.startswith(".") or folder.name in IGNORED_DIRS:
@@ -138,7 +138,7 @@ def _requirements(pyproject: Path, where: str, lines: list) -> tuple[Requirement
         try:
             parsed.append(Requirement(line))
         except (InvalidRequirement, TypeError) as error:
-            raise DevError(f"{pyproject}: {where} has an invalid requirement {line!r}: {error}")
+            raise DevError(f"{pyproject}: {where} has an invalid requirement {line!r}: {error}") from None
     return tuple(parsed)
 
 

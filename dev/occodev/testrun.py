@@ -35,7 +35,7 @@ class Counts:
     failed: int = 0
     skipped: int = 0
 
-    def __add__(self, other: "Counts") -> "Counts":
+    def __add__(self, other: Counts) -> Counts:
         return Counts(self.passed + other.passed, self.failed + other.failed,
                       self.skipped + other.skipped)
 

@@ -27,7 +27,7 @@ class SchemaRegistry:
         self._schemas = {section: dict(schemas.get(section, {})) for section in SECTION_GROUPS}
 
     @classmethod
-    def from_entry_points(cls) -> "SchemaRegistry":
+    def from_entry_points(cls) -> SchemaRegistry:
         return cls({section: {ep.name: ep.load() for ep in entry_points(group=group)}
                     for section, group in SECTION_GROUPS.items()})
 

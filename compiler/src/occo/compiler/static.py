@@ -59,7 +59,7 @@ class StaticDescription:
                 "levels": [list(level) for level in self.levels]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "StaticDescription":
+    def from_dict(cls, data: dict[str, Any]) -> StaticDescription:
         if data.get("format") != FORMAT:
             raise OccoError(f"static description format {data.get('format')!r} is not "
                             f"{FORMAT}; it was stored by another version of Occopus")

@@ -43,7 +43,7 @@ class Field:
     default: Any = None
     doc: str = ""
     items: str | None = None          # the kind of each item of a list
-    schema: "Schema | None" = None    # the schema of a nested mapping
+    schema: Schema | None = None    # the schema of a nested mapping
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def check(data: Any, schema: Schema, what: str, problems: Problems, where: Where
     for key in data:
         if key not in schema.fields and not schema.open:
             allowed = ", ".join(schema.fields) or "none"
-            problems.add(f"unknown key '{key}' in {what}", lambda: key_location(data, key),
+            problems.add(f"unknown key '{key}' in {what}", lambda key=key: key_location(data, key),
                          did_you_mean(key, schema.fields) or f"the keys allowed here are: {allowed}")
     for name, spec in schema.fields.items():
         if name not in data:
@@ -117,7 +117,7 @@ def check(data: Any, schema: Schema, what: str, problems: Problems, where: Where
                              spec.doc or None)
             continue
         value = data[name]
-        value_where = lambda: location_of(data, name)  # noqa: E731
+        value_where = lambda name=name: location_of(data, name)  # noqa: E731
         label = f"'{name}' in {what}"
         if value is None:  # `key:` with nothing after it: unset, as the original read it
             if spec.required:
@@ -127,7 +127,7 @@ def check(data: Any, schema: Schema, what: str, problems: Problems, where: Where
             continue
         if spec.items and isinstance(value, list):
             for index, item in enumerate(value):
-                check_kind(item, spec.items, lambda: location_of(value, index),
+                check_kind(item, spec.items, lambda v=value, i=index: location_of(v, i),
                            f"item {index + 1} of {label}", problems)
         if spec.schema is not None and isinstance(value, dict):
             check(value, spec.schema, label, problems, value_where)
