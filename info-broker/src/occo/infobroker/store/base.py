@@ -1,0 +1,239 @@
+"""The state store interface (the original's UDS) shared by every backend.
+
+A `Store` keeps, for one user namespace (`<prefix><user>@...`, as the original
+did per OS user):
+
+- node definitions, by node type;
+- infrastructures: their compiled static descriptions, by infrastructure id;
+- node instances of each infrastructure, by node name and node id: intent
+  records written before any cloud call, then instance data;
+- failed instances, archived for reports;
+- scaling targets and pending scaling requests, per node name;
+- failing periods of unhealthy instances;
+- the event log of each infrastructure;
+- a lease lock per infrastructure, with a fencing token.
+
+Every stored document is JSON with a schema version (`SCHEMA_VERSION`); a
+document of a newer version is refused rather than misread.
+
+Writes that belong to an enactor pass take `fence`, the token of the lease the
+writer holds: the store rejects it with `StaleFenceError` when a newer lease
+was granted since, so a writer whose lease expired cannot overwrite its
+successor's state.
+"""
+from __future__ import annotations
+
+import abc
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from occo.util.errors import OccoError
+
+SCHEMA_VERSION = 1
+DEFAULT_LEASE_TTL = 30.0
+
+ScalingKind = Literal["create", "destroy"]
+
+
+class StoreError(OccoError):
+    """The store cannot be reached or answered wrongly."""
+
+
+class InfrastructureNotFound(OccoError):
+    """No infrastructure with this id exists in the store."""
+
+
+class InfrastructureExists(OccoError):
+    """An infrastructure with this id exists already."""
+
+
+class LeaseHeld(OccoError):
+    """Another owner holds the infrastructure's lease; `holder` says who and since when."""
+
+    def __init__(self, infra_id: str, holder: "Lease") -> None:
+        super().__init__(
+            f"infrastructure {infra_id} is locked by {holder.owner} since "
+            f"{holder.acquired_at:.0f} (lease expires at {holder.expires_at:.0f})",
+            hint="wait for that command to finish, or for the lease to expire")
+        self.holder = holder
+
+
+class StaleFenceError(OccoError):
+    """A write carried a fencing token older than the newest lease granted."""
+
+
+@dataclass(frozen=True)
+class LeaseOwner:
+    """Who holds a lease: shown to whoever is refused it."""
+
+    host: str
+    pid: int
+    command: str
+
+    @classmethod
+    def current(cls) -> "LeaseOwner":
+        return cls(socket.gethostname(), os.getpid(), os.path.basename(sys.argv[0]) or "python")
+
+    def __str__(self) -> str:
+        return f"{self.command} (pid {self.pid} on {self.host})"
+
+
+@dataclass(frozen=True)
+class Lease:
+    infra_id: str
+    owner: LeaseOwner
+    token: int            # the fencing token: grows with every grant for this infrastructure
+    acquired_at: float    # epoch seconds
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class ScalingRequest:
+    request_id: str
+    kind: ScalingKind
+    value: str | None = None   # destroy: a node id or address, or None for "any"
+
+
+@dataclass
+class Event:
+    infra_id: str
+    name: str              # infrastart, nodecreating, nodecreated, ...
+    timestamp: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(abc.ABC):
+    """The state of every infrastructure of one user namespace."""
+
+    # --- node definitions -------------------------------------------------
+    @abc.abstractmethod
+    def put_node_definitions(self, definitions: dict[str, list[dict]]) -> None:
+        """Store implementations by node type, replacing what each type had."""
+
+    @abc.abstractmethod
+    def get_node_definition(self, node_type: str) -> list[dict] | None:
+        """The implementations of a node type, or None if it was never imported."""
+
+    @abc.abstractmethod
+    def list_node_types(self) -> list[str]:
+        """Every imported node type, sorted."""
+
+    # --- infrastructures --------------------------------------------------
+    @abc.abstractmethod
+    def add_infrastructure(self, infra_id: str, description: dict) -> None:
+        """Store a new static description; `InfrastructureExists` if the id is taken."""
+
+    @abc.abstractmethod
+    def update_infrastructure(self, infra_id: str, description: dict,
+                              fence: int | None = None) -> None:
+        """Replace the static description of an existing infrastructure."""
+
+    @abc.abstractmethod
+    def get_infrastructure(self, infra_id: str) -> dict:
+        """The static description; `InfrastructureNotFound` if unknown."""
+
+    @abc.abstractmethod
+    def list_infrastructures(self) -> list[str]:
+        """Every infrastructure id, sorted."""
+
+    @abc.abstractmethod
+    def remove_infrastructure(self, infra_id: str, fence: int | None = None) -> None:
+        """Forget the infrastructure and everything stored about it (idempotent)."""
+
+    # --- node instances ---------------------------------------------------
+    @abc.abstractmethod
+    def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
+                     fence: int | None = None) -> None:
+        """Create or replace one instance record (intent record or instance data)."""
+
+    @abc.abstractmethod
+    def get_instances(self, infra_id: str) -> dict[str, dict[str, dict]]:
+        """{node name: {node id: data}} of an infrastructure; empty if it has none."""
+
+    @abc.abstractmethod
+    def remove_instance(self, infra_id: str, node_name: str, node_id: str,
+                        fence: int | None = None) -> None:
+        """Forget one instance (idempotent)."""
+
+    @abc.abstractmethod
+    def archive_failed(self, infra_id: str, node_id: str, data: dict,
+                       fence: int | None = None) -> None:
+        """Keep a failed instance's data for reports."""
+
+    @abc.abstractmethod
+    def failed_instances(self, infra_id: str) -> dict[str, dict]:
+        """{node id: data} of the archived failed instances."""
+
+    # --- scaling ----------------------------------------------------------
+    @abc.abstractmethod
+    def set_target_count(self, infra_id: str, node_name: str, count: int,
+                         fence: int | None = None) -> None:
+        """Store the target instance count of a node."""
+
+    @abc.abstractmethod
+    def get_target_count(self, infra_id: str, node_name: str) -> int | None:
+        """The stored target count, or None if none was ever stored."""
+
+    @abc.abstractmethod
+    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
+                            value: str | None = None) -> str:
+        """Queue a create or destroy request; returns its id. Requests keep their order."""
+
+    @abc.abstractmethod
+    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
+        """Pending requests of a node, oldest first."""
+
+    @abc.abstractmethod
+    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
+                                fence: int | None = None) -> None:
+        """Remove handled requests (unknown ids are ignored)."""
+
+    # --- health -----------------------------------------------------------
+    @abc.abstractmethod
+    def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
+        """Seconds an instance has been failing: 0 at its first failure, cleared on success."""
+
+    # --- events -----------------------------------------------------------
+    @abc.abstractmethod
+    def append_event(self, event: Event) -> None:
+        """Add an event to its infrastructure's log."""
+
+    @abc.abstractmethod
+    def events(self, infra_id: str) -> list[Event]:
+        """The infrastructure's events in the order they were appended."""
+
+    # --- leases -----------------------------------------------------------
+    @abc.abstractmethod
+    def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,
+                      now: float | None = None) -> Lease:
+        """Take the infrastructure's lease, or raise `LeaseHeld` naming the holder.
+
+        An expired lease is taken over with no manual unlock. Every grant gets a
+        larger fencing token than any before it for this infrastructure.
+        """
+
+    @abc.abstractmethod
+    def renew_lease(self, lease: Lease, ttl: float = DEFAULT_LEASE_TTL,
+                    now: float | None = None) -> Lease:
+        """Extend a lease we hold; `StaleFenceError` if it was lost meanwhile."""
+
+    @abc.abstractmethod
+    def release_lease(self, lease: Lease) -> None:
+        """Give the lease up (a lease already lost or taken over is left alone)."""
+
+    @abc.abstractmethod
+    def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
+        """The live lease of an infrastructure, if any."""
+
+    # --- lifecycle --------------------------------------------------------
+    def close(self) -> None:
+        """Release connections; the default has none."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

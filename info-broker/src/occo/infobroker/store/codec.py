@@ -1,0 +1,58 @@
+"""Stored documents: JSON that carries the schema version, so a newer one is refused, never misread.
+
+Every backend stores the same text, `{"v": SCHEMA_VERSION, "data": ...}`; leases,
+events and scaling requests are stored as the JSON of their dataclass fields.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from .base import SCHEMA_VERSION, Event, Lease, LeaseOwner, ScalingRequest, StoreError
+
+FOREIGN = "another program wrote this store; check the store settings"
+
+
+def encode(data: Any) -> str:
+    """The document text for `data` (JSON values only: a NaN or an object is a caller's bug)."""
+    return json.dumps({"v": SCHEMA_VERSION, "data": data}, ensure_ascii=False,
+                      allow_nan=False, separators=(",", ":"))
+
+
+def decode(text: str | bytes) -> Any:
+    """The data of a document; `StoreError` if it is not one or is of a newer schema."""
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise StoreError(f"a stored document is not JSON ({error})", hint=FOREIGN) from None
+    if not (isinstance(document, dict) and isinstance(document.get("v"), int)
+            and "data" in document):
+        raise StoreError("a stored document has no schema version", hint=FOREIGN)
+    check_version(document["v"], "a stored document")
+    return document["data"]
+
+
+def check_version(version: int, what: str) -> None:
+    """Refuse data written by a newer Occopus: reading it by the old rules could corrupt it."""
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{what} has schema version {version}; "
+                         f"this Occopus reads up to {SCHEMA_VERSION}",
+                         hint="upgrade Occopus (occo-info-broker) to use this store")
+
+
+def encode_record(record: Lease | Event | ScalingRequest) -> str:
+    return encode(dataclasses.asdict(record))
+
+
+def decode_lease(text: str | bytes) -> Lease:
+    data = decode(text)
+    return Lease(**{**data, "owner": LeaseOwner(**data["owner"])})
+
+
+def decode_event(text: str | bytes) -> Event:
+    return Event(**decode(text))
+
+
+def decode_request(text: str | bytes) -> ScalingRequest:
+    return ScalingRequest(**decode(text))

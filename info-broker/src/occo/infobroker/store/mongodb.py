@@ -1,0 +1,331 @@
+"""The MongoDB state store.
+
+MongoDB makes only single-document writes atomic without a replica set, so all
+of an infrastructure's guarded state lives in one document of `infrastructures`,
+with its newest fencing token: a write filters on the token and on the
+infrastructure existing, and either happens whole or not at all.
+
+    {ns, infra_id,
+     newest: int,            fencing counter (kept, as a tombstone, on removal)
+     lease: document,        the lease (its token is always `newest`)
+     description: document,  present exactly while the infrastructure exists
+     instances: {node name: {node id: document}}, failed: {node id: document},
+     targets: {node name: int}, failing: {node id: epoch seconds},
+     scaling: [JSON [node name, request document]], oldest first,
+     generation: int,        incarnations of this id, numbering its events
+     event_seq: int}         events appended so far
+
+Events, which only ever grow, are documents of `events` {ns, infra_id,
+generation, seq, doc}; node definitions are one document per namespace. Names
+used as map keys are escaped (`.`, `$`, `%`, NUL). Scaling requests are
+strings, not subdocuments, because nx-27017 (the tests' stand-in for mongod)
+turns a pushed subdocument into a string. A document holds at most 16 MB:
+about 10,000 instance records of 1 KB per infrastructure.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from pymongo import ASCENDING, MongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from occo.util.redact import redact_url
+
+from . import leases
+from .backend import (already_exists, failure, namespace, new_request_id, not_found, pair,
+                      translate_errors)
+from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, ScalingKind, ScalingRequest,
+                   Store, StoreError)
+from .codec import decode, decode_event, decode_lease, decode_request, encode, encode_record
+
+# An infrastructure's parts that removal clears; newest, generation and event_seq stay.
+PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "scaling")
+DEFAULT_DATABASE = "occopus"
+# Compare-and-set rounds lost to other commands before giving up.
+ATTEMPTS = 20
+
+HINT = "check that the MongoDB server runs and the url of the store settings"
+_ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\0": "%00"}
+
+
+@translate_errors(PyMongoError, hint=HINT)
+class MongoStore(Store):
+    """The store on the MongoDB server at `url`, in `database`: by default the one the url
+    names (`mongodb://host:port/NAME`), else "occopus"."""
+
+    def __init__(self, url: str, user: str, database: str | None = None, prefix: str = "",
+                 timeout: float = 10.0) -> None:
+        self._ns = namespace(prefix, user)
+        self.location = f"MongoDB at {redact_url(url)}"
+        millis = int(timeout * 1000)
+        try:
+            self._client: MongoClient[dict[str, Any]] = MongoClient(
+                url, serverSelectionTimeoutMS=millis, connectTimeoutMS=millis,
+                socketTimeoutMS=millis)
+            self._client.admin.command("ping")
+            db = (self._client.get_default_database(DEFAULT_DATABASE) if database is None
+                  else self._client[database])
+            self._infras = db["infrastructures"]
+            self._definitions = db["node_definitions"]
+            self._events = db["events"]
+            self._infras.create_index([("ns", ASCENDING), ("infra_id", ASCENDING)], unique=True)
+            self._definitions.create_index([("ns", ASCENDING)], unique=True)
+            self._events.create_index(
+                [("ns", ASCENDING), ("infra_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+        except PyMongoError as error:
+            if hasattr(self, "_client"):
+                self._client.close()
+            raise failure(f"cannot reach {self.location}", error, hint=HINT) from None
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- plumbing ---------------------------------------------------------
+    def _id(self, infra_id: str) -> dict[str, str]:
+        return {"ns": self._ns, "infra_id": infra_id}
+
+    def _state(self, infra_id: str, *fields: str) -> dict[str, Any]:
+        """Fields of the infrastructure's document ({} when there is none)."""
+        return self._infras.find_one(self._id(infra_id), {name: 1 for name in fields}) or {}
+
+    def _update(self, infra_id: str, fence: int | None, update: dict[str, Any],
+                fields: tuple[str, ...] = ()) -> dict[str, Any]:
+        """`_update_if_exists`, for writes to an infrastructure that must exist."""
+        after = self._update_if_exists(infra_id, fence, update, fields)
+        if after is None:
+            raise not_found(infra_id)
+        return after
+
+    def _update_if_exists(self, infra_id: str, fence: int | None, update: dict[str, Any],
+                          fields: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """Apply `update` if `fence` is current and the infrastructure exists.
+
+        Returns the document's `fields` after it, or None if the infrastructure
+        does not exist. When the filter misses, the document says why; a miss it
+        does not explain was a concurrent change, and the write is tried again.
+        """
+        query: dict[str, Any] = {**self._id(infra_id), "description": {"$exists": True}}
+        if fence is not None:
+            query["newest"] = {"$lte": fence}
+        for _ in range(ATTEMPTS):
+            after = self._apply(query, update, fields)
+            if after is not None:
+                return after
+            state = self._state(infra_id, "description", "newest")
+            leases.check_fence(infra_id, fence, state.get("newest", 0))
+            if "description" not in state:
+                return None
+        raise _busy(infra_id)
+
+    def _apply(self, query: dict[str, Any], update: dict[str, Any],
+               fields: tuple[str, ...]) -> dict[str, Any] | None:
+        """The matched document's `fields` after `update`, or None if nothing matched."""
+        if not fields:  # update_one is the cheaper call when nothing is read back
+            return {} if self._infras.update_one(query, update).matched_count else None
+        return self._infras.find_one_and_update(
+            query, update, projection={"_id": 1, **{name: 1 for name in fields}},
+            return_document=ReturnDocument.AFTER)
+
+    # --- node definitions -------------------------------------------------
+    def put_node_definitions(self, definitions: dict[str, list[dict]]) -> None:
+        if not definitions:
+            return
+        query = {"ns": self._ns}
+        update = {"$set": {f"types.{_escape(node_type)}": encode(implementations)
+                           for node_type, implementations in definitions.items()}}
+        try:
+            self._definitions.update_one(query, update, upsert=True)
+        except DuplicateKeyError:  # another command created the document just now
+            self._definitions.update_one(query, update)
+
+    def get_node_definition(self, node_type: str) -> list[dict] | None:
+        doc = self._node_types().get(_escape(node_type))
+        return None if doc is None else decode(doc)
+
+    def list_node_types(self) -> list[str]:
+        return sorted(_unescape(key) for key in self._node_types())
+
+    def _node_types(self) -> dict[str, str]:
+        found = self._definitions.find_one({"ns": self._ns}, {"types": 1}) or {}
+        return found.get("types", {})
+
+    # --- infrastructures --------------------------------------------------
+    def add_infrastructure(self, infra_id: str, description: dict) -> None:
+        try:
+            self._infras.update_one(
+                {**self._id(infra_id), "description": {"$exists": False}},
+                {"$set": {"description": encode(description)}, "$inc": {"generation": 1},
+                 "$setOnInsert": {"newest": 0}},
+                upsert=True)
+        except DuplicateKeyError:
+            raise already_exists(infra_id) from None
+
+    def update_infrastructure(self, infra_id: str, description: dict,
+                              fence: int | None = None) -> None:
+        self._update(infra_id, fence, {"$set": {"description": encode(description)}})
+
+    def get_infrastructure(self, infra_id: str) -> dict:
+        doc = self._state(infra_id, "description").get("description")
+        if doc is None:
+            raise not_found(infra_id)
+        return decode(doc)
+
+    def list_infrastructures(self) -> list[str]:
+        return sorted(doc["infra_id"] for doc in self._infras.find(
+            {"ns": self._ns, "description": {"$exists": True}}, {"infra_id": 1}))
+
+    def remove_infrastructure(self, infra_id: str, fence: int | None = None) -> None:
+        """Remove it and all its data; its fencing counter stays, so old tokens stay stale."""
+        removed = self._update_if_exists(infra_id, fence, {"$unset": {part: "" for part in PARTS}},
+                                         fields=("generation",))
+        if removed is not None:
+            self._events.delete_many(
+                {**self._id(infra_id), "generation": {"$lte": removed["generation"]}})
+
+    # --- node instances ---------------------------------------------------
+    def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
+                     fence: int | None = None) -> None:
+        self._update(infra_id, fence,
+                     {"$set": {_path("instances", node_name, node_id): encode(data)}})
+
+    def get_instances(self, infra_id: str) -> dict[str, dict[str, dict]]:
+        nodes = self._state(infra_id, "instances").get("instances", {})
+        return {_unescape(node): {_unescape(node_id): decode(doc) for node_id, doc in ids.items()}
+                for node, ids in nodes.items() if ids}
+
+    def remove_instance(self, infra_id: str, node_name: str, node_id: str,
+                        fence: int | None = None) -> None:
+        self._update_if_exists(infra_id, fence,
+                               {"$unset": {_path("instances", node_name, node_id): ""}})
+
+    def archive_failed(self, infra_id: str, node_id: str, data: dict,
+                       fence: int | None = None) -> None:
+        self._update(infra_id, fence, {"$set": {_path("failed", node_id): encode(data)}})
+
+    def failed_instances(self, infra_id: str) -> dict[str, dict]:
+        failed = self._state(infra_id, "failed").get("failed", {})
+        return {_unescape(node_id): decode(doc) for node_id, doc in failed.items()}
+
+    # --- scaling ----------------------------------------------------------
+    def set_target_count(self, infra_id: str, node_name: str, count: int,
+                         fence: int | None = None) -> None:
+        self._update(infra_id, fence, {"$set": {_path("targets", node_name): count}})
+
+    def get_target_count(self, infra_id: str, node_name: str) -> int | None:
+        return self._state(infra_id, "targets").get("targets", {}).get(_escape(node_name))
+
+    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
+                            value: str | None = None) -> str:
+        request = ScalingRequest(new_request_id(), kind, value)
+        self._update(infra_id, None,
+                     {"$push": {"scaling": pair(node_name, encode_record(request))}})
+        return request.request_id
+
+    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
+        return [request for _, request in self._scaling_requests(infra_id, node_name)]
+
+    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
+                                fence: int | None = None) -> None:
+        """Pull the entries holding these ids (entries never change: reading them first is safe)."""
+        wanted = set(request_ids)
+        entries = [entry for entry, request in self._scaling_requests(infra_id, node_name)
+                   if request.request_id in wanted]
+        self._update_if_exists(infra_id, fence, {"$pullAll": {"scaling": entries}})
+
+    def _scaling_requests(self, infra_id: str,
+                          node_name: str) -> list[tuple[str, ScalingRequest]]:
+        """(stored entry, request) of a node's requests, oldest first."""
+        requests = []
+        for entry in self._state(infra_id, "scaling").get("scaling", []):
+            entry_node, doc = json.loads(entry)
+            if entry_node == node_name:
+                requests.append((entry, decode_request(doc)))
+        return requests
+
+    # --- health -----------------------------------------------------------
+    def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
+        """Seconds since the earliest failure reported in this failing streak (never negative)."""
+        field = _path("failing", node_id)
+        if not failing:
+            self._update(infra_id, None, {"$unset": {field: ""}})
+            return 0.0
+        after = self._update(infra_id, None, {"$min": {field: now}}, fields=("failing",))
+        return max(0.0, now - after["failing"][_escape(node_id)])
+
+    # --- events -----------------------------------------------------------
+    def append_event(self, event: Event) -> None:
+        counted = self._update(event.infra_id, None, {"$inc": {"event_seq": 1}},
+                               fields=("event_seq", "generation"))
+        self._events.insert_one({**self._id(event.infra_id), "generation": counted["generation"],
+                                 "seq": counted["event_seq"], "doc": encode_record(event)})
+
+    def events(self, infra_id: str) -> list[Event]:
+        """The events of the current incarnation of this id, in the order they were appended."""
+        state = self._state(infra_id, "description", "generation")
+        if "description" not in state:
+            return []
+        found = self._events.find({**self._id(infra_id), "generation": state["generation"]},
+                                  {"doc": 1}).sort("seq", ASCENDING)
+        return [decode_event(doc["doc"]) for doc in found]
+
+    # --- leases -----------------------------------------------------------
+    def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,
+                      now: float | None = None) -> Lease:
+        """Compare-and-set on `newest`: of two commands deciding from the same state, one wins."""
+        for _ in range(ATTEMPTS):
+            state = self._state(infra_id, "newest", "lease")
+            newest = state.get("newest", 0)
+            lease = leases.grant(infra_id, _lease(state), newest, owner, ttl, leases.clock(now))
+            try:
+                self._infras.update_one(
+                    {**self._id(infra_id), "newest": newest},
+                    {"$set": {"newest": lease.token, "lease": encode_record(lease)}}, upsert=True)
+            except DuplicateKeyError:
+                continue  # `newest` moved on (or the document was just created): decide again
+            return lease
+        raise _busy(infra_id)
+
+    def renew_lease(self, lease: Lease, ttl: float = DEFAULT_LEASE_TTL,
+                    now: float | None = None) -> Lease:
+        renewed = leases.extended(lease, ttl, leases.clock(now))
+        if not self._infras.update_one(self._lease_filter(lease),
+                                       {"$set": {"lease": encode_record(renewed)}}).matched_count:
+            raise leases.lost(lease)
+        return renewed
+
+    def release_lease(self, lease: Lease) -> None:
+        self._infras.update_one(self._lease_filter(lease), {"$unset": {"lease": ""}})
+
+    def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
+        lease = _lease(self._state(infra_id, "lease"))
+        return lease if leases.is_live(lease, leases.clock(now)) else None
+
+    def _lease_filter(self, lease: Lease) -> dict[str, Any]:
+        """Matches while `lease` is the current one: a lease's token is always `newest`."""
+        return {**self._id(lease.infra_id), "newest": lease.token, "lease": {"$exists": True}}
+
+
+def _lease(state: dict[str, Any]) -> Lease | None:
+    return None if "lease" not in state else decode_lease(state["lease"])
+
+
+def _escape(name: str) -> str:
+    """A map key MongoDB takes for any name: no '.', '$' or NUL in it, and never empty."""
+    return "".join(_ESCAPES.get(char, char) for char in name) or "%"
+
+
+def _unescape(key: str) -> str:
+    return "" if key == "%" else unquote(key)
+
+
+def _path(*names: str) -> str:
+    """The dotted path to a nested map entry: the map's field, then escaped names."""
+    field, *keys = names
+    return ".".join([field, *map(_escape, keys)])
+
+
+def _busy(infra_id: str) -> StoreError:
+    return StoreError(f"infrastructure {infra_id} kept changing during a write",
+                      hint="too many commands write it at once; run this one again")

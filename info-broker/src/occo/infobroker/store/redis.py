@@ -1,0 +1,300 @@
+"""The Redis state store: several hosts' commands sharing one server.
+
+Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>:...`):
+
+    infrastructures             set   the infrastructure ids
+    node_definitions            hash  node type -> document
+    fences                      hash  infra id -> newest fencing token (kept on removal)
+    leases                      hash  infra id -> lease document
+    <infra>:description         string
+    <infra>:instances           hash  JSON [node name, node id] -> document
+    <infra>:failed              hash  node id -> document
+    <infra>:targets             hash  node name -> count
+    <infra>:scaling             hash  JSON [node name, request id] -> request document
+    <infra>:scaling_order       list  those fields, oldest first
+    <infra>:failing             hash  node id -> epoch seconds of the first failure
+    <infra>:events              list  event documents, oldest first
+
+Every key is named by the index set or by the infrastructure, so nothing ever
+scans (no KEYS, no SCAN). Data writes are Lua scripts that check the fencing
+token and that the infrastructure exists in the same atomic step; leases are
+decided in Python between WATCH and MULTI/EXEC.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from occo.util.redact import redact_url
+
+from . import leases
+from .backend import (already_exists, failure, namespace, new_request_id, not_found, pair,
+                      translate_errors)
+from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, ScalingKind, ScalingRequest,
+                   Store)
+from .codec import decode, decode_event, decode_lease, decode_request, encode, encode_record
+
+NAMESPACE_KEYS = ("infrastructures", "node_definitions", "fences", "leases")
+INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "scaling",
+                       "scaling_order", "failing", "events")
+
+# Every data script gets KEYS[1] = fences, KEYS[2] = infrastructures, then its own keys;
+# ARGV[1] = infrastructure id, ARGV[2] = fencing token or '' (unfenced), then its own.
+GUARD = """
+local infra, fence = ARGV[1], ARGV[2]
+local newest = tonumber(redis.call('HGET', KEYS[1], infra) or '0')
+if fence ~= '' and tonumber(fence) < newest then
+  return redis.error_reply('OCCO_STALE ' .. newest)
+end
+if redis.call('SISMEMBER', KEYS[2], infra) == 0 then
+  return redis.error_reply('OCCO_NOT_FOUND')
+end
+"""
+SCRIPTS = {
+    "add": """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return redis.error_reply('OCCO_EXISTS') end
+redis.call('SET', KEYS[3], ARGV[3])
+""",
+    "set": GUARD + "redis.call('SET', KEYS[3], ARGV[3])",
+    "set_field": GUARD + "redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])",
+    # Delete fields ARGV[3..] of hash KEYS[3], and the same values from list KEYS[4] if given.
+    "delete_fields": GUARD + """
+for i = 3, #ARGV do
+  redis.call('HDEL', KEYS[3], ARGV[i])
+  if KEYS[4] then redis.call('LREM', KEYS[4], 0, ARGV[i]) end
+end
+""",
+    # Append ARGV[3] to list KEYS[3]; if KEYS[4] is given, set its field ARGV[3] to ARGV[4].
+    "push": GUARD + """
+redis.call('RPUSH', KEYS[3], ARGV[3])
+if KEYS[4] then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4]) end
+""",
+    # ARGV[3] = now while failing ('' once healthy), ARGV[4] = node id; returns the start.
+    "failing": GUARD + """
+if ARGV[3] == '' then redis.call('HDEL', KEYS[3], ARGV[4]) return false end
+local since = redis.call('HGET', KEYS[3], ARGV[4])
+if not since or tonumber(ARGV[3]) < tonumber(since) then
+  since = ARGV[3]
+  redis.call('HSET', KEYS[3], ARGV[4], since)
+end
+return since
+""",
+    # KEYS[3] = leases, KEYS[4..] = the infrastructure's own keys.
+    "remove": GUARD + """
+redis.call('DEL', unpack(KEYS, 4))
+redis.call('HDEL', KEYS[3], infra)
+redis.call('SREM', KEYS[2], infra)
+""",
+}
+
+HINT = "check that the Redis server runs and the url (or host, port, db) of the store settings"
+
+
+@translate_errors(redis.RedisError, hint=HINT)
+class RedisStore(Store):
+    """The store on the Redis server at `url` (`redis://[user:password@]host:port/db`),
+    or at `host`, `port` and `db` when no url is given."""
+
+    def __init__(self, url: str | None = None, *, user: str, host: str = "127.0.0.1",
+                 port: int = 6379, db: int = 0, prefix: str = "occo:",
+                 timeout: float = 5.0) -> None:
+        self._ns = namespace(prefix, user)
+        url = url or f"redis://{host}:{port}/{db}"
+        self.location = f"Redis at {redact_url(url)}"
+        try:
+            self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=timeout,
+                                               socket_connect_timeout=timeout)
+            self._redis.ping()
+        except (redis.RedisError, ValueError) as error:
+            raise failure(f"cannot reach {self.location}", error, hint=HINT) from None
+        self._scripts = {name: self._redis.register_script(source)
+                         for name, source in SCRIPTS.items()}
+
+    def close(self) -> None:
+        self._redis.close()
+
+    # --- plumbing ---------------------------------------------------------
+    def _key(self, name: str) -> str:
+        return f"{self._ns}{name}"
+
+    def _infra_key(self, infra_id: str, name: str) -> str:
+        return f"{self._ns}{infra_id}:{name}"
+
+    def _run(self, script: str, infra_id: str, fence: int | None, keys: list[str],
+             *args: Any, missing_ok: bool = False) -> Any:
+        """Run a data script; its refusals become the store's errors (`missing_ok`: a no-op)."""
+        try:
+            return self._scripts[script](
+                keys=[self._key("fences"), self._key("infrastructures"), *keys],
+                args=[infra_id, "" if fence is None else fence, *args])
+        except redis.ResponseError as error:
+            reason, _, newest = str(error).partition(" ")
+            if reason == "OCCO_STALE":
+                raise leases.stale(infra_id, fence, int(newest)) from None
+            if reason == "OCCO_EXISTS":
+                raise already_exists(infra_id) from None
+            if reason == "OCCO_NOT_FOUND":
+                if missing_ok:
+                    return None
+                raise not_found(infra_id) from None
+            raise
+
+    def _in_transaction(self, decide: Callable[[redis.client.Pipeline], Any]) -> Any:
+        """Run `decide` between WATCH of the lease data and MULTI/EXEC, again if they changed."""
+        return self._redis.transaction(decide, self._key("fences"), self._key("leases"),
+                                       value_from_callable=True)
+
+    def _lease(self, client: redis.Redis | redis.client.Pipeline, infra_id: str) -> Lease | None:
+        doc = client.hget(self._key("leases"), infra_id)
+        return None if doc is None else decode_lease(doc)
+
+    # --- node definitions -------------------------------------------------
+    def put_node_definitions(self, definitions: dict[str, list[dict]]) -> None:
+        if definitions:
+            self._redis.hset(self._key("node_definitions"), mapping={
+                node_type: encode(implementations)
+                for node_type, implementations in definitions.items()})
+
+    def get_node_definition(self, node_type: str) -> list[dict] | None:
+        doc = self._redis.hget(self._key("node_definitions"), node_type)
+        return None if doc is None else decode(doc)
+
+    def list_node_types(self) -> list[str]:
+        return sorted(self._redis.hkeys(self._key("node_definitions")))
+
+    # --- infrastructures --------------------------------------------------
+    def add_infrastructure(self, infra_id: str, description: dict) -> None:
+        self._run("add", infra_id, None, [self._infra_key(infra_id, "description")],
+                  encode(description))
+
+    def update_infrastructure(self, infra_id: str, description: dict,
+                              fence: int | None = None) -> None:
+        self._run("set", infra_id, fence, [self._infra_key(infra_id, "description")],
+                  encode(description))
+
+    def get_infrastructure(self, infra_id: str) -> dict:
+        doc = self._redis.get(self._infra_key(infra_id, "description"))
+        if doc is None:
+            raise not_found(infra_id)
+        return decode(doc)
+
+    def list_infrastructures(self) -> list[str]:
+        return sorted(self._redis.smembers(self._key("infrastructures")))
+
+    def remove_infrastructure(self, infra_id: str, fence: int | None = None) -> None:
+        """Remove it and all its data; its fencing counter stays, so old tokens stay stale."""
+        keys = [self._infra_key(infra_id, name) for name in INFRASTRUCTURE_KEYS]
+        self._run("remove", infra_id, fence, [self._key("leases"), *keys], missing_ok=True)
+
+    # --- node instances ---------------------------------------------------
+    def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
+                     fence: int | None = None) -> None:
+        self._run("set_field", infra_id, fence, [self._infra_key(infra_id, "instances")],
+                  pair(node_name, node_id), encode(data))
+
+    def get_instances(self, infra_id: str) -> dict[str, dict[str, dict]]:
+        instances: dict[str, dict[str, dict]] = {}
+        for field, doc in self._redis.hgetall(self._infra_key(infra_id, "instances")).items():
+            node_name, node_id = json.loads(field)
+            instances.setdefault(node_name, {})[node_id] = decode(doc)
+        return instances
+
+    def remove_instance(self, infra_id: str, node_name: str, node_id: str,
+                        fence: int | None = None) -> None:
+        self._run("delete_fields", infra_id, fence, [self._infra_key(infra_id, "instances")],
+                  pair(node_name, node_id), missing_ok=True)
+
+    def archive_failed(self, infra_id: str, node_id: str, data: dict,
+                       fence: int | None = None) -> None:
+        self._run("set_field", infra_id, fence, [self._infra_key(infra_id, "failed")],
+                  node_id, encode(data))
+
+    def failed_instances(self, infra_id: str) -> dict[str, dict]:
+        return {node_id: decode(doc) for node_id, doc
+                in self._redis.hgetall(self._infra_key(infra_id, "failed")).items()}
+
+    # --- scaling ----------------------------------------------------------
+    def set_target_count(self, infra_id: str, node_name: str, count: int,
+                         fence: int | None = None) -> None:
+        self._run("set_field", infra_id, fence, [self._infra_key(infra_id, "targets")],
+                  node_name, count)
+
+    def get_target_count(self, infra_id: str, node_name: str) -> int | None:
+        count = self._redis.hget(self._infra_key(infra_id, "targets"), node_name)
+        return None if count is None else int(count)
+
+    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
+                            value: str | None = None) -> str:
+        request = ScalingRequest(new_request_id(), kind, value)
+        self._run("push", infra_id, None, [self._infra_key(infra_id, "scaling_order"),
+                                           self._infra_key(infra_id, "scaling")],
+                  pair(node_name, request.request_id), encode_record(request))
+        return request.request_id
+
+    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
+        pipe = self._redis.pipeline()  # MULTI/EXEC: the order and the requests of one moment
+        pipe.lrange(self._infra_key(infra_id, "scaling_order"), 0, -1)
+        pipe.hgetall(self._infra_key(infra_id, "scaling"))
+        order, requests = pipe.execute()
+        return [decode_request(requests[field]) for field in order
+                if json.loads(field)[0] == node_name and field in requests]
+
+    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
+                                fence: int | None = None) -> None:
+        self._run("delete_fields", infra_id, fence, [self._infra_key(infra_id, "scaling"),
+                                                     self._infra_key(infra_id, "scaling_order")],
+                  *(pair(node_name, request_id) for request_id in request_ids), missing_ok=True)
+
+    # --- health -----------------------------------------------------------
+    def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
+        """Seconds since the earliest failure reported in this failing streak (never negative)."""
+        since = self._run("failing", infra_id, None, [self._infra_key(infra_id, "failing")],
+                          repr(float(now)) if failing else "", node_id)
+        return 0.0 if since is None else max(0.0, now - float(since))
+
+    # --- events -----------------------------------------------------------
+    def append_event(self, event: Event) -> None:
+        self._run("push", event.infra_id, None, [self._infra_key(event.infra_id, "events")],
+                  encode_record(event))
+
+    def events(self, infra_id: str) -> list[Event]:
+        return [decode_event(doc)
+                for doc in self._redis.lrange(self._infra_key(infra_id, "events"), 0, -1)]
+
+    # --- leases -----------------------------------------------------------
+    def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,
+                      now: float | None = None) -> Lease:
+        def decide(pipe: redis.client.Pipeline) -> Lease:
+            newest = int(pipe.hget(self._key("fences"), infra_id) or 0)
+            lease = leases.grant(infra_id, self._lease(pipe, infra_id), newest, owner, ttl,
+                                 leases.clock(now))
+            pipe.multi()
+            pipe.hset(self._key("fences"), infra_id, lease.token)
+            pipe.hset(self._key("leases"), infra_id, encode_record(lease))
+            return lease
+        return self._in_transaction(decide)
+
+    def renew_lease(self, lease: Lease, ttl: float = DEFAULT_LEASE_TTL,
+                    now: float | None = None) -> Lease:
+        def decide(pipe: redis.client.Pipeline) -> Lease:
+            renewed = leases.renewed(lease, self._lease(pipe, lease.infra_id), ttl,
+                                     leases.clock(now))
+            pipe.multi()
+            pipe.hset(self._key("leases"), lease.infra_id, encode_record(renewed))
+            return renewed
+        return self._in_transaction(decide)
+
+    def release_lease(self, lease: Lease) -> None:
+        def decide(pipe: redis.client.Pipeline) -> None:
+            current = self._lease(pipe, lease.infra_id)
+            pipe.multi()
+            if current is not None and current.token == lease.token:
+                pipe.hdel(self._key("leases"), lease.infra_id)
+        self._in_transaction(decide)
+
+    def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
+        lease = self._lease(self._redis, infra_id)
+        return lease if leases.is_live(lease, leases.clock(now)) else None

@@ -1,0 +1,299 @@
+"""The embedded state store: one SQLite file that every occopus command of the machine shares.
+
+WAL lets readers go on while a writer commits, `busy_timeout` makes a writer
+wait for another instead of failing, and each write is one `BEGIN IMMEDIATE`
+transaction, so the checks that guard it (fencing token, infrastructure exists,
+lease holder) and the write itself cannot be split by another process.
+Every row carries its namespace, `<prefix><user>@`, in the `ns` column.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import leases
+from .backend import (already_exists, failure, namespace, new_request_id, not_found,
+                      translate_errors)
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, ScalingKind,
+                   ScalingRequest, Store)
+from .codec import (check_version, decode, decode_event, decode_lease, decode_request, encode,
+                    encode_record)
+
+TABLES = (
+    "node_definitions (ns TEXT, node_type TEXT, doc TEXT, PRIMARY KEY (ns, node_type))",
+    "infrastructures (ns TEXT, infra_id TEXT, doc TEXT, PRIMARY KEY (ns, infra_id))",
+    "instances (ns TEXT, infra_id TEXT, node_name TEXT, node_id TEXT, doc TEXT,"
+    " PRIMARY KEY (ns, infra_id, node_name, node_id))",
+    "failed_instances (ns TEXT, infra_id TEXT, node_id TEXT, doc TEXT,"
+    " PRIMARY KEY (ns, infra_id, node_id))",
+    "target_counts (ns TEXT, infra_id TEXT, node_name TEXT, count INTEGER,"
+    " PRIMARY KEY (ns, infra_id, node_name))",
+    "scaling_requests (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT, infra_id TEXT,"
+    " node_name TEXT, request_id TEXT, doc TEXT)",
+    "failing_since (ns TEXT, infra_id TEXT, node_id TEXT, since REAL,"
+    " PRIMARY KEY (ns, infra_id, node_id))",
+    "events (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT, infra_id TEXT, doc TEXT)",
+    "leases (ns TEXT, infra_id TEXT, doc TEXT, PRIMARY KEY (ns, infra_id))",
+    # The newest fencing token granted: kept when the infrastructure is removed, so
+    # a token issued before can never pass again if the id is reused.
+    "fences (ns TEXT, infra_id TEXT, newest INTEGER, PRIMARY KEY (ns, infra_id))",
+)
+INDEXES = (
+    "scaling_by_node ON scaling_requests (ns, infra_id, node_name, seq)",
+    "events_by_infra ON events (ns, infra_id, seq)",
+)
+# What remove_infrastructure clears: every table with an infra_id but `fences`.
+PER_INFRASTRUCTURE = ("infrastructures", "instances", "failed_instances", "target_counts",
+                      "scaling_requests", "failing_since", "events", "leases")
+
+HINT = "check that the file's disk has space and that the file is an Occopus state store"
+
+
+@translate_errors(sqlite3.Error, hint=HINT)
+class SqliteStore(Store):
+    """The store in the SQLite file at `path` (parent folders are created).
+
+    One instance is one connection: give each thread its own.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], user: str, prefix: str = "",
+                 busy_timeout: float = 30.0) -> None:
+        self._ns = namespace(prefix, user)
+        self.path = Path(path).expanduser()
+        self.location = f"state store {self.path}"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise failure(f"cannot open the {self.location}", error,
+                          hint="check that its folder can be created and written") from None
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._create_tables()
+        except BaseException as error:
+            self._db.close()
+            if isinstance(error, sqlite3.Error):
+                raise failure(f"cannot open the {self.location}", error, hint=HINT) from None
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- plumbing ---------------------------------------------------------
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, holding the file's write lock from its first statement."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _guarded(self, infra_id: str, fence: int | None, *, must_exist: bool) -> Iterator[bool]:
+        """A transaction that first checks the fencing token; yields if the infrastructure exists."""
+        with self._transaction():
+            leases.check_fence(infra_id, fence, self._newest(infra_id))
+            exists = self._value("SELECT 1 FROM infrastructures WHERE ns = ? AND infra_id = ?",
+                                 infra_id) is not None
+            if must_exist and not exists:
+                raise not_found(infra_id)
+            yield exists
+
+    def _sql(self, sql: str, *params: Any) -> sqlite3.Cursor:
+        """Run `sql` in this namespace: its first parameter is always `ns`."""
+        return self._db.execute(sql, (self._ns, *params))
+
+    def _value(self, sql: str, *params: Any) -> Any:
+        row = self._sql(sql, *params).fetchone()
+        return None if row is None else row[0]
+
+    def _create_tables(self) -> None:
+        with self._transaction():
+            # The file's user_version is the schema version of its table layout.
+            check_version(self._db.execute("PRAGMA user_version").fetchone()[0], str(self.path))
+            for table in TABLES:
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS {table}")
+            for index in INDEXES:
+                self._db.execute(f"CREATE INDEX IF NOT EXISTS {index}")
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _newest(self, infra_id: str) -> int:
+        return self._value("SELECT newest FROM fences WHERE ns = ? AND infra_id = ?", infra_id) or 0
+
+    def _lease(self, infra_id: str) -> Lease | None:
+        doc = self._value("SELECT doc FROM leases WHERE ns = ? AND infra_id = ?", infra_id)
+        return None if doc is None else decode_lease(doc)
+
+    # --- node definitions -------------------------------------------------
+    def put_node_definitions(self, definitions: dict[str, list[dict]]) -> None:
+        with self._transaction():
+            for node_type, implementations in definitions.items():
+                self._sql("INSERT OR REPLACE INTO node_definitions VALUES (?, ?, ?)",
+                          node_type, encode(implementations))
+
+    def get_node_definition(self, node_type: str) -> list[dict] | None:
+        doc = self._value("SELECT doc FROM node_definitions WHERE ns = ? AND node_type = ?",
+                          node_type)
+        return None if doc is None else decode(doc)
+
+    def list_node_types(self) -> list[str]:
+        return [row[0] for row in self._sql(
+            "SELECT node_type FROM node_definitions WHERE ns = ? ORDER BY node_type")]
+
+    # --- infrastructures --------------------------------------------------
+    def add_infrastructure(self, infra_id: str, description: dict) -> None:
+        try:
+            with self._transaction():
+                self._sql("INSERT INTO infrastructures VALUES (?, ?, ?)", infra_id,
+                          encode(description))
+        except sqlite3.IntegrityError:
+            raise already_exists(infra_id) from None
+
+    def update_infrastructure(self, infra_id: str, description: dict,
+                              fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=True):
+            self._sql("INSERT OR REPLACE INTO infrastructures VALUES (?, ?, ?)",
+                      infra_id, encode(description))
+
+    def get_infrastructure(self, infra_id: str) -> dict:
+        doc = self._value("SELECT doc FROM infrastructures WHERE ns = ? AND infra_id = ?", infra_id)
+        if doc is None:
+            raise not_found(infra_id)
+        return decode(doc)
+
+    def list_infrastructures(self) -> list[str]:
+        return [row[0] for row in self._sql(
+            "SELECT infra_id FROM infrastructures WHERE ns = ? ORDER BY infra_id")]
+
+    def remove_infrastructure(self, infra_id: str, fence: int | None = None) -> None:
+        """Remove it and all its data; its fencing counter stays, so old tokens stay stale."""
+        with self._guarded(infra_id, fence, must_exist=False) as exists:
+            if exists:
+                for table in PER_INFRASTRUCTURE:
+                    self._sql(f"DELETE FROM {table} WHERE ns = ? AND infra_id = ?", infra_id)
+
+    # --- node instances ---------------------------------------------------
+    def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
+                     fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=True):
+            self._sql("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
+                      infra_id, node_name, node_id, encode(data))
+
+    def get_instances(self, infra_id: str) -> dict[str, dict[str, dict]]:
+        instances: dict[str, dict[str, dict]] = {}
+        for node_name, node_id, doc in self._sql(
+                "SELECT node_name, node_id, doc FROM instances WHERE ns = ? AND infra_id = ?",
+                infra_id):
+            instances.setdefault(node_name, {})[node_id] = decode(doc)
+        return instances
+
+    def remove_instance(self, infra_id: str, node_name: str, node_id: str,
+                        fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=False):
+            self._sql("DELETE FROM instances WHERE ns = ? AND infra_id = ? AND node_name = ?"
+                      " AND node_id = ?", infra_id, node_name, node_id)
+
+    def archive_failed(self, infra_id: str, node_id: str, data: dict,
+                       fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=True):
+            self._sql("INSERT OR REPLACE INTO failed_instances VALUES (?, ?, ?, ?)",
+                      infra_id, node_id, encode(data))
+
+    def failed_instances(self, infra_id: str) -> dict[str, dict]:
+        return {node_id: decode(doc) for node_id, doc in self._sql(
+            "SELECT node_id, doc FROM failed_instances WHERE ns = ? AND infra_id = ?", infra_id)}
+
+    # --- scaling ----------------------------------------------------------
+    def set_target_count(self, infra_id: str, node_name: str, count: int,
+                         fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=True):
+            self._sql("INSERT OR REPLACE INTO target_counts VALUES (?, ?, ?, ?)",
+                      infra_id, node_name, count)
+
+    def get_target_count(self, infra_id: str, node_name: str) -> int | None:
+        return self._value("SELECT count FROM target_counts WHERE ns = ? AND infra_id = ?"
+                           " AND node_name = ?", infra_id, node_name)
+
+    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
+                            value: str | None = None) -> str:
+        request = ScalingRequest(new_request_id(), kind, value)
+        with self._guarded(infra_id, None, must_exist=True):
+            self._sql("INSERT INTO scaling_requests (ns, infra_id, node_name, request_id, doc)"
+                      " VALUES (?, ?, ?, ?, ?)", infra_id, node_name, request.request_id,
+                      encode_record(request))
+        return request.request_id
+
+    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
+        return [decode_request(row[0]) for row in self._sql(
+            "SELECT doc FROM scaling_requests WHERE ns = ? AND infra_id = ? AND node_name = ?"
+            " ORDER BY seq", infra_id, node_name)]
+
+    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
+                                fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=False):
+            for request_id in request_ids:
+                self._sql("DELETE FROM scaling_requests WHERE ns = ? AND infra_id = ?"
+                          " AND node_name = ? AND request_id = ?", infra_id, node_name, request_id)
+
+    # --- health -----------------------------------------------------------
+    def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
+        """Seconds since the earliest failure reported in this failing streak (never negative)."""
+        with self._guarded(infra_id, None, must_exist=True):
+            if not failing:
+                self._sql("DELETE FROM failing_since WHERE ns = ? AND infra_id = ? AND node_id = ?",
+                          infra_id, node_id)
+                return 0.0
+            self._sql("INSERT INTO failing_since VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                      " SET since = min(since, excluded.since)", infra_id, node_id, now)
+            since = self._value("SELECT since FROM failing_since WHERE ns = ? AND infra_id = ?"
+                                " AND node_id = ?", infra_id, node_id)
+        return max(0.0, now - since)
+
+    # --- events -----------------------------------------------------------
+    def append_event(self, event: Event) -> None:
+        with self._guarded(event.infra_id, None, must_exist=True):
+            self._sql("INSERT INTO events (ns, infra_id, doc) VALUES (?, ?, ?)",
+                      event.infra_id, encode_record(event))
+
+    def events(self, infra_id: str) -> list[Event]:
+        return [decode_event(row[0]) for row in self._sql(
+            "SELECT doc FROM events WHERE ns = ? AND infra_id = ? ORDER BY seq", infra_id)]
+
+    # --- leases -----------------------------------------------------------
+    def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,
+                      now: float | None = None) -> Lease:
+        with self._transaction():
+            lease = leases.grant(infra_id, self._lease(infra_id), self._newest(infra_id), owner,
+                                 ttl, leases.clock(now))
+            self._sql("INSERT OR REPLACE INTO fences VALUES (?, ?, ?)", infra_id, lease.token)
+            self._write_lease(lease)
+        return lease
+
+    def renew_lease(self, lease: Lease, ttl: float = DEFAULT_LEASE_TTL,
+                    now: float | None = None) -> Lease:
+        with self._transaction():
+            renewed = leases.renewed(lease, self._lease(lease.infra_id), ttl, leases.clock(now))
+            self._write_lease(renewed)
+        return renewed
+
+    def release_lease(self, lease: Lease) -> None:
+        with self._transaction():
+            current = self._lease(lease.infra_id)
+            if current is not None and current.token == lease.token:
+                self._sql("DELETE FROM leases WHERE ns = ? AND infra_id = ?", lease.infra_id)
+
+    def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
+        lease = self._lease(infra_id)
+        return lease if leases.is_live(lease, leases.clock(now)) else None
+
+    def _write_lease(self, lease: Lease) -> None:
+        self._sql("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", lease.infra_id,
+                  encode_record(lease))

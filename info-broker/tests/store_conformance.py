@@ -1,0 +1,479 @@
+"""The behaviour every state store backend must show, as a unittest mixin.
+
+Each backend's test module subclasses `StoreConformance` together with
+`unittest.TestCase` and defines `make_store(user, prefix)` (a new store on the
+backend's location: same data for the same user and prefix) and
+`plant_description(infra_id, text)` (writes a raw description document for
+user "alice", prefix "", behind the store's back). A backend that cannot show a
+behaviour says so with `self.skipTest(reason)`.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import unittest
+from typing import TYPE_CHECKING, Any
+
+from occo.util.errors import OccoError
+
+from occo.infobroker.store.base import (SCHEMA_VERSION, Event, InfrastructureExists,
+                                        InfrastructureNotFound, LeaseHeld, LeaseOwner,
+                                        ScalingRequest, StaleFenceError, Store, StoreError)
+
+OWNER = LeaseOwner("host-a", 101, "occopus-build")
+RIVAL = LeaseOwner("host-b", 202, "occopus-scale")
+
+# Data that trips careless encodings: dots and dollars in keys, unicode, floats, nesting.
+AWKWARD = {"a.b": {"$ref": [1, 2.5, None, True, "ñ😀"]}, "": {"nested": {"x": -1e-300}}}
+
+
+# Type checkers see the TestCase a mixin ends up in; unittest must not collect the mixins.
+if TYPE_CHECKING:
+    Mixin = unittest.TestCase
+else:
+    Mixin = object
+
+
+class StoreConformance(Mixin):
+    store: Store
+
+    if TYPE_CHECKING:  # what a backend's test class provides
+        def make_store(self, user: str, prefix: str) -> Store: ...
+        def plant_description(self, infra_id: str, text: str) -> None: ...
+
+    # --- helpers ------------------------------------------------------------
+    def setUp(self) -> None:
+        super().setUp()
+        self.store = self.open_store()
+
+    def open_store(self, user: str = "alice", prefix: str = "") -> Store:
+        store = self.make_store(user, prefix)
+        self.addCleanup(store.close)
+        return store
+
+    def populate(self, infra_id: str) -> str:
+        """An infrastructure with something of every kind; returns its scaling request id."""
+        store = self.store
+        store.add_infrastructure(infra_id, {"name": infra_id, "nodes": ["web", "db"]})
+        store.put_instance(infra_id, "web", "w1", {"ip": "10.0.0.1"})
+        store.put_instance(infra_id, "db", "d1", {"ip": "10.0.0.2"})
+        store.archive_failed(infra_id, "w0", {"reason": "boot timeout"})
+        store.set_target_count(infra_id, "web", 2)
+        request_id = store.add_scaling_request(infra_id, "web", "create")
+        store.failing_period(infra_id, "w1", True, now=50.0)
+        store.append_event(Event(infra_id, "infrastart", 1.0, {"by": "test"}))
+        return request_id
+
+    def snapshot(self, infra_id: str, now: float = 0.0) -> tuple[Any, ...]:
+        """Everything the store says about an infrastructure (reads only)."""
+        store = self.store
+        try:
+            description: dict | None = store.get_infrastructure(infra_id)
+        except InfrastructureNotFound:
+            description = None
+        return (description, infra_id in store.list_infrastructures(),
+                store.get_instances(infra_id), store.failed_instances(infra_id),
+                store.get_target_count(infra_id, "web"),
+                store.list_scaling_requests(infra_id, "web"), store.events(infra_id),
+                store.current_lease(infra_id, now=now))
+
+    # --- node definitions -------------------------------------------------
+    def test_node_definitions_round_trip_and_replace_per_type(self) -> None:
+        self.store.put_node_definitions({"web": [{"resource": {"type": "ec2"}}],
+                                         "db": [{"a": AWKWARD}, {"b": 2}]})
+        self.store.put_node_definitions({"web": [{"resource": {"type": "nova"}}]})
+        self.assertEqual(self.store.get_node_definition("web"), [{"resource": {"type": "nova"}}])
+        self.assertEqual(self.store.get_node_definition("db"), [{"a": AWKWARD}, {"b": 2}])
+        self.assertEqual(self.store.list_node_types(), ["db", "web"])
+
+    def test_an_unknown_node_type_has_no_definition(self) -> None:
+        self.store.put_node_definitions({"empty": []})
+        self.assertIsNone(self.store.get_node_definition("unknown"))
+        self.assertEqual(self.store.get_node_definition("empty"), [])
+
+    def test_node_types_with_awkward_names_are_listed_sorted(self) -> None:
+        names = ["z.z", "$dollar", "50%", "ñ", "a"]
+        self.store.put_node_definitions({name: [{"name": name}] for name in names})
+        self.assertEqual(self.store.list_node_types(), sorted(names))
+        self.assertEqual(self.store.get_node_definition("z.z"), [{"name": "z.z"}])
+
+    # --- infrastructures --------------------------------------------------
+    def test_infrastructure_description_round_trip(self) -> None:
+        self.store.add_infrastructure("infra", {"nodes": AWKWARD})
+        self.assertEqual(self.store.get_infrastructure("infra"), {"nodes": AWKWARD})
+
+    def test_adding_an_existing_infrastructure_is_refused_and_keeps_it(self) -> None:
+        self.store.add_infrastructure("infra", {"v": 1})
+        with self.assertRaises(InfrastructureExists) as caught:
+            self.store.add_infrastructure("infra", {"v": 2})
+        self.assertIn("infra", str(caught.exception))
+        self.assertEqual(self.store.get_infrastructure("infra"), {"v": 1})
+
+    def test_unknown_infrastructure_is_not_found(self) -> None:
+        with self.assertRaises(InfrastructureNotFound) as caught:
+            self.store.get_infrastructure("nope")
+        self.assertIsInstance(caught.exception, OccoError)
+        self.assertIn("nope", str(caught.exception))
+        with self.assertRaises(InfrastructureNotFound):
+            self.store.update_infrastructure("nope", {})
+
+    def test_update_replaces_the_description(self) -> None:
+        self.store.add_infrastructure("infra", {"old": True, "keep": 1})
+        self.store.update_infrastructure("infra", {"new": True})
+        self.assertEqual(self.store.get_infrastructure("infra"), {"new": True})
+
+    def test_infrastructures_are_listed_sorted(self) -> None:
+        for infra_id in ("b", "c", "a"):
+            self.store.add_infrastructure(infra_id, {})
+        self.assertEqual(self.store.list_infrastructures(), ["a", "b", "c"])
+
+    def test_remove_infrastructure_removes_everything_about_it_and_only_it(self) -> None:
+        self.populate("gone")
+        self.populate("kept")
+        self.store.acquire_lease("gone", OWNER, ttl=100, now=0)
+        self.store.acquire_lease("kept", OWNER, ttl=100, now=0)
+        kept = self.snapshot("kept")
+        self.store.remove_infrastructure("gone")
+        self.assertEqual(self.snapshot("gone"), (None, False, {}, {}, None, [], [], None))
+        self.assertEqual(self.snapshot("kept"), kept)
+        self.store.add_infrastructure("gone", {"again": True})
+        self.assertEqual(self.snapshot("gone"), ({"again": True}, True, {}, {}, None, [], [], None))
+        self.assertEqual(self.store.failing_period("gone", "w1", True, now=90.0), 0.0)
+
+    def test_remove_infrastructure_is_idempotent(self) -> None:
+        self.populate("infra")
+        self.store.remove_infrastructure("infra")
+        self.store.remove_infrastructure("infra")
+        self.store.remove_infrastructure("never-there")
+        self.assertEqual(self.store.list_infrastructures(), [])
+
+    # --- node instances ---------------------------------------------------
+    def test_instances_are_grouped_by_node_and_replaced_by_id(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.put_instance("infra", "web", "w1", {"state": "intent"})
+        self.store.put_instance("infra", "web", "w2", {"state": "ready"})
+        self.store.put_instance("infra", "db", "d1", AWKWARD)
+        self.store.put_instance("infra", "web", "w1", {"state": "ready", "ip": "10.0.0.1"})
+        self.assertEqual(self.store.get_instances("infra"), {
+            "web": {"w1": {"state": "ready", "ip": "10.0.0.1"}, "w2": {"state": "ready"}},
+            "db": {"d1": AWKWARD}})
+
+    def test_instance_names_with_awkward_characters_round_trip(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        names = [("web.front", "i.1"), ("$x", "$y"), ("50%", "a%2Eb"), ("[\"", ":@")]
+        for node_name, node_id in names:
+            self.store.put_instance("infra", node_name, node_id, {"id": node_id})
+        self.assertEqual(self.store.get_instances("infra"),
+                         {node_name: {node_id: {"id": node_id}} for node_name, node_id in names})
+        self.store.remove_instance("infra", "web.front", "i.1")
+        self.assertNotIn("web.front", self.store.get_instances("infra"))
+
+    def test_an_infrastructure_without_instances_has_none(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.assertEqual(self.store.get_instances("infra"), {})
+        self.assertEqual(self.store.get_instances("unknown"), {})
+
+    def test_remove_instance_is_idempotent_and_drops_emptied_nodes(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.put_instance("infra", "web", "w1", {})
+        self.store.put_instance("infra", "db", "d1", {})
+        self.store.remove_instance("infra", "web", "w1")
+        self.store.remove_instance("infra", "web", "w1")
+        self.store.remove_instance("infra", "db", "unknown")
+        self.store.remove_instance("unknown", "web", "w1")
+        self.assertEqual(self.store.get_instances("infra"), {"db": {"d1": {}}})
+
+    def test_remove_instance_needs_the_right_node_name(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.put_instance("infra", "web", "x", {"n": 1})
+        self.store.remove_instance("infra", "db", "x")
+        self.assertEqual(self.store.get_instances("infra"), {"web": {"x": {"n": 1}}})
+
+    def test_writes_to_an_unknown_infrastructure_are_refused(self) -> None:
+        writes = {
+            "put_instance": lambda: self.store.put_instance("nope", "web", "w1", {}),
+            "archive_failed": lambda: self.store.archive_failed("nope", "w1", {}),
+            "set_target_count": lambda: self.store.set_target_count("nope", "web", 1),
+            "add_scaling_request": lambda: self.store.add_scaling_request("nope", "web", "create"),
+            "failing_period": lambda: self.store.failing_period("nope", "w1", True, now=1.0),
+            "append_event": lambda: self.store.append_event(Event("nope", "infrastart", 1.0)),
+            "update_infrastructure": lambda: self.store.update_infrastructure("nope", {}),
+        }
+        for name, write in writes.items():
+            with self.subTest(name), self.assertRaises(InfrastructureNotFound):
+                write()
+        self.assertEqual(self.snapshot("nope"), (None, False, {}, {}, None, [], [], None))
+
+    def test_failed_instances_are_archived_by_node_id(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.assertEqual(self.store.failed_instances("infra"), {})
+        self.store.archive_failed("infra", "w1", {"reason": "timeout"})
+        self.store.archive_failed("infra", "w2", AWKWARD)
+        self.store.archive_failed("infra", "w1", {"reason": "unreachable"})
+        self.assertEqual(self.store.failed_instances("infra"),
+                         {"w1": {"reason": "unreachable"}, "w2": AWKWARD})
+
+    # --- scaling ----------------------------------------------------------
+    def test_target_counts_are_per_node_and_zero_is_not_none(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.assertIsNone(self.store.get_target_count("infra", "web"))
+        self.store.set_target_count("infra", "web", 3)
+        self.store.set_target_count("infra", "db", 0)
+        self.store.set_target_count("infra", "web", 5)
+        self.assertEqual(self.store.get_target_count("infra", "web"), 5)
+        self.assertEqual(self.store.get_target_count("infra", "db"), 0)
+        self.assertIsNone(self.store.get_target_count("infra", "other"))
+
+    def test_scaling_requests_keep_their_order_per_node(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        first = self.store.add_scaling_request("infra", "web", "create")
+        second = self.store.add_scaling_request("infra", "web", "destroy", "node-7")
+        other = self.store.add_scaling_request("infra", "db", "create")
+        third = self.store.add_scaling_request("infra", "web", "create")
+        self.assertEqual(len({first, second, other, third}), 4)
+        self.assertEqual(self.store.list_scaling_requests("infra", "web"), [
+            ScalingRequest(first, "create"), ScalingRequest(second, "destroy", "node-7"),
+            ScalingRequest(third, "create")])
+        self.assertEqual(self.store.list_scaling_requests("infra", "db"),
+                         [ScalingRequest(other, "create")])
+        self.assertEqual(self.store.list_scaling_requests("infra", "none"), [])
+
+    def test_deleting_scaling_requests_ignores_unknown_and_other_nodes_ids(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        first = self.store.add_scaling_request("infra", "web", "create")
+        second = self.store.add_scaling_request("infra", "web", "destroy")
+        other = self.store.add_scaling_request("infra", "db", "create")
+        self.store.delete_scaling_requests("infra", "web", [first, "unknown", other])
+        self.store.delete_scaling_requests("infra", "web", [])
+        self.store.delete_scaling_requests("unknown", "web", [second])
+        self.assertEqual(self.store.list_scaling_requests("infra", "web"),
+                         [ScalingRequest(second, "destroy")])
+        self.assertEqual(self.store.list_scaling_requests("infra", "db"),
+                         [ScalingRequest(other, "create")])
+
+    # --- health -----------------------------------------------------------
+    def test_failing_period_counts_from_the_first_failure_until_a_success(self) -> None:
+        store = self.store
+        store.add_infrastructure("infra", {})
+        self.assertEqual(store.failing_period("infra", "w1", True, now=100.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", True, now=130.5), 30.5)
+        self.assertEqual(store.failing_period("infra", "w2", True, now=131.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", False, now=140.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", True, now=150.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", True, now=155.0), 5.0)
+        self.assertEqual(store.failing_period("infra", "w2", True, now=141.0), 10.0)
+
+    # --- events -----------------------------------------------------------
+    def test_events_keep_their_order_and_data_per_infrastructure(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        appended = [Event("infra", "infrastart", 1700000000.123456),
+                    Event("infra", "nodecreating", 1700000001.5, {"node": "web", "x": AWKWARD}),
+                    Event("infra", "nodecreated", 1700000000.0, {"node": "web"})]
+        for event in appended:
+            self.store.append_event(event)
+            self.store.append_event(Event("other", "noise", 0.0))
+        self.assertEqual(self.store.events("infra"), appended)
+        self.assertEqual(len(self.store.events("other")), 3)
+        self.assertEqual(self.store.events("unknown"), [])
+
+    # --- namespaces -------------------------------------------------------
+    def test_users_namespaces_are_isolated(self) -> None:
+        self.populate("shared")
+        self.store.put_node_definitions({"web": [{"owner": "alice"}]})
+        self.store.acquire_lease("shared", OWNER, ttl=100, now=0)
+        alice = self.snapshot("shared")
+        bob = self.open_store(user="bob")
+        self.assertEqual(bob.list_infrastructures(), [])
+        self.assertEqual(bob.list_node_types(), [])
+        self.assertEqual(bob.get_instances("shared"), {})
+        self.assertIsNone(bob.current_lease("shared", now=1))
+        bob.add_infrastructure("shared", {"owner": "bob"})
+        bob.put_instance("shared", "web", "b1", {})
+        self.assertEqual(bob.acquire_lease("shared", RIVAL, now=1).owner, RIVAL)
+        bob.remove_infrastructure("shared")
+        self.assertEqual(self.snapshot("shared"), alice)
+        self.assertEqual(self.store.get_node_definition("web"), [{"owner": "alice"}])
+
+    def test_prefixes_are_isolated(self) -> None:
+        self.populate("shared")
+        other = self.open_store(prefix="other:")
+        self.assertEqual(other.list_infrastructures(), [])
+        other.add_infrastructure("shared", {"prefix": "other"})
+        self.assertEqual(self.store.get_infrastructure("shared"), {"name": "shared",
+                                                                   "nodes": ["web", "db"]})
+
+    def test_a_second_store_on_the_same_location_sees_the_same_data(self) -> None:
+        self.populate("infra")
+        again = self.open_store()
+        self.assertEqual(again.get_instances("infra"), self.store.get_instances("infra"))
+
+    # --- leases -----------------------------------------------------------
+    def test_a_lease_is_granted_with_its_owner_token_and_expiry(self) -> None:
+        lease = self.store.acquire_lease("infra", OWNER, ttl=30, now=1000.0)
+        self.assertEqual((lease.infra_id, lease.owner, lease.acquired_at, lease.expires_at),
+                         ("infra", OWNER, 1000.0, 1030.0))
+        self.assertGreater(lease.token, 0)
+        self.assertEqual(self.store.current_lease("infra", now=1001.0), lease)
+
+    def test_a_held_lease_is_refused_naming_its_holder(self) -> None:
+        held = self.store.acquire_lease("infra", OWNER, ttl=30, now=1000.0)
+        with self.assertRaises(LeaseHeld) as caught:
+            self.store.acquire_lease("infra", RIVAL, ttl=30, now=1029.9)
+        self.assertEqual(caught.exception.holder, held)
+        self.assertIn("occopus-build (pid 101 on host-a)", str(caught.exception))
+        self.assertIsInstance(caught.exception, OccoError)
+        self.assertEqual(self.store.current_lease("infra", now=1029.9), held)
+
+    def test_leases_of_different_infrastructures_are_independent(self) -> None:
+        self.store.acquire_lease("one", OWNER, now=0)
+        self.assertEqual(self.store.acquire_lease("two", RIVAL, now=0).owner, RIVAL)
+
+    def test_an_expired_lease_is_taken_over_with_a_larger_token(self) -> None:
+        old = self.store.acquire_lease("infra", OWNER, ttl=30, now=1000.0)
+        self.assertIsNone(self.store.current_lease("infra", now=1030.0))
+        new = self.store.acquire_lease("infra", RIVAL, ttl=30, now=1030.0)
+        self.assertEqual(new.owner, RIVAL)
+        self.assertGreater(new.token, old.token)
+        self.assertEqual(self.store.current_lease("infra", now=1031.0), new)
+
+    def test_tokens_grow_across_releases_takeovers_and_removal(self) -> None:
+        store = self.store
+        store.add_infrastructure("infra", {})
+        first = store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        store.release_lease(first)
+        tokens = [first.token, store.acquire_lease("infra", OWNER, ttl=10, now=2).token]
+        tokens.append(store.acquire_lease("infra", RIVAL, ttl=10, now=12).token)
+        store.remove_infrastructure("infra")
+        store.add_infrastructure("infra", {})
+        tokens.append(store.acquire_lease("infra", OWNER, ttl=10, now=13).token)
+        self.assertEqual(tokens, sorted(set(tokens)))
+
+    def test_the_same_owner_asking_again_gets_a_new_token_and_the_old_one_turns_stale(self) -> None:
+        first = self.store.acquire_lease("infra", OWNER, ttl=30, now=0)
+        second = self.store.acquire_lease("infra", OWNER, ttl=30, now=1)
+        self.assertGreater(second.token, first.token)
+        with self.assertRaises(StaleFenceError):
+            self.store.renew_lease(first, now=2)
+
+    def test_renewing_extends_the_lease_and_keeps_its_token(self) -> None:
+        lease = self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        renewed = self.store.renew_lease(lease, ttl=10, now=8)
+        self.assertEqual((renewed.token, renewed.acquired_at, renewed.expires_at),
+                         (lease.token, 0, 18))
+        with self.assertRaises(LeaseHeld):
+            self.store.acquire_lease("infra", RIVAL, now=12)
+        self.assertEqual(self.store.current_lease("infra", now=12), renewed)
+
+    def test_an_expired_lease_nobody_took_over_can_be_renewed(self) -> None:
+        lease = self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        self.assertEqual(self.store.renew_lease(lease, ttl=10, now=15).expires_at, 25)
+
+    def test_renewing_a_lost_lease_is_a_stale_fence(self) -> None:
+        lost = self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        successor = self.store.acquire_lease("infra", RIVAL, ttl=10, now=10)
+        with self.assertRaises(StaleFenceError) as caught:
+            self.store.renew_lease(lost, now=11)
+        self.assertIsInstance(caught.exception, OccoError)
+        self.assertEqual(self.store.current_lease("infra", now=11), successor)
+        released = self.store.acquire_lease("released", OWNER, now=0)
+        self.store.release_lease(released)
+        with self.assertRaises(StaleFenceError):
+            self.store.renew_lease(released, now=1)
+
+    def test_releasing_frees_the_lease_at_once(self) -> None:
+        lease = self.store.acquire_lease("infra", OWNER, ttl=100, now=0)
+        self.store.release_lease(lease)
+        self.assertIsNone(self.store.current_lease("infra", now=1))
+        self.assertEqual(self.store.acquire_lease("infra", RIVAL, ttl=100, now=1).owner, RIVAL)
+
+    def test_releasing_a_lost_lease_leaves_the_successor_alone(self) -> None:
+        lost = self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        successor = self.store.acquire_lease("infra", RIVAL, ttl=10, now=10)
+        self.store.release_lease(lost)
+        self.store.release_lease(lost)
+        self.assertEqual(self.store.current_lease("infra", now=11), successor)
+
+    def test_a_lease_needs_a_positive_ttl(self) -> None:
+        with self.assertRaises(ValueError):
+            self.store.acquire_lease("infra", OWNER, ttl=0, now=0)
+        self.assertIsNone(self.store.current_lease("infra", now=0))
+
+    # --- fencing ----------------------------------------------------------
+    def fenced_writes(self, fence: int | None, request_id: str) -> dict[str, Any]:
+        """A call of every write that takes a fencing token, on a populated "infra"."""
+        store = self.store
+        return {
+            "update_infrastructure":
+                lambda: store.update_infrastructure("infra", {"changed": True}, fence=fence),
+            "put_instance": lambda: store.put_instance("infra", "web", "late", {}, fence=fence),
+            "remove_instance": lambda: store.remove_instance("infra", "web", "w1", fence=fence),
+            "archive_failed": lambda: store.archive_failed("infra", "late", {}, fence=fence),
+            "set_target_count": lambda: store.set_target_count("infra", "web", 9, fence=fence),
+            "delete_scaling_requests":
+                lambda: store.delete_scaling_requests("infra", "web", [request_id], fence=fence),
+            "remove_infrastructure": lambda: store.remove_infrastructure("infra", fence=fence),
+        }
+
+    def test_the_fenced_writes_cover_every_method_that_takes_a_fence(self) -> None:
+        fenced = {name for name in Store.__abstractmethods__
+                  if "fence" in inspect.signature(getattr(Store, name)).parameters}
+        self.assertEqual(set(self.fenced_writes(None, "")), fenced)
+
+    def test_every_fenced_write_with_a_stale_token_is_refused_and_changes_nothing(self) -> None:
+        request_id = self.populate("infra")
+        stale = self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        self.store.acquire_lease("infra", RIVAL, ttl=10, now=10)
+        before = self.snapshot("infra", now=11)
+        for name, write in self.fenced_writes(stale.token, request_id).items():
+            with self.subTest(name), self.assertRaises(StaleFenceError) as caught:
+                write()
+            self.assertIn(str(stale.token), str(caught.exception))
+            self.assertEqual(self.snapshot("infra", now=11), before)
+
+    def test_every_fenced_write_with_the_current_token_succeeds(self) -> None:
+        request_id = self.populate("infra")
+        self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        current = self.store.acquire_lease("infra", RIVAL, ttl=10, now=10)
+        writes = self.fenced_writes(current.token, request_id)
+        remove = writes.pop("remove_infrastructure")
+        for write in writes.values():
+            write()
+        self.assertEqual(self.snapshot("infra", now=11)[:6], (
+            {"changed": True}, True, {"web": {"late": {}}, "db": {"d1": {"ip": "10.0.0.2"}}},
+            {"w0": {"reason": "boot timeout"}, "late": {}}, 9, []))
+        remove()
+        self.assertEqual(self.snapshot("infra", now=11),
+                         (None, False, {}, {}, None, [], [], None))
+
+    def test_unfenced_writes_pass_while_another_owner_holds_the_lease(self) -> None:
+        request_id = self.populate("infra")
+        self.store.acquire_lease("infra", RIVAL, ttl=10, now=0)
+        for write in self.fenced_writes(None, request_id).values():
+            write()
+        self.assertEqual(self.store.list_infrastructures(), [])
+
+    def test_a_token_issued_before_removal_stays_stale_when_the_id_is_reused(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        old = self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        self.store.acquire_lease("infra", RIVAL, ttl=10, now=10)
+        self.store.remove_infrastructure("infra")
+        self.store.add_infrastructure("infra", {})
+        with self.assertRaises(StaleFenceError):
+            self.store.put_instance("infra", "web", "w1", {}, fence=old.token)
+        self.assertEqual(self.store.get_instances("infra"), {})
+
+    # --- schema versions --------------------------------------------------
+    def test_a_document_of_a_newer_schema_version_is_refused(self) -> None:
+        self.store.add_infrastructure("infra", {"nodes": []})
+        self.plant_description("infra", json.dumps({"v": SCHEMA_VERSION + 1, "data": {}}))
+        with self.assertRaises(StoreError) as caught:
+            self.store.get_infrastructure("infra")
+        self.assertIn("upgrade", str(caught.exception))
+        self.assertIn(f"schema version {SCHEMA_VERSION + 1}", str(caught.exception))
+
+    def test_a_document_without_a_schema_version_is_refused(self) -> None:
+        self.store.add_infrastructure("infra", {"nodes": []})
+        self.plant_description("infra", json.dumps({"nodes": []}))
+        with self.assertRaises(StoreError):
+            self.store.get_infrastructure("infra")

@@ -1,0 +1,94 @@
+"""Hiding secrets before anything is logged or put in an error message.
+
+This is the one place that decides what a secret is, so that logs, error
+messages and debug dumps all hide the same things. A key is secret when its
+name, lower-cased and without `_` and `-`, is in `SECRET_NAMES` or ends with
+one of `SECRET_SUFFIXES`; the whole value under a secret key is masked (every
+leaf of it, keeping the shape, so a log still shows which keys were given).
+`auth_data` is a secret key, so a credentials section never shows.
+
+Names such as `key_name` (an EC2 key pair), `ssh_key_data` (a public key) or
+`password_file` (a path) are not secrets and stay readable.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+REDACTED = "***"
+
+SECRET_NAMES = frozenset({
+    "authdata",          # a whole credentials section of the auth file
+    "pass", "pwd",       # e.g. health_check mysqldbs: {name, user, pass}
+    "credentials",
+})
+SECRET_SUFFIXES = (
+    "password",          # password, vnc_password, admin_password
+    "passwd",
+    "passphrase",
+    "secret",            # secret, client_secret
+    "secretkey",         # secretkey, aws_secret_key
+    "accesskey",         # accesskey, access_key
+    "clientkey",         # chef client_key (a PEM)
+    "privatekey",
+    "apikey",            # api_key (FCM notifications)
+    "token",             # token, access_token, auth_token
+)
+
+T = TypeVar("T")
+_COLLECTIONS = (list, tuple, frozenset, set)   # copied as the plain type (YamlList -> list)
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@/\s]+)(?=@)",
+                           re.IGNORECASE)
+_QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<name>[^=&;#\s]+)=)(?P<value>[^&;#\s]*)")
+
+
+def is_secret_key(key: Any) -> bool:
+    """Whether the value stored under `key` must be hidden."""
+    if not isinstance(key, str):
+        return False
+    name = key.lower().replace("_", "").replace("-", "")
+    return name in SECRET_NAMES or name.endswith(SECRET_SUFFIXES)
+
+
+def redact(obj: T) -> T:
+    """A deep copy of `obj` with every secret value replaced by `REDACTED`.
+
+    Mappings, lists, tuples, sets and dataclass instances are copied (mappings
+    become plain dicts); strings have URL passwords and secret query parameters
+    hidden (`redact_url`); other values are returned as they are. `None` under a
+    secret key stays `None`: it tells the reader the secret is missing, and
+    hides nothing.
+    """
+    return _copy(obj, masked=False)
+
+
+def redact_url(text: str) -> str:
+    """`text` with the password of every URL in it, and secret query parameters, hidden.
+
+    `redis://user:pw@host:6379/0` becomes `redis://user:***@host:6379/0`; it
+    works on a bare URL and on a message that contains URLs.
+    """
+    text = _URL_PASSWORD.sub(lambda match: match["head"] + REDACTED, text)
+    if "://" not in text:
+        return text
+    return _QUERY_PARAM.sub(
+        lambda match: match["head"] + REDACTED if is_secret_key(match["name"]) and match["value"]
+        else match[0], text)
+
+
+def _copy(obj: Any, masked: bool) -> Any:
+    if isinstance(obj, Mapping):
+        return {key: _copy(value, masked or is_secret_key(key)) for key, value in obj.items()}
+    for collection in _COLLECTIONS:
+        if isinstance(obj, collection):
+            return collection(_copy(item, masked) for item in obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{
+            item.name: _copy(getattr(obj, item.name), masked or is_secret_key(item.name))
+            for item in dataclasses.fields(obj) if item.init})
+    if obj is None or not masked:
+        return redact_url(obj) if isinstance(obj, str) else obj
+    return REDACTED
