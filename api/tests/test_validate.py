@@ -23,7 +23,8 @@ class TutorialCorpusTest(unittest.TestCase):
 
     def test_every_tutorial_file_validates(self):
         from occo.util.yamlload import load_file
-        counts = {"node definitions": 0, "infrastructure description": 0}
+        counts = {"node definitions": 0, "infrastructure description": 0,
+                  "authentication file": 0, "Occopus configuration": 0}
         for path in sorted(TUTORIALS.rglob("*.yaml")):
             kind = recognise(load_file(path, lenient_tags=True))
             if kind is None:
@@ -31,7 +32,8 @@ class TutorialCorpusTest(unittest.TestCase):
             with self.subTest(str(path.relative_to(TUTORIALS))):
                 self.assertEqual(validate_file(str(path)), [])
                 counts[kind[0]] += 1
-        self.assertEqual(counts, {"node definitions": 31, "infrastructure description": 31})
+        self.assertEqual(counts, {"node definitions": 31, "infrastructure description": 31,
+                                  "authentication file": 1, "Occopus configuration": 1})
 
 
 class ValidateCommandTest(unittest.TestCase):
@@ -77,6 +79,17 @@ class ValidateCommandTest(unittest.TestCase):
         self.assertIn(f"{other}: cannot tell what this file is", result.stdout)
         self.assertIn("file not found", result.stdout)
         self.assertNotIn("pwned", result.stdout + result.stderr)
+
+    def test_auth_and_config_files_are_recognised_and_checked(self):
+        auth = self.write("auth_data.yaml", "resource:\n  - type: ec2\n    auth_data: secret-string\n")
+        config = self.write("occopus_config.yaml", "store: {backend: redsi}\n")
+        result = validate(auth, config)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"{auth}:3:16: 'auth_data' in entry 1 of 'resource' must be a mapping",
+                      result.stdout)
+        self.assertNotIn("secret-string", result.stdout)
+        self.assertIn(f"{config}:1:18: unknown store backend 'redsi'", result.stdout)
+        self.assertIn("did you mean 'redis'?", result.stdout)
 
     def test_no_file_is_a_usage_error(self):
         self.assertEqual(validate().returncode, 2)

@@ -79,6 +79,10 @@ class AuthData:
                 hint="add a filter key such as 'endpoint' to these entries so that one fits")
         return copy.deepcopy(matches[0].auth_data) if matches else None
 
+    def check(self) -> None:
+        """Read the file now; `SchemaError` lists every problem in it."""
+        self._current()
+
     def _current(self) -> dict[str, list[_Entry]]:
         with self._lock:
             stamp = self._stat()
