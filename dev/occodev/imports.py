@@ -3,7 +3,7 @@
 - A module (source or test) of one component may import another component's
   package only if its pyproject.toml declares that component as a dependency.
 - `occo` stays an implicit namespace package: no component ships
-  src/occo/__init__.py.
+  src/occo/__init__.py; each ships a `py.typed` marker, as typed packages do.
 """
 from __future__ import annotations
 
@@ -51,6 +51,10 @@ def check_component(repo: Repo, component: Component) -> list[Violation]:
     if namespace_init.exists():
         violations.append(Violation(namespace_init.relative_to(repo.root), 1,
                                     "occo must stay an implicit namespace package; delete this file"))
+    marker = component.path / "src" / "occo" / component.package / "py.typed"
+    if not marker.exists():
+        violations.append(Violation(marker.relative_to(repo.root), 0,
+                                    "the package has no py.typed marker; create the empty file"))
     for folder in ("src", "tests"):
         for path in sorted((component.path / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(), filename=str(path))

@@ -16,6 +16,7 @@ def write_component(root: Path, folder: str, deps: list[str] = (), third_party: 
     package = path / "src" / "occo" / folder.replace("-", "")
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(f'"""{folder}."""\n')
+    (package / "py.typed").write_text("")
     (path / "tests").mkdir()
     requires = [f"occo-{d}=={versions.get(d, '0.1.0')}" for d in deps] + list(third_party)
     (path / "pyproject.toml").write_text(

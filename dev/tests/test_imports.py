@@ -43,6 +43,12 @@ class ImportBoundaryTest(TempRepoCase):
         self.assertIn("implicit namespace", violation.message)
 
 
+    def test_a_missing_py_typed_marker_is_reported(self):
+        (self.root / "util/src/occo/util/py.typed").unlink()
+        [violation] = check_repo(Repo.load(self.root))
+        self.assertIn("no py.typed marker", violation.message)
+
+
 class RealRepositoryTest(TempRepoCase):
     def test_this_repository_respects_its_declared_boundaries(self):
         root = Path(os.environ.get("OCCO_DEV_ROOT", Path(__file__).resolve().parents[2]))
