@@ -1,4 +1,5 @@
-"""The resource schemas say what Occopus 1.10 required and allowed for each cloud."""
+"""The resource schemas say what Occopus 1.10 required and allowed for each cloud
+(and what the two backends without a cloud account take)."""
 import unittest
 from importlib.metadata import entry_points
 
@@ -22,6 +23,8 @@ ORIGINAL = {
                   {"gpu_type", "gpu_count", "ports", "vnet_name", "subnet_name", "name"}),
     "cloudbroker": ({"endpoint", "description"}, {"name", "start_in_vpc"}),
     "cloudsigma": ({"endpoint", "libdrive_id", "description"}, {"name"}),
+    "simcloud": ({"endpoint"}, {"name", "image", "flavor", "tags"}),
+    "local": (set(), {"name", "workdir", "address_range"}),
     "docker": ({"endpoint", "origin", "image", "tag"}, {"name"}),
 }
 

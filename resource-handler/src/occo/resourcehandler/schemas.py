@@ -115,3 +115,18 @@ DOCKER = resource_schema("docker", "A Docker engine.", {
     "image": _text("the image name"),
     "tag": _text("the image tag"),
 }, {})
+
+SIMCLOUD = resource_schema("simcloud", "The simulated cloud of occo.resourcehandler.simcloud: "
+                           "for tests, chaos runs and benchmarks.", {
+    "endpoint": _text("the simcloud server URL, e.g. http://127.0.0.1:8700"),
+}, {
+    "image": _text("an image name, recorded on the instance"),
+    "flavor": _text("a flavor name, recorded on the instance"),
+    "tags": Field("mapping", doc="extra tags set on the instance"),
+})
+
+LOCAL = resource_schema("local", "Processes on this machine, each node on its own loopback "
+                        "address: the embedded default.", {}, {
+    "workdir": _text("where node folders are made (default ~/.occopus/local)"),
+    "address_range": _text("loopback addresses to give out (default 127.0.1.0/24)"),
+})
