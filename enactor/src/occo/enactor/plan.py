@@ -1,0 +1,137 @@
+"""One enactor pass, planned without side effects: desired state against actual state.
+
+The plan lists the actions in the original's order: create the infrastructure
+if it is new; drop instances that destroy requests named, and surplus ones; drop instances of nodes that left the
+description; drop failed and shut-down instances; create the missing ones (in
+dependency order, each node type with the set of node types it waits for, so
+the executor need not wait on whole levels). It also carries what the pass
+decided about scaling (new targets, consumed requests) for the executor to
+store. `--dry-run` prints a plan and stops; execution consumes the same object.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from occo.compiler import StaticDescription
+from occo.infobroker.store import ScalingRequest
+from occo.util.nodes import NodeState
+
+from .scaling import LiveInstance, choose_drops, decide_target
+
+GONE = (NodeState.FAILED, NodeState.SHUTDOWN)
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """What the planner needs of a stored instance and its live state."""
+
+    node_id: str
+    state: NodeState
+    addresses: tuple[str, ...] = ()
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class CreateInfrastructure:
+    infra_id: str
+
+    def describe(self) -> str:
+        return f"create infrastructure {self.infra_id}"
+
+
+@dataclass(frozen=True)
+class DropNode:
+    node_name: str
+    node_id: str
+    reason: str            # requested | surplus | removed | failed | shutdown
+
+    def describe(self) -> str:
+        return f"drop {self.node_name} {self.node_id} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class CreateNodes:
+    node_name: str
+    count: int
+    waits_for: frozenset[str]
+
+    def describe(self) -> str:
+        after = f" after {', '.join(sorted(self.waits_for))}" if self.waits_for else ""
+        return f"create {self.count} x {self.node_name}{after}"
+
+
+Action = CreateInfrastructure | DropNode | CreateNodes
+
+
+@dataclass(frozen=True)
+class Plan:
+    infra_id: str
+    actions: tuple[Action, ...]
+    targets: Mapping[str, int]                       # node name -> target to store
+    handled_requests: Mapping[str, tuple[str, ...]]  # node name -> request ids to delete
+    messages: tuple[str, ...] = field(default=())
+
+    @property
+    def changes_nothing(self) -> bool:
+        return not self.actions
+
+    def describe(self) -> list[str]:
+        return [action.describe() for action in self.actions] or ["nothing to do"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"infra_id": self.infra_id,
+                "actions": [{"action": type(a).__name__, **_fields(a)} for a in self.actions],
+                "targets": dict(self.targets),
+                "messages": list(self.messages)}
+
+
+def _fields(action: Action) -> dict[str, Any]:
+    data = dict(vars(action))
+    if "waits_for" in data:
+        data["waits_for"] = sorted(data["waits_for"])
+    return data
+
+
+def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[InstanceView]],
+              stored_targets: Mapping[str, int | None],
+              requests: Mapping[str, Sequence[ScalingRequest]],
+              infrastructure_exists: bool) -> Plan:
+    """The actions that bring the actual state to the desired one."""
+    surplus: list[DropNode] = []
+    creates: list[CreateNodes] = []
+    targets: dict[str, int] = {}
+    handled: dict[str, tuple[str, ...]] = {}
+    messages: list[str] = []
+    waits_for = static.dependency_sets()
+    for name in (n for level in static.levels for n in level):
+        node = static.node(name)
+        live = [i for i in instances.get(name, ()) if i.state not in GONE]
+        decision = decide_target(name, node["scaling"]["min"], node["scaling"]["max"],
+                                 stored_targets.get(name), requests.get(name, ()),
+                                 [LiveInstance(i.node_id, i.addresses, i.created_at) for i in live])
+        targets[name] = decision.target
+        if decision.handled:
+            handled[name] = decision.handled
+        messages.extend(decision.messages)
+        # Instances named by destroy requests go even when none is surplus (the
+        # user asked for that one); then the youngest go while there are too many.
+        count = max(len(live) - decision.target, len(decision.named_drops))
+        drops = choose_drops([LiveInstance(i.node_id, i.addresses, i.created_at) for i in live],
+                             count, decision.named_drops)
+        surplus.extend(DropNode(name, node_id,
+                                "requested" if node_id in decision.named_drops else "surplus")
+                       for node_id in drops)
+        missing = decision.target - (len(live) - len(drops))
+        if missing > 0:
+            creates.append(CreateNodes(name, missing, waits_for[name]))
+    removed = [DropNode(name, i.node_id, "removed")
+               for name, group in sorted(instances.items()) if name not in static.nodes
+               for i in group]
+    gone = [DropNode(name, i.node_id, str(i.state))
+            for name, group in sorted(instances.items()) if name in static.nodes
+            for i in group if i.state in GONE]
+    start = [] if infrastructure_exists else [CreateInfrastructure(static.infra_id)]
+    return Plan(static.infra_id, tuple(start + surplus + removed + gone + creates),
+                targets, handled, tuple(messages))
