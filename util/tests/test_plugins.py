@@ -1,7 +1,7 @@
 import unittest
 
 from occo.util.errors import PluginNotAvailable
-from occo.util.plugins import load_plugin, plugin_names
+from occo.util.plugins import load_plugin, load_plugin_class, plugin_names
 
 
 class LoadPluginTest(unittest.TestCase):
@@ -23,3 +23,17 @@ class LoadPluginTest(unittest.TestCase):
         with self.assertRaises(PluginNotAvailable) as caught:
             load_plugin("occo.no_such_group", "x", "thing")
         self.assertIn("the installed ones are: none", caught.exception.hint)
+
+
+class LoadPluginClassTest(unittest.TestCase):
+    def test_the_class_must_subclass_the_base(self):
+        with self.assertRaises(PluginNotAvailable) as caught:
+            load_plugin_class("console_scripts", "nose2", "console script", Exception)
+        self.assertIn("is not a Exception class", str(caught.exception))
+
+    def test_a_name_declared_elsewhere_is_declared_but_not_available(self):
+        with self.assertRaises(PluginNotAvailable) as caught:
+            load_plugin_class("occo.no_such_group", "nose2", "tool", object,
+                              declared_in="console_scripts")
+        self.assertIn("tool 'nose2' is declared but not available in this release",
+                      str(caught.exception))

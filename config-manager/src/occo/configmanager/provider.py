@@ -2,22 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
+from occo.infobroker.auth import CredentialSource
 from occo.infobroker.broker import InfoProvider, provides
 from occo.util.nodes import NodeState
 
 from .plugins import DEFAULT_SECTION, make_manager
 
 
-class Credentials(Protocol):
-    def select(self, section: str, node_section: Mapping[str, Any]) -> dict[str, Any] | None: ...
-
-
 class ConfigManagerProvider(InfoProvider):
     """Answers from the manager named by a stored instance's `config_management` section."""
 
-    def __init__(self, auth_data: Credentials | None = None) -> None:
+    def __init__(self, auth_data: CredentialSource | None = None) -> None:
         self.auth_data = auth_data
 
     @provides("node.service.state")

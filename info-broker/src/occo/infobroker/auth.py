@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from occo.util.errors import ConfigurationError, OccoError, SchemaError, SourceLocation
 from occo.util.merge import is_subdict
@@ -35,6 +35,12 @@ AUTH_FILE = Schema("authentication file", {
 ENTRY = Schema("entry", {
     "auth_data": Field("any", required=True, doc="the credentials, e.g. {accesskey, secretkey}"),
 }, open=True, doc="every key besides auth_data is a filter, e.g. type or endpoint")
+
+
+class CredentialSource(Protocol):
+    """What plugins' providers need of the auth data: `AuthData`, or a stand-in in tests."""
+
+    def select(self, section: str, node_section: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
 
 class AmbiguousAuthData(OccoError):

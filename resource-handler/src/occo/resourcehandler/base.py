@@ -116,6 +116,9 @@ class ResourceHandler(abc.ABC):
     def list_owned(self, infra_id: str) -> list[Instance]:
         """Every live resource of this backend tagged with the infrastructure id."""
 
+    def close(self) -> None:
+        """Release connections the handler keeps; the default keeps none."""
+
     def get_cost(self, instance: Instance) -> float:
         """What the resource has cost so far, where the cloud says."""
         raise NotSupported(f"the {self.type_name} plugin cannot report costs")

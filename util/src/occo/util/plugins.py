@@ -7,9 +7,11 @@ pyproject.toml, and the code that needs one loads only the entry it names.
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import PluginNotAvailable
+
+T = TypeVar("T")
 
 
 def plugin_names(group: str) -> list[str]:
@@ -23,7 +25,32 @@ def load_plugin(group: str, name: str, what: str) -> Any:
     `what` says what kind of plugin it is, for the message ("state store backend").
     """
     for entry in entry_points(group=group, name=name):
-        return entry.load()
+        try:
+            return entry.load()
+        except ImportError as error:
+            raise PluginNotAvailable(f"{what} '{name}' cannot be loaded: {error}",
+                                     hint="reinstall the package that registers it") from None
     installed = ", ".join(plugin_names(group)) or "none"
     raise PluginNotAvailable(f"no {what} '{name}' is installed",
                              hint=f"the installed ones are: {installed}")
+
+
+def load_plugin_class(group: str, name: str, what: str, base: type[T],
+                      declared_in: str | None = None) -> type[T]:
+    """A plugin class that must subclass `base`.
+
+    When `name` is missing from `group` but has a schema in `declared_in`
+    (so files using it validate), the error says the type is declared but
+    not available in this release, rather than unknown.
+    """
+    try:
+        cls = load_plugin(group, name, what)
+    except PluginNotAvailable as error:
+        if declared_in and name in plugin_names(declared_in):
+            raise PluginNotAvailable(f"{what} '{name}' is declared but not available in this "
+                                     "release", hint=error.hint) from None
+        raise
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise PluginNotAvailable(f"{what} '{name}' is not a {base.__name__} class",
+                                 hint="reinstall the package that registers it")
+    return cls

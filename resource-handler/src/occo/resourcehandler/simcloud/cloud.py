@@ -1,0 +1,210 @@
+"""simcloud's instances and the file they are kept in, without HTTP.
+
+An instance is a plain JSON-able dict, replaced (never changed in place) on
+every change and encoded then, once: the file is written by joining the
+encoded instances, which keeps a write cheap with a thousand of them.
+States are derived from times, so a restarted server finds booted instances
+running: `pending` until `ready_at`, then `running`; `terminated` once
+deleted. Terminated instances are forgotten `FORGET_AFTER` seconds after
+deletion, with their client tokens.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+FORGET_AFTER = 3600.0
+PRICE_PER_HOUR = 0.036            # what a running instance costs, for `cost`
+ADDRESSES = ipaddress.ip_network("10.0.0.0/8")
+
+Instance = dict[str, Any]
+
+
+class StateFileError(Exception):
+    """The state file cannot be read: corrupt, or written by a newer simcloud."""
+
+
+class StateFile:
+    """One JSON file, replaced atomically; concurrent changes are saved by one shared write.
+
+    The owner calls `changed()` under its own lock right after each change,
+    and `sync()` before it answers: `sync` returns once every change counted
+    so far is in the file. One caller writes while the others wait, and its
+    write carries all their changes (group commit). Writes are atomic against
+    the server being killed (temp file + rename), not against a power loss.
+    """
+
+    def __init__(self, path: Path, snapshot: Callable[[], str]) -> None:
+        self.path = path
+        self._snapshot = snapshot
+        self._cond = threading.Condition()
+        self._changes = 0         # changes counted so far
+        self._saved = 0           # changes known to be in the file
+        self._writing = False
+
+    def load(self) -> dict[str, Any] | None:
+        """What the file holds; None when there is no file yet."""
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise StateFileError(f"{self.path} is not a simcloud state file: {error}") from None
+        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+            raise StateFileError(f"{self.path} is not a simcloud state file of version "
+                                 f"{FORMAT_VERSION}")
+        return data
+
+    def changed(self) -> None:
+        with self._cond:
+            self._changes += 1
+
+    def sync(self) -> None:
+        with self._cond:
+            wanted = self._changes
+            while self._saved < wanted:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                self._writing = True
+                target = self._changes      # the snapshot taken next holds all of these
+                self._cond.release()
+                written = False
+                try:
+                    self._write(self._snapshot())
+                    written = True
+                finally:
+                    self._cond.acquire()
+                    self._writing = False
+                    if written:
+                        self._saved = max(self._saved, target)
+                    self._cond.notify_all()
+
+    def _write(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                         suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+class Cloud:
+    """The instances of one simcloud: create by client token, get, list by tags, delete."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.state = StateFile(path, self._snapshot)
+        data = self.state.load() or {"next_seq": 1, "instances": {}}
+        self._next_seq: int = data["next_seq"]
+        self._instances: dict[str, Instance] = data["instances"]
+        self._entries = {key: _entry(record) for key, record in self._instances.items()}
+        self._by_token = {record["client_token"]: record["id"]
+                          for record in self._instances.values()}
+
+    def create(self, client_token: str, tags: Mapping[str, str], image: str | None,
+               flavor: str | None, user_data: str | None, boot_time: float
+               ) -> tuple[Instance, bool]:
+        """(the instance, True) when made now; (the one made for this token before, False)."""
+        with self._lock:
+            existing = self._by_token.get(client_token)
+            if existing is None:
+                now = self._clock()
+                seq = self._next_seq
+                self._next_seq += 1
+                record = {"id": f"i-{seq:08x}", "client_token": client_token, "tags": dict(tags),
+                          "image": image, "flavor": flavor, "user_data": user_data,
+                          "private_ip": str(ADDRESSES[seq]), "created_at": now,
+                          "ready_at": now + boot_time, "terminated_at": None}
+                self._put(record)
+                self._by_token[client_token] = record["id"]
+                self._forget_terminated(now)
+                self.state.changed()
+            else:
+                record = self._instances[existing]
+        self.state.sync()       # also when found: its creator may not have saved it yet
+        return self.view(record), existing is None
+
+    def get(self, instance_id: str) -> Instance | None:
+        record = self._instances.get(instance_id)
+        return None if record is None else self.view(record)
+
+    def find(self, tags: Mapping[str, str]) -> list[Instance]:
+        """Every remembered instance carrying all of `tags`, terminated ones included."""
+        with self._lock:
+            records = list(self._instances.values())
+        wanted = tags.items()
+        return [self.view(record) for record in records if wanted <= record["tags"].items()]
+
+    def delete(self, instance_id: str) -> Instance | None:
+        """Terminate an instance (again: no change); None if it is unknown."""
+        with self._lock:
+            record = self._instances.get(instance_id)
+            if record is not None and record["terminated_at"] is None:
+                now = self._clock()
+                record = dict(record, terminated_at=now)
+                self._put(record)
+                self._forget_terminated(now)
+                self.state.changed()
+        if record is None:
+            return None
+        self.state.sync()
+        return self.view(record)
+
+    def count_by_state(self) -> dict[str, int]:
+        with self._lock:
+            records = list(self._instances.values())
+        counts = {"pending": 0, "running": 0, "terminated": 0}
+        for record in records:
+            counts[self.view(record)["state"]] += 1
+        return counts
+
+    def view(self, record: Instance) -> Instance:
+        """What the API shows of an instance: its record with its state and cost now."""
+        now = self._clock()
+        end = record["terminated_at"] or now
+        if record["terminated_at"] is not None:
+            state = "terminated"
+        else:
+            state = "running" if now >= record["ready_at"] else "pending"
+        running = max(0.0, end - record["ready_at"])
+        return dict(record, state=state, cost=round(running * PRICE_PER_HOUR / 3600, 6))
+
+    def _forget_terminated(self, now: float) -> None:
+        for record in [record for record in self._instances.values()
+                       if record["terminated_at"] is not None
+                       and now - record["terminated_at"] > FORGET_AFTER]:
+            del self._instances[record["id"]]
+            del self._entries[record["id"]]
+            del self._by_token[record["client_token"]]
+
+    def _put(self, record: Instance) -> None:
+        self._instances[record["id"]] = record
+        self._entries[record["id"]] = _entry(record)
+
+    def _snapshot(self) -> str:
+        """The state file's text."""
+        with self._lock:
+            next_seq, entries = self._next_seq, list(self._entries.values())
+        return (f'{{"version":{FORMAT_VERSION},"next_seq":{next_seq},'
+                f'"instances":{{{",".join(entries)}}}}}')
+
+
+def _entry(record: Instance) -> str:
+    """An instance as it stands in the file's "instances" object."""
+    return f"{json.dumps(record['id'])}:{json.dumps(record, separators=(',', ':'))}"

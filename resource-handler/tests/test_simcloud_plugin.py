@@ -1,0 +1,98 @@
+"""The simcloud plugin classifies every failure, and retrying a failed create makes no duplicate."""
+from __future__ import annotations
+
+import unittest
+import uuid
+
+import httpx
+
+from occo.util.nodes import NodeState
+
+from occo.resourcehandler.base import Instance, PermanentError, TransientError
+from occo.resourcehandler.simcloud.plugin import SimCloudHandler
+from occo.resourcehandler.simcloud.process import SimCloudProcess
+
+from .simcloud_support import SimCloudCase
+
+
+class FaultTest(SimCloudCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.handler = self.simcloud_handler()
+        self.infra_id = f"infra-{uuid.uuid4().hex[:8]}"
+
+    def new_node(self, name: str = "web"):
+        return self.node(self.infra_id, f"{name}-{uuid.uuid4().hex[:8]}", name)
+
+    def test_a_rate_limit_is_transient_and_says_when_to_retry(self):
+        self.cloud.set_faults(rate_limit=1)
+        self.handler.list_owned(self.infra_id)
+        with self.assertRaises(TransientError) as raised:
+            self.handler.list_owned(self.infra_id)
+        self.assertIn("429", raised.exception.message)
+        self.assertIn("retry after", raised.exception.message)
+
+    def test_a_ghost_create_is_transient_and_its_retry_gets_the_one_instance(self):
+        node = self.new_node()
+        self.cloud.set_faults(ghost_rate=1.0)
+        with self.assertRaises(TransientError):
+            self.handler.create_node(node)
+        retried = self.handler.create_node(node)     # the ghost rate is still 1: found, not made
+        self.addCleanup(self.handler.drop_node, retried)
+        owned = self.handler.list_owned(self.infra_id)
+        self.assertEqual([(i.node_id, i.instance_id) for i in owned],
+                         [(node.node_id, retried.instance_id)])
+        self.assertEqual(self.cloud.stats()["ghosts"], 1)
+
+    def test_an_unavailable_cloud_is_transient(self):
+        self.cloud.set_faults(error_rate=1.0)
+        for call in (lambda: self.handler.create_node(self.new_node()),
+                     lambda: self.handler.list_owned(self.infra_id)):
+            with self.assertRaises(TransientError) as raised:
+                call()
+            self.assertIn("503", raised.exception.message)
+
+    def test_server_errors_are_transient_and_client_errors_permanent(self):
+        instance = self.handler.create_node(self.new_node())
+        self.addCleanup(self.handler.drop_node, instance)
+        for status, expected in ((500, TransientError), (502, TransientError),
+                                 (400, PermanentError), (403, PermanentError),
+                                 (409, PermanentError)):
+            self.cloud.fail_next(status)
+            with self.subTest(status), self.assertRaises(expected):
+                self.handler.get_state(instance)
+
+    def test_a_gone_instance_is_shutdown_with_no_address(self):
+        gone = Instance(self.infra_id, "n", "i-fffffff0")
+        self.assertIs(self.handler.get_state(gone), NodeState.SHUTDOWN)
+        self.assertEqual(self.handler.get_address(gone), [])
+        self.assertIsNone(self.handler.get_ip_address(gone))
+        with self.assertRaises(PermanentError):
+            self.handler.get_cost(gone)
+
+    def test_tags_of_the_resource_section_are_added_and_cannot_hide_the_node_id(self):
+        handler = SimCloudHandler(self.cloud.resource(tags={"team": "ops", "occopus-node-id": "x"}))
+        self.addCleanup(handler.close)
+        node = self.new_node("db")
+        instance = handler.create_node(node)
+        self.addCleanup(handler.drop_node, instance)
+        self.assertEqual([i.node_id for i in handler.list_owned(self.infra_id)], [node.node_id])
+
+    def test_the_cost_is_what_the_cloud_says(self):
+        instance = self.handler.create_node(self.new_node())
+        self.handler.drop_node(instance)        # its cost no longer changes
+        with httpx.Client() as http:
+            said = http.get(f"{self.cloud.url}/instances/{instance.instance_id}").json()["cost"]
+        self.assertEqual(self.handler.get_cost(instance), said)
+
+
+class UnreachableTest(unittest.TestCase):
+    def test_a_cloud_that_does_not_answer_is_transient(self):
+        cloud = SimCloudProcess().start()
+        self.addCleanup(cloud.close)
+        handler = SimCloudHandler(cloud.resource())
+        self.addCleanup(handler.close)
+        cloud.stop()
+        with self.assertRaises(TransientError) as raised:
+            handler.list_owned("infra")
+        self.assertIn("running", raised.exception.hint)
