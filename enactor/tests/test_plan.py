@@ -2,7 +2,8 @@ import json
 import unittest
 
 from occo.compiler import compile_description
-from occo.enactor.plan import CreateInfrastructure, CreateNodes, DropNode, InstanceView, plan_pass
+from occo.enactor.plan import InstanceView, plan_pass
+from occo.infraprocessor.instructions import CreateInfrastructure, CreateNodes, DropNode
 from occo.infobroker.store import ScalingRequest
 from occo.util.nodes import NodeState
 from occo.util.yamlload import load_text

@@ -16,6 +16,8 @@ from typing import Any
 
 from occo.compiler import StaticDescription
 from occo.infobroker.store import ScalingRequest
+from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes, DropNode,
+                                              Instruction, to_json)
 from occo.util.nodes import NodeState
 
 from .scaling import LiveInstance, choose_drops, decide_target
@@ -33,42 +35,12 @@ class InstanceView:
     created_at: float = 0.0
 
 
-@dataclass(frozen=True)
-class CreateInfrastructure:
-    infra_id: str
-
-    def describe(self) -> str:
-        return f"create infrastructure {self.infra_id}"
-
-
-@dataclass(frozen=True)
-class DropNode:
-    node_name: str
-    node_id: str
-    reason: str            # requested | surplus | removed | failed | shutdown
-
-    def describe(self) -> str:
-        return f"drop {self.node_name} {self.node_id} ({self.reason})"
-
-
-@dataclass(frozen=True)
-class CreateNodes:
-    node_name: str
-    count: int
-    waits_for: frozenset[str]
-
-    def describe(self) -> str:
-        after = f" after {', '.join(sorted(self.waits_for))}" if self.waits_for else ""
-        return f"create {self.count} x {self.node_name}{after}"
-
-
-Action = CreateInfrastructure | DropNode | CreateNodes
 
 
 @dataclass(frozen=True)
 class Plan:
     infra_id: str
-    actions: tuple[Action, ...]
+    actions: tuple[Instruction, ...]
     targets: Mapping[str, int]                       # node name -> target to store
     handled_requests: Mapping[str, tuple[str, ...]]  # node name -> request ids to delete
     messages: tuple[str, ...] = field(default=())
@@ -82,16 +54,9 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {"infra_id": self.infra_id,
-                "actions": [{"action": type(a).__name__, **_fields(a)} for a in self.actions],
+                "actions": [to_json(action) for action in self.actions],
                 "targets": dict(self.targets),
                 "messages": list(self.messages)}
-
-
-def _fields(action: Action) -> dict[str, Any]:
-    data = dict(vars(action))
-    if "waits_for" in data:
-        data["waits_for"] = sorted(data["waits_for"])
-    return data
 
 
 def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[InstanceView]],
