@@ -93,3 +93,19 @@ class ValidateCommandTest(unittest.TestCase):
 
     def test_no_file_is_a_usage_error(self):
         self.assertEqual(validate().returncode, 2)
+
+
+class ExamplesTest(unittest.TestCase):
+    """The project's own examples stay valid."""
+
+    def test_every_example_validates(self):
+        from occo.util.yamlload import load_file
+        examples = Path(__file__).resolve().parents[2] / "examples"
+        checked = 0
+        for path in sorted(examples.rglob("*.yaml")):
+            if recognise(load_file(path, lenient_tags=True)) is None:
+                continue
+            with self.subTest(str(path.relative_to(examples))):
+                self.assertEqual(validate_file(str(path)), [])
+                checked += 1
+        self.assertGreaterEqual(checked, 2)
