@@ -7,7 +7,6 @@ as they change.
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from occo.util.errors import OccoError
 from occo.util.schema import did_you_mean

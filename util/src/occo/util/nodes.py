@@ -8,11 +8,11 @@ has to import a sibling to share them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class NodeState(str, Enum):
+class NodeState(StrEnum):
     """The states of Occopus 1.10, as stored and shown."""
 
     PENDING = "pending"          # being created, booting, or not yet healthy
@@ -21,9 +21,6 @@ class NodeState(str, Enum):
     FAILED = "failed"            # will not become ready: replace it
     TEMP_FAILED = "temp_failed"  # in trouble that may pass (a stopped VM, a cloud hiccup)
     UNKNOWN = "unknown"          # not asked yet, or the answer could not be had
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 from .checks import describe, tcp_connect
 from .report import CheckResult
@@ -30,7 +30,7 @@ _ECHO_REQUEST, _ECHO_REPLY = 8, 0
 _PAYLOAD = b"occopus health check"
 
 
-class PingMethod(str, Enum):
+class PingMethod(StrEnum):
     """How a ping is sent; shown in each ping result."""
 
     BINARY = "ping binary"

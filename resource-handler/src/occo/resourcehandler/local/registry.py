@@ -69,7 +69,8 @@ class Registry:
             return {}
         except ValueError as error:
             raise RegistryError(f"{self.path} is not an Occopus local registry: {error}",
-                                hint="move it away; nodes it listed must then be stopped by hand")
+                                hint="move it away; nodes it listed must then be stopped by hand"
+                                ) from None
         if document.get("version") != VERSION:
             raise RegistryError(f"{self.path} has version {document.get('version')}, "
                                 f"not {VERSION}", hint="use the Occopus that wrote it")
