@@ -6,7 +6,9 @@ pyproject.toml, and the code that needs one loads only the entry it names.
 """
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+import functools
+import sys
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
 
 from .errors import PluginNotAvailable
@@ -14,9 +16,24 @@ from .errors import PluginNotAvailable
 T = TypeVar("T")
 
 
+@functools.lru_cache(maxsize=64)
+def _entries(group: str, search_path: tuple[str, ...]) -> dict[str, EntryPoint]:
+    # Scanning every installed distribution's metadata takes milliseconds; the
+    # answer changes only when the import path does, so it is kept per path.
+    found: dict[str, EntryPoint] = {}
+    for entry in entry_points(group=group):
+        found.setdefault(entry.name, entry)
+    return found
+
+
+def registered(group: str) -> dict[str, EntryPoint]:
+    """The entry points of a group by name (the first one wins, as imports do)."""
+    return _entries(group, tuple(sys.path))
+
+
 def plugin_names(group: str) -> list[str]:
     """The names registered in a group, sorted."""
-    return sorted({entry.name for entry in entry_points(group=group)})
+    return sorted(registered(group))
 
 
 def load_plugin(group: str, name: str, what: str) -> Any:
@@ -24,7 +41,8 @@ def load_plugin(group: str, name: str, what: str) -> Any:
 
     `what` says what kind of plugin it is, for the message ("state store backend").
     """
-    for entry in entry_points(group=group, name=name):
+    entry = registered(group).get(name)
+    if entry is not None:
         try:
             return entry.load()
         except ImportError as error:

@@ -1,0 +1,462 @@
+"""One execution of instructions, driven by the thread that owns the store.
+
+An instance being created goes through these steps; what happens in a worker
+thread is marked [w], everything else (store writes, events, decisions) runs
+in the owning thread:
+
+    resolve (templates read the records, no cloud call)
+    -> intent record stored, fenced; `nodecreating`
+    -> [w] its config manager registers it, its cloud creates it (retried
+       while transient, through its idempotent node id)
+    -> record `created` -> polls with backoff: [w] resource, config manager
+       and health check, combined as `health.state` does
+    -> record `ready`; `nodecreated`
+
+A failure at any step (an error, FAILED or SHUTDOWN while booting, the
+`create_timeout`) gives `nodefailed`, marks the record `failed` (so that a
+crash now still leaves the resource to be dropped), rolls back ([w] resource
+dropped, config manager told), then archives and removes the record. Its
+dependents are skipped; other node types go on.
+
+Existing instances of the types a create waits for that are still `created`
+(adopted by recovery, say) are polled the same way, and fail the same way,
+before it starts; `ready` ones count at once.
+
+A drop gives `nodedropping`, [w] drops the resource (gone already is fine) and
+tells the config manager, then removes the record; `nodedropped`.
+
+Cancelled, the execution starts nothing new: creates that have not started
+are cancelled, instances booting are rolled back, calls in flight finish and
+are then kept (ready) or rolled back. A failed store write (a lost lease:
+`StaleFenceError`) stops everything at once without touching the cloud
+again: the records written so far let the next owner's recovery finish the job.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from occo.infobroker.store.base import Event
+from occo.resourcehandler.base import Instance, TransientError
+from occo.util.errors import OccoError
+from occo.util.nodes import NodeState
+
+from ..health import combine
+from ..instructions import (CreateInfrastructure, CreateNodes, DropInfrastructure, DropNode,
+                            Instruction)
+from ..resolution import resolve_node
+from .backends import describe_section, section_key
+from .dispatcher import Dispatcher, Timer
+from .operations import Observation
+from .progress import Step
+from .record import InstanceRecord, Phase, RecordError
+from .results import ExecutionResult, NodeResult, Outcome, describe
+from .walk import DependencyWalk
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("occo.infraprocessor.engine")
+
+GONE = (NodeState.FAILED, NodeState.SHUTDOWN)
+NOT_STARTED = "cancelled before it started"
+
+
+class UnknownNode(OccoError):
+    """An instruction names a node the description given does not have."""
+
+
+@dataclass
+class _Tracked:
+    """An instance the execution follows until it is ready, or rolled back."""
+
+    record: InstanceRecord
+    owned: bool                     # created here; False: an existing one its dependents wait for
+    started: float                  # monotonic, for elapsed times
+    polls: Iterator[float]          # the delays before each readiness poll
+    timer: Timer | None = None      # the next poll, when one is due
+    busy: bool = False              # a call for it is in flight
+    done: bool = False
+
+
+class Execution:
+    """One `Engine.execute` call; used once, from one thread."""
+
+    def __init__(self, engine: Engine, infra_id: str, *, fence: int | None,
+                 nodes: Mapping[str, Mapping[str, Any]]) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.infra_id = infra_id
+        self.fence = fence
+        self.nodes = nodes
+        self.stopping = threading.Event()      # cut short the retries of creates
+        self.dispatcher = Dispatcher(engine.tuning.max_workers)
+        self.operations = engine.operations(self.stopping)
+        self.walk = DependencyWalk(())
+        self.results: list[NodeResult] = []
+        self.problems: list[str] = []
+        self.tracked: dict[str, _Tracked] = {}
+        # the clouds and config managers the infrastructure uses, to sweep when it is dropped
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.managers: dict[str, dict[str, Any]] = {}
+        self.halted = False
+        self._began = time.monotonic()
+
+    def stop(self) -> None:
+        """Ask the execution to start nothing new; safe from any thread and signal handlers."""
+        self.stopping.set()
+        self.dispatcher.wake()
+
+    # --- the loop -------------------------------------------------------------
+    def run(self, instructions: Sequence[Instruction]) -> ExecutionResult:
+        creates = [i for i in instructions if isinstance(i, CreateNodes)]
+        unknown = sorted({create.node_name for create in creates} - set(self.nodes))
+        if unknown:
+            raise UnknownNode(f"infrastructure {self.infra_id} has no node "
+                              + ", ".join(f"'{name}'" for name in unknown),
+                              hint="pass the static description's nodes the plan was made from")
+        try:
+            self._begin(instructions, creates)
+            while self.walk.waiting or not self.dispatcher.idle:
+                if self.dispatcher.idle:
+                    self.walk.check_progress()
+                self.dispatcher.step()
+                self._advance()
+            if any(isinstance(i, DropInfrastructure) for i in instructions):
+                if self.halted:
+                    self.problems.append("cancelled before the infrastructure was dropped")
+                else:
+                    self._drop_infrastructure()
+        except BaseException:
+            self.stop()
+            self.dispatcher.close(abandon=True)
+            raise
+        self.dispatcher.close()
+        return ExecutionResult(self.infra_id,
+                               tuple(sorted(self.results,
+                                            key=lambda r: (r.node_name, r.node_id or ""))),
+                               tuple(self.problems), self.halted)
+
+    def _begin(self, instructions: Sequence[Instruction], creates: Sequence[CreateNodes]) -> None:
+        """Start the drops, the polls of existing instances creates wait for, and what may start."""
+        drops = [i for i in instructions if isinstance(i, DropNode)]
+        records = self._records()
+        self.walk = DependencyWalk(creates, [drop.node_name for drop in drops])
+        if self.engine.cancelled:
+            self._halt()
+        if any(isinstance(i, CreateInfrastructure) for i in instructions) and not self.halted:
+            self._event("infrastart")
+        for drop in drops:
+            self._drop(drop.node_name, drop.node_id, drop.reason, records)
+        self._watch_dependencies(creates, records, {drop.node_id for drop in drops})
+        for create in creates:
+            self._progress(create.node_name, None, Step.WAITING, self._began)
+        self._advance()
+
+    def _advance(self) -> None:
+        """Start what may start now; after a cancel, give up what has not."""
+        if self.engine.cancelled and not self.halted:
+            self._halt()
+        start, skip = self.walk.advance()
+        for create, why in skip:
+            self._never_started(create.node_name, create.count, Outcome.SKIPPED, why)
+        for create in start:
+            for _ in range(create.count):
+                if self.engine.cancelled:
+                    self.walk.failed(create.node_name)
+                    self._never_started(create.node_name, 1, Outcome.CANCELLED, NOT_STARTED)
+                else:
+                    self._create(create.node_name)
+
+    def _halt(self) -> None:
+        self.halted = True
+        for create in self.walk.cancel():
+            self._never_started(create.node_name, create.count, Outcome.CANCELLED, NOT_STARTED)
+        for tracked in list(self.tracked.values()):
+            if not (tracked.done or tracked.busy):
+                if tracked.timer is not None:
+                    tracked.timer.cancel()
+                self._give_up(tracked)
+
+    def _never_started(self, name: str, count: int, outcome: Outcome, why: str) -> None:
+        step = Step.SKIPPED if outcome is Outcome.SKIPPED else Step.CANCELLED
+        for _ in range(count):
+            self._progress(name, None, step, self._began)
+            self._finish(name, None, outcome, why)
+
+    # --- creating ---------------------------------------------------------------
+    def _create(self, name: str) -> None:
+        description = self.nodes[name]
+        node_id = str(uuid.uuid4())
+        started = time.monotonic()
+        try:
+            node = resolve_node(description, node_id, router=self.engine.router,
+                                settings=self.engine.settings, rng=self.engine.rng,
+                                strategy=self.engine.strategy,
+                                attributes_of_manager=self.operations.backends.attributes)
+        except OccoError as error:
+            reason = f"cannot resolve it: {describe(error)}"
+            self._event("nodefailed", node_id=node_id, name=name, reason=reason)
+            self._progress(name, node_id, Step.FAILED, started)
+            self.walk.failed(name)
+            self._finish(name, node_id, Outcome.FAILED, reason)
+            return
+        record = InstanceRecord(node, Phase.INTENT, self.engine.clock(),
+                                variables=dict(description.get("variables") or {}))
+        self._put(record)
+        self._event("nodecreating", node_id=node_id, name=name)
+        tracked = self._track(record, owned=True, started=started)
+        self._progress(name, node_id, Step.CREATING, started)
+        self._call(tracked, self.operations.provision, node, then=self._provisioned)
+
+    def _provisioned(self, tracked: _Tracked, future: Future[Instance]) -> None:
+        try:
+            instance = future.result()
+        except OccoError as error:
+            self._fail(tracked, f"cannot create it: {describe(error)}")
+            return
+        tracked.record = tracked.record.replace(phase=Phase.CREATED, instance=instance)
+        self._put(tracked.record)
+        self._progress(tracked.record.name, tracked.record.node_id, Step.BOOTING, tracked.started)
+        self._next_poll(tracked)
+
+    def _watch_dependencies(self, creates: Sequence[CreateNodes],
+                            records: Mapping[str, Mapping[str, dict]], dropping: set[str]) -> None:
+        """Poll existing instances of the types creates wait for that are not ready yet."""
+        needed = {name for create in creates for name in create.waits_for}
+        for name in sorted(needed):
+            for node_id, data in sorted(records.get(name, {}).items()):
+                record = self._decode(data)
+                if node_id not in dropping and record is not None and record.phase is Phase.CREATED:
+                    self.walk.watch(name)
+                    self._next_poll(self._track(record, owned=False, started=time.monotonic()))
+
+    def _track(self, record: InstanceRecord, *, owned: bool, started: float) -> _Tracked:
+        tracked = _Tracked(record, owned, started, self.engine.tuning.poll.delays(self.engine.rng))
+        self.tracked[record.node_id] = tracked
+        self._remember_sections(record)
+        return tracked
+
+    # --- waiting until ready ----------------------------------------------------
+    def _next_poll(self, tracked: _Tracked) -> None:
+        if self.halted:
+            self._give_up(tracked)
+        else:
+            tracked.timer = self.dispatcher.after(next(tracked.polls),
+                                                  partial(self._poll, tracked))
+
+    def _poll_again(self, tracked: _Tracked) -> None:
+        """Not ready yet: poll again, unless its `create_timeout` (from its intent) is over."""
+        timeout = tracked.record.node.create_timeout
+        if timeout is not None and self.engine.clock() > tracked.record.created_at + float(timeout):
+            self._fail(tracked, f"not ready within its create_timeout of {float(timeout):g} s")
+        else:
+            self._next_poll(tracked)
+
+    def _poll(self, tracked: _Tracked) -> None:
+        tracked.timer = None
+        self._call(tracked, self.operations.observe, tracked.record, then=self._observed)
+
+    def _observed(self, tracked: _Tracked, future: Future[Observation]) -> None:
+        try:
+            seen = future.result()
+        except TransientError as error:
+            log.info("node %s: state unknown for now: %s", tracked.record.node_id, error.message)
+            self._poll_again(tracked)
+            return
+        except OccoError as error:
+            self._fail(tracked, f"cannot tell its state: {describe(error)}")
+            return
+        record = tracked.record
+        if (seen.addresses, seen.private_ip) != (record.addresses, record.private_ip):
+            record = record.replace(addresses=seen.addresses, private_ip=seen.private_ip)
+        health = (NodeState.UNKNOWN if seen.report is None or seen.health_timeout is None else
+                  self.engine.failing.health_state(self.infra_id, seen.report,
+                                                   seen.health_timeout))
+        state = combine(seen.resource, seen.service, health)
+        if state == NodeState.READY:
+            tracked.record = record.replace(phase=Phase.READY, ready_at=self.engine.clock())
+            self._put(tracked.record)
+            self._event("nodecreated", node_id=record.node_id, name=record.name)
+            self._progress(record.name, record.node_id, Step.READY, tracked.started)
+            tracked.done = True
+            self.walk.ready(record.name)
+            if tracked.owned:
+                self._finish(record.name, record.node_id, Outcome.CREATED, None)
+            return
+        if record is not tracked.record:
+            tracked.record = record
+            self._put(record)
+        if state in GONE:
+            self._fail(tracked, _not_ready(seen))
+        else:
+            self._poll_again(tracked)
+
+    # --- failing and rolling back -------------------------------------------------
+    def _give_up(self, tracked: _Tracked) -> None:
+        """Cancelled: roll back an instance made here; leave an existing one as it is."""
+        if tracked.owned:
+            self._fail(tracked, "cancelled before it was ready", Outcome.CANCELLED)
+        else:
+            tracked.done = True
+
+    def _fail(self, tracked: _Tracked, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
+        record = tracked.record
+        log.warning("node %s (%s) %s: %s", record.node_id, record.name, outcome, reason)
+        if outcome is Outcome.FAILED:
+            self._event("nodefailed", node_id=record.node_id, name=record.name, reason=reason)
+            self.walk.failed(record.name)
+        self._progress(record.name, record.node_id,
+                       Step.FAILED if outcome is Outcome.FAILED else Step.CANCELLED,
+                       tracked.started)
+        tracked.record = record.replace(phase=Phase.FAILED, error=reason)
+        self._put(tracked.record)
+        self._event("nodedropping", node_id=record.node_id, name=record.name, reason=str(outcome))
+        self._call(tracked, self.operations.teardown, tracked.record,
+                   then=partial(self._rolled_back, outcome=outcome))
+
+    def _rolled_back(self, tracked: _Tracked, future: Future[None], *, outcome: Outcome) -> None:
+        tracked.done = True
+        record = tracked.record
+        reason = record.error
+        try:
+            future.result()
+        except OccoError as error:
+            reason = f"{reason}; rolling it back failed: {describe(error)}"
+            tracked.record = record.replace(error=reason)   # still `failed`: dropped later
+            self._put(tracked.record)
+        else:
+            if outcome is Outcome.FAILED:
+                self.store.archive_failed(self.infra_id, record.node_id, record.to_dict(),
+                                          fence=self.fence)
+            self._removed(record)
+        self._finish(record.name, record.node_id, outcome, reason)
+
+    # --- dropping -------------------------------------------------------------------
+    def _drop(self, name: str, node_id: str, reason: str,
+              records: Mapping[str, Mapping[str, dict]]) -> None:
+        started = time.monotonic()
+        if self.halted:
+            self.walk.dropped(name)
+            self._progress(name, node_id, Step.CANCELLED, started)
+            self._finish(name, node_id, Outcome.CANCELLED, NOT_STARTED)
+            return
+        data = records.get(name, {}).get(node_id)
+        record = None if data is None else self._decode(data)
+        if record is None:
+            self.walk.dropped(name)
+            self._finish(name, node_id, Outcome.DROPPED if data is None else Outcome.FAILED,
+                         "it was not stored" if data is None else "its record is damaged")
+            return
+        self._remember_sections(record)
+        self._event("nodedropping", node_id=node_id, name=name, reason=reason)
+        self._progress(name, node_id, Step.DROPPING, started)
+        self.dispatcher.submit(self.operations.teardown, record,
+                               then=partial(self._dropped, record, started))
+
+    def _dropped(self, record: InstanceRecord, started: float, future: Future[None]) -> None:
+        self.walk.dropped(record.name)
+        try:
+            future.result()
+        except OccoError as error:
+            reason = f"cannot drop it: {describe(error)}"
+            self._put(record.replace(phase=Phase.FAILED, error=reason))
+            self._progress(record.name, record.node_id, Step.FAILED, started)
+            self._finish(record.name, record.node_id, Outcome.FAILED, reason)
+            return
+        self._removed(record)
+        self._progress(record.name, record.node_id, Step.DROPPED, started)
+        self._finish(record.name, record.node_id, Outcome.DROPPED, None)
+
+    def _removed(self, record: InstanceRecord) -> None:
+        self.store.remove_instance(self.infra_id, record.name, record.node_id, fence=self.fence)
+        self._event("nodedropped", node_id=record.node_id, name=record.name)
+
+    def _drop_infrastructure(self) -> None:
+        """Drop every instance left, then whatever the clouds still own for the infrastructure,
+        then the config managers' part; `infradrop`."""
+        records = self._records()
+        for name, by_id in records.items():
+            for node_id in by_id:
+                self._drop(name, node_id, "infrastructure", records)
+        self.dispatcher.drain()
+        kept = {node_id for by_id in self._records().values() for node_id in by_id}
+        resources, managers = list(self.resources.values()), list(self.managers.values())
+        swept = self.dispatcher.map(
+            lambda resource: self.operations.sweep(resource, self.infra_id, kept), resources)
+        for resource, future in zip(resources, swept):
+            self._problem(future, f"cannot sweep {describe_section(resource)}")
+        dropped = self.dispatcher.map(
+            lambda section: self.operations.backends.manager(section).drop_infrastructure(
+                self.infra_id), managers)
+        for section, future in zip(managers, dropped):
+            self._problem(future, f"{describe_section(section)} cannot drop the infrastructure")
+        self._event("infradrop")
+
+    def _problem(self, future: Future[Any], what: str) -> None:
+        try:
+            future.result()
+        except OccoError as error:
+            self.problems.append(f"{what}: {describe(error)}")
+
+    # --- plumbing -------------------------------------------------------------------
+    def _call(self, tracked: _Tracked, function: Callable[[Any], Any], argument: Any, *,
+              then: Callable[[_Tracked, Future[Any]], None]) -> None:
+        tracked.busy = True
+
+        def returned(future: Future[Any]) -> None:
+            tracked.busy = False
+            then(tracked, future)
+        self.dispatcher.submit(function, argument, then=returned)
+
+    def _records(self) -> dict[str, dict[str, dict]]:
+        return self.store.get_instances(self.infra_id)
+
+    def _decode(self, data: Mapping[str, Any]) -> InstanceRecord | None:
+        try:
+            record = InstanceRecord.from_dict(data)
+        except RecordError as error:
+            log.warning("%s", error)
+            return None
+        self._remember_sections(record)
+        return record
+
+    def _remember_sections(self, record: InstanceRecord) -> None:
+        self.resources.setdefault(section_key(record.resource), record.resource)
+        self.managers.setdefault(section_key(record.node.config_management),
+                                 record.node.config_management)
+
+    def _put(self, record: InstanceRecord) -> None:
+        self.store.put_instance(self.infra_id, record.name, record.node_id, record.to_dict(),
+                                fence=self.fence)
+
+    def _event(self, event: str, /, **data: Any) -> None:
+        self.store.append_event(Event(self.infra_id, event, self.engine.clock(), data))
+
+    def _progress(self, name: str, node_id: str | None, step: Step, started: float) -> None:
+        try:
+            self.engine.progress.on_node(name, node_id, step, time.monotonic() - started)
+        except Exception:      # a display must not stop a build
+            log.exception("the progress callback failed on %s %s %s", name, node_id, step)
+
+    def _finish(self, name: str, node_id: str | None, outcome: Outcome,
+                reason: str | None) -> None:
+        self.results.append(NodeResult(name, node_id, outcome, reason))
+
+
+def _not_ready(seen: Observation) -> str:
+    """Why an instance that will not become ready failed."""
+    if seen.resource in GONE:
+        return f"its resource is {seen.resource}" + (f": {seen.detail}" if seen.detail else "")
+    if seen.service in GONE:
+        return f"its config manager reports it {seen.service}"
+    failure = seen.report.failure if seen.report is not None else None
+    return (f"its health check has failed for longer than its timeout of "
+            f"{seen.health_timeout:g} s" + (f": {failure}" if failure else ""))

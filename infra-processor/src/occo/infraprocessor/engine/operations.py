@@ -1,0 +1,123 @@
+"""The engine's blocking calls to clouds, config managers and nodes.
+
+They run in worker threads and never touch the store: the thread that owns
+the store records what they return. Cloud calls go through the guard (each
+backend's limits); creates, drops and listings are retried while they fail
+transiently, readiness probes are not (the next poll is their retry).
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from occo.resourcehandler.base import Instance
+from occo.util.nodes import NodeState, ResolvedNode
+
+from ..health import HealthChecker, HealthReport
+from .backends import Backends
+from .record import InstanceRecord
+from .retry import Retrier
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One look at a booting instance: each source is asked only once the one before is ready;
+    the addresses are asked until the cloud gives one."""
+
+    resource: NodeState
+    service: NodeState
+    report: HealthReport | None         # None: not checked, the service is not ready
+    health_timeout: float | None        # how long the health check may fail, when checked
+    addresses: tuple[str, ...]
+    private_ip: str | None
+    detail: str | None = None           # what the cloud says of a failure, if anything
+
+
+class Operations:
+    """`create_retrier` may stop early when the engine is cancelled; `retrier` (drops,
+    listings) never does, so that a rollback is not cut short by the cancellation
+    that asked for it."""
+
+    def __init__(self, backends: Backends, checker: HealthChecker, *, create_retrier: Retrier,
+                 retrier: Retrier) -> None:
+        self.backends = backends
+        self.checker = checker
+        self.create_retrier = create_retrier
+        self.retrier = retrier
+
+    def provision(self, node: ResolvedNode) -> Instance:
+        """Register the node with its config manager, then have its cloud create it."""
+        self.backends.prepare(node.config_management, node.infra_id).register_node(node)
+        cloud = self.backends.cloud(node.resource)
+        return self.create_retrier.call(f"[{cloud.label}] creating node {node.node_id}",
+                                        lambda: cloud.create_node(node))
+
+    def observe(self, record: InstanceRecord) -> Observation:
+        """The instance's resource, service and health, with its addresses once it is up."""
+        assert record.instance is not None, "only a created instance can be observed"
+        cloud = self.backends.cloud(record.resource)
+        # a copy: the plugin may note a failure in its data while others read the record
+        instance = Instance.from_dict(record.instance.to_dict())
+        resource = cloud.get_state(instance)
+        addresses, private_ip = record.addresses, record.private_ip
+        if resource in (NodeState.PENDING, NodeState.READY) and not addresses:
+            # asked while it boots: many clouds know the address by then, and the
+            # dependents waiting for this node need it as soon as it is ready
+            addresses, private_ip = self.addresses(record.resource, instance)
+        service = (self.backends.manager(record.node.config_management).get_node_state(
+            record.infra_id, record.node_id) if resource == NodeState.READY else NodeState.UNKNOWN)
+        report = (self.checker.check(record.replace(addresses=addresses).health_target())
+                  if service == NodeState.READY else None)
+        detail = instance.data.get("error")
+        return Observation(resource, service, report,
+                           None if report is None else record.health_target().timeout,
+                           addresses, private_ip, None if detail is None else str(detail))
+
+    def addresses(self, resource: Mapping[str, Any],
+                  instance: Instance) -> tuple[tuple[str, ...], str | None]:
+        """Where the instance is reached, the preferred first, and its private IP address."""
+        cloud = self.backends.cloud(resource)
+        return tuple(cloud.get_address(instance)), cloud.get_ip_address(instance)
+
+    def teardown(self, record: InstanceRecord, found: Sequence[Instance] | None = None) -> None:
+        """Drop the instance's resource (or the resources `found` for it) and tell its config
+        manager.
+
+        Without an instance in the record the create's outcome is unknown (it
+        failed, or a crash came first), so the cloud's list of what the
+        infrastructure owns says whether there is anything to drop.
+        """
+        if found is not None:
+            instances = list(found)
+        elif record.instance is not None:
+            instances = [record.instance]
+        else:
+            instances = [instance for instance in self.owned(record.resource, record.infra_id)
+                         if instance.node_id == record.node_id]
+        for instance in instances:
+            self.drop(record.resource, instance)
+        self.backends.manager(record.node.config_management).drop_node(record.infra_id,
+                                                                      record.node_id)
+
+    def owned(self, resource: Mapping[str, Any], infra_id: str) -> list[Instance]:
+        """Every live resource of this backend tagged with the infrastructure."""
+        cloud = self.backends.cloud(resource)
+        return self.retrier.call(f"[{cloud.label}] listing the resources of {infra_id}",
+                                 lambda: cloud.list_owned(infra_id))
+
+    def drop(self, resource: Mapping[str, Any], instance: Instance) -> None:
+        cloud = self.backends.cloud(resource)
+        self.retrier.call(f"[{cloud.label}] dropping {instance.instance_id}",
+                          lambda: cloud.drop_node(instance))
+
+    def sweep(self, resource: Mapping[str, Any], infra_id: str,
+              keep: Collection[str]) -> list[str]:
+        """Drop what the backend still owns for the infrastructure but `keep` (node ids); the
+        instance ids dropped."""
+        dropped = []
+        for instance in self.owned(resource, infra_id):
+            if instance.node_id not in keep:
+                self.drop(resource, instance)
+                dropped.append(instance.instance_id)
+        return dropped

@@ -1,0 +1,124 @@
+"""The instance record: what the engine stores for each node instance, as JSON.
+
+Other components read it (the enactor counts instances and asks their state,
+the template functions read `addresses` and `private_ip`, the providers
+`node.resource.*` and `node.service.state` take it as it is), so its shape is
+written down here, once:
+
+| key | value |
+|---|---|
+| `format` | 1 |
+| `node_id`, `name`, `infra_id` | who it is |
+| `phase` | `intent`, `created`, `ready` or `failed` (`Phase`) |
+| `node` | the resolved definition: `ResolvedNode`'s fields |
+| `resource` | the resolved `resource` section (a copy of `node.resource`) |
+| `config_management` | the resolved section (a copy of `node.config_management`) |
+| `variables` | the node's variables, for health-check templates |
+| `instance` | `Instance.to_dict()` once the cloud made it, else null |
+| `addresses` | where others reach it, the preferred first (empty until known) |
+| `private_ip` | its private IP address, or null |
+| `created_at` | epoch seconds when the intent was stored; `create_timeout` counts from it |
+| `ready_at` | epoch seconds when it became ready, or null |
+| `error` | why it failed, or null |
+
+The intent is stored before any cloud call, so a crash at any moment leaves
+either a record, or nothing in the cloud: recovery matches records against
+what each cloud lists as owned by the infrastructure.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from occo.resourcehandler.base import Instance
+from occo.util.errors import OccoError
+from occo.util.nodes import ResolvedNode
+
+from ..health import HealthTarget
+
+FORMAT = 1
+
+
+class RecordError(OccoError):
+    """A stored instance record is not one this engine wrote."""
+
+
+class Phase(str, Enum):
+    """Where an instance is in its life, as far as the engine has recorded it."""
+
+    INTENT = "intent"      # resolved and recorded; the cloud may or may not have made it yet
+    CREATED = "created"    # the cloud made it; not ready yet
+    READY = "ready"        # its resource, config manager and health check said ready
+    FAILED = "failed"      # it failed and its rollback has not finished: a resource may remain
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    """One node instance as stored; every change makes a new record (`replace`)."""
+
+    node: ResolvedNode
+    phase: Phase
+    created_at: float
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    instance: Instance | None = None
+    addresses: tuple[str, ...] = ()
+    private_ip: str | None = None
+    ready_at: float | None = None
+    error: str | None = None
+
+    @property
+    def node_id(self) -> str:
+        return self.node.node_id
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def infra_id(self) -> str:
+        return self.node.infra_id
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        return self.node.resource
+
+    def replace(self, **changes: Any) -> InstanceRecord:
+        return dataclasses.replace(self, **changes)
+
+    def health_target(self) -> HealthTarget:
+        """What the health checker needs to check this instance."""
+        return HealthTarget(self.node_id, self.addresses[0] if self.addresses else None,
+                            self.node.health_check, self.variables, self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "node_id": self.node_id, "name": self.name,
+                "infra_id": self.infra_id, "phase": self.phase.value,
+                "node": dataclasses.asdict(self.node), "resource": self.node.resource,
+                "config_management": self.node.config_management,
+                "variables": dict(self.variables),
+                "instance": None if self.instance is None else self.instance.to_dict(),
+                "addresses": list(self.addresses), "private_ip": self.private_ip,
+                "created_at": self.created_at, "ready_at": self.ready_at, "error": self.error}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InstanceRecord:
+        if data.get("format") != FORMAT:
+            raise RecordError(f"instance record {data.get('node_id')!r} has format "
+                              f"{data.get('format')!r}, not {FORMAT}",
+                              hint="it was not written by this version of the engine")
+        try:
+            return cls(node=ResolvedNode(**data["node"]), phase=Phase(data["phase"]),
+                       created_at=float(data["created_at"]), variables=dict(data["variables"]),
+                       instance=(None if data["instance"] is None
+                                 else Instance.from_dict(data["instance"])),
+                       addresses=tuple(data["addresses"]), private_ip=data["private_ip"],
+                       ready_at=data["ready_at"], error=data["error"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise RecordError(f"instance record {data.get('node_id')!r} is damaged: "
+                              f"{type(error).__name__}: {error}") from None

@@ -1,0 +1,158 @@
+"""Recovery after a crash: an infrastructure's records against what its clouds own.
+
+A crash leaves no other mark, so the enactor runs this under the lease at
+the start of every pass. For every backend the records name, the cloud lists
+what it owns for the infrastructure (`list_owned`), and:
+
+- a resource whose node id has a record is adopted: the record gets the
+  instance and its addresses (an intent becomes `created`; whether it gets
+  ready is the pass's business);
+- a second resource for one node id (a plugin that is not idempotent) is dropped;
+- a record in phase `failed` has its resource dropped, then is archived and removed;
+- an intent record whose resource never appeared is removed (the crash came
+  before the create, or the create failed), and its config manager told;
+- a resource that no record owns is an orphan, and is dropped.
+
+Records of `created` or `ready` instances whose resource is gone are left as
+they are: their state reads SHUTDOWN and the enactor replaces them. A backend
+that cannot be listed is left alone and named in the report's problems.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from occo.resourcehandler.base import Instance, TransientError
+from occo.util.errors import OccoError
+
+from .backends import describe_section, section_key
+from .dispatcher import Dispatcher
+from .record import InstanceRecord, Phase, RecordError
+from .results import RecoveryReport, describe
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A cloud call made by a worker, then what the owning thread records of its answer."""
+
+    what: str
+    call: Callable[[], Any]
+    then: Callable[[Any], None]
+
+
+class Recovery:
+    """One `Engine.recover` call."""
+
+    def __init__(self, engine: Engine, infra_id: str, *, fence: int | None) -> None:
+        self.store = engine.store
+        self.infra_id = infra_id
+        self.fence = fence
+        self.dispatcher = Dispatcher(engine.tuning.max_workers)
+        self.operations = engine.operations(threading.Event())
+        self.adopted: list[str] = []
+        self.removed: list[str] = []
+        self.orphans: list[str] = []
+        self.problems: list[str] = []
+
+    def run(self) -> RecoveryReport:
+        backends: dict[str, list[InstanceRecord]] = {}
+        for record in self._records():
+            backends.setdefault(section_key(record.resource), []).append(record)
+        groups = list(backends.values())
+        try:
+            listings = self.dispatcher.map(
+                lambda group: self.operations.owned(group[0].resource, self.infra_id), groups)
+            steps = [step for group, listing in zip(groups, listings)
+                     for step in self._steps(group, listing)]
+            for step, future in zip(steps, self.dispatcher.map(lambda s: s.call(), steps)):
+                self._record(step, future)
+        finally:
+            self.dispatcher.close()
+        return RecoveryReport(self.infra_id, tuple(self.adopted), tuple(self.removed),
+                              tuple(self.orphans), tuple(self.problems))
+
+    def _steps(self, records: Sequence[InstanceRecord],
+               listing: Future[list[Instance]]) -> Iterator[_Step]:
+        resource = records[0].resource
+        try:
+            owned = listing.result()
+        except OccoError as error:
+            self.problems.append(f"cannot list the resources of {describe_section(resource)}: "
+                                 f"{describe(error)}")
+            return
+        found: dict[str, list[Instance]] = {}
+        for instance in owned:
+            found.setdefault(instance.node_id, []).append(instance)
+        for record in records:
+            instances = found.pop(record.node_id, [])
+            if record.phase is Phase.FAILED or (record.phase is Phase.INTENT and not instances):
+                yield _Step(f"cleaning up node {record.node_id}",
+                            partial(self.operations.teardown, record, instances),
+                            partial(self._remove, record))
+                continue
+            if not instances:
+                continue
+            known = record.instance.instance_id if record.instance is not None else None
+            keep = next((i for i in instances if i.instance_id == known), instances[0])
+            yield from (self._orphan(resource, extra) for extra in instances if extra is not keep)
+            if keep.instance_id != known:
+                yield _Step(f"adopting node {record.node_id}",
+                            partial(self._locate, resource, keep),
+                            partial(self._adopt, record, keep))
+        yield from (self._orphan(resource, instance)
+                    for instances in found.values() for instance in instances)
+
+    def _orphan(self, resource: dict[str, Any], instance: Instance) -> _Step:
+        return _Step(f"dropping orphan {instance.instance_id} of {describe_section(resource)}",
+                     partial(self.operations.drop, resource, instance),
+                     lambda _: self.orphans.append(instance.instance_id))
+
+    def _locate(self, resource: dict[str, Any],
+                instance: Instance) -> tuple[tuple[str, ...], str | None]:
+        """The instance's addresses; none yet if its cloud cannot say now."""
+        try:
+            return self.operations.addresses(resource, instance)
+        except TransientError:
+            return (), None
+
+    def _adopt(self, record: InstanceRecord, instance: Instance,
+               located: tuple[tuple[str, ...], str | None]) -> None:
+        addresses, private_ip = located
+        phase = Phase.CREATED if record.phase is Phase.INTENT else record.phase
+        record = record.replace(phase=phase, instance=instance,
+                                addresses=addresses or record.addresses,
+                                private_ip=private_ip or record.private_ip)
+        self.store.put_instance(self.infra_id, record.name, record.node_id, record.to_dict(),
+                                fence=self.fence)
+        self.adopted.append(record.node_id)
+
+    def _remove(self, record: InstanceRecord, _: None) -> None:
+        if record.phase is Phase.FAILED:
+            self.store.archive_failed(self.infra_id, record.node_id, record.to_dict(),
+                                      fence=self.fence)
+        self.store.remove_instance(self.infra_id, record.name, record.node_id, fence=self.fence)
+        self.removed.append(record.node_id)
+
+    def _record(self, step: _Step, future: Future[Any]) -> None:
+        try:
+            answer = future.result()
+        except OccoError as error:
+            self.problems.append(f"{step.what}: {describe(error)}")
+            return
+        step.then(answer)
+
+    def _records(self) -> Iterator[InstanceRecord]:
+        for by_id in self.store.get_instances(self.infra_id).values():
+            for data in by_id.values():
+                try:
+                    yield InstanceRecord.from_dict(data)
+                except RecordError as error:
+                    self.problems.append(str(error))
+

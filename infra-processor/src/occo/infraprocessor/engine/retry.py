@@ -1,0 +1,88 @@
+"""Delays that grow, and retrying cloud calls that failed transiently.
+
+`Backoff` gives both the retry delays and the readiness polling interval:
+small at first, so that a fast node or a short hiccup costs little, growing
+by `factor` up to `cap`, so that a slow one is not hammered. Jitter spreads
+the retries of many nodes that failed together (one rate limit hits them
+all) so they do not come back in lockstep.
+
+`Retrier` retries a call while it fails with a `TransientError`; a
+`PermanentError` (or any other failure) is raised at once. Retrying a create
+is safe only because plugins make it idempotent for the node id: the retry
+gets the resource the first attempt made, never a second one.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from occo.resourcehandler.base import TransientError
+
+log = logging.getLogger("occo.infraprocessor.engine")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays from `initial` growing by `factor` up to `cap` seconds.
+
+    `jitter` is the part of each delay left to chance: 0.5 gives between half
+    and all of it, 0 gives it exactly.
+    """
+
+    initial: float
+    factor: float = 2.0
+    cap: float = 10.0
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (0 < self.initial <= self.cap and self.factor >= 1 and 0 <= self.jitter <= 1):
+            raise ValueError(f"a backoff needs 0 < initial <= cap, factor >= 1 and "
+                             f"0 <= jitter <= 1, not {self}")
+
+    def delays(self, rng: random.Random) -> Iterator[float]:
+        """The delays, without end."""
+        delay = self.initial
+        while True:
+            yield delay * (1 - self.jitter * rng.random())
+            delay = min(self.cap, delay * self.factor)
+
+
+class Retrier:
+    """Makes a call up to `attempts` times while it fails transiently.
+
+    `sleep(seconds)` waits between attempts and returns True when the caller
+    wants no more attempts (the engine was cancelled): the last error is then
+    raised without waiting for the rest.
+    """
+
+    def __init__(self, backoff: Backoff, attempts: int, *, rng: random.Random,
+                 sleep: Callable[[float], bool]) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, not {attempts}")
+        self.backoff = backoff
+        self.attempts = attempts
+        self.rng = rng
+        self.sleep = sleep
+
+    def call(self, what: str, function: Callable[[], T]) -> T:
+        """`function()`; its last `TransientError` once attempts run out or a sleep is cut short."""
+        delays = self.backoff.delays(self.rng)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return function()
+            except TransientError as error:
+                if attempt >= self.attempts:
+                    raise TransientError(f"{error.message} (gave up after {attempt} attempts)",
+                                         hint=error.hint) from error
+                delay = next(delays)
+                log.info("%s failed (attempt %d of %d), retrying in %.2f s: %s", what, attempt,
+                         self.attempts, delay, error.message)
+                if self.sleep(delay):
+                    raise

@@ -1,0 +1,267 @@
+"""Creating nodes on simcloud: intent first, readiness, the walk per node type, failures, cancel."""
+import threading
+import time
+from collections import Counter
+
+import yaml
+
+from occo.infobroker.store.base import StaleFenceError
+from occo.infobroker.store.sqlite import SqliteStore
+from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning
+from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
+                                              DropInfrastructure, DropNode)
+from occo.resourcehandler.base import PermanentError
+from occo.util.nodes import ResolvedNode
+
+from .test_engine_fixture import (FAST, EngineWorld, Gate, SimCloudCase, simcloud_definition,
+                                  spy_handlers)
+
+NOTHING = frozenset()
+LIST_DB = ("#cloud-config\nwrite_files:\n- path: /etc/db\n"
+           "  content: \"{{ getipall('db') | join(',') }}\"\n")
+
+
+class CreateTest(SimCloudCase):
+    def web_world(self, **definition):
+        return EngineWorld(self, {"web_node": [simcloud_definition(self.cloud, **definition)]},
+                           ("web", "web_node"))
+
+    def test_a_build_leaves_ready_records_with_their_instances_and_addresses(self):
+        world = EngineWorld(
+            self, {"db_node": [simcloud_definition(self.cloud)],
+                   "web_node": [simcloud_definition(self.cloud, contextualisation={
+                       "type": "cloudinit", "context_template": LIST_DB})]},
+            ("db", "db_node"), ("web", "web_node"))
+        result = world.execute(world.engine(), CreateInfrastructure(world.infra_id),
+                               CreateNodes("db", 2, NOTHING),
+                               CreateNodes("web", 1, frozenset({"db"})))
+        self.assertTrue(result.ok, result)
+        self.assertEqual(result.counts(), Counter({Outcome.CREATED: 3}))
+        records = world.records()
+        self.assertEqual({data["phase"] for data in records.values()}, {"ready"})
+        live = {instance.node_id: instance.instance_id for instance in self.live(world.infra_id)}
+        self.assertEqual(live, {node_id: data["instance"]["instance_id"]
+                                for node_id, data in records.items()})
+        db_addresses = sorted(data["addresses"][0] for data in world.records("db").values())
+        self.assertTrue(all(address.startswith("10.") for address in db_addresses))
+        (web,) = world.records("web").values()
+        # the web node was resolved once both db instances were ready and addressed
+        written = yaml.safe_load(web["node"]["context"])["write_files"][0]["content"]
+        self.assertEqual(sorted(written.split(",")), db_addresses)
+        self.assertEqual(world.progress.steps(web["node_id"]),
+                         [Step.CREATING, Step.BOOTING, Step.READY])
+        events = world.event_names()
+        self.assertEqual(events[0], "infrastart")
+        self.assertEqual(Counter(events), Counter(infrastart=1, nodecreating=3, nodecreated=3))
+        for node_id in records:
+            self.assertEqual(world.events_of(node_id), ["nodecreating", "nodecreated"])
+
+    def test_the_intent_is_stored_before_the_cloud_is_asked(self):
+        world = self.web_world()
+        seen = {}
+
+        def look(node):
+            with SqliteStore(world.path, "tester") as store:
+                seen[node.node_id] = store.get_instances(world.infra_id)["web"][node.node_id]
+        result = world.execute(world.engine(spy_handlers(self, look)),
+                               CreateNodes("web", 2, NOTHING))
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(seen), 2)
+        for node_id, record in seen.items():
+            self.assertEqual(record["phase"], "intent")
+            self.assertIsNone(record["instance"])
+            self.assertEqual(record["node"]["node_id"], node_id)
+            self.assertEqual(record["resource"]["endpoint"], self.cloud.url)
+
+    def test_a_node_type_starts_when_its_own_dependencies_are_ready_not_its_level(self):
+        """Two chains, slow -> after_slow and fast -> after_fast: the slow node is held
+        until after_fast is ready, which only a walk per node type allows."""
+        gate = Gate(self)
+        world = EngineWorld(
+            self, {"slow_node": [simcloud_definition(self.cloud, health_check=gate.health_check())],
+                   "plain_node": [simcloud_definition(self.cloud)]},
+            ("slow", "slow_node", {"create_timeout": 20}), ("after_slow", "plain_node"),
+            ("fast", "plain_node"), ("after_fast", "plain_node"))
+        world.progress.hook = lambda name, step: (
+            gate.open() if (name, step) == ("after_fast", Step.READY) else None)
+        result = world.execute(world.engine(), CreateNodes("slow", 1, NOTHING),
+                               CreateNodes("fast", 2, NOTHING),
+                               CreateNodes("after_slow", 1, frozenset({"slow"})),
+                               CreateNodes("after_fast", 1, frozenset({"fast"})))
+        self.assertTrue(result.ok, result)
+        order = [(event.name, event.data.get("name"))
+                 for event in world.store.events(world.infra_id)]
+        self.assertLess(order.index(("nodecreated", "after_fast")),
+                        order.index(("nodecreated", "slow")))
+        # a dependent starts only once every instance it waits for is ready
+        last_fast = max(i for i, item in enumerate(order) if item == ("nodecreated", "fast"))
+        self.assertLess(last_fast, order.index(("nodecreating", "after_fast")))
+        self.assertLess(order.index(("nodecreated", "slow")),
+                        order.index(("nodecreating", "after_slow")))
+
+    def test_existing_instances_not_ready_yet_are_polled_before_their_dependents_start(self):
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("web", "web_node"), ("app", "web_node"))
+        self.faults(boot_time=1.0)
+        node = ResolvedNode(world.infra_id, "shop", "tester", "existing-web", "web",
+                            self.cloud.resource(), health_check={"ping": False})
+        instance = world.handlers.for_resource(node.resource).create_node(node)
+        world.store.put_instance(world.infra_id, "web", node.node_id, InstanceRecord(
+            node, Phase.CREATED, time.time(), instance=instance).to_dict())
+        result = world.execute(world.engine(), CreateNodes("app", 1, frozenset({"web"})))
+        self.assertTrue(result.ok, result)
+        self.assertEqual([r.node_name for r in result.nodes], ["app"])
+        self.assertEqual(world.records("web")[node.node_id]["phase"], "ready")
+        order = [(event.name, event.data.get("name"))
+                 for event in world.store.events(world.infra_id)]
+        self.assertEqual(order, [("nodecreated", "web"), ("nodecreating", "app"),
+                                 ("nodecreated", "app")])
+
+    def test_transient_errors_are_retried_through_the_node_id_without_duplicates(self):
+        world = self.web_world()
+        self.faults(ghost_rate=1.0)     # every create that makes one answers 500
+        self.fail_next(503, 2)
+        ghosts = self.cloud.stats()["ghosts"]
+        result = world.execute(world.engine(), CreateNodes("web", 3, NOTHING))
+        self.assertTrue(result.ok, result)
+        live = self.live(world.infra_id)
+        self.assertEqual(sorted(instance.node_id for instance in live), sorted(world.records()))
+        self.assertEqual(len(live), 3)
+        self.assertEqual(self.cloud.stats()["ghosts"] - ghosts, 3)
+
+    def test_a_permanent_error_fails_the_instance_at_once_and_skips_its_dependents(self):
+        creates = Counter()
+
+        def refuse_broken(node):
+            creates[node.name] += 1
+            if node.name == "broken":
+                raise PermanentError("quota exceeded")
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("broken", "web_node"), ("child", "web_node"),
+                            ("grandchild", "web_node"), ("other", "web_node"))
+        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+            result = world.execute(world.engine(spy_handlers(self, refuse_broken)),
+                                   CreateNodes("broken", 1, NOTHING),
+                                   CreateNodes("other", 1, NOTHING),
+                                   CreateNodes("child", 2, frozenset({"broken"})),
+                                   CreateNodes("grandchild", 1, frozenset({"child"})))
+        self.assertFalse(result.ok)
+        (broken,) = result.of("broken")
+        self.assertIs(broken.outcome, Outcome.FAILED)
+        self.assertIn("quota exceeded", broken.reason)
+        self.assertEqual(creates["broken"], 1)       # not retried
+        self.assertEqual([(r.outcome, r.node_id, r.reason) for r in result.of("child")],
+                         [(Outcome.SKIPPED, None, "'broken', which it depends on, failed")] * 2)
+        self.assertEqual([r.reason for r in result.of("grandchild")],
+                         ["'child', which it depends on, was skipped"])
+        self.assertEqual([r.outcome for r in result.of("other")], [Outcome.CREATED])
+        self.assertEqual(list(world.records()), [result.of("other")[0].node_id])
+        archived = world.store.failed_instances(world.infra_id)
+        self.assertEqual(list(archived), [broken.node_id])
+        self.assertIn("quota exceeded", archived[broken.node_id]["error"])
+        self.assertEqual(world.events_of(broken.node_id),
+                         ["nodecreating", "nodefailed", "nodedropping", "nodedropped"])
+
+    def test_an_instance_not_ready_within_its_create_timeout_fails_and_is_dropped(self):
+        gate = Gate(self)       # never opened
+        world = EngineWorld(
+            self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())]},
+            ("web", "web_node", {"create_timeout": 0.6}))
+        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+            result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
+        (web,) = result.nodes
+        self.assertIs(web.outcome, Outcome.FAILED)
+        self.assertEqual(web.reason, "not ready within its create_timeout of 0.6 s")
+        self.assertEqual(self.live(world.infra_id), [])
+        self.assertEqual(world.records(), {})
+        self.assertEqual(world.progress.steps(web.node_id),
+                         [Step.CREATING, Step.BOOTING, Step.FAILED])
+
+    def test_without_a_create_timeout_a_slow_node_is_waited_for(self):
+        self.faults(boot_time=1.5)
+        world = self.web_world()
+        result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
+        self.assertTrue(result.ok, result)
+
+    def test_a_stale_fence_stops_the_execution_before_any_cloud_call(self):
+        creates = []
+        world = self.web_world()
+        stale = world.lease()
+        world.lease()
+        with self.assertRaises(StaleFenceError):
+            world.engine(spy_handlers(self, creates.append)).execute(
+                world.infra_id, [CreateNodes("web", 2, NOTHING)], world.nodes, fence=stale)
+        self.assertEqual(creates, [])
+        self.assertEqual(world.records(), {})
+
+    def test_the_global_bound_and_parallel_creates(self):
+        """With two workers two creates run at once (a barrier of two passes), never three."""
+        barrier = threading.Barrier(2, timeout=10)
+        at_once, most = [0], [0]
+        lock = threading.Lock()
+
+        def together(node):
+            with lock:
+                at_once[0] += 1
+                most[0] = max(most[0], at_once[0])
+            try:
+                barrier.wait()
+            finally:
+                with lock:
+                    at_once[0] -= 1
+        world = self.web_world()
+        engine = world.engine(spy_handlers(self, together),
+                              tuning=Tuning(max_workers=2, attempts=1, retry=FAST.retry,
+                                            poll=FAST.poll))
+        result = world.execute(engine, CreateNodes("web", 4, NOTHING))
+        self.assertTrue(result.ok, result)
+        self.assertEqual(most[0], 2)
+
+
+class CancelTest(SimCloudCase):
+    def test_cancelling_rolls_back_what_is_booting_and_starts_nothing_new(self):
+        gate = Gate(self)       # never opened: the web nodes keep booting
+        world = EngineWorld(
+            self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())],
+                   "app_node": [simcloud_definition(self.cloud)]},
+            ("web", "web_node"), ("app", "app_node"))
+        engine = world.engine()
+        booting = []
+
+        def cancel_when_both_boot(name, step):
+            if step is Step.BOOTING:
+                booting.append(name)
+                if len(booting) == 2:
+                    threading.Thread(target=engine.cancel).start()
+        world.progress.hook = cancel_when_both_boot
+        with self.assertLogs("occo.infraprocessor.engine", "WARNING") as logs:
+            result = world.execute(engine, CreateNodes("web", 2, NOTHING),
+                                   CreateNodes("app", 1, frozenset({"web"})))
+        self.assertEqual(len(logs.output), 2)
+        self.assertTrue(result.cancelled)
+        self.assertEqual([(r.outcome, r.node_id is None) for r in result.of("web")],
+                         [(Outcome.CANCELLED, False)] * 2)
+        self.assertEqual([(r.outcome, r.node_id) for r in result.of("app")],
+                         [(Outcome.CANCELLED, None)])
+        self.assertEqual(self.live(world.infra_id), [])
+        self.assertEqual(world.records(), {})
+        self.assertEqual(world.store.failed_instances(world.infra_id), {})
+
+    def test_a_cancelled_engine_starts_nothing(self):
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("web", "web_node"))
+        self.assertTrue(world.execute(world.engine(), CreateNodes("web", 1, NOTHING)).ok)
+        (node_id,) = records = world.records()
+        events = world.event_names()
+        engine = world.engine()
+        engine.cancel()
+        result = world.execute(engine, CreateInfrastructure(world.infra_id),
+                               DropNode("web", node_id, "requested"),
+                               CreateNodes("web", 1, NOTHING), DropInfrastructure(world.infra_id))
+        self.assertTrue(result.cancelled)
+        self.assertEqual({r.node_id: r.outcome for r in result.nodes},
+                         {node_id: Outcome.CANCELLED, None: Outcome.CANCELLED})
+        self.assertEqual(result.problems, ("cancelled before the infrastructure was dropped",))
+        self.assertEqual(world.records(), records)
+        self.assertEqual(world.event_names(), events)
+        self.assertEqual([i.node_id for i in self.live(world.infra_id)], [node_id])

@@ -1,0 +1,46 @@
+"""The stored instance record: its JSON shape, read back, and refused when foreign."""
+import json
+import unittest
+
+from occo.infraprocessor.engine import InstanceRecord, Phase, RecordError
+from occo.resourcehandler.base import Instance
+from occo.util.nodes import ResolvedNode
+
+NODE = ResolvedNode("i1", "shop", "tester", "n1", "web", {"type": "simcloud", "endpoint": "x"},
+                    context="#cloud-config\n", health_check={"ports": [80]}, create_timeout=60)
+RECORD = InstanceRecord(NODE, Phase.READY, 1000.0, {"port": 80},
+                        Instance("i1", "n1", "i-1", {"zone": "a"}), ("10.0.0.1", "192.0.2.1"),
+                        "10.0.0.1", 1010.0)
+
+
+class RecordTest(unittest.TestCase):
+    def test_the_documented_keys_in_json_and_back(self):
+        data = json.loads(json.dumps(RECORD.to_dict()))
+        self.assertEqual(
+            {key: data[key] for key in ("node_id", "name", "infra_id", "phase", "addresses",
+                                        "private_ip", "created_at", "ready_at", "error")},
+            {"node_id": "n1", "name": "web", "infra_id": "i1", "phase": "ready",
+             "addresses": ["10.0.0.1", "192.0.2.1"], "private_ip": "10.0.0.1",
+             "created_at": 1000.0, "ready_at": 1010.0, "error": None})
+        self.assertEqual(data["resource"], NODE.resource)
+        self.assertEqual(data["config_management"], {"type": "dummy"})
+        self.assertEqual(data["instance"]["instance_id"], "i-1")
+        self.assertEqual(data["node"]["context"], "#cloud-config\n")
+        self.assertEqual(InstanceRecord.from_dict(data), RECORD)
+
+    def test_an_intent_has_no_instance_yet(self):
+        intent = InstanceRecord(NODE, Phase.INTENT, 1000.0)
+        self.assertIsNone(intent.to_dict()["instance"])
+        self.assertEqual(InstanceRecord.from_dict(intent.to_dict()), intent)
+
+    def test_a_record_of_another_format_or_damaged_is_refused(self):
+        for data in ({**RECORD.to_dict(), "format": 2}, {"node_id": "n1"},
+                     {**RECORD.to_dict(), "phase": "sleeping"}):
+            with self.subTest(data=data), self.assertRaises(RecordError):
+                InstanceRecord.from_dict(data)
+
+    def test_its_health_target_is_its_preferred_address(self):
+        target = RECORD.health_target()
+        self.assertEqual((target.node_id, target.address, target.health_check, target.variables),
+                         ("n1", "10.0.0.1", {"ports": [80]}, {"port": 80}))
+        self.assertIsNone(InstanceRecord(NODE, Phase.INTENT, 0.0).health_target().address)

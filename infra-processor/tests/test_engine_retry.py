@@ -1,0 +1,81 @@
+"""Backoff delays and retrying transient failures, with a seeded rng and a fake sleep."""
+import random
+import unittest
+
+from occo.infraprocessor.engine import Backoff, Retrier
+from occo.resourcehandler.base import PermanentError, TransientError
+
+
+def first(backoff, count, seed=1):
+    delays = backoff.delays(random.Random(seed))
+    return [round(next(delays), 6) for _ in range(count)]
+
+
+class BackoffTest(unittest.TestCase):
+    def test_delays_grow_by_the_factor_up_to_the_cap(self):
+        self.assertEqual(first(Backoff(0.1, 2.0, 0.5), 5), [0.1, 0.2, 0.4, 0.5, 0.5])
+
+    def test_jitter_takes_up_to_its_share_off_each_delay(self):
+        plain = first(Backoff(0.1, 2.0, 0.5), 8)
+        jittered = first(Backoff(0.1, 2.0, 0.5, jitter=0.5), 8)
+        for delay, base in zip(jittered, plain):
+            self.assertTrue(base / 2 <= delay <= base, (delay, base))
+        self.assertEqual(len(set(jittered[3:])), 5)      # capped delays still differ
+        self.assertEqual(jittered, first(Backoff(0.1, 2.0, 0.5, jitter=0.5), 8))
+
+    def test_nonsense_is_refused(self):
+        for arguments in ((0,), (1.0, 0.5), (2.0, 2.0, 1.0), (0.1, 2.0, 1.0, 1.5)):
+            with self.subTest(arguments=arguments), self.assertRaises(ValueError):
+                Backoff(*arguments)
+
+
+class RetrierTest(unittest.TestCase):
+    def setUp(self):
+        self.slept = []
+        self.stop = False
+
+    def retrier(self, attempts=3):
+        def sleep(seconds):
+            self.slept.append(round(seconds, 6))
+            return self.stop
+        return Retrier(Backoff(0.1, 2.0, 1.0), attempts, rng=random.Random(0), sleep=sleep)
+
+    def failing(self, *errors, value="done"):
+        calls = []
+
+        def call():
+            calls.append(1)
+            if len(calls) <= len(errors):
+                raise errors[len(calls) - 1]
+            return value
+        return call, calls
+
+    def test_transient_errors_are_retried_after_growing_delays(self):
+        call, calls = self.failing(TransientError("429"), TransientError("503"))
+        self.assertEqual(self.retrier().call("creating", call), "done")
+        self.assertEqual((len(calls), self.slept), (3, [0.1, 0.2]))
+
+    def test_a_permanent_error_is_raised_at_once(self):
+        call, calls = self.failing(PermanentError("bad image"))
+        with self.assertRaises(PermanentError):
+            self.retrier().call("creating", call)
+        self.assertEqual((len(calls), self.slept), (1, []))
+
+    def test_the_last_transient_error_is_raised_when_attempts_run_out(self):
+        call, calls = self.failing(*[TransientError("503", hint="later")] * 5)
+        with self.assertRaises(TransientError) as raised:
+            self.retrier(attempts=3).call("creating", call)
+        self.assertEqual(raised.exception.message, "503 (gave up after 3 attempts)")
+        self.assertEqual(raised.exception.hint, "later")
+        self.assertEqual(len(calls), 3)
+
+    def test_a_sleep_cut_short_stops_the_retries(self):
+        self.stop = True
+        call, calls = self.failing(TransientError("503"))
+        with self.assertRaises(TransientError):
+            self.retrier().call("creating", call)
+        self.assertEqual((len(calls), self.slept), (1, [0.1]))
+
+    def test_attempts_must_be_positive(self):
+        with self.assertRaises(ValueError):
+            self.retrier(attempts=0)
