@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from . import imports, index, testrun, upload, venvs
+from . import bump, doctor, imports, index, installer, testrun, upload, venvs
 from .errors import DevError
 from .graph import build_graph, check_sibling_pins
 from .lock import Lock, run_lock
 from .package import Packager
 from .repo import Repo
+from .split import Splitter
 
 TOOL_SUITES = ("tool", "integration")
 
@@ -59,7 +60,7 @@ def cmd_package(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     repo = _repo()
     if args.action == "serve":
-        state = index.serve(repo, args.port, Path(args.dir) if args.dir else None)
+        state = index.serve(repo, args.port, Path(args.dir) if args.dir else None, args.host)
         print(f"index serving {state['packages']} at {state['url']} (pid {state['pid']}, "
               f"log {state['log']})")
         print(f"install from it with: pip install --index-url {state['url']}simple/ occo-api")
@@ -116,9 +117,53 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_reset_env(args: argparse.Namespace) -> int:
     repo = _repo()
+    graph = build_graph(repo)
+    lock = Lock.read(repo)
+    for component in _selected(repo, args):
+        if args.if_stale and venvs.env_is_current(repo, graph, component):
+            print(f"env/{component.folder} is current; left as it is")
+            continue
+        venv = venvs.reset_env(repo, graph, lock, component)
+        print(f"env/{component.folder} is ready; activate it with: source {venv}/bin/activate",
+              flush=True)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    repo = _repo()
+    lines, mixed = doctor.report(repo, build_graph(repo))
+    print("\n".join(lines))
+    if mixed:
+        raise DevError(f"{mixed} environment(s) mix editable and wheel installs; run the "
+                       "repair command printed for each")
+    return 0
+
+
+def cmd_bump(args: argparse.Namespace) -> int:
+    repo = _repo()
     [component] = repo.select([args.component])
-    venv = venvs.reset_env(repo, build_graph(repo), Lock.read(repo), component)
-    print(f"env/{component.folder} is ready; activate it with: source {venv}/bin/activate")
+    releases, written = bump.bump(repo, build_graph(repo), component.folder, args.part)
+    for release in releases:
+        print(f"{release.component.folder}: {release.component.version} -> {release.new}")
+    for path in written:
+        print(f"wrote {path.relative_to(repo.root)}")
+    print("next: ./occo-dev package --all && ./occo-dev upload --all")
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    Splitter(_repo(), Path(args.outdir).resolve(), args.branch).run()
+    return 0
+
+
+def cmd_bundle_installer(args: argparse.Namespace) -> int:
+    repo = _repo()
+    graph = build_graph(repo)
+    lock = Lock.read(repo)
+    Packager(repo, graph, lock).run([repo.components[installer.API]])
+    path = installer.bundle(repo, graph, lock)
+    print(f"wrote {path.relative_to(repo.root)}; run it with: python3 {path.relative_to(repo.root)} "
+          "--index-url URL (or --wheelhouse DIR)")
     return 0
 
 
@@ -180,6 +225,8 @@ def parser() -> argparse.ArgumentParser:
     index_cmd = sub.add_parser("index", help="run the private wheel index")
     index_cmd.add_argument("action", choices=("serve", "stop", "status"))
     index_cmd.add_argument("--port", type=int, default=index.DEFAULT_PORT)
+    index_cmd.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (0.0.0.0 inside the dev VM)")
     index_cmd.add_argument("--dir", help="folder of the packages (default env/index/packages)")
     index_cmd.set_defaults(func=cmd_index)
 
@@ -190,7 +237,10 @@ def parser() -> argparse.ArgumentParser:
     test.set_defaults(func=cmd_test)
 
     reset = sub.add_parser("reset-env", help="recreate env/COMP for developing COMP")
-    reset.add_argument("component", metavar="COMP")
+    reset.add_argument("components", nargs="*", metavar="COMP")
+    reset.add_argument("--all", action="store_true", help="every component")
+    reset.add_argument("--if-stale", action="store_true",
+                       help="leave an environment that is current as it is")
     reset.set_defaults(func=cmd_reset_env)
 
     install = sub.add_parser("install", help="install the occopus-* commands into env/occopus")
@@ -201,6 +251,25 @@ def parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check dependencies, pins and import boundaries")
     check.set_defaults(func=cmd_check)
+
+    doctor_cmd = sub.add_parser("doctor", help="the Occopus environments here and their install modes")
+    doctor_cmd.set_defaults(func=cmd_doctor)
+
+    bump_cmd = sub.add_parser("bump", help="release a component: its version, its dependents' "
+                                           "pins and versions, a CHANGELOG line")
+    bump_cmd.add_argument("component", metavar="COMP")
+    bump_cmd.add_argument("part", choices=bump.PARTS)
+    bump_cmd.set_defaults(func=cmd_bump)
+
+    split = sub.add_parser("split", help="export the components as repositories with history, "
+                                         "and a master repository with them as submodules")
+    split.add_argument("outdir", metavar="OUTDIR")
+    split.add_argument("--branch", default="devel", help="the branch to publish (default devel)")
+    split.set_defaults(func=cmd_split)
+
+    bundle_cmd = sub.add_parser("bundle-installer",
+                                help=f"write {installer.OUTPUT}, the single-file installer")
+    bundle_cmd.set_defaults(func=cmd_bundle_installer)
     return main
 
 

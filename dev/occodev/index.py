@@ -106,10 +106,10 @@ def running_state(paths: IndexPaths) -> dict | None:
     return state
 
 
-def _port_is_free(port: int) -> bool:
+def _port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError:
             return False
     return True
@@ -132,20 +132,22 @@ def _wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
                    f"see {log}")
 
 
-def serve(repo: Repo, port: int = DEFAULT_PORT, directory: Path | None = None) -> dict:
+def serve(repo: Repo, port: int = DEFAULT_PORT, directory: Path | None = None,
+          host: str = "127.0.0.1") -> dict:
+    """Start the index; `host` 0.0.0.0 lets a VM's forwarded port reach it (uploads need the login)."""
     paths = IndexPaths.of(repo)
     state = running_state(paths)
     if state:
         raise DevError(f"the index is already running at {state['url']} (pid {state['pid']}); "
                        "stop it first with ./occo-dev index stop")
-    if not _port_is_free(port):
-        raise DevError(f"port {port} on 127.0.0.1 is taken; choose another with "
+    if not _port_is_free(host, port):
+        raise DevError(f"port {port} on {host} is taken; choose another with "
                        "./occo-dev index serve --port P")
     _ensure_credentials(paths)
     packages = (directory or paths.packages).resolve()
     packages.mkdir(parents=True, exist_ok=True)
     server_cmd = [str(Path(sys.executable).with_name("pypi-server")), "run",
-                  "-i", "127.0.0.1", "-p", str(port), "-P", str(paths.htpasswd), "-a", "update",
+                  "-i", host, "-p", str(port), "-P", str(paths.htpasswd), "-a", "update",
                   "--disable-fallback", "--hash-algo", "sha256", str(packages)]
     with paths.log.open("w") as log:
         server = subprocess.Popen(server_cmd, stdout=log, stderr=subprocess.STDOUT,

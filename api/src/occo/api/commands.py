@@ -10,12 +10,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .cli import EXIT_ERROR, add_config_options, run_command
+from .cli import EXIT_ERROR, add_config_options, add_version_option, run_command
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-build",
                                      description="Build an infrastructure from its description.")
+    add_version_option(parser)
     add_config_options(parser)
     parser.add_argument("--parallelize", action="store_true",
                         help="create independent nodes in parallel")
@@ -27,6 +28,7 @@ def _build_parser() -> argparse.ArgumentParser:
 def _destroy_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-destroy",
                                      description="Destroy an infrastructure and all its nodes.")
+    add_version_option(parser)
     add_config_options(parser)
     parser.add_argument("-i", "--infra_id", required=True, help="the infrastructure to destroy")
     return parser
@@ -35,6 +37,7 @@ def _destroy_parser() -> argparse.ArgumentParser:
 def _import_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-import",
                                      description="Check and store node definitions.")
+    add_version_option(parser)
     parser.add_argument("--cfg", metavar="CFG_PATH", help="the occopus_config.yaml to use")
     parser.add_argument("datafile", help="the node definition file (YAML)")
     return parser
@@ -43,6 +46,7 @@ def _import_parser() -> argparse.ArgumentParser:
 def _maintain_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-maintain",
                                      description="Keep an infrastructure in its desired state.")
+    add_version_option(parser)
     add_config_options(parser)
     parser.add_argument("-i", "--infra_id", help="the infrastructure to maintain")
     parser.add_argument("-l", "--list", action="store_true", help="list the active infrastructures")
@@ -61,6 +65,7 @@ def _maintain_parser() -> argparse.ArgumentParser:
 def _scale_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-scale",
                                      description="Request more or fewer instances of a node.")
+    add_version_option(parser)
     add_config_options(parser)
     parser.add_argument("-i", "--infra_id", required=True, help="the infrastructure")
     parser.add_argument("-n", "--node", required=True, help="the node name")
@@ -76,6 +81,7 @@ def _scale_parser() -> argparse.ArgumentParser:
 def _rest_service_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-rest-service",
                                      description="Serve the Occopus REST API.")
+    add_version_option(parser)
     add_config_options(parser)
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 5000)")

@@ -19,7 +19,7 @@ from occo.util.config import CONFIG, read_settings
 from occo.util.errors import OccoError, SchemaError
 from occo.util.yamlload import YamlError, load_file
 
-from .cli import EXIT_ERROR, EXIT_OK, run_command
+from .cli import EXIT_ERROR, EXIT_OK, add_version_option, run_command
 
 
 def _is_node_definitions(data: Any) -> bool:
@@ -85,6 +85,7 @@ def validate_file(path: str) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-validate", description=__doc__.splitlines()[0])
+    add_version_option(parser)
     parser.add_argument("files", nargs="+", metavar="FILE")
     return parser
 

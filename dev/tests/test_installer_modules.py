@@ -1,0 +1,170 @@
+"""The installer's modules, one job at a time, and the real package joined into one file."""
+import glob
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+from occodev.bundle import join
+from occodev.installer import INSTALLER_PYTHON, SOURCE
+from occopus_installer.layout import Layout
+from occopus_installer.links import (link_commands, refuse_foreign, unlink_commands,
+                                     unlinked_commands)
+from occopus_installer.proc import InstallError
+from occopus_installer.pythons import find_python
+from occopus_installer.server import unit_text
+from occopus_installer.source import Source, pip_env
+from occopus_installer.ui import Console
+
+DEV = Path(__file__).resolve().parents[1]
+
+
+class ScratchCase(unittest.TestCase):
+    def setUp(self):
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        self.scratch = Path(scratch.name)
+
+
+class SourceTest(ScratchCase):
+    def test_an_index_url_is_given_its_simple_page_once(self):
+        for url in ("http://h:8080", "http://h:8080/", "http://h:8080/simple", "http://h:8080/simple/"):
+            self.assertEqual(Source.choose(url, None).pip_args(),
+                             ["--index-url", "http://h:8080/simple/"])
+
+    def test_a_wheelhouse_is_the_only_place_pip_looks(self):
+        (self.scratch / "occo_api-1.0.0-py3-none-any.whl").write_bytes(b"")
+        self.assertEqual(Source.choose(None, str(self.scratch)).pip_args(),
+                         ["--no-index", "--find-links", str(self.scratch)])
+
+    def test_a_wheelhouse_without_occo_api_is_refused(self):
+        with self.assertRaisesRegex(InstallError, "has no occo_api wheel"):
+            Source.choose(None, str(self.scratch))
+
+    def test_two_sources_are_refused(self):
+        with self.assertRaisesRegex(InstallError, "not both"):
+            Source.choose("http://h/", str(self.scratch))
+
+    def test_pip_sees_no_machine_configuration_but_how_to_reach_the_source(self):
+        machine = {"PIP_FIND_LINKS": "/opt/wheels", "PIP_INDEX_URL": "http://elsewhere/",
+                   "PIP_CERT": "/etc/ca.pem", "PATH": "/bin"}
+        with mock.patch.dict(os.environ, machine, clear=True):
+            env = pip_env()
+        self.assertNotIn("PIP_FIND_LINKS", env)
+        self.assertNotIn("PIP_INDEX_URL", env)
+        self.assertEqual((env["PIP_CERT"], env["PIP_CONFIG_FILE"]), ("/etc/ca.pem", os.devnull))
+
+
+class ConsoleTest(unittest.TestCase):
+    def test_no_escape_codes_and_no_spinner_off_a_terminal(self):
+        stream = io.StringIO()
+        console = Console(stream)
+        with console.working("installing"):
+            pass
+        console.done("installed")
+        self.assertEqual(stream.getvalue(), "...   installing\nok    installed\n")
+
+
+class LayoutTest(ScratchCase):
+    def test_the_user_layout_follows_xdg_data_home(self):
+        with mock.patch.dict(os.environ, {"XDG_DATA_HOME": str(self.scratch)}):
+            self.assertEqual(Layout.user().venv, self.scratch / "occopus" / "venv")
+
+    def test_forgetting_removes_the_folder_once_empty(self):
+        layout = Layout(self.scratch / "occopus", self.scratch / "bin", False)
+        layout.write_state({"version": "1"})
+        self.assertEqual(layout.read_state(), {"version": "1"})
+        layout.forget()
+        self.assertFalse(layout.home.exists())
+
+
+class LinksTest(ScratchCase):
+    def setUp(self):
+        super().setUp()
+        self.layout = Layout(self.scratch / "home", self.scratch / "bin", False)
+        (self.layout.venv / "bin").mkdir(parents=True)
+        for name in ("occopus-build", "occopus-scale"):
+            self.layout.command(name).write_text("#!/bin/sh\n")
+
+    def test_links_point_into_the_environment_and_only_ours_are_removed(self):
+        self.assertEqual(link_commands(self.layout), ["occopus-build", "occopus-scale"])
+        self.assertEqual(unlinked_commands(self.layout), [])
+        foreign = self.layout.bin / "occopus-other"
+        foreign.write_text("not ours")
+        self.assertEqual(unlink_commands(self.layout), ["occopus-build", "occopus-scale"])
+        self.assertEqual([p.name for p in self.layout.bin.iterdir()], ["occopus-other"])
+
+    def test_a_file_that_is_not_ours_needs_force(self):
+        self.layout.bin.mkdir()
+        (self.layout.bin / "occopus-build").write_text("someone else's")
+        with self.assertRaisesRegex(InstallError, "occopus-build exists and is not a link into "
+                                                  ".* --force"):
+            refuse_foreign(self.layout, force=False)
+        refuse_foreign(self.layout, force=True)
+        link_commands(self.layout)
+        self.assertEqual(unlinked_commands(self.layout), [])
+
+
+class PythonTest(unittest.TestCase):
+    def test_a_named_interpreter_that_is_too_old_is_refused(self):
+        with mock.patch("occopus_installer.pythons.PYTHON_MIN", (99, 0)):
+            with self.assertRaisesRegex(InstallError, r"--python .* is not Python >= 99.0"):
+                find_python(sys.executable, sys.executable)
+
+    def test_this_interpreter_serves_when_it_is_new_enough(self):
+        self.assertEqual(find_python(sys.executable), sys.executable)
+
+
+class UnitTest(unittest.TestCase):
+    def test_the_unit_requires_redis_and_runs_the_environment_s_service(self):
+        text = unit_text(Layout.system(), "redis-server.service")
+        self.assertIn("Requires=redis-server.service\n", text)
+        self.assertIn("After=network.target redis-server.service\n", text)
+        self.assertIn("ExecStart=/opt/occopus/venv/bin/occopus-rest-service --cfg "
+                      "/etc/occopus/occopus_config.yaml\n", text)
+        self.assertIn("User=occopus\n", text)
+
+
+def old_pythons() -> list[str]:
+    """Pythons 3.6 to 3.9 found on PATH or in pyenv's folder, if this machine has any."""
+    found = []
+    for minor in range(6, 10):
+        candidates = [shutil.which(f"python3.{minor}"), *sorted(glob.glob(os.path.expanduser(
+            f"~/.pyenv/versions/3.{minor}.*/bin/python3.{minor}")))]
+        for candidate in filter(None, candidates):
+            if subprocess.run([candidate, "-V"], capture_output=True).returncode == 0:
+                found.append(candidate)
+                break
+    return found
+
+
+class RealInstallerTest(ScratchCase):
+    def setUp(self):
+        super().setUp()
+        pins = {"VERSION": "1.2.3", "PYTHON_MIN": (3, 11), "REQUIREMENTS": ("occo-api==1.2.3",)}
+        self.script = self.scratch / "install-occopus.py"
+        self.script.write_text(join(DEV.parent / SOURCE, pins, entry="main",
+                                    minimum=INSTALLER_PYTHON, script=self.script.name))
+
+    def test_it_answers_help_with_its_pinned_version(self):
+        result = subprocess.run([sys.executable, str(self.script), "--help"],
+                                capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("(occo-api 1.2.3)", " ".join(result.stdout.split()))
+
+    def test_old_pythons_get_the_version_message_not_a_syntax_error(self):
+        pythons = old_pythons()
+        if not pythons:
+            self.skipTest("no Python 3.6 to 3.9 on this machine")
+        for python in pythons:
+            with self.subTest(python):
+                result = subprocess.run([python, str(self.script), "--help"],
+                                        capture_output=True, text=True)
+                self.assertEqual(result.returncode, 1)
+                self.assertRegex(result.stderr, r"^install-occopus.py needs Python >= 3.10 "
+                                                r"\(this is 3\.[6-9]\); run it with python3.10")
