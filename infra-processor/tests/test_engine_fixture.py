@@ -43,6 +43,7 @@ from occo.resourcehandler.base import Instance
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
+from occo.resourcehandler.simcloud.testing import SimCloudTestCase
 from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
@@ -202,29 +203,15 @@ class EngineWorld:
                 if event.data.get("node_id") == node_id]
 
 
-class SimCloudCase(unittest.TestCase):
-    """One simcloud server for the class, booting instances in `BOOT_TIME` seconds."""
-
-    BOOT_TIME = 0.2
-    cloud: SimCloudProcess
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = SimCloudProcess(boot_time=cls.BOOT_TIME).start()
-        cls.addClassCleanup(cls.cloud.close)
+class SimCloudCase(SimCloudTestCase):
+    """A simcloud server for the class (faults set by a test last for that test only)."""
 
     def faults(self, **changes: Any) -> None:
-        """Change the cloud's faults for the rest of this test only."""
-        normal = {"latency": 0.0, "boot_time": self.BOOT_TIME, "rate_limit": None,
-                  "error_rate": 0.0, "ghost_rate": 0.0}
         self.cloud.set_faults(**changes)
-        self.addCleanup(self.cloud.set_faults, **{key: normal[key] for key in changes})
 
     def fail_next(self, status: int, count: int) -> None:
         """The next `count` API calls of this test answer `status`."""
         self.cloud.fail_next(status, count)
-        self.addCleanup(self.cloud.fail_next, status, 0)
 
     def live(self, infra_id: str, cloud: SimCloudProcess | None = None) -> list[Instance]:
         """What the cloud holds for the infrastructure, terminated instances left out."""
