@@ -36,10 +36,10 @@ class ConsoleScriptTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertIn("not allowed with argument", result.stderr)
 
-    def test_placeholder_says_not_available_with_exit_1(self):
-        result = run_script("occopus-build", "infra.yaml")
+    def test_rest_service_says_not_available_with_exit_1(self):
+        result = run_script("occopus-rest-service")
         self.assertEqual(result.returncode, 1)
-        self.assertIn("not available yet", result.stderr)
+        self.assertIn("not available in this release", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
 
 

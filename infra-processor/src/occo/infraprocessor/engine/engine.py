@@ -37,6 +37,7 @@ from .progress import NoProgress, Progress
 from .recovery import Recovery
 from .results import ExecutionResult, RecoveryReport
 from .retry import Backoff, Retrier
+from .survey import InstanceStatus, Survey
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ class Engine:
     def recover(self, infra_id: str, *, fence: int | None) -> RecoveryReport:
         """Match the infrastructure's records against what its clouds own (see `recovery`)."""
         return Recovery(self, infra_id, fence=fence).run()
+
+    def survey(self, infra_id: str, *, fence: int | None) -> list[InstanceStatus]:
+        """The live state of every stored instance (see `survey`); writes back only with `fence`."""
+        return Survey(self, infra_id, fence=fence).run()
 
     def cancel(self) -> None:
         """Start no new work: instances in flight finish or are rolled back. Stays cancelled."""

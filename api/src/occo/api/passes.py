@@ -1,0 +1,66 @@
+"""Running an enactor pass from a command: Ctrl+C, progress, the result's table and exit code.
+
+The first Ctrl+C cancels the engine: nothing new starts, what is in flight
+finishes or is rolled back, and the state left is consistent (exit 130). A
+second Ctrl+C stops at once; the records written before any cloud call let
+the next pass recover what was left half-done.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from occo.enactor.outcome import PassResult
+from occo.infraprocessor.engine import Engine
+
+from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from .display import print_plan, print_rows
+
+
+@contextmanager
+def cancel_on_interrupt(engine: Engine, prog: str) -> Iterator[None]:
+    """Turn the first SIGINT into `engine.cancel()`; the second interrupts as usual."""
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        if engine.cancelled:
+            raise KeyboardInterrupt
+        print(f"{prog}: cancelling: starting nothing new, finishing or rolling back what is in "
+              "flight (Ctrl+C again to stop at once; the next pass recovers)", file=sys.stderr)
+        engine.cancel()
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_pass(engine: Engine, prog: str, action: Callable[[], PassResult]) -> PassResult:
+    with cancel_on_interrupt(engine, prog):
+        return action()
+
+
+def exit_code(result: PassResult) -> int:
+    if result.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def show(result: PassResult, *, as_json: bool, title: str) -> None:
+    """The plan (dry run) or the node table, and what went wrong, on stdout; problems on stderr."""
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return
+    if result.dry_run:
+        print_plan(result.plan)
+        return
+    for message in result.plan.messages:
+        print(message, file=sys.stderr)
+    print_rows(result.rows, title=title)
+    counts = result.counts()
+    print(", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
+          or "nothing to do")
+    for problem in result.problems + (result.execution.problems if result.execution else ()):
+        print(f"problem: {problem}", file=sys.stderr)

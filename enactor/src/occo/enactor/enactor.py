@@ -1,0 +1,126 @@
+"""The enactor: brings an infrastructure to its desired state, one pass at a time.
+
+A pass holds the infrastructure's lease from start to end, renewed while it
+runs, and carries the lease's fencing token on every write:
+
+1. recovery: the records against what the clouds own (a crash leaves no other mark);
+2. `build -i` only: the new description replaces the stored one;
+3. the survey: every instance's live state;
+4. the plan (`plan.plan_pass`), whose scaling targets are stored and whose
+   handled requests are deleted before anything is executed, so that a crash
+   after this point never applies a request twice (it may leave a target
+   not yet reached, which the next pass reaches);
+5. the engine executes the plan; `infraready` when it changed something and
+   all went well.
+
+A dry run plans from the recorded state: no cloud is asked, nothing is written.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from occo.compiler import StaticDescription
+from occo.infobroker.store import DEFAULT_LEASE_TTL, Event, LeaseOwner, Store
+from occo.infraprocessor.engine import Engine, InstanceStatus, by_name, recorded
+from occo.infraprocessor.instructions import DropInfrastructure, DropNode
+
+from .lease import HeldLease
+from .outcome import PassResult, rows_after, rows_of
+from .plan import InstanceView, Plan, plan_pass
+
+
+class Enactor:
+    """Passes over the infrastructures of one store, through one engine.
+
+    `open_store` opens another connection to the same store, for the thread
+    that renews the lease.
+    """
+
+    def __init__(self, store: Store, engine: Engine, *, open_store: Callable[[], Store],
+                 owner: LeaseOwner | None = None, lease_ttl: float = DEFAULT_LEASE_TTL,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.engine = engine
+        self.open_store = open_store
+        self.owner = owner or LeaseOwner.current()
+        self.lease_ttl = lease_ttl
+        self.clock = clock
+
+    def make_a_pass(self, infra_id: str, *,
+                    description: StaticDescription | None = None) -> PassResult:
+        """One pass; `description` first replaces the stored one (reconfiguration).
+
+        Raises `LeaseHeld` when another command holds the infrastructure, and
+        `InfrastructureNotFound` for an unknown id; node failures are rows of
+        the result, not exceptions.
+        """
+        with self._lease(infra_id) as lease:
+            recovery = self.engine.recover(infra_id, fence=lease.token)
+            if description is not None:
+                self.store.update_infrastructure(infra_id, description.to_dict(),
+                                                 fence=lease.token)
+            static = self.static(infra_id)
+            before = self.engine.survey(infra_id, fence=lease.token)
+            plan = self._plan(static, before)
+            self._store_scaling(plan, lease.token)
+            execution = self.engine.execute(infra_id, plan.actions, static.nodes,
+                                            fence=lease.token)
+            if execution.ok and plan.actions:
+                self.store.append_event(Event(infra_id, "infraready", self.clock()))
+            after = {status.record.node_id: status for status in recorded(self.store, infra_id)}
+        return PassResult(infra_id, plan, rows_after(execution, before, after), recovery,
+                          execution, recovery.problems)
+
+    def dry_run(self, infra_id: str, description: StaticDescription | None = None) -> PassResult:
+        """The plan a pass would make now, for the stored or a new `description`."""
+        exists = infra_id in self.store.list_infrastructures()
+        static = description or self.static(infra_id)
+        before = recorded(self.store, infra_id) if exists else []
+        return PassResult(infra_id, self._plan(static, before, stored=exists), rows_of(before))
+
+    def destroy(self, infra_id: str) -> PassResult:
+        """Drop every instance, then the infrastructure; forget it only if all went well."""
+        self.static(infra_id)      # InfrastructureNotFound before taking a lease
+        with self._lease(infra_id) as lease:
+            recovery = self.engine.recover(infra_id, fence=lease.token)
+            before = recorded(self.store, infra_id)
+            actions = (*(DropNode(s.record.name, s.record.node_id, "destroy") for s in before),
+                       DropInfrastructure(infra_id))
+            plan = Plan(infra_id, actions, {}, {})
+            execution = self.engine.execute(infra_id, actions, {}, fence=lease.token)
+            result = PassResult(infra_id, plan, rows_after(execution, before, {}), recovery,
+                                execution, recovery.problems)
+            if result.ok:
+                self.store.remove_infrastructure(infra_id, fence=lease.token)
+        return result
+
+    def static(self, infra_id: str) -> StaticDescription:
+        return StaticDescription.from_dict(self.store.get_infrastructure(infra_id))
+
+    def _lease(self, infra_id: str) -> HeldLease:
+        return HeldLease(self.store, infra_id, open_store=self.open_store, owner=self.owner,
+                         ttl=self.lease_ttl, on_lost=self.engine.cancel)
+
+    def _plan(self, static: StaticDescription, statuses: Sequence[InstanceStatus], *,
+              stored: bool = True) -> Plan:
+        infra_id = static.infra_id
+        names = list(static.nodes) if stored else []
+        views = {name: [InstanceView(s.record.node_id, s.state, s.record.addresses,
+                                     s.record.created_at) for s in group]
+                 for name, group in by_name(list(statuses)).items()}
+        return plan_pass(static, views,
+                         {name: self.store.get_target_count(infra_id, name) for name in names},
+                         {name: self.store.list_scaling_requests(infra_id, name)
+                          for name in names},
+                         infrastructure_exists=bool(statuses) or (stored and self._started(infra_id)))
+
+    def _started(self, infra_id: str) -> bool:
+        return any(event.name == "infrastart" for event in self.store.events(infra_id))
+
+    def _store_scaling(self, plan: Plan, fence: int) -> None:
+        for name, target in plan.targets.items():
+            if self.store.get_target_count(plan.infra_id, name) != target:
+                self.store.set_target_count(plan.infra_id, name, target, fence=fence)
+        for name, request_ids in plan.handled_requests.items():
+            self.store.delete_scaling_requests(plan.infra_id, name, list(request_ids), fence=fence)

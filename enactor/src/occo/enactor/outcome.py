@@ -1,0 +1,100 @@
+"""What a pass did, one row per node instance, for the commands' table and `--json`."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from occo.infraprocessor.engine import ExecutionResult, InstanceStatus, RecoveryReport
+
+from .plan import Plan
+
+UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """One node instance after the pass.
+
+    `outcome` is the engine's (created, dropped, failed, skipped, cancelled)
+    or `unchanged` for an instance the pass left alone; `state` is its live
+    state as the pass saw it (empty for instances that are gone or never began).
+    """
+
+    node_name: str
+    node_id: str | None
+    outcome: str
+    state: str = ""
+    addresses: tuple[str, ...] = ()
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node_name": self.node_name, "node_id": self.node_id, "outcome": self.outcome,
+                "state": self.state, "addresses": list(self.addresses), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """A pass's plan and, unless it was a dry run, what recovery and execution did."""
+
+    infra_id: str
+    plan: Plan
+    rows: tuple[NodeRow, ...]
+    recovery: RecoveryReport | None = None
+    execution: ExecutionResult | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def dry_run(self) -> bool:
+        return self.execution is None
+
+    @property
+    def ok(self) -> bool:
+        """Everything planned was done, and nothing went wrong on the side."""
+        return not self.problems and (self.execution is None or self.execution.ok)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.execution is not None and self.execution.cancelled
+
+    def counts(self) -> Counter[str]:
+        return Counter(row.outcome for row in self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"infra_id": self.infra_id, "ok": self.ok, "dry_run": self.dry_run,
+                "cancelled": self.cancelled, "plan": self.plan.to_json(),
+                "recovery": None if self.recovery is None else self.recovery.to_json(),
+                "nodes": [row.to_json() for row in self.rows],
+                "problems": list(self.problems)}
+
+
+def rows_after(execution: ExecutionResult, before: Sequence[InstanceStatus],
+               after: Mapping[str, InstanceStatus]) -> tuple[NodeRow, ...]:
+    """A row per instance: the engine's results, then the instances it did not touch.
+
+    `before` is the survey the plan was made from; `after` the records as they
+    are now, by node id (for the addresses of what was just created).
+    """
+    rows = []
+    touched = set()
+    for result in execution.nodes:
+        touched.add(result.node_id)
+        now = after.get(result.node_id or "")
+        rows.append(NodeRow(result.node_name, result.node_id, str(result.outcome),
+                            str(now.state) if now else "",
+                            now.record.addresses if now else (), result.reason))
+    for status in before:
+        if status.record.node_id not in touched:
+            now = after.get(status.record.node_id, status)
+            rows.append(_row(now, UNCHANGED))
+    return tuple(sorted(rows, key=lambda row: (row.node_name, row.node_id or "")))
+
+
+def rows_of(statuses: Sequence[InstanceStatus], outcome: str = UNCHANGED) -> tuple[NodeRow, ...]:
+    return tuple(_row(status, outcome) for status in statuses)
+
+
+def _row(status: InstanceStatus, outcome: str) -> NodeRow:
+    return NodeRow(status.record.name, status.record.node_id, outcome, str(status.state),
+                   status.record.addresses, status.detail)

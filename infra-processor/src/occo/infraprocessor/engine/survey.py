@@ -1,0 +1,139 @@
+"""The live state of every instance of an infrastructure: what the enactor plans from.
+
+Each instance the cloud has made is asked, concurrently, as a readiness poll
+asks a booting one (resource, then config manager, then health check, with
+its failing period); an intent whose create has not been seen yet counts as
+PENDING. With a fencing token, what was learnt is written back: an adopted
+`created` instance found ready becomes `ready`, new addresses are kept.
+Without one (a report by a command that holds no lease) nothing but the
+failing periods is written.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from occo.infobroker.store.base import Store
+from occo.resourcehandler.base import TransientError
+from occo.util.errors import OccoError
+from occo.util.nodes import NodeState
+
+from ..health import FailingPeriods, combine
+from .dispatcher import Dispatcher
+from .operations import Observation
+from .record import InstanceRecord, Phase, RecordError
+from .results import describe
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    """One stored instance and its live state; `detail` says why when it is not ready."""
+
+    record: InstanceRecord
+    state: NodeState
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node_name": self.record.name, "node_id": self.record.node_id,
+                "state": str(self.state), "addresses": list(self.record.addresses),
+                "created_at": self.record.created_at, "detail": self.detail}
+
+
+_RECORDED = {Phase.READY: NodeState.READY, Phase.CREATED: NodeState.PENDING,
+             Phase.INTENT: NodeState.PENDING, Phase.FAILED: NodeState.FAILED}
+
+
+def recorded(store: Store, infra_id: str) -> list[InstanceStatus]:
+    """Every stored instance with the state its record last gave, asking no cloud.
+
+    For a dry run, which must not touch a cloud, and for the table after a
+    pass, which has just seen every instance it made become ready.
+    """
+    return _sorted([InstanceStatus(record, _RECORDED[record.phase], record.error)
+                    for record in _decoded(store, infra_id)])
+
+
+def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods) -> NodeState:
+    """One state from an observation, as `health.state` combines them."""
+    health = (NodeState.UNKNOWN if seen.report is None or seen.health_timeout is None
+              else failing.health_state(infra_id, seen.report, seen.health_timeout))
+    return combine(seen.resource, seen.service, health)
+
+
+class Survey:
+    """One `Engine.survey` call."""
+
+    def __init__(self, engine: Engine, infra_id: str, *, fence: int | None) -> None:
+        self.engine = engine
+        self.infra_id = infra_id
+        self.fence = fence
+
+    def run(self) -> list[InstanceStatus]:
+        records = _decoded(self.engine.store, self.infra_id)
+        made = [record for record in records if record.instance is not None]
+        dispatcher = Dispatcher(self.engine.tuning.max_workers)
+        operations = self.engine.operations(threading.Event())
+        try:
+            futures = dispatcher.map(operations.observe, made)
+        finally:
+            dispatcher.close()
+        statuses = [InstanceStatus(record, NodeState.PENDING, "its create is not confirmed yet")
+                    for record in records if record.instance is None]
+        for record, future in zip(made, futures):
+            try:
+                statuses.append(self._status(record, future.result()))
+            except TransientError as error:
+                statuses.append(InstanceStatus(record, NodeState.UNKNOWN, describe(error)))
+            except OccoError as error:
+                statuses.append(InstanceStatus(record, NodeState.UNKNOWN,
+                                               f"cannot tell its state: {describe(error)}"))
+        return _sorted(statuses)
+
+    def _status(self, record: InstanceRecord, seen: Observation) -> InstanceStatus:
+        state = observed_state(self.infra_id, seen, self.engine.failing)
+        updated = record.replace(addresses=seen.addresses or record.addresses,
+                                 private_ip=seen.private_ip or record.private_ip)
+        if state == NodeState.READY and record.phase is Phase.CREATED:
+            updated = updated.replace(phase=Phase.READY, ready_at=self.engine.clock())
+        if updated != record and self.fence is not None:
+            self.engine.store.put_instance(self.infra_id, record.name, record.node_id,
+                                           updated.to_dict(), fence=self.fence)
+        detail = None if state == NodeState.READY else _why(seen, state)
+        return InstanceStatus(updated, state, detail)
+
+
+def _decoded(store: Store, infra_id: str) -> list[InstanceRecord]:
+    records: list[InstanceRecord] = []
+    for by_id in store.get_instances(infra_id).values():
+        for data in by_id.values():
+            try:
+                records.append(InstanceRecord.from_dict(data))
+            except RecordError:
+                continue    # recovery reports it; a pass cannot act on what it cannot read
+    return records
+
+
+def _sorted(statuses: list[InstanceStatus]) -> list[InstanceStatus]:
+    return sorted(statuses, key=lambda s: (s.record.name, s.record.created_at, s.record.node_id))
+
+
+def _why(seen: Observation, state: NodeState) -> str:
+    if seen.resource != NodeState.READY:
+        return f"its resource is {seen.resource}" + (f": {seen.detail}" if seen.detail else "")
+    if seen.service != NodeState.READY:
+        return f"its config manager reports it {seen.service}"
+    failure = seen.report.failure if seen.report is not None else None
+    return f"its health check fails ({state})" + (f": {failure}" if failure else "")
+
+
+def by_name(statuses: list[InstanceStatus]) -> Mapping[str, list[InstanceStatus]]:
+    """The statuses grouped by node name, in their order."""
+    grouped: dict[str, list[InstanceStatus]] = {}
+    for status in statuses:
+        grouped.setdefault(status.record.name, []).append(status)
+    return grouped
