@@ -1,5 +1,6 @@
 """End to end: package everything, publish to a private index, install from it."""
 import hashlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -119,10 +120,22 @@ class MainJobTest(unittest.TestCase):
     def test_the_readme_main_job_script_runs_end_to_end(self):
         copy = RepoCopy()
         self.addCleanup(copy.cleanup)
+        # the embedded default store lives in ~/.occopus: a home of its own, pip's cache kept
+        home = copy.root / "home"
+        home.mkdir()
+        cache = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
         result = subprocess.run([str(copy.root / "examples/main-job.sh")], cwd=copy.root,
-                                env=copy.env(OCCO_INDEX_PORT=str(free_port())),
+                                env=copy.env(OCCO_INDEX_PORT=str(free_port()), HOME=str(home),
+                                             XDG_CACHE_HOME=cache),
                                 capture_output=True, text=True, timeout=600)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        for command in ("build", "destroy", "import", "maintain", "scale", "rest-service"):
-            self.assertIn(f"usage: occopus-{command}", result.stdout)
         self.assertIn("installed occo-api from http://127.0.0.1:", result.stdout)
+        self.assertIn("Successfully imported nodes: app_server, balancer, kv_database",
+                      result.stdout)
+        self.assertIn("4 created\n", result.stdout)
+        self.assertRegex(result.stdout, r"Hello from Occopus: served by [0-9a-f-]{36}, "
+                                        r"data from 127\.0\.1\.\d+:8001")
+        self.assertIn("1 created, 4 unchanged", result.stdout)
+        self.assertIn("5 dropped", result.stdout)
+        self.assertEqual((home / ".occopus/infralist.yaml").read_text().strip(), "[]")
+        self.assertNotIn("Traceback", result.stderr)
