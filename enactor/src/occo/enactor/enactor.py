@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from occo.compiler import StaticDescription
 from occo.infobroker.store import DEFAULT_LEASE_TTL, Event, LeaseOwner, Store
 from occo.infraprocessor.engine import Engine, InstanceStatus, by_name, recorded
-from occo.infraprocessor.instructions import DropInfrastructure, DropNode
+from occo.infraprocessor.instructions import DropInfrastructure
 
 from .lease import HeldLease
 from .outcome import PassResult, rows_after, rows_of
@@ -85,8 +85,10 @@ class Enactor:
         with self._lease(infra_id) as lease:
             recovery = self.engine.recover(infra_id, fence=lease.token)
             before = recorded(self.store, infra_id)
-            actions = (*(DropNode(s.record.name, s.record.node_id, "destroy") for s in before),
-                       DropInfrastructure(infra_id))
+            # DropInfrastructure drops every instance itself, then what the clouds still
+            # own: a DropNode of each as well would drop (and report) twice every instance
+            # whose drop fails
+            actions = (DropInfrastructure(infra_id),)
             plan = Plan(infra_id, actions, {}, {})
             execution = self.engine.execute(infra_id, actions, {}, fence=lease.token)
             result = PassResult(infra_id, plan, rows_after(execution, before, {}), recovery,

@@ -86,12 +86,17 @@ class Survey:
                     for record in records if record.instance is None]
         for record, future in zip(made, futures):
             try:
-                statuses.append(self._status(record, future.result()))
+                seen = future.result()
             except TransientError as error:
                 statuses.append(InstanceStatus(record, NodeState.UNKNOWN, describe(error)))
+                continue
             except OccoError as error:
                 statuses.append(InstanceStatus(record, NodeState.UNKNOWN,
                                                f"cannot tell its state: {describe(error)}"))
+                continue
+            # outside the try: a refused write (a lost lease: StaleFenceError) or a store
+            # that fails is the pass's problem, not a state of this instance
+            statuses.append(self._status(record, seen))
         return _sorted(statuses)
 
     def _status(self, record: InstanceRecord, seen: Observation) -> InstanceStatus:

@@ -1,0 +1,261 @@
+"""Enactor passes on simcloud: build, converge, replace, reconfigure, fail, dry run, destroy."""
+import json
+from collections import Counter
+
+from occo.infobroker.store import InfrastructureNotFound
+from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
+                                              DropInfrastructure, DropNode)
+
+from .enactor_world import Faults, SimCloudCase, World, definition, faulty_handlers
+
+NOTHING = frozenset()
+# the shop without its cache, and with a queue
+RECONFIGURED = """\
+infra_name: shop
+user_id: tester
+nodes:
+  - &DB {name: db, type: db_node}
+  - &APP {name: app, type: app_node, scaling: {min: 2, max: 4}}
+  - &QUEUE {name: queue, type: queue_node}
+dependencies:
+  - [*APP, *DB]
+"""
+
+
+def outcomes(result):
+    return Counter(row.outcome for row in result.rows)
+
+
+class PassTest(SimCloudCase):
+    def built(self, world, enactor=None):
+        result = (enactor or world.enactor()).make_a_pass(world.infra_id)
+        self.assertTrue(result.ok, result)
+        return result
+
+    def test_a_first_pass_creates_everything_in_dependency_order(self):
+        world = World(self, self.cloud)
+        result = world.enactor().make_a_pass(world.infra_id)
+        self.assertTrue(result.ok, result)
+        self.assertFalse(result.dry_run or result.cancelled)
+        self.assertEqual(result.plan.actions, (
+            CreateInfrastructure(world.infra_id), CreateNodes("db", 1, NOTHING),
+            CreateNodes("cache", 1, NOTHING), CreateNodes("app", 2, frozenset({"db"}))))
+        self.assertEqual(outcomes(result), Counter(created=4))
+        self.assertEqual(Counter(row.node_name for row in result.rows),
+                         Counter(app=2, cache=1, db=1))
+        records = world.records()
+        for row in result.rows:
+            self.assertEqual(row.state, "ready")
+            self.assertTrue(row.addresses and row.addresses[0].startswith("10."), row)
+            self.assertEqual(list(row.addresses), records[row.node_id]["addresses"])
+        self.assertEqual({data["phase"] for data in records.values()}, {"ready"})
+        self.assertEqual(world.live_ids(), sorted(records))
+        self.assertEqual({name: world.store.get_target_count(world.infra_id, name)
+                          for name in ("db", "app", "cache")}, {"db": 1, "app": 2, "cache": 1})
+
+        events = world.store.events(world.infra_id)
+        names = [event.name for event in events]
+        self.assertEqual(names[0], "infrastart")
+        self.assertEqual(names[-1], "infraready")
+        self.assertEqual(Counter(names), Counter(infrastart=1, nodecreating=4, nodecreated=4,
+                                                 infraready=1))
+        db_ready = max(i for i, e in enumerate(events)
+                       if e.name == "nodecreated" and e.data["name"] == "db")
+        app_started = [i for i, e in enumerate(events)
+                       if e.name == "nodecreating" and e.data["name"] == "app"]
+        self.assertEqual(len(app_started), 2)
+        self.assertTrue(all(i > db_ready for i in app_started), names)
+
+        self.assertIsNone(world.store.current_lease(world.infra_id))   # released
+        data = json.loads(json.dumps(result.to_json()))
+        self.assertTrue(data["ok"])
+        self.assertEqual(len(data["nodes"]), 4)
+        self.assertEqual(data["recovery"]["adopted"], [])
+
+    def test_a_second_pass_changes_nothing(self):
+        world = World(self, self.cloud)
+        enactor = world.enactor()
+        first = self.built(world, enactor)
+        events, creates = world.event_names(), world.creates()
+        second = enactor.make_a_pass(world.infra_id)
+        self.assertTrue(second.ok, second)
+        self.assertTrue(second.plan.changes_nothing)
+        self.assertEqual(outcomes(second), Counter(unchanged=4))
+        self.assertEqual(sorted(row.node_id for row in second.rows),
+                         sorted(row.node_id for row in first.rows))
+        self.assertEqual({row.state for row in second.rows}, {"ready"})
+        self.assertTrue(all(row.addresses for row in second.rows))
+        self.assertEqual(world.event_names(), events)       # no infraready, nothing
+        self.assertEqual(world.creates(), creates)
+
+    def test_an_instance_killed_behind_the_engines_back_is_replaced(self):
+        world = World(self, self.cloud)
+        enactor = world.enactor()
+        self.built(world, enactor)
+        killed, kept = sorted(world.records("app"))
+        world.kill(killed)
+        result = enactor.make_a_pass(world.infra_id)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(result.plan.actions, (DropNode("app", killed, "shutdown"),
+                                               CreateNodes("app", 1, frozenset({"db"}))))
+        rows = {row.node_id: row for row in result.rows if row.node_name == "app"}
+        self.assertEqual(rows.pop(killed).outcome, "dropped")
+        self.assertEqual(rows.pop(kept).outcome, "unchanged")
+        (new,) = rows.values()
+        self.assertEqual((new.outcome, new.state), ("created", "ready"))
+        self.assertEqual(sorted(world.records("app")), sorted([kept, new.node_id]))
+        self.assertEqual(world.live_ids(), sorted(world.records()))
+        self.assertEqual(world.event_names().count("infraready"), 2)
+
+    def test_a_reconfiguration_drops_a_node_type_that_left_and_creates_a_new_one(self):
+        world = World(self, self.cloud)
+        enactor = world.enactor()
+        self.built(world, enactor)
+        (cache,) = world.records("cache")
+        unchanged = sorted([*world.records("db"), *world.records("app")])
+        reconfigured = world.compile(RECONFIGURED)
+        result = enactor.make_a_pass(world.infra_id, description=reconfigured)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(result.plan.actions, (DropNode("cache", cache, "removed"),
+                                               CreateNodes("queue", 1, NOTHING)))
+        by_outcome = {}
+        for row in result.rows:
+            by_outcome.setdefault(row.outcome, []).append((row.node_name, row.node_id))
+        self.assertEqual(by_outcome["dropped"], [("cache", cache)])
+        self.assertEqual([name for name, _ in by_outcome["created"]], ["queue"])
+        self.assertEqual(sorted(node_id for _, node_id in by_outcome["unchanged"]), unchanged)
+        self.assertEqual(world.store.get_infrastructure(world.infra_id), reconfigured.to_dict())
+        self.assertEqual(world.records("cache"), {})
+        self.assertEqual(len(world.records("queue")), 1)
+        self.assertEqual(world.live_ids(), sorted(world.records()))
+        self.assertEqual(world.store.get_target_count(world.infra_id, "queue"), 1)
+
+    def test_a_failing_node_fails_its_rows_skips_its_dependents_and_creates_the_rest(self):
+        world = World(self, self.cloud, definitions={
+            "db_node": [definition(self.cloud, image="no-such-image")]})
+        enactor = world.enactor(faulty_handlers(self, Faults(images=("no-such-image",))))
+        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+            result = enactor.make_a_pass(world.infra_id)
+        self.assertFalse(result.ok)
+        self.assertFalse(result.cancelled)
+        rows = {}
+        for row in result.rows:
+            rows.setdefault(row.node_name, []).append(row)
+        (db,) = rows["db"]
+        self.assertEqual(db.outcome, "failed")
+        self.assertIn("image no-such-image does not exist", db.reason)
+        self.assertEqual([(row.outcome, row.node_id, row.reason) for row in rows["app"]],
+                         [("skipped", None, "'db', which it depends on, failed")] * 2)
+        (cache,) = rows["cache"]
+        self.assertEqual((cache.outcome, cache.state), ("created", "ready"))
+        self.assertEqual(list(world.records()), [cache.node_id])
+        self.assertEqual(list(world.store.failed_instances(world.infra_id)), [db.node_id])
+        self.assertNotIn("infraready", world.event_names())
+        self.assertEqual(world.live_ids(), [cache.node_id])
+        self.assertFalse(json.loads(json.dumps(result.to_json()))["ok"])
+
+    def test_an_unknown_infrastructure_is_an_error(self):
+        world = World(self, self.cloud, store_it=False)
+        with self.assertRaises(InfrastructureNotFound):
+            world.enactor().make_a_pass(world.infra_id)
+        self.assertIsNone(world.store.current_lease(world.infra_id))
+
+
+class DryRunTest(SimCloudCase):
+    def test_a_dry_run_of_a_stored_infrastructure_plans_its_build_and_writes_nothing(self):
+        world = World(self, self.cloud)
+        before, calls = world.dump(), world.calls()
+        result = world.enactor().dry_run(world.infra_id)
+        self.assertTrue(result.dry_run)
+        self.assertTrue(result.ok)
+        self.assertEqual(result.rows, ())
+        self.assertEqual(result.plan.actions[0], CreateInfrastructure(world.infra_id))
+        self.assertEqual(dict(result.plan.targets), {"db": 1, "app": 2, "cache": 1})
+        self.assertEqual(world.dump(), before)
+        self.assertEqual(world.calls(), calls)
+
+    def test_a_dry_run_plans_from_the_records_and_consumes_no_request(self):
+        world = World(self, self.cloud)
+        enactor = world.enactor()
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        world.request("app", "create")
+        (cache,) = world.records("cache")
+        world.kill(cache)           # a dry run asks no cloud: it cannot know
+        before, calls = world.dump(), world.calls()
+        result = enactor.dry_run(world.infra_id)
+        self.assertEqual(result.plan.actions, (CreateNodes("app", 1, frozenset({"db"})),))
+        self.assertEqual(result.plan.targets["app"], 3)
+        self.assertEqual(outcomes(result), Counter(unchanged=4))
+        self.assertEqual({row.state for row in result.rows}, {"ready"})
+        self.assertEqual(world.dump(), before)
+        self.assertEqual(world.calls(), calls)
+        self.assertEqual(world.store.get_target_count(world.infra_id, "app"), 2)
+        self.assertEqual(len(world.store.list_scaling_requests(world.infra_id, "app")), 1)
+
+    def test_a_dry_run_of_a_new_description_writes_nothing(self):
+        world = World(self, self.cloud, store_it=False)
+        before, calls = world.dump(), world.calls()
+        result = world.enactor().dry_run(world.infra_id, world.static)
+        self.assertEqual(result.plan.actions, (
+            CreateInfrastructure(world.infra_id), CreateNodes("db", 1, NOTHING),
+            CreateNodes("cache", 1, NOTHING), CreateNodes("app", 2, frozenset({"db"}))))
+        self.assertEqual(result.rows, ())
+        self.assertEqual(world.dump(), before)
+        self.assertEqual(world.calls(), calls)
+        self.assertEqual(world.store.list_infrastructures(), [])
+
+    def test_a_dry_run_of_an_unknown_infrastructure_is_an_error(self):
+        world = World(self, self.cloud, store_it=False)
+        with self.assertRaises(InfrastructureNotFound):
+            world.enactor().dry_run(world.infra_id)
+
+
+class DestroyTest(SimCloudCase):
+    def test_destroy_drops_everything_and_forgets_the_infrastructure(self):
+        world = World(self, self.cloud)
+        enactor = world.enactor()
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        ids = sorted(world.records())
+        result = enactor.destroy(world.infra_id)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(result.plan.actions, (DropInfrastructure(world.infra_id),))
+        self.assertEqual(sorted(row.node_id for row in result.rows), ids)
+        self.assertEqual({row.outcome for row in result.rows}, {"dropped"})
+        self.assertEqual(world.live_ids(), [])
+        self.assertNotIn(world.infra_id, world.store.list_infrastructures())
+        self.assertEqual(world.store.get_instances(world.infra_id), {})
+        self.assertIsNone(world.store.current_lease(world.infra_id))
+        with self.assertRaises(InfrastructureNotFound):
+            enactor.make_a_pass(world.infra_id)
+
+    def test_destroy_keeps_the_infrastructure_when_a_drop_fails(self):
+        world = World(self, self.cloud)
+        faults = Faults()
+        enactor = world.enactor(faulty_handlers(self, faults))
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        ids = sorted(world.records())
+        faults.refuse_drops.set()
+        result = enactor.destroy(world.infra_id)
+        self.assertFalse(result.ok)
+        # one attempt and one row per instance
+        self.assertEqual(faults.drops_refused, len(ids))
+        self.assertEqual(sorted(row.node_id for row in result.rows), ids)
+        self.assertEqual({row.outcome for row in result.rows}, {"failed"})
+        self.assertTrue(all("is forbidden" in row.reason for row in result.rows), result.rows)
+        self.assertIn(world.infra_id, world.store.list_infrastructures())
+        self.assertEqual(sorted(world.records()), ids)
+        self.assertEqual({data["phase"] for data in world.records().values()}, {"failed"})
+        self.assertEqual(world.live_ids(), ids)
+
+        faults.refuse_drops.clear()        # the cloud lets go: the next destroy finishes the job
+        again = enactor.destroy(world.infra_id)
+        self.assertTrue(again.ok, again)
+        self.assertNotIn(world.infra_id, world.store.list_infrastructures())
+        self.assertEqual(world.live_ids(), [])
+
+    def test_destroying_an_unknown_infrastructure_is_an_error_and_takes_no_lease(self):
+        world = World(self, self.cloud, store_it=False)
+        before = world.dump()
+        with self.assertRaises(InfrastructureNotFound):
+            world.enactor().destroy(world.infra_id)
+        self.assertEqual(world.dump(), before)
