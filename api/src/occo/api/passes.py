@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from occo.enactor.outcome import PassResult
-from occo.infraprocessor.engine import Engine
+from occo.infraprocessor.engine import Engine, RecoveryReport
 
 from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from .display import print_plan, print_rows
@@ -48,6 +48,23 @@ def exit_code(result: PassResult) -> int:
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
+def recovery_summary(report: RecoveryReport | None) -> str:
+    """What recovery did before the pass, in words; "" when it did nothing.
+
+    Its work is not in the node table (an instance it cleaned up has no row),
+    so without this line a pass that dropped what a crash left would say
+    "nothing to do".
+    """
+    if report is None:
+        return ""
+    parts = [f"{len(report.adopted)} instance(s) made before an interruption adopted"
+             if report.adopted else "",
+             f"{len(report.removed)} instance(s) left half-done cleaned up"
+             if report.removed else "",
+             f"{len(report.orphans)} orphan(s) dropped" if report.orphans else ""]
+    return ", ".join(part for part in parts if part)
+
+
 def show(result: PassResult, *, as_json: bool, title: str) -> None:
     """The plan (dry run) or the node table, and what went wrong, on stdout; problems on stderr."""
     if as_json:
@@ -59,8 +76,11 @@ def show(result: PassResult, *, as_json: bool, title: str) -> None:
     for message in result.plan.messages:
         print(message, file=sys.stderr)
     print_rows(result.rows, title=title)
+    recovered = recovery_summary(result.recovery)
+    if recovered:
+        print(f"recovery: {recovered}")
     counts = result.counts()
     print(", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
-          or "nothing to do")
+          or ("nothing more to do" if recovered else "nothing to do"))
     for problem in result.problems + (result.execution.problems if result.execution else ()):
         print(f"problem: {problem}", file=sys.stderr)

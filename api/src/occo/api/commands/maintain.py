@@ -86,9 +86,15 @@ def _report(session: Session, args: argparse.Namespace) -> int:
     statuses = [status for status in session.engine.survey(args.infra_id, fence=None)
                 if not args.filter or args.filter in status.record.name]
     if args.output:
-        with open(args.output, "w") as stream:
-            for status in statuses:
-                print(" ".join(status.record.addresses), file=stream)
+        try:
+            with open(args.output, "w") as stream:
+                for status in statuses:
+                    print(" ".join(status.record.addresses), file=stream)
+        except OSError as error:     # a path the user gave: an error of theirs, not a bug
+            raise OccoError(f"cannot write the addresses to '{args.output}': "
+                            f"{error.strerror or error}",
+                            hint="give -o a file in a folder that exists and can be written"
+                            ) from None
         print(f"Saved the addresses of {len(statuses)} instance(s) to '{args.output}'",
               file=sys.stderr)
     if args.json:

@@ -1,0 +1,438 @@
+"""What the end-to-end tests of the occopus-* commands share (no tests here).
+
+The tests run the console scripts installed next to this interpreter as
+subprocesses, each test with a HOME of its own in a temporary folder, so
+the default store (`~/.occopus/state.db`), the infralist and the local
+backend's workdir (`~/.occopus/local`) are the test's alone.
+
+- `CommandCase`: the temporary HOME, `run_command` (a command to its end,
+  checking that no traceback and no crash log ever comes out), `start` (a
+  command left running, its output in files), `use_config` (a `--cfg` file
+  of the test's own), the state store; `table_rows` reads the node tables.
+- `SimCloudCommandCase`: one simcloud server per class (its 10.x addresses
+  are never contacted: every node definition says `health_check: {ping:
+  false}`), faults reset after every test, simcloud node definitions;
+  `another_cloud` for a server of one test; `Gate`, a health-check URL that
+  holds a node until the test opens it.
+- Local nodes: `local_processes` finds the processes of a HOME's local
+  nodes through their environment, `kill_local_nodes` ends them.
+
+Deadlines are safety nets against hanging, never timing assertions.
+"""
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from collections.abc import Callable, Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from occo.infobroker.store import Store, open_store
+from occo.resourcehandler.base import INFRA_TAG, NODE_TAG
+from occo.resourcehandler.simcloud.process import SimCloudProcess
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "three-tier"
+DEADLINE = 120.0        # a safety net against hanging, never a timing assertion
+USER = getpass.getuser()
+NAME_TAG = "occopus-node-name"
+
+
+def script(name: str) -> str:
+    """An occopus-* console script of this environment."""
+    return str(Path(sys.executable).with_name(name))
+
+
+def last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def wait_until(condition: Callable[[], Any], what: str | Callable[[], str],
+               deadline: float = DEADLINE, pause: float = 0.05) -> Any:
+    """Poll `condition()` until it is true and return its value; fail at the deadline."""
+    end = time.monotonic() + deadline
+    while not (value := condition()):
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline:g} s waiting until "
+                                 f"{what() if callable(what) else what}")
+        time.sleep(pause)
+    return value
+
+
+def table_rows(text: str) -> list[dict[str, Any]]:
+    """The rows of the node tables in a command's output (node, node id, outcome, state,
+    addresses, reason); a cell folded over several lines is joined again."""
+    rows: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
+        if len(cells) != 6:
+            continue
+        if cells[0] == "" and rows:          # a folded continuation line
+            previous = rows[-1]
+            for key, cell in zip(("node", "node_id", "outcome", "state", "addresses", "reason"),
+                                 cells):
+                if cell:
+                    previous[key] = f"{previous[key]} {cell}".strip()
+            continue
+        rows.append(dict(zip(("node", "node_id", "outcome", "state", "addresses", "reason"),
+                             cells)))
+    for row in rows:
+        row["addresses"] = [] if row["addresses"] in ("", "-") else row["addresses"].split()
+    return rows
+
+
+def port_open(address: str, port: int) -> bool:
+    """Whether something accepts TCP connections there (only ever asked of 127.0.0.0/8)."""
+    assert ipaddress.ip_address(address).is_loopback, address
+    try:
+        with socket.create_connection((address, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+# --- local nodes -------------------------------------------------------------------
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2:].split(" ", 1)[0] not in ("Z", "X")
+
+
+def local_processes(home: Path, infra_id: str | None = None) -> dict[int, dict[str, str]]:
+    """The live processes of the local nodes made under `home` (of one infrastructure if
+    given), by pid, with their environment: every process of a node carries its node
+    folder and infrastructure id in its environment."""
+    workdir = str(home / ".occopus" / "local") + os.sep
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        environment = _environ(pid)
+        if not environment.get("OCCOPUS_NODE_DIR", "").startswith(workdir):
+            continue
+        if infra_id is not None and environment.get("OCCOPUS_INFRA_ID") != infra_id:
+            continue
+        if _alive(pid):
+            found[pid] = environment
+    return found
+
+
+def kill_local_nodes(home: Path) -> None:
+    """SIGKILL the process group of every local node left under `home`, and wait for them."""
+    for pid in local_processes(home):
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            continue
+        if group in (os.getpgrp(), 0, 1):        # never our own group
+            continue
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    wait_until(lambda: not local_processes(home), "the leftover local nodes are gone", 30)
+
+
+def free_address_range(ports: Iterable[int]) -> ipaddress.IPv4Network:
+    """A /28 of 127.0.1.0/24 where nothing listens on `ports`, away from the low addresses
+    that the example's default range gives out first."""
+    ports = list(ports)
+    candidates = [ipaddress.ip_network(f"127.0.1.{16 * block}/28") for block in range(2, 15)]
+    random.shuffle(candidates)
+    for network in candidates:
+        if not any(port_open(str(host), port) for host in network.hosts() for port in ports):
+            return network
+    raise AssertionError("no /28 of 127.0.1.0/24 is free of listeners on ports "
+                         f"{', '.join(map(str, ports))}")
+
+
+# --- the test case ---------------------------------------------------------------
+
+class Running:
+    """A command left running, its stdout and stderr going to files."""
+
+    def __init__(self, process: subprocess.Popen[bytes], stdout: Path, stderr: Path) -> None:
+        self.process = process
+        self.stdout_path = stdout
+        self.stderr_path = stderr
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def wait(self, timeout: float = DEADLINE) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        """Kill it if it still runs (a cleanup: the test failed half-way)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class CommandCase(unittest.TestCase):
+    """A temporary HOME, and the occopus-* commands run in it."""
+
+    maxDiff = None
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.scratch = Path(tempfile.mkdtemp(prefix="occo-api-e2e-"))
+        self.addCleanup(shutil.rmtree, self.scratch, ignore_errors=True)
+        self.home = self.scratch / "home"
+        self.work = self.scratch / "work"      # the commands' working folder, and test files
+        self.crash_logs = self.scratch / "crash-logs"
+        self.home.mkdir()
+        self.work.mkdir()
+        self.env = {key: value for key, value in os.environ.items()
+                    if not key.startswith("OCCOPUS_")}
+        self.env.update(HOME=str(self.home), OCCOPUS_LOG_DIR=str(self.crash_logs))
+        self.cfg: Path | None = None
+        self.state_db = self.home / ".occopus" / "state.db"
+        self.infralist = self.home / ".occopus" / "infralist.yaml"
+        self.addCleanup(self.assert_no_crash_log)
+
+    # --- files ---------------------------------------------------------------
+    def write(self, name: str, text: str) -> Path:
+        path = self.work / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def use_config(self) -> Path:
+        """A config file of the test's own, passed with --cfg to every command: the store is
+        `state/state.db` next to it, not the default in HOME."""
+        self.cfg = self.write("occopus_config.yaml",
+                              "store:\n  backend: sqlite\n  path: state/state.db\n")
+        self.state_db = self.work / "state" / "state.db"
+        return self.cfg
+
+    # --- commands ------------------------------------------------------------
+    def command(self, name: str, args: Iterable[str]) -> list[str]:
+        args = [str(arg) for arg in args]
+        if self.cfg is not None and name != "occopus-validate" and "--cfg" not in args:
+            args = ["--cfg", str(self.cfg), *args]
+        return [script(name), *args]
+
+    def run_command(self, name: str, *args: Any, code: int | None = None,
+                    timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
+        """Run a command to its end; `code`: the exit code it must give."""
+        result = subprocess.run(self.command(name, args), capture_output=True, text=True,
+                                cwd=self.work, env=self.env, stdin=subprocess.DEVNULL,
+                                timeout=timeout)
+        self.assert_clean(result.stderr, name)
+        if code is not None:
+            self.assertEqual(result.returncode, code, self.describe(name, args, result))
+        return result
+
+    def start(self, name: str, *args: Any) -> Running:
+        """Start a command and leave it running; it is killed at cleanup if still running."""
+        label = f"{name}-{len(list(self.scratch.glob(name + '-*.out')))}"
+        stdout, stderr = self.scratch / f"{label}.out", self.scratch / f"{label}.err"
+        with stdout.open("wb") as out, stderr.open("wb") as err:
+            process = subprocess.Popen(self.command(name, args), stdout=out, stderr=err,
+                                       cwd=self.work, env=self.env, stdin=subprocess.DEVNULL)
+        running = Running(process, stdout, stderr)
+        self.addCleanup(running.stop)
+        return running
+
+    @staticmethod
+    def describe(name: str, args: Iterable[Any],
+                 result: subprocess.CompletedProcess[str]) -> str:
+        return (f"{name} {' '.join(map(str, args))} exited {result.returncode}\n"
+                f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}")
+
+    def assert_clean(self, stderr: str, name: str) -> None:
+        """Expected failures are one-line errors: never a traceback, never a crash log."""
+        self.assertNotIn("Traceback", stderr, f"{name} printed a traceback:\n{stderr}")
+        self.assertNotIn("internal error", stderr, f"{name} crashed:\n{stderr}")
+
+    def assert_no_crash_log(self) -> None:
+        logs = sorted(self.crash_logs.glob("*")) if self.crash_logs.is_dir() else []
+        self.assertEqual(logs, [], "a command wrote a crash log:\n"
+                         + "\n".join(log.read_text(errors="replace") for log in logs))
+
+    def build(self, description: Path, *args: Any) -> str:
+        """`occopus-build` that must succeed; the infrastructure id it printed last."""
+        result = self.run_command("occopus-build", *args, description, code=0)
+        return last_line(result.stdout)
+
+    def listed(self) -> list[str]:
+        """The infrastructures `occopus-maintain -l --json` lists."""
+        return json.loads(self.run_command("occopus-maintain", "-l", "--json", code=0).stdout)
+
+    def report(self, infra_id: str) -> list[dict[str, Any]]:
+        """`occopus-maintain -i ID -r --json`: every instance with its live state."""
+        return json.loads(self.run_command("occopus-maintain", "-i", infra_id, "-r", "--json",
+                                           code=0).stdout)
+
+    def infralist_ids(self) -> list[str]:
+        if not self.infralist.is_file():
+            return []
+        return [str(item) for item in yaml.safe_load(self.infralist.read_text()) or []]
+
+    # --- the store --------------------------------------------------------------
+    def open_store(self) -> Store:
+        """A connection of the test's own to the state store the commands use."""
+        store = open_store({"backend": "sqlite", "path": str(self.state_db)}, USER)
+        self.addCleanup(store.close)
+        return store
+
+    def stored_ids(self) -> list[str]:
+        """The infrastructures in the store, asked directly (no command run)."""
+        if not self.state_db.is_file():
+            return []
+        store = open_store({"backend": "sqlite", "path": str(self.state_db)}, USER)
+        try:
+            return store.list_infrastructures()
+        finally:
+            store.close()
+
+    def records(self, infra_id: str) -> dict[str, dict[str, dict]]:
+        """The stored instance records of an infrastructure: {node name: {node id: record}}."""
+        store = open_store({"backend": "sqlite", "path": str(self.state_db)}, USER)
+        try:
+            return store.get_instances(infra_id)
+        finally:
+            store.close()
+
+
+class Gate:
+    """http://127.0.0.1:PORT/ answers 503 until `open()`, then 200: as a node's health
+    check, it holds the node (and the command that waits for it) as long as a test wants."""
+
+    def __init__(self, case: unittest.TestCase) -> None:
+        self.opened = threading.Event()
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200 if gate.opened.is_set() else 503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                """Quiet."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        case.addCleanup(self.server.server_close)
+        case.addCleanup(self.server.shutdown)
+
+    def open(self) -> None:
+        self.opened.set()
+
+    def health_check(self) -> str:
+        return f"{{ping: false, urls: ['{self.url}']}}"
+
+
+# --- simcloud ---------------------------------------------------------------------
+
+def simcloud_definitions(clouds: Mapping[str, SimCloudProcess],
+                         health: Mapping[str, str] | None = None) -> str:
+    """Node definitions, one node type per cloud, whose addresses are never contacted;
+    `health`: a node type's health_check section (YAML), when not `{ping: false}`."""
+    health = health or {}
+    return "".join(f"'node_def:{node_type}':\n"
+                   f"  - resource: {{type: simcloud, endpoint: '{cloud.url}', image: debian-12}}\n"
+                   f"    health_check: {health.get(node_type, '{ping: false}')}\n"
+                   for node_type, cloud in clouds.items())
+
+
+def cloud_instances(cloud: SimCloudProcess, infra_id: str, *,
+                    live_only: bool = True) -> list[dict[str, Any]]:
+    """What simcloud holds for an infrastructure (not terminated, unless `live_only` is false).
+
+    An API call: it waits the cloud's latency and would take an armed fault."""
+    answer = httpx.get(f"{cloud.url}/instances", params={f"tag.{INFRA_TAG}": infra_id},
+                       timeout=30.0, trust_env=False)
+    answer.raise_for_status()
+    found = answer.json()["instances"]
+    return [item for item in found if not live_only or item["state"] != "terminated"]
+
+
+def by_node_name(instances: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Simcloud instances' node ids, by node name."""
+    grouped: dict[str, list[str]] = {}
+    for item in instances:
+        grouped.setdefault(item["tags"][NAME_TAG], []).append(item["tags"][NODE_TAG])
+    return {name: sorted(ids) for name, ids in grouped.items()}
+
+
+class SimCloudCommandCase(CommandCase):
+    """One simcloud server for the class; faults a test sets are reset after it.
+
+    What a test builds there is left at its end: the server goes, with its
+    instances, when the class is done, and each test has a store of its own.
+    """
+
+    BOOT_TIME = 0.2
+    cloud: SimCloudProcess
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.cloud = SimCloudProcess(boot_time=cls.BOOT_TIME).start()
+        cls.addClassCleanup(cls.cloud.close)
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.addCleanup(self.reset_faults, self.cloud)
+
+    def reset_faults(self, cloud: SimCloudProcess) -> None:
+        cloud.set_faults(latency=0.0, rate_limit=None, error_rate=0.0, ghost_rate=0.0,
+                         boot_time=self.BOOT_TIME)
+        cloud.fail_next(500, 0)
+
+    def another_cloud(self, **faults: Any) -> SimCloudProcess:
+        """A simcloud server of this test alone."""
+        cloud = SimCloudProcess(boot_time=self.BOOT_TIME, **faults).start()
+        self.addCleanup(cloud.close)
+        return cloud
+
+    def import_definitions(self, health: Mapping[str, str] | None = None,
+                           **clouds: SimCloudProcess) -> None:
+        """Write and import node definitions: node type -> the simcloud it runs on."""
+        path = self.write("nodes.yaml", simcloud_definitions(clouds, health))
+        self.run_command("occopus-import", path, code=0)
