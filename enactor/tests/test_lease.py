@@ -1,5 +1,9 @@
 """The lease of a pass: refused while another command holds it, renewed while the pass runs,
 and lost when another takes it over (the pass then stops and writes nothing more)."""
+import os
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -105,6 +109,27 @@ class HeldLeaseTest(unittest.TestCase):
         self.assertEqual(refused.exception.holder, holder)
         self.assertEqual(self.opened, [])            # no renewer was started
         self.assertFalse(self.lost.is_set())
+        self.assertEqual(self.store.current_lease(self.infra_id), holder)
+
+    def test_a_lease_whose_holder_on_this_host_has_ended_is_taken_over_at_once(self):
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        child.wait()                                  # a pid that no longer runs
+        dead = LeaseOwner(socket.gethostname(), child.pid, "occopus-build")
+        orphaned = self.other.acquire_lease(self.infra_id, dead, ttl=600.0)
+        with self.held(ttl=30.0) as lease:
+            current = self.store.current_lease(self.infra_id)
+            self.assertEqual((current.owner, current.token), (ME, lease.token))
+            self.assertGreater(lease.token, orphaned.token)
+            self.assertLess(current.expires_at, time.time() + 31.0)   # runs from now
+        with self.assertRaises(StaleFenceError):
+            self.other.put_instance(self.infra_id, "app", "n1", {}, fence=orphaned.token)
+
+    def test_a_live_holder_on_this_host_is_not_taken_over(self):
+        alive = LeaseOwner(socket.gethostname(), os.getppid(), "occopus-maintain")
+        holder = self.other.acquire_lease(self.infra_id, alive)
+        with self.assertRaises(LeaseHeld):
+            with self.held():
+                self.fail("took over the lease of a running process")
         self.assertEqual(self.store.current_lease(self.infra_id), holder)
 
     def test_the_renewers_connection_is_closed_at_the_end(self):

@@ -6,15 +6,23 @@ of its own (an SQLite connection serves only the thread that opened it). If
 a renewal is refused, another owner took the lease over: `on_lost` is called
 (the enactor cancels its engine) and every later fenced write fails with
 `StaleFenceError`, so the two owners never both write.
+
+A lease whose holder was a process of this host that no longer runs (a
+SIGKILLed or crashed command) is taken over at once rather than after its
+time to live: the holder cannot write any more, and if the check were ever
+wrong (a host name shared by two machines) fencing would still refuse the
+older owner's writes.
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
 
-from occo.infobroker.store import DEFAULT_LEASE_TTL, Lease, LeaseOwner, Store
+from occo.infobroker.store import DEFAULT_LEASE_TTL, Lease, LeaseHeld, LeaseOwner, Store
 from occo.util.errors import OccoError
 
 log = logging.getLogger("occo.enactor")
@@ -45,7 +53,18 @@ class HeldLease:
         return self._lease.token
 
     def __enter__(self) -> HeldLease:
-        self._lease = self.store.acquire_lease(self.infra_id, self.owner, self.ttl)
+        try:
+            self._lease = self.store.acquire_lease(self.infra_id, self.owner, self.ttl)
+        except LeaseHeld as held:
+            if not abandoned(held.holder.owner):
+                raise
+            log.warning("taking over the lease of %s from %s, which no longer runs",
+                        self.infra_id, held.holder.owner)
+            # granted as of the dead lease's end (atomically: a rival taker is refused),
+            # then renewed so that it runs from now
+            taken = self.store.acquire_lease(self.infra_id, self.owner, self.ttl,
+                                             now=held.holder.expires_at)
+            self._lease = self.store.renew_lease(taken, self.ttl)
         self._thread = threading.Thread(target=self._renew, name=f"lease-{self.infra_id}",
                                         daemon=True)
         self._thread.start()
@@ -92,3 +111,16 @@ class HeldLease:
     def _lose(self) -> None:
         self.lost.set()
         self.on_lost()
+
+
+def abandoned(owner: LeaseOwner) -> bool:
+    """Whether `owner` was a process of this host that has ended."""
+    if owner.host != socket.gethostname() or owner.pid == os.getpid():
+        return False
+    try:
+        os.kill(owner.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:      # alive, under another user
+        return False
+    return False
