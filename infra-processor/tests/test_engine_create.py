@@ -10,7 +10,10 @@ from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
-from occo.resourcehandler.base import PermanentError
+from occo.resourcehandler.base import PermanentError, TransientError
+from occo.resourcehandler.guard import ResourceHandlers
+from occo.resourcehandler.simcloud.plugin import SimCloudHandler
+from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
 from .test_engine_fixture import (FAST, EngineWorld, Gate, SimCloudCase, simcloud_definition,
@@ -128,6 +131,45 @@ class CreateTest(SimCloudCase):
         self.assertEqual(sorted(instance.node_id for instance in live), sorted(world.records()))
         self.assertEqual(len(live), 3)
         self.assertEqual(self.cloud.stats()["ghosts"] - ghosts, 3)
+
+    def test_a_booting_instance_is_recorded_with_the_addresses_its_cloud_gave_at_once(self):
+        gate = Gate(self)       # holds readiness until the record was looked at
+        world = EngineWorld(
+            self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())]},
+            ("web", "web_node"))
+        booting = []
+
+        def look(name, step):
+            if step is Step.BOOTING:
+                booting.extend(world.records().values())     # the thread that owns the store
+                gate.open()
+        world.progress.hook = look
+        result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
+        self.assertTrue(result.ok, result)
+        (record,) = booting
+        self.assertEqual(record["phase"], "created")
+        (live,) = self.live(world.infra_id)
+        self.assertEqual(record["instance"]["instance_id"], live.instance_id)
+        self.assertTrue(record["addresses"][0].startswith("10."), record)
+        self.assertEqual(record["private_ip"], record["addresses"][0])
+
+    def test_readiness_polls_that_fail_transiently_are_made_again(self):
+        failures = Counter()
+
+        class Flaky(SimCloudHandler):
+            def get_state(self, instance):
+                failures[instance.node_id] += 1
+                if failures[instance.node_id] <= 3:
+                    raise TransientError("503: injected")
+                return super().get_state(instance)
+        handlers = ResourceHandlers(Settings(), load=lambda _: Flaky)
+        self.addCleanup(handlers.close)
+        world = self.web_world()
+        result = world.execute(world.engine(handlers), CreateNodes("web", 2, NOTHING))
+        self.assertTrue(result.ok, result)
+        self.assertEqual({data["phase"] for data in world.records().values()}, {"ready"})
+        self.assertEqual(sorted(failures), sorted(world.records()))
+        self.assertTrue(all(count > 3 for count in failures.values()), failures)
 
     def test_a_permanent_error_fails_the_instance_at_once_and_skips_its_dependents(self):
         creates = Counter()

@@ -1,4 +1,5 @@
 """The stored instance record: its JSON shape, read back, and refused when foreign."""
+import dataclasses
 import json
 import unittest
 
@@ -44,3 +45,13 @@ class RecordTest(unittest.TestCase):
         self.assertEqual((target.node_id, target.address, target.health_check, target.variables),
                          ("n1", "10.0.0.1", {"ports": [80]}, {"port": 80}))
         self.assertIsNone(InstanceRecord(NODE, Phase.INTENT, 0.0).health_target().address)
+
+    def test_its_node_is_stored_as_asdict_gives_it_and_is_a_copy(self):
+        node = dataclasses.replace(NODE, attributes={"tags": {"a": ["b", ("c", 1)]}, "n": None},
+                                   resource={"type": "simcloud", "zones": [{"name": "a"}]})
+        stored = InstanceRecord(node, Phase.CREATED, 1.0).to_dict()["node"]
+        self.assertEqual(stored, dataclasses.asdict(node))
+        stored["attributes"]["tags"]["a"].append("x")
+        stored["resource"]["zones"][0]["name"] = "z"
+        self.assertEqual(node.attributes, {"tags": {"a": ["b", ("c", 1)]}, "n": None})
+        self.assertEqual(node.resource["zones"], [{"name": "a"}])

@@ -23,6 +23,20 @@ class BackoffTest(unittest.TestCase):
         self.assertEqual(len(set(jittered[3:])), 5)      # capped delays still differ
         self.assertEqual(jittered, first(Backoff(0.1, 2.0, 0.5, jitter=0.5), 8))
 
+    def test_a_paced_delay_is_its_share_of_the_time_waited_within_initial_and_cap(self):
+        backoff = Backoff(0.25, 1.25, 10.0)
+        rng = random.Random(1)
+        self.assertEqual([round(backoff.paced(elapsed, rng), 6) for elapsed in
+                          (0.0, 0.5, 1.0, 4.0, 20.0, 40.0, 400.0)],
+                         [0.25, 0.25, 0.25, 1.0, 5.0, 10.0, 10.0])
+
+    def test_jitter_only_shortens_a_paced_delay(self):
+        backoff = Backoff(0.25, 1.25, 10.0, jitter=0.5)
+        rng = random.Random(3)
+        delays = [backoff.paced(8.0, rng) for _ in range(50)]
+        self.assertTrue(all(1.0 <= delay <= 2.0 for delay in delays), delays)
+        self.assertGreater(len(set(delays)), 40)
+
     def test_nonsense_is_refused(self):
         for arguments in ((0,), (1.0, 0.5), (2.0, 2.0, 1.0), (0.1, 2.0, 1.0, 1.5)):
             with self.subTest(arguments=arguments), self.assertRaises(ValueError):

@@ -74,6 +74,12 @@ class SqliteStore(Store):
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
+            # A commit survives the process's crash at once, and the machine's after the
+            # next checkpoint: a power cut may take the last writes back, never corrupt
+            # the file. That is enough here, as every cloud resource carries its
+            # infrastructure's tag and recovery drops those no record owns; a sync per
+            # commit (FULL) cost most of a large build's time.
+            self._db.execute("PRAGMA synchronous = NORMAL")
             self._create_tables()
         except BaseException as error:
             self._db.close()

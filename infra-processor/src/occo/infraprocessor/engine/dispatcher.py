@@ -52,7 +52,11 @@ class Dispatcher:
 
     def after(self, delay: float, callback: Callable[[], None]) -> Timer:
         """Run `callback()` in the owning thread `delay` seconds from now (unless cancelled)."""
-        timer = Timer(time.monotonic() + delay, next(self._seq), callback)
+        return self.at(time.monotonic() + delay, callback)
+
+    def at(self, due: float, callback: Callable[[], None]) -> Timer:
+        """Run `callback()` in the owning thread at `due` (monotonic), or at once if past."""
+        timer = Timer(due, next(self._seq), callback)
         heapq.heappush(self._timers, timer)
         return timer
 
@@ -64,10 +68,21 @@ class Dispatcher:
     def idle(self) -> bool:
         return self.in_flight == 0 and self._next_timer() is None
 
-    def step(self) -> None:
-        """Wait for a call to finish, a timer to fall due or a wake-up; run what is ready."""
+    @property
+    def ready(self) -> bool:
+        """A finished call, a wake-up or a timer due is waiting for `step`."""
+        timer = self._next_timer()
+        return not self._done.empty() or (timer is not None and timer.due <= time.monotonic())
+
+    def step(self, *, wait: bool = True) -> None:
+        """Wait for a call to finish, a timer to fall due or a wake-up; run what is ready.
+
+        With `wait=False` it only runs what is ready now: the caller has other work.
+        """
         timer = self._next_timer()
         timeout = None if timer is None else max(0.0, timer.due - time.monotonic())
+        if not wait:
+            timeout = 0.0
         try:
             items = [self._done.get(timeout=timeout)]
         except queue.Empty:

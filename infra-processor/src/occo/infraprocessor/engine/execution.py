@@ -7,10 +7,16 @@ in the owning thread:
     resolve (templates read the records, no cloud call)
     -> intent record stored, fenced; `nodecreating`
     -> [w] its config manager registers it, its cloud creates it (retried
-       while transient, through its idempotent node id)
-    -> record `created` -> polls with backoff: [w] resource, config manager
-       and health check, combined as `health.state` does
+       while transient, through its idempotent node id) and is asked its
+       addresses
+    -> record `created` -> polls, paced by `pacing`: [w] resource, config
+       manager and health check, combined as `health.state` does
     -> record `ready`; `nodecreated`
+
+The instances of the creates that may start together are resolved and their
+intents stored first, then all of them are sent (`_launch` says why). Events
+are logged as they happen and written when the owning thread has nothing
+else to do, in order, all before `execute` returns (`_event` says why).
 
 A failure at any step (an error, FAILED or SHUTDOWN while booting, the
 `create_timeout`) gives `nodefailed`, marks the record `failed` (so that a
@@ -37,14 +43,15 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from occo.infobroker.store.base import Event
-from occo.resourcehandler.base import Instance, TransientError
+from occo.resourcehandler.base import TransientError
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
@@ -54,7 +61,8 @@ from ..instructions import (CreateInfrastructure, CreateNodes, DropInfrastructur
 from ..resolution import resolve_node
 from .backends import describe_section, section_key
 from .dispatcher import Dispatcher, Timer
-from .operations import Observation
+from .operations import Launched, Observation
+from .pacing import Boot, Pacing, peer_group
 from .progress import Step
 from .record import InstanceRecord, Phase, RecordError
 from .results import ExecutionResult, NodeResult, Outcome, describe
@@ -64,6 +72,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 log = logging.getLogger("occo.infraprocessor.engine")
+T = TypeVar("T")
 
 GONE = (NodeState.FAILED, NodeState.SHUTDOWN)
 NOT_STARTED = "cancelled before it started"
@@ -73,14 +82,14 @@ class UnknownNode(OccoError):
     """An instruction names a node the description given does not have."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Tracked:
     """An instance the execution follows until it is ready, or rolled back."""
 
     record: InstanceRecord
     owned: bool                     # created here; False: an existing one its dependents wait for
     started: float                  # monotonic, for elapsed times
-    polls: Iterator[float]          # the delays before each readiness poll
+    boot: Boot | None = None        # once it boots: what paces its polls
     timer: Timer | None = None      # the next poll, when one is due
     busy: bool = False              # a call for it is in flight
     done: bool = False
@@ -103,10 +112,14 @@ class Execution:
         self.results: list[NodeResult] = []
         self.problems: list[str] = []
         self.tracked: dict[str, _Tracked] = {}
+        self.pacing = Pacing(engine.tuning.poll, engine.tuning.retry, engine.rng)
+        self.peers: dict[str, dict[str, _Tracked]] = {}    # each group's booting instances
         # the clouds and config managers the infrastructure uses, to sweep when it is dropped
         self.resources: dict[str, dict[str, Any]] = {}
         self.managers: dict[str, dict[str, Any]] = {}
         self.halted = False
+        # the event log, written when nothing else waits (see `_event`)
+        self.events: deque[Event] = deque()
         self._began = time.monotonic()
 
     def stop(self) -> None:
@@ -127,16 +140,23 @@ class Execution:
             while self.walk.waiting or not self.dispatcher.idle:
                 if self.dispatcher.idle:
                     self.walk.check_progress()
-                self.dispatcher.step()
+                self.dispatcher.step(wait=not self.events)
                 self._advance()
+                self._write_events(until_busy=True)
             if any(isinstance(i, DropInfrastructure) for i in instructions):
                 if self.halted:
                     self.problems.append("cancelled before the infrastructure was dropped")
                 else:
                     self._drop_infrastructure()
+            self._write_events()
         except BaseException:
             self.stop()
             self.dispatcher.close(abandon=True)
+            try:
+                self._write_events()        # what happened until now, as far as it can be
+            except Exception:
+                log.exception("the events of infrastructure %s could not all be written",
+                              self.infra_id)
             raise
         self.dispatcher.close()
         return ExecutionResult(self.infra_id,
@@ -167,13 +187,15 @@ class Execution:
         start, skip = self.walk.advance()
         for create, why in skip:
             self._never_started(create.node_name, create.count, Outcome.SKIPPED, why)
+        intents: list[_Tracked] = []
         for create in start:
             for _ in range(create.count):
                 if self.engine.cancelled:
                     self.walk.failed(create.node_name)
                     self._never_started(create.node_name, 1, Outcome.CANCELLED, NOT_STARTED)
-                else:
-                    self._create(create.node_name)
+                elif (tracked := self._intend(create.node_name)) is not None:
+                    intents.append(tracked)
+        self._launch(intents)
 
     def _halt(self) -> None:
         self.halted = True
@@ -192,7 +214,8 @@ class Execution:
             self._finish(name, None, outcome, why)
 
     # --- creating ---------------------------------------------------------------
-    def _create(self, name: str) -> None:
+    def _intend(self, name: str) -> _Tracked | None:
+        """Resolve a new instance and store its intent; None if it cannot be resolved."""
         description = self.nodes[name]
         node_id = str(uuid.uuid4())
         started = time.monotonic()
@@ -207,22 +230,43 @@ class Execution:
             self._progress(name, node_id, Step.FAILED, started)
             self.walk.failed(name)
             self._finish(name, node_id, Outcome.FAILED, reason)
-            return
+            return None
         record = InstanceRecord(node, Phase.INTENT, self.engine.clock(),
                                 variables=dict(description.get("variables") or {}))
         self._put(record)
         self._event("nodecreating", node_id=node_id, name=name)
         tracked = self._track(record, owned=True, started=started)
         self._progress(name, node_id, Step.CREATING, started)
-        self._call(tracked, self.operations.provision, node, then=self._provisioned)
+        return tracked
 
-    def _provisioned(self, tracked: _Tracked, future: Future[Instance]) -> None:
+    def _launch(self, intents: Sequence[_Tracked]) -> None:
+        """Create the instances whose intents are stored.
+
+        Every intent of a batch is stored before the first create is sent:
+        the worker threads that send and answer creates hold the GIL for much
+        of their time, and each store write the owning thread makes among
+        them waits for it several times (SQLite lets the GIL go around each
+        statement). Interleaved with the creates, the intents of a level of
+        250 instances took seconds rather than a fraction of one, and its
+        last create left that much later. Each intent is still stored before
+        its cloud is asked.
+        """
+        for tracked in intents:
+            self._call(tracked, self.operations.launch, tracked.record.node,
+                       then=self._provisioned)
+
+    def _provisioned(self, tracked: _Tracked, future: Future[Launched]) -> None:
         try:
-            instance = future.result()
+            launched = future.result()
         except OccoError as error:
             self._fail(tracked, f"cannot create it: {describe(error)}")
             return
-        tracked.record = tracked.record.replace(phase=Phase.CREATED, instance=instance)
+        tracked.record = tracked.record.replace(phase=Phase.CREATED, instance=launched.instance,
+                                                addresses=launched.addresses,
+                                                private_ip=launched.private_ip)
+        peers = peer_group(tracked.record.name, tracked.record.resource)
+        tracked.boot = Boot(peers, launched.returned)
+        self.peers.setdefault(peers, {})[tracked.record.node_id] = tracked
         self._put(tracked.record)
         self._progress(tracked.record.name, tracked.record.node_id, Step.BOOTING, tracked.started)
         self._next_poll(tracked)
@@ -236,21 +280,36 @@ class Execution:
                 record = self._decode(data)
                 if node_id not in dropping and record is not None and record.phase is Phase.CREATED:
                     self.walk.watch(name)
-                    self._next_poll(self._track(record, owned=False, started=time.monotonic()))
+                    started = time.monotonic()
+                    tracked = self._track(record, owned=False, started=started)
+                    tracked.boot = Boot(None, started)     # how long it has booted is unknown
+                    self._next_poll(tracked)
 
     def _track(self, record: InstanceRecord, *, owned: bool, started: float) -> _Tracked:
-        tracked = _Tracked(record, owned, started, self.engine.tuning.poll.delays(self.engine.rng))
+        tracked = _Tracked(record, owned, started)
         self.tracked[record.node_id] = tracked
         self._remember_sections(record)
         return tracked
 
     # --- waiting until ready ----------------------------------------------------
     def _next_poll(self, tracked: _Tracked) -> None:
+        assert tracked.boot is not None, "only a booting instance is polled"
         if self.halted:
             self._give_up(tracked)
         else:
-            tracked.timer = self.dispatcher.after(next(tracked.polls),
-                                                  partial(self._poll, tracked))
+            tracked.timer = self.dispatcher.after(
+                self.pacing.delay(tracked.boot, time.monotonic()), partial(self._poll, tracked))
+
+    def _hurry_peers(self, boot: Boot) -> None:
+        """A peer of theirs was seen ready: poll those waiting sooner if pacing says so."""
+        now = time.monotonic()
+        for peer in self.peers.get(boot.peers or "", {}).values():
+            timer = peer.timer
+            due = (None if peer.boot is None or timer is None
+                   else self.pacing.sooner(peer.boot, now))
+            if timer is not None and due is not None and due < timer.due:
+                timer.cancel()
+                peer.timer = self.dispatcher.at(due, partial(self._poll, peer))
 
     def _poll_again(self, tracked: _Tracked) -> None:
         """Not ready yet: poll again, unless its `create_timeout` (from its intent) is over."""
@@ -262,18 +321,22 @@ class Execution:
 
     def _poll(self, tracked: _Tracked) -> None:
         tracked.timer = None
-        self._call(tracked, self.operations.observe, tracked.record, then=self._observed)
+        self._call(tracked, _begun(self.operations.observe), tracked.record,
+                   then=self._observed)
 
-    def _observed(self, tracked: _Tracked, future: Future[Observation]) -> None:
+    def _observed(self, tracked: _Tracked, future: Future[tuple[float, Observation]]) -> None:
+        assert tracked.boot is not None
         try:
-            seen = future.result()
+            asked, seen = future.result()
         except TransientError as error:
             log.info("node %s: state unknown for now: %s", tracked.record.node_id, error.message)
+            self.pacing.failed(tracked.boot)
             self._poll_again(tracked)
             return
         except OccoError as error:
             self._fail(tracked, f"cannot tell its state: {describe(error)}")
             return
+        self.pacing.answered(tracked.boot, asked)
         record = tracked.record
         if (seen.addresses, seen.private_ip) != (record.addresses, record.private_ip):
             record = record.replace(addresses=seen.addresses, private_ip=seen.private_ip)
@@ -287,6 +350,9 @@ class Execution:
             self._event("nodecreated", node_id=record.node_id, name=record.name)
             self._progress(record.name, record.node_id, Step.READY, tracked.started)
             tracked.done = True
+            self._leave_peers(tracked)
+            if self.pacing.ready(tracked.boot):
+                self._hurry_peers(tracked.boot)
             self.walk.ready(record.name)
             if tracked.owned:
                 self._finish(record.name, record.node_id, Outcome.CREATED, None)
@@ -308,6 +374,7 @@ class Execution:
             tracked.done = True
 
     def _fail(self, tracked: _Tracked, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
+        self._leave_peers(tracked)
         record = tracked.record
         log.warning("node %s (%s) %s: %s", record.node_id, record.name, outcome, reason)
         if outcome is Outcome.FAILED:
@@ -407,6 +474,11 @@ class Execution:
             self.problems.append(f"{what}: {describe(error)}")
 
     # --- plumbing -------------------------------------------------------------------
+    def _leave_peers(self, tracked: _Tracked) -> None:
+        """It no longer boots: its peers stop looking at it."""
+        if tracked.boot is not None and tracked.boot.peers is not None:
+            self.peers.get(tracked.boot.peers, {}).pop(tracked.record.node_id, None)
+
     def _call(self, tracked: _Tracked, function: Callable[[Any], Any], argument: Any, *,
               then: Callable[[_Tracked, Future[Any]], None]) -> None:
         tracked.busy = True
@@ -438,7 +510,22 @@ class Execution:
                                 fence=self.fence)
 
     def _event(self, event: str, /, **data: Any) -> None:
-        self.store.append_event(Event(self.infra_id, event, self.engine.clock(), data))
+        """Log an event; it is written, in order, once nothing else waits, and all before
+        `run` returns.
+
+        Records are the state and are written as it changes; the log only tells
+        what happened, stamped when it did. Each write is a transaction the
+        owning thread waits for (a disk sync with SQLite): two events an
+        instance, written at once, delayed the records of the instances
+        becoming ready that the next node type waits for.
+        """
+        self.events.append(Event(self.infra_id, event, self.engine.clock(), data))
+
+    def _write_events(self, *, until_busy: bool = False) -> None:
+        """Write the events logged; with `until_busy`, only until something else is waiting."""
+        while self.events and not (until_busy and self.dispatcher.ready):
+            self.store.append_event(self.events[0])
+            self.events.popleft()
 
     def _progress(self, name: str, node_id: str | None, step: Step, started: float) -> None:
         try:
@@ -449,6 +536,15 @@ class Execution:
     def _finish(self, name: str, node_id: str | None, outcome: Outcome,
                 reason: str | None) -> None:
         self.results.append(NodeResult(name, node_id, outcome, reason))
+
+
+def _begun(function: Callable[[Any], T]) -> Callable[[Any], tuple[float, T]]:
+    """`function`, also giving when it began, taken in the worker (the owning thread sees
+    the answer later): pacing polls an instance's peers at the age this poll was made at."""
+    def call(argument: Any) -> tuple[float, T]:
+        began = time.monotonic()
+        return began, function(argument)
+    return call
 
 
 def _not_ready(seen: Observation) -> str:

@@ -2,22 +2,27 @@
 
 They run in worker threads and never touch the store: the thread that owns
 the store records what they return. Cloud calls go through the guard (each
-backend's limits); creates, drops and listings are retried while they fail
-transiently, readiness probes are not (the next poll is their retry).
+backend's limits); creates (with the address lookup right after), drops and
+listings are retried while they fail transiently, readiness probes are not
+(the next poll is their retry, soon: see `pacing`).
 """
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from occo.resourcehandler.base import Instance
+from occo.resourcehandler.base import Instance, ResourceError
 from occo.util.nodes import NodeState, ResolvedNode
 
 from ..health import HealthChecker, HealthReport
 from .backends import Backends
 from .record import InstanceRecord
 from .retry import Retrier
+
+log = logging.getLogger("occo.infraprocessor.engine")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,17 @@ class Observation:
     addresses: tuple[str, ...]
     private_ip: str | None
     detail: str | None = None           # what the cloud says of a failure, if anything
+
+
+@dataclass(frozen=True)
+class Launched:
+    """A node its cloud has made: the instance, when the create returned (monotonic: its boot
+    began then), and its addresses if the cloud could tell them at once (else empty)."""
+
+    instance: Instance
+    returned: float
+    addresses: tuple[str, ...] = ()
+    private_ip: str | None = None
 
 
 class Operations:
@@ -52,6 +68,28 @@ class Operations:
         cloud = self.backends.cloud(node.resource)
         return self.create_retrier.call(f"[{cloud.label}] creating node {node.node_id}",
                                         lambda: cloud.create_node(node))
+
+    def launch(self, node: ResolvedNode) -> Launched:
+        """`provision`, then the addresses if the cloud knows them already.
+
+        Most clouds give an address as soon as they have made the instance;
+        asked here, in the worker that made it (retried as the create is), the
+        address goes into the `created` record: a store write of its own
+        later on (a disk sync for each instance) is saved, and the readiness
+        polls make one call each rather than three. A failure to tell is left
+        to those polls, which ask until the cloud gives one, as they did.
+        """
+        instance = self.provision(node)
+        returned = time.monotonic()
+        cloud = self.backends.cloud(node.resource)
+        try:
+            addresses, private_ip = self.create_retrier.call(
+                f"[{cloud.label}] asking the addresses of node {node.node_id}",
+                lambda: self.addresses(node.resource, instance))
+        except ResourceError as error:
+            log.info("node %s: no address yet: %s", node.node_id, error.message)
+            return Launched(instance, returned)
+        return Launched(instance, returned, addresses, private_ip)
 
     def observe(self, record: InstanceRecord) -> Observation:
         """The instance's resource, service and health, with its addresses once it is up."""

@@ -4,7 +4,9 @@
 small at first, so that a fast node or a short hiccup costs little, growing
 by `factor` up to `cap`, so that a slow one is not hammered. Jitter spreads
 the retries of many nodes that failed together (one rate limit hits them
-all) so they do not come back in lockstep.
+all) so they do not come back in lockstep. Retries take `delays()`, one
+after the other; readiness polls take `paced(elapsed)`, a delay in
+proportion to the time waited so far (see `pacing`).
 
 `Retrier` retries a call while it fails with a `TransientError`; a
 `PermanentError` (or any other failure) is raised at once. Retrying a create
@@ -50,6 +52,20 @@ class Backoff:
         while True:
             yield delay * (1 - self.jitter * rng.random())
             delay = min(self.cap, delay * self.factor)
+
+    def paced(self, elapsed: float, rng: random.Random) -> float:
+        """The delay after waiting `elapsed` seconds: `factor - 1` of it, within `initial`
+        and `cap`, less up to `jitter` of it by chance.
+
+        Why not the next of `delays()`: those grow by themselves, so time spent
+        in the calls between them, or in calls that failed, is not counted,
+        and the delay after a wait of T may be anything up to `factor - 1`
+        of the sum of the delays before. Paced on the time really waited, a
+        poll comes at most `factor - 1` of T (and at most `cap`) after the
+        moment it waited for, however long that took.
+        """
+        delay = min(self.cap, max(self.initial, (self.factor - 1) * elapsed))
+        return delay * (1 - self.jitter * rng.random())
 
 
 class Retrier:

@@ -105,7 +105,10 @@ class SimCloudServer(ThreadingHTTPServer):
     """The cloud behind its API, with its faults; a thread per connection."""
 
     daemon_threads = True
-    request_queue_size = 128        # tens of clients connect at once
+    # connections waiting to be accepted: an engine opens one per call in flight, hundreds at
+    # once when a level of a large infrastructure starts, and a connection the queue has no
+    # room for is retried by the client's TCP only a second later
+    request_queue_size = 1024
 
     def __init__(self, port: int, cloud: Cloud, faults: Faults, rng: random.Random) -> None:
         super().__init__((HOST, port), ApiHandler)
