@@ -66,6 +66,7 @@ class Enactor:
             self._store_scaling(plan, lease.token)
             execution = self.engine.execute(infra_id, plan.actions, static.nodes,
                                             fence=lease.token)
+            lease.check()
             if execution.ok and plan.actions:
                 self.store.append_event(Event(infra_id, "infraready", self.clock()))
             after = {status.record.node_id: status for status in recorded(self.store, infra_id)}
@@ -91,6 +92,7 @@ class Enactor:
             actions = (DropInfrastructure(infra_id),)
             plan = Plan(infra_id, actions, {}, {})
             execution = self.engine.execute(infra_id, actions, {}, fence=lease.token)
+            lease.check()
             result = PassResult(infra_id, plan, rows_after(execution, before, {}), recovery,
                                 execution, recovery.problems)
             if result.ok:
@@ -102,7 +104,7 @@ class Enactor:
 
     def _lease(self, infra_id: str) -> HeldLease:
         return HeldLease(self.store, infra_id, open_store=self.open_store, owner=self.owner,
-                         ttl=self.lease_ttl, on_lost=self.engine.cancel)
+                         ttl=self.lease_ttl, on_lost=self.engine.interrupt)
 
     def _plan(self, static: StaticDescription, statuses: Sequence[InstanceStatus], *,
               stored: bool = True) -> Plan:

@@ -4,7 +4,7 @@ A pass may take longer than the lease's time to live (clouds are slow), so a
 thread renews it every third of that time. The thread has a store connection
 of its own (an SQLite connection serves only the thread that opened it). If
 a renewal is refused, another owner took the lease over: `on_lost` is called
-(the enactor cancels its engine) and every later fenced write fails with
+(the enactor stops the execution in flight) and every later fenced write fails with
 `StaleFenceError`, so the two owners never both write.
 
 A lease whose holder was a process of this host that no longer runs (a
@@ -22,7 +22,8 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-from occo.infobroker.store import DEFAULT_LEASE_TTL, Lease, LeaseHeld, LeaseOwner, Store
+from occo.infobroker.store import (DEFAULT_LEASE_TTL, Lease, LeaseHeld, LeaseOwner,
+                                  StaleFenceError, Store)
 from occo.util.errors import OccoError
 
 log = logging.getLogger("occo.enactor")
@@ -51,6 +52,13 @@ class HeldLease:
         """The fencing token every write of the pass carries."""
         assert self._lease is not None, "the lease is held only inside the with block"
         return self._lease.token
+
+    def check(self) -> None:
+        """`StaleFenceError` if the lease was lost: what the pass did may be cut short."""
+        if self.lost.is_set():
+            raise StaleFenceError(f"lost the lease of infrastructure {self.infra_id} during the "
+                                  "pass: another command took it over",
+                                  hint="that command's pass recovers what this one left")
 
     def __enter__(self) -> HeldLease:
         try:

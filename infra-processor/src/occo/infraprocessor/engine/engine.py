@@ -135,6 +135,13 @@ class Engine:
         if execution is not None:
             execution.stop()
 
+    def interrupt(self) -> None:
+        """Stop the execution in flight as `cancel` does, leaving later calls free to run
+        (a pass that lost its lease stops; the next pass of `maintain -c` still comes)."""
+        execution = self._current
+        if execution is not None:
+            execution.stop()
+
     def operations(self, stopping: threading.Event) -> Operations:
         """The blocking calls of one execution or recovery; creates stop retrying at `stopping`."""
         return Operations(

@@ -105,7 +105,7 @@ class Execution:
         self.infra_id = infra_id
         self.fence = fence
         self.nodes = nodes
-        self.stopping = threading.Event()      # cut short the retries of creates
+        self.stopping = threading.Event()      # start nothing new; cut short create retries
         self.dispatcher = Dispatcher(engine.tuning.max_workers)
         self.operations = engine.operations(self.stopping)
         self.walk = DependencyWalk(())
@@ -169,7 +169,7 @@ class Execution:
         drops = [i for i in instructions if isinstance(i, DropNode)]
         records = self._records()
         self.walk = DependencyWalk(creates, [drop.node_name for drop in drops])
-        if self.engine.cancelled:
+        if self.stopping.is_set():
             self._halt()
         if any(isinstance(i, CreateInfrastructure) for i in instructions) and not self.halted:
             self._event("infrastart")
@@ -182,7 +182,7 @@ class Execution:
 
     def _advance(self) -> None:
         """Start what may start now; after a cancel, give up what has not."""
-        if self.engine.cancelled and not self.halted:
+        if self.stopping.is_set() and not self.halted:
             self._halt()
         start, skip = self.walk.advance()
         for create, why in skip:
@@ -190,7 +190,7 @@ class Execution:
         intents: list[_Tracked] = []
         for create in start:
             for _ in range(create.count):
-                if self.engine.cancelled:
+                if self.stopping.is_set():
                     self.walk.failed(create.node_name)
                     self._never_started(create.node_name, 1, Outcome.CANCELLED, NOT_STARTED)
                 elif (tracked := self._intend(create.node_name)) is not None:
