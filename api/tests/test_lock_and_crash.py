@@ -17,7 +17,7 @@ import socket
 
 from occo.infobroker.store import LeaseOwner
 
-from .support import (DEADLINE, Gate, SimCloudCommandCase, by_node_name, cloud_instances,
+from .support import (Gate, SimCloudCommandCase, by_node_name, cloud_instances,
                       last_line, table_rows, wait_until)
 
 SHOP = """\

@@ -55,13 +55,12 @@ from occo.resourcehandler.base import TransientError
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
-from ..health import combine
 from ..instructions import (CreateInfrastructure, CreateNodes, DropInfrastructure, DropNode,
                             Instruction)
 from ..resolution import resolve_node
 from .backends import describe_section, section_key
 from .dispatcher import Dispatcher, Timer
-from .operations import Launched, Observation
+from .operations import Launched, Observation, observed_state
 from .pacing import Boot, Pacing, peer_group
 from .progress import Step
 from .record import InstanceRecord, Phase, RecordError
@@ -340,10 +339,7 @@ class Execution:
         record = tracked.record
         if (seen.addresses, seen.private_ip) != (record.addresses, record.private_ip):
             record = record.replace(addresses=seen.addresses, private_ip=seen.private_ip)
-        health = (NodeState.UNKNOWN if seen.report is None or seen.health_timeout is None else
-                  self.engine.failing.health_state(self.infra_id, seen.report,
-                                                   seen.health_timeout))
-        state = combine(seen.resource, seen.service, health)
+        state = observed_state(self.infra_id, seen, self.engine.failing)
         if state == NodeState.READY:
             tracked.record = record.replace(phase=Phase.READY, ready_at=self.engine.clock())
             self._put(tracked.record)

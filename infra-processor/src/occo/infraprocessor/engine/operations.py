@@ -17,7 +17,7 @@ from typing import Any
 from occo.resourcehandler.base import Instance, ResourceError
 from occo.util.nodes import NodeState, ResolvedNode
 
-from ..health import HealthChecker, HealthReport
+from ..health import FailingPeriods, HealthChecker, HealthReport, combine
 from .backends import Backends
 from .record import InstanceRecord
 from .retry import Retrier
@@ -48,6 +48,13 @@ class Launched:
     returned: float
     addresses: tuple[str, ...] = ()
     private_ip: str | None = None
+
+
+def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods) -> NodeState:
+    """One state from an observation, as `health.state` combines them."""
+    health = (NodeState.UNKNOWN if seen.report is None or seen.health_timeout is None
+              else failing.health_state(infra_id, seen.report, seen.health_timeout))
+    return combine(seen.resource, seen.service, health)
 
 
 class Operations:

@@ -8,11 +8,11 @@ a build.
 """
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 
-class Step(str, Enum):
+class Step(StrEnum):
     """What a node instance is doing."""
 
     WAITING = "waiting"        # for the node types it depends on (no node id yet)
@@ -24,9 +24,6 @@ class Step(str, Enum):
     CANCELLED = "cancelled"    # not started, or rolled back, because the engine was cancelled
     DROPPING = "dropping"
     DROPPED = "dropped"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class Progress(Protocol):

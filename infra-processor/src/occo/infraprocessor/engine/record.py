@@ -31,7 +31,7 @@ import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from occo.resourcehandler.base import Instance
@@ -47,16 +47,13 @@ class RecordError(OccoError):
     """A stored instance record is not one this engine wrote."""
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """Where an instance is in its life, as far as the engine has recorded it."""
 
     INTENT = "intent"      # resolved and recorded; the cloud may or may not have made it yet
     CREATED = "created"    # the cloud made it; not ready yet
     READY = "ready"        # its resource, config manager and health check said ready
     FAILED = "failed"      # it failed and its rollback has not finished: a resource may remain
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

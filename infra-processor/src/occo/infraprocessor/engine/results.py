@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from occo.util.errors import OccoError
@@ -14,15 +14,12 @@ def describe(error: OccoError) -> str:
     return f"{error.location}: {error.message}" if error.location else error.message
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     CREATED = "created"
     DROPPED = "dropped"
     FAILED = "failed"          # rolled back; `reason` says why (and whether the rollback failed)
     SKIPPED = "skipped"        # not started: a node type it depends on failed
     CANCELLED = "cancelled"    # not started, or rolled back, because the engine was cancelled
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ from occo.resourcehandler.base import TransientError
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
-from ..health import FailingPeriods, combine
 from .dispatcher import Dispatcher
-from .operations import Observation
+from .operations import Observation, observed_state
 from .record import InstanceRecord, Phase, RecordError
 from .results import describe
 
@@ -56,13 +55,6 @@ def recorded(store: Store, infra_id: str) -> list[InstanceStatus]:
     """
     return _sorted([InstanceStatus(record, _RECORDED[record.phase], record.error)
                     for record in _decoded(store, infra_id)])
-
-
-def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods) -> NodeState:
-    """One state from an observation, as `health.state` combines them."""
-    health = (NodeState.UNKNOWN if seen.report is None or seen.health_timeout is None
-              else failing.health_state(infra_id, seen.report, seen.health_timeout))
-    return combine(seen.resource, seen.service, health)
 
 
 class Survey:
