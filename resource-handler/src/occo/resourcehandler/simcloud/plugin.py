@@ -43,7 +43,10 @@ class SimCloudHandler(ResourceHandler):
                 **{key: str(self.resource[key]) for key in ("image", "flavor")
                    if self.resource.get(key) is not None}}
         created = self._call("POST", "/instances", json=body)
-        return Instance(node.infra_id, node.node_id, created["id"])
+        # the answer names the private address, as EC2's RunInstances does: kept, it
+        # saves asking for it (a round trip on every node's way to ready)
+        return Instance(node.infra_id, node.node_id, created["id"],
+                        {"private_ip": created["private_ip"]})
 
     def drop_node(self, instance: Instance) -> None:
         self._call("DELETE", f"/instances/{instance.instance_id}", missing_ok=True)
@@ -57,6 +60,8 @@ class SimCloudHandler(ResourceHandler):
         return [] if address is None else [address]
 
     def get_ip_address(self, instance: Instance) -> str | None:
+        if instance.data.get("private_ip"):
+            return str(instance.data["private_ip"])      # an instance keeps its address
         found = self._get(instance)
         return None if found is None or found["state"] == "terminated" else found["private_ip"]
 
@@ -69,7 +74,8 @@ class SimCloudHandler(ResourceHandler):
 
     def list_owned(self, infra_id: str) -> list[Instance]:
         found = self._call("GET", "/instances", params={f"tag.{INFRA_TAG}": infra_id})
-        return [Instance(infra_id, item["tags"][NODE_TAG], item["id"])
+        return [Instance(infra_id, item["tags"][NODE_TAG], item["id"],
+                         {"private_ip": item["private_ip"]})
                 for item in found["instances"] if item["state"] != "terminated"]
 
     def _get(self, instance: Instance) -> dict[str, Any] | None:
