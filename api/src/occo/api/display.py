@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import IO
 
@@ -94,11 +94,6 @@ def print_plan(plan: Plan, *, stream: IO[str] | None = None) -> None:
     lines += [f"  {line}" for line in plan.describe()]
     lines += [f"  note: {message}" for message in plan.messages]
     _console(stream).print("\n".join(lines), markup=False, highlight=False)
-
-
-def print_lines(lines: Iterable[str], *, stream: IO[str] | None = None) -> None:
-    for line in lines:
-        print(line, file=stream or sys.stdout)
 
 
 def _console(stream: IO[str] | None) -> Console:

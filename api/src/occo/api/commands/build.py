@@ -49,7 +49,7 @@ def body(argv: Sequence[str]) -> int:
     settings = load(args.cfg, args.auth_data_path)
     data = load_file(args.infra_def)
     static = compile_description(data, infra_id=args.infra_id, source=args.infra_def)
-    with ProgressDisplay(live=None if not args.json else False) as progress, \
+    with ProgressDisplay(live=False if args.json else None) as progress, \
             Session(settings, progress=progress) as session:
         check_imported(session.store, data)
         if args.infra_id and args.infra_id not in session.store.list_infrastructures():

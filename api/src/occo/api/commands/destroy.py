@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
 def body(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     settings = load(args.cfg, args.auth_data_path)
-    with ProgressDisplay(live=None if not args.json else False) as progress, \
+    with ProgressDisplay(live=False if args.json else None) as progress, \
             Session(settings, progress=progress) as session:
         result = run_pass(session.engine, "occopus-destroy",
                           lambda: session.enactor.destroy(args.infra_id))

@@ -58,7 +58,7 @@ def body(argv: Sequence[str]) -> int:
     if args.list and not args.infra_id:
         with Session(settings) as session:
             return _list(session.store.list_infrastructures(), as_json=args.json)
-    with ProgressDisplay(live=None if not (args.json or args.cyclic) else False) as progress, \
+    with ProgressDisplay(live=False if args.json or args.cyclic else None) as progress, \
             Session(settings, progress=progress) as session:
         if args.report:
             return _report(session, args)
