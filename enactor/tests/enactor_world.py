@@ -56,7 +56,7 @@ from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.yamlload import load_text
 
 DEADLINE = 30.0     # a safety net against hanging, never a timing assertion
-FAST = Tuning(max_workers=8, attempts=4, retry=Backoff(0.01, 2.0, 0.05, jitter=0.5),
+FAST = Tuning(max_workers=8, attempts=4, settle=0.2, retry=Backoff(0.01, 2.0, 0.05, jitter=0.5),
               poll=Backoff(0.05, 1.5, 0.3))
 USER = "tester"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]

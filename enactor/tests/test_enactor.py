@@ -107,6 +107,23 @@ class PassTest(SimCloudCase):
         self.assertEqual(world.live_ids(), sorted(world.records()))
         self.assertEqual(world.event_names().count("infraready"), 2)
 
+    def test_an_instance_whose_state_cannot_be_told_is_kept_and_reported(self):
+        world = World(self, self.cloud)
+        enactor = world.enactor()
+        self.built(world, enactor)
+        before = sorted(world.records())
+        self.cloud.fail_next(503, 10_000)        # the cloud stays unavailable for the survey
+        self.addCleanup(self.cloud.fail_next, 503, 0)
+        result = enactor.make_a_pass(world.infra_id)
+        self.assertFalse(result.ok)
+        self.assertEqual(result.plan.actions, ())            # nothing replaced on a guess
+        self.assertEqual({row.state for row in result.rows}, {"unknown"})
+        unknown = [problem for problem in result.problems if " is unknown: " in problem]
+        self.assertEqual(len(unknown), len(before))          # and recovery could not list
+        self.cloud.fail_next(503, 0)
+        self.assertEqual(sorted(world.records()), before)
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+
     def test_a_reconfiguration_drops_a_node_type_that_left_and_creates_a_new_one(self):
         world = World(self, self.cloud)
         enactor = world.enactor()

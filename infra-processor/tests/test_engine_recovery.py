@@ -1,13 +1,16 @@
 """Recovery: records against what simcloud owns; and builds killed with SIGKILL, then recovered."""
+import dataclasses
 import random
 import signal
+import threading
 import time
+from unittest import mock
 
 from occo.infraprocessor.engine import InstanceRecord, Phase
 from occo.infraprocessor.instructions import CreateNodes
 from occo.util.nodes import NodeState, ResolvedNode
 
-from .test_engine_fixture import (DEADLINE, EngineWorld, SimCloudCase, crash_child,
+from .test_engine_fixture import (DEADLINE, FAST, EngineWorld, SimCloudCase, crash_child,
                                   simcloud_definition, wait_until)
 
 WEB = 3     # web instances the crashed builds create
@@ -31,6 +34,28 @@ class RecoverTest(SimCloudCase):
                                 instance=instance)
         self.world.store.put_instance(self.world.infra_id, "web", node_id, record.to_dict())
         return record
+
+    def test_a_create_that_lands_after_the_crash_is_waited_for_and_adopted(self):
+        self.store("late", Phase.INTENT)          # the crashed command's create is in flight
+        landed = threading.Timer(0.3, lambda: self.handler.create_node(self.node("late")))
+        landed.start()
+        self.addCleanup(landed.cancel)
+        tuning = dataclasses.replace(FAST, settle=5.0)
+        report = self.world.engine(tuning=tuning).recover(self.world.infra_id,
+                                                          fence=self.world.lease())
+        self.assertEqual(report.adopted, ("late",))
+        self.assertEqual((report.removed, report.orphans), ((), ()))
+        self.assertEqual(self.world.records()["late"]["phase"], "created")
+
+    def test_an_old_intent_with_no_resource_is_removed_without_waiting(self):
+        record = InstanceRecord(self.node("old"), Phase.INTENT, time.time() - 60)
+        self.world.store.put_instance(self.world.infra_id, "web", "old", record.to_dict())
+        sleeps = []
+        with mock.patch("occo.infraprocessor.engine.recovery.time.sleep", sleeps.append):
+            report = self.world.engine(tuning=dataclasses.replace(FAST, settle=5.0)).recover(
+                self.world.infra_id, fence=self.world.lease())
+        self.assertEqual(report.removed, ("old",))
+        self.assertEqual(sleeps, [])
 
     def test_records_and_resources_are_matched(self):
         adopted = self.handler.create_node(self.node("adopted"))

@@ -149,14 +149,23 @@ class SurveyTest(SimCloudCase):
         self.assertIs(status.state, NodeState.PENDING)
         self.assertEqual(status.detail, "its resource is pending")
 
-    def test_a_transient_cloud_error_reads_unknown_with_why(self):
+    def test_a_transient_cloud_error_is_retried(self):
+        (node_id, _), = self.build(1).items()
+        self.fail_next(503, 2)
+        (status,) = self.survey(fence=self.world.lease())
+        self.assertEqual(status.record.node_id, node_id)
+        self.assertIs(status.state, NodeState.READY)
+
+    def test_a_cloud_that_stays_unavailable_reads_unknown_with_why(self):
         (node_id, record), = self.build(1).items()
-        self.fail_next(503, 1)
+        self.fail_next(503, 1000)            # beyond every attempt of the fast tuning
         (status,) = self.survey(fence=self.world.lease())
         self.assertEqual(status.record.node_id, node_id)
         self.assertIs(status.state, NodeState.UNKNOWN)
         self.assertIn("answered 503", status.detail)
+        self.assertIn("gave up after", status.detail)
         self.assertEqual(self.world.records("web")[node_id], record)
+        self.fail_next(503, 0)
         (again,) = self.survey()            # the next survey sees it again
         self.assertIs(again.state, NodeState.READY)
 

@@ -26,7 +26,7 @@ from occo.infraprocessor.engine import Engine, InstanceStatus, by_name, recorded
 from occo.infraprocessor.instructions import DropInfrastructure
 
 from .lease import HeldLease
-from .outcome import PassResult, rows_after, rows_of
+from .outcome import PassResult, rows_after, rows_of, unknown
 from .plan import InstanceView, Plan, plan_pass
 
 
@@ -71,7 +71,7 @@ class Enactor:
                 self.store.append_event(Event(infra_id, "infraready", self.clock()))
             after = {status.record.node_id: status for status in recorded(self.store, infra_id)}
         return PassResult(infra_id, plan, rows_after(execution, before, after), recovery,
-                          execution, recovery.problems)
+                          execution, recovery.problems + unknown(before))
 
     def dry_run(self, infra_id: str, description: StaticDescription | None = None) -> PassResult:
         """The plan a pass would make now, for the stored or a new `description`."""

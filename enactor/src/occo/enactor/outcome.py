@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from occo.infraprocessor.engine import ExecutionResult, InstanceStatus, RecoveryReport
+from occo.util.nodes import NodeState
 
 from .plan import Plan
 
@@ -73,22 +74,26 @@ def rows_after(execution: ExecutionResult, before: Sequence[InstanceStatus],
                after: Mapping[str, InstanceStatus]) -> tuple[NodeRow, ...]:
     """A row per instance: the engine's results, then the instances it did not touch.
 
-    `before` is the survey the plan was made from; `after` the records as they
-    are now, by node id (for the addresses of what was just created).
+    `before` is the survey the plan was made from (what the untouched
+    instances are); `after` the records as they are now, by node id (for the
+    state and addresses of what the engine just made).
     """
     rows = []
-    touched = set()
     for result in execution.nodes:
-        touched.add(result.node_id)
         now = after.get(result.node_id or "")
         rows.append(NodeRow(result.node_name, result.node_id, str(result.outcome),
                             str(now.state) if now else "",
                             now.record.addresses if now else (), result.reason))
-    for status in before:
-        if status.record.node_id not in touched:
-            now = after.get(status.record.node_id, status)
-            rows.append(_row(now, UNCHANGED))
+    touched = {result.node_id for result in execution.nodes}
+    rows.extend(_row(status, UNCHANGED) for status in before
+                if status.record.node_id not in touched)
     return tuple(sorted(rows, key=lambda row: (row.node_name, row.node_id or "")))
+
+
+def unknown(statuses: Sequence[InstanceStatus]) -> tuple[str, ...]:
+    """A problem for each instance whose state could not be told: kept, not replaced."""
+    return tuple(f"the state of {status.record.name} {status.record.node_id} is unknown: "
+                 f"{status.detail}" for status in statuses if status.state == NodeState.UNKNOWN)
 
 
 def rows_of(statuses: Sequence[InstanceStatus], outcome: str = UNCHANGED) -> tuple[NodeRow, ...]:

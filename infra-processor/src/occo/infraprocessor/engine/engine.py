@@ -65,12 +65,16 @@ class Tuning:
     time booted so far (0.25 s at least, the original's fixed 10 s at most),
     so that an instance is seen ready at most a quarter of its boot time
     late, and sooner once a peer of it is.
+
+    `settle` is how long a create sent just before a crash may take to be
+    carried out: recovery waits for an intent that young (see `recovery`).
     """
 
     max_workers: int = 256
     attempts: int = 9
     retry: Backoff = field(default_factory=lambda: Backoff(0.025, 2.0, 10.0, jitter=1.0))
     poll: Backoff = field(default_factory=lambda: Backoff(0.25, 1.25, 10.0, jitter=0.5))
+    settle: float = 10.0
 
 
 class Engine:

@@ -13,6 +13,14 @@ what it owns for the infrastructure (`list_owned`), and:
   before the create, or the create failed), and its config manager told;
 - a resource that no record owns is an orphan, and is dropped.
 
+A create sent just before a crash may still be carried out after it, so an
+intent younger than `Tuning.settle` seconds whose resource is not listed
+yet is waited for (once, up to the youngest's age of `settle`) before the
+clouds are listed: otherwise its record would be removed and the resource,
+landing a moment later, left for the pass after to find as an orphan. Only
+a crash leaves such intents (a failed create is rolled back by its own
+execution), so only the pass after a crash waits.
+
 Records of `created` or `ready` instances whose resource is gone are left as
 they are: their state reads SHUTDOWN and the enactor replaces them. A backend
 that cannot be listed is left alone and named in the report's problems.
@@ -20,6 +28,7 @@ that cannot be listed is left alone and named in the report's problems.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -52,6 +61,8 @@ class Recovery:
 
     def __init__(self, engine: Engine, infra_id: str, *, fence: int | None) -> None:
         self.store = engine.store
+        self.clock = engine.clock
+        self.settle = engine.tuning.settle
         self.infra_id = infra_id
         self.fence = fence
         self.dispatcher = Dispatcher(engine.tuning.max_workers)
@@ -62,8 +73,10 @@ class Recovery:
         self.problems: list[str] = []
 
     def run(self) -> RecoveryReport:
+        records = list(self._records())
+        self._let_creates_land(records)
         backends: dict[str, list[InstanceRecord]] = {}
-        for record in self._records():
+        for record in records:
             backends.setdefault(section_key(record.resource), []).append(record)
         groups = list(backends.values())
         try:
@@ -77,6 +90,14 @@ class Recovery:
             self.dispatcher.close()
         return RecoveryReport(self.infra_id, tuple(self.adopted), tuple(self.removed),
                               tuple(self.orphans), tuple(self.problems))
+
+    def _let_creates_land(self, records: Sequence[InstanceRecord]) -> None:
+        unconfirmed = [record.created_at for record in records
+                       if record.phase is Phase.INTENT and record.instance is None]
+        if unconfirmed:
+            wait = min(self.settle, max(unconfirmed) + self.settle - self.clock())
+            if wait > 0:
+                time.sleep(wait)
 
     def _steps(self, records: Sequence[InstanceRecord],
                listing: Future[list[Instance]]) -> Iterator[_Step]:

@@ -71,7 +71,12 @@ class Survey:
         dispatcher = Dispatcher(self.engine.tuning.max_workers)
         operations = self.engine.operations(threading.Event())
         try:
-            futures = dispatcher.map(operations.observe, made)
+            # retried while the cloud answers transiently: an instance whose state stays
+            # unknown is kept (not replaced), and the pass reports it
+            futures = dispatcher.map(
+                lambda record: operations.retrier.call(f"asking the state of {record.node_id}",
+                                                       lambda: operations.observe(record)),
+                made)
         finally:
             dispatcher.close()
         statuses = [InstanceStatus(record, NodeState.PENDING, "its create is not confirmed yet")
