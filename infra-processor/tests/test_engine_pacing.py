@@ -6,7 +6,7 @@ import unittest
 
 from occo.infraprocessor.engine import Backoff
 from occo.infraprocessor.engine.dispatcher import Dispatcher
-from occo.infraprocessor.engine.pacing import Boot, Pacing, peer_group
+from occo.infraprocessor.engine.pacing import SCOUTS, Boot, Pacing, peer_group
 
 POLL = Backoff(0.25, 1.25, 10.0)        # no jitter: exact delays
 RETRY = Backoff(0.025, 2.0, 10.0)
@@ -42,6 +42,26 @@ class ScheduleTest(unittest.TestCase):
         self.assertEqual(round(paced.delay(boot, 104.0), 6), 0.05)
         paced.answered(boot, 104.1)
         self.assertEqual(round(paced.delay(boot, 104.2), 6), 1.05)
+
+
+class ScoutsTest(unittest.TestCase):
+    def test_beyond_its_scouts_a_group_polls_at_doubling_intervals_until_one_is_ready(self):
+        paced = pacing()
+        group = [Boot("web", began=100.0) for _ in range(SCOUTS + 2)]
+        delays = [round(paced.delay(boot, 100.0), 6) for boot in group]
+        self.assertEqual(delays, [0.25] * SCOUTS + [1.0, 1.0])
+        (late, _) = group[SCOUTS:]
+        self.assertEqual(round(paced.delay(late, 103.0), 6), 3.0)      # its age, not a quarter
+        self.assertEqual(round(paced.delay(group[0], 103.0), 6), 0.75)  # a scout keeps its pace
+        self.assertTrue(seen_ready(paced, group[0], 101.0))
+        # once one is ready the others are due at its age, and back on the common schedule
+        self.assertEqual(round(paced.delay(late, 100.5), 6), 0.25)
+        self.assertEqual(round(paced.hint(late), 6), 101.0)
+
+    def test_instances_without_peers_are_never_held_back(self):
+        paced = pacing()
+        self.assertEqual([round(paced.delay(Boot(None, began=100.0), 100.0), 6)
+                          for _ in range(SCOUTS + 2)], [0.25] * (SCOUTS + 2))
 
 
 class PeersTest(unittest.TestCase):

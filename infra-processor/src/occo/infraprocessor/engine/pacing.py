@@ -19,6 +19,12 @@ starts late. `Pacing` decides with three rules:
   hundreds is then seen ready moments after its first member, though each
   member polls on a sparse schedule: the jitter spreads the members' polls,
   so that one of them looks soon after the group has booted.
+- Scouts: while no instance of a group has been seen ready, only its first
+  `SCOUTS` instances keep that schedule; the others poll at doubling
+  intervals from `4 x initial` (they will hear from their scouts when it is
+  time). Hundreds of instances of one node then cost a few polls each rather
+  than one every quarter of their age, and the engine's and the cloud's time
+  go to the creates of the next level instead.
 - Hurrying, at the retry delays (`Tuning.retry`: short, doubling), while
   those are shorter than the schedule: after a poll that failed
   transiently (it told nothing), and after a poll that found the instance
@@ -33,11 +39,14 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .retry import Backoff
+
+SCOUTS = 4       # instances of a group that poll at the full pace until one is seen ready
 
 
 def peer_group(name: str, resource: Mapping[str, Any]) -> str:
@@ -53,6 +62,7 @@ class Boot:
     began: float                        # when its create returned, or it was first seen
     asked: float | None = None          # when the last poll that got an answer was made
     hurry: Iterator[float] | None = None    # the retry delays, while it is hurried
+    scout: bool | None = None           # one of its group's scouts; decided at its first poll
 
 
 class Pacing:
@@ -63,10 +73,14 @@ class Pacing:
         self.retry = retry
         self.rng = rng
         self._booted: dict[str, float] = {}      # group -> the shortest boot seen ready
+        self._scouts: Counter[str] = Counter()   # group -> how many scouts it has
 
     def delay(self, boot: Boot, now: float) -> float:
         """Seconds from `now` until its next poll."""
-        scheduled = self.poll.paced(now - boot.began, self.rng)
+        age = now - boot.began
+        scheduled = self.poll.paced(age, self.rng)
+        if self._waits_for_scouts(boot):
+            scheduled = max(scheduled, min(self.poll.cap, max(age, 4 * self.poll.initial)))
         due = self.hint(boot)
         if boot.hurry is None and due is not None:
             return min(scheduled, max(0.0, due - now))
@@ -113,6 +127,14 @@ class Pacing:
             return False
         self._booted[boot.peers] = booted
         return True
+
+    def _waits_for_scouts(self, boot: Boot) -> bool:
+        if boot.peers is None or boot.peers in self._booted:
+            return False
+        if boot.scout is None:
+            boot.scout = self._scouts[boot.peers] < SCOUTS
+            self._scouts[boot.peers] += boot.scout
+        return not boot.scout
 
     def _overdue(self, boot: Boot) -> bool:
         """A poll of it made at the age its peers were seen ready at was answered."""
