@@ -32,17 +32,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from occo.infraprocessor import testing
 from occo.infobroker.store import Store, open_store
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG
 from occo.resourcehandler.simcloud.process import SimCloudProcess
@@ -337,33 +336,11 @@ class CommandCase(unittest.TestCase):
             store.close()
 
 
-class Gate:
-    """http://127.0.0.1:PORT/ answers 503 until `open()`, then 200: as a node's health
-    check, it holds the node (and the command that waits for it) as long as a test wants."""
+class Gate(testing.Gate):
+    """As a node's health check (YAML), it holds the node, and the command that waits for
+    it, as long as a test wants."""
 
-    def __init__(self, case: unittest.TestCase) -> None:
-        self.opened = threading.Event()
-        gate = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if gate.opened.is_set() else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                """Quiet."""
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        case.addCleanup(self.server.server_close)
-        case.addCleanup(self.server.shutdown)
-
-    def open(self) -> None:
-        self.opened.set()
-
-    def health_check(self) -> str:
+    def health_check(self) -> str:  # type: ignore[override]
         return f"{{ping: false, urls: ['{self.url}']}}"
 
 

@@ -20,7 +20,6 @@ is here, behind `World`, so that the test modules need none of them.
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 import random
 import signal
@@ -33,7 +32,6 @@ import time
 import unittest
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +42,8 @@ from occo.infobroker.providers import StoreProvider
 from occo.infobroker.store import LeaseOwner
 from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import Backoff, Engine, Step, Tuning
-from occo.infraprocessor.health import HealthChecker, Pinger
-from occo.infraprocessor.health.report import CheckResult
+from occo.infraprocessor.health import HealthChecker
+from occo.infraprocessor.testing import Gate, LoopbackPinger  # noqa: F401 (tests import Gate here)
 from occo.resourcehandler.base import Instance, PermanentError
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
@@ -105,48 +103,6 @@ def dump(path: Path, leave_out: tuple[str, ...] = ()) -> dict[str, list[str]]:
 
 class SimCloudCase(SimCloudTestCase):
     """A simcloud server for the class; faults a test sets last for that test only."""
-
-
-class LoopbackPinger(Pinger):
-    """TCP "pings", and only of this machine."""
-
-    def __init__(self) -> None:
-        super().__init__(icmp=False)
-
-    def ping(self, address: str, ports: Any = (), timeout: float = 1.0) -> CheckResult:
-        if not ipaddress.ip_address(address).is_loopback:
-            raise AssertionError(f"a test tried to reach {address}, outside 127.0.0.0/8")
-        return super().ping(address, ports, timeout)
-
-
-class Gate:
-    """http://127.0.0.1:PORT/ answers 503 until `open()`, then 200."""
-
-    def __init__(self, case: unittest.TestCase) -> None:
-        self.opened = threading.Event()
-        gate = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if gate.opened.is_set() else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                """Quiet."""
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        case.addCleanup(self.server.server_close)
-        case.addCleanup(self.server.shutdown)
-
-    def open(self) -> None:
-        self.opened.set()
-
-    def health_check(self) -> dict[str, Any]:
-        return {"ping": False, "urls": [self.url]}
 
 
 class Faults:
