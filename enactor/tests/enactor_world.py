@@ -28,10 +28,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +41,7 @@ from occo.infobroker.store import LeaseOwner
 from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import Backoff, Engine, Step, Tuning
 from occo.infraprocessor.health import HealthChecker
-from occo.infraprocessor.testing import Gate, LoopbackPinger  # noqa: F401 (tests import Gate here)
+from occo.infraprocessor.testing import DEADLINE, Gate, LoopbackPinger, wait_until  # noqa: F401 (tests import Gate here)
 from occo.resourcehandler.base import Instance, PermanentError
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
@@ -53,7 +51,6 @@ from occo.util.config import Settings
 from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.yamlload import load_text
 
-DEADLINE = 30.0     # a safety net against hanging, never a timing assertion
 FAST = Tuning(max_workers=8, attempts=4, settle=0.2, retry=Backoff(0.01, 2.0, 0.05, jitter=0.5),
               poll=Backoff(0.05, 1.5, 0.3))
 USER = "tester"
@@ -72,15 +69,6 @@ dependencies:
   - [*APP, *DB]
 """
 NODE_TYPES = ("db_node", "app_node", "cache_node", "queue_node", "web_node")
-
-
-def wait_until(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while not (value := condition()):
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:g} s waiting until {what}")
-        time.sleep(0.02)
-    return value
 
 
 def definition(cloud: SimCloudProcess, image: str = "debian-12", **extra: Any) -> dict[str, Any]:

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 import uuid
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from occo.infobroker.store.base import LeaseOwner
 from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import Backoff, Engine, ExecutionResult, Step, Tuning
 from occo.infraprocessor.health import HealthChecker
-from occo.infraprocessor.testing import Gate, LoopbackPinger  # noqa: F401 (tests import them here)
+from occo.infraprocessor.testing import DEADLINE, Gate, LoopbackPinger, wait_until  # noqa: F401 (tests import them here)
 from occo.infraprocessor.instructions import CreateInfrastructure, CreateNodes, Instruction
 from occo.resourcehandler.base import Instance
 from occo.resourcehandler.guard import ResourceHandlers
@@ -45,19 +44,9 @@ from occo.resourcehandler.simcloud.testing import SimCloudTestCase
 from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
-DEADLINE = 30.0     # a safety net against hanging, never a timing assertion
 FAST = Tuning(max_workers=8, attempts=4, settle=0.2, retry=Backoff(0.01, 2.0, 0.05, jitter=0.5),
               poll=Backoff(0.05, 1.5, 0.3))
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while not (value := condition()):
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:g} s waiting until {what}")
-        time.sleep(0.02)
-    return value
 
 
 def node_description(name: str, node_type: str, infra_id: str, **extra: Any) -> dict[str, Any]:

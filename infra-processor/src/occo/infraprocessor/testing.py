@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 import unittest
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .health import Pinger
 from .health.report import CheckResult
+
+
+DEADLINE = 30.0     # a safety net against hanging, never a timing assertion
+
+
+def wait_until(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
+    """`condition()`'s first true value, polled; a failed test after `deadline` seconds."""
+    end = time.monotonic() + deadline
+    while not (value := condition()):
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline:g} s waiting until {what}")
+        time.sleep(0.02)
+    return value
 
 
 class LoopbackPinger(Pinger):
