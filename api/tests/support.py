@@ -45,6 +45,7 @@ from occo.infraprocessor import testing
 from occo.infobroker.store import Store, open_store
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG
 from occo.resourcehandler.simcloud.process import SimCloudProcess
+from occo.resourcehandler.simcloud.testing import SimCloudTestCase
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "three-tier"
@@ -377,30 +378,13 @@ def by_node_name(instances: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
     return {name: sorted(ids) for name, ids in grouped.items()}
 
 
-class SimCloudCommandCase(CommandCase):
-    """One simcloud server for the class; faults a test sets are reset after it.
+class SimCloudCommandCase(CommandCase, SimCloudTestCase):
+    """One simcloud server for the class (`SimCloudTestCase`: faults a test sets are reset
+    after it), and the commands.
 
     What a test builds there is left at its end: the server goes, with its
     instances, when the class is done, and each test has a store of its own.
     """
-
-    BOOT_TIME = 0.2
-    cloud: SimCloudProcess
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = SimCloudProcess(boot_time=cls.BOOT_TIME).start()
-        cls.addClassCleanup(cls.cloud.close)
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.addCleanup(self.reset_faults, self.cloud)
-
-    def reset_faults(self, cloud: SimCloudProcess) -> None:
-        cloud.set_faults(latency=0.0, rate_limit=None, error_rate=0.0, ghost_rate=0.0,
-                         boot_time=self.BOOT_TIME)
-        cloud.fail_next(500, 0)
 
     def another_cloud(self, **faults: Any) -> SimCloudProcess:
         """A simcloud server of this test alone."""

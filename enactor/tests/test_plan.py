@@ -83,6 +83,15 @@ class PlanTest(unittest.TestCase):
         self.assertEqual(shrink.describe(), ["drop app a1 (requested)", "create 2 x app after db"])
         self.assertEqual(shrink.targets["app"], 3)
 
+    def test_only_targets_that_differ_from_the_stored_ones_are_to_store(self):
+        instances = {"db": [view("d1")], "monitor": [view("m1")], "lb": [view("l1")],
+                     "app": [view("a1"), view("a2")]}
+        result = plan(instances, {"db": 1, "app": 2, "monitor": 1}, {})
+        self.assertEqual(result.target_changes, {"lb": 1})       # nothing stored for lb yet
+        grown = plan(instances, {"db": 1, "app": 2, "monitor": 1, "lb": 1},
+                     {"app": [ScalingRequest("r1", "create")]})
+        self.assertEqual(grown.target_changes, {"app": 3})
+
     def test_plan_is_json(self):
         data = json.loads(json.dumps(plan(exists=False).to_json()))
         self.assertEqual(data["actions"][3], {"action": "CreateNodes", "node_name": "app",

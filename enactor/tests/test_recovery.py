@@ -84,13 +84,6 @@ class CrashRecoveryTest(SimCloudCase):
         self.wait_for_the_cloud_to_settle()
         self.converged(world)
 
-    def wait_for_the_cloud_to_settle(self):
-        def settled():
-            before = self.cloud.stats()["calls"]
-            time.sleep(0.1)
-            return self.cloud.stats()["calls"] == before
-        wait_until(settled, "simcloud has no more calls to answer")
-
     def test_a_pass_killed_after_its_second_intent(self):
         self.crash(nth=2)
 

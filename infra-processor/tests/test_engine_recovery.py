@@ -11,7 +11,7 @@ from occo.infraprocessor.instructions import CreateNodes
 from occo.util.nodes import NodeState, ResolvedNode
 
 from .test_engine_fixture import (DEADLINE, FAST, EngineWorld, SimCloudCase, crash_child,
-                                  simcloud_definition, wait_until)
+                                  simcloud_definition)
 
 WEB = 3     # web instances the crashed builds create
 
@@ -124,14 +124,6 @@ class CrashTest(SimCloudCase):
         self.assertEqual(len(world.records("web")), WEB)
         self.assertEqual({data["phase"] for data in records.values()}, {"ready"})
         return world
-
-    def wait_for_the_cloud_to_settle(self):
-        """A request the child sent just before it died may still be answered: wait it out."""
-        def settled():
-            before = self.cloud.stats()["calls"]
-            time.sleep(0.1)
-            return self.cloud.stats()["calls"] == before
-        wait_until(settled, "simcloud has no more calls to answer")
 
     def test_killed_after_an_intent_is_stored(self):
         self.crash("intent")

@@ -123,8 +123,7 @@ class Enactor:
         return any(event.name == "infrastart" for event in self.store.events(infra_id))
 
     def _store_scaling(self, plan: Plan, fence: int) -> None:
-        for name, target in plan.targets.items():
-            if self.store.get_target_count(plan.infra_id, name) != target:
-                self.store.set_target_count(plan.infra_id, name, target, fence=fence)
+        for name, target in plan.target_changes.items():
+            self.store.set_target_count(plan.infra_id, name, target, fence=fence)
         for name, request_ids in plan.handled_requests.items():
             self.store.delete_scaling_requests(plan.infra_id, name, list(request_ids), fence=fence)

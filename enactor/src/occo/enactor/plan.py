@@ -44,6 +44,13 @@ class Plan:
     targets: Mapping[str, int]                       # node name -> target to store
     handled_requests: Mapping[str, tuple[str, ...]]  # node name -> request ids to delete
     messages: tuple[str, ...] = field(default=())
+    stored_targets: Mapping[str, int | None] = field(default_factory=dict)  # as the plan found them
+
+    @property
+    def target_changes(self) -> dict[str, int]:
+        """The targets to store: those that differ from the stored ones."""
+        return {name: target for name, target in self.targets.items()
+                if self.stored_targets.get(name) != target}
 
     @property
     def changes_nothing(self) -> bool:
@@ -99,4 +106,4 @@ def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[Instan
             for i in group if i.state in GONE]
     start = [] if infrastructure_exists else [CreateInfrastructure(static.infra_id)]
     return Plan(static.infra_id, tuple(start + surplus + removed + gone + creates),
-                targets, handled, tuple(messages))
+                targets, handled, tuple(messages), dict(stored_targets))

@@ -7,6 +7,7 @@ by a healthy cloud.
 """
 from __future__ import annotations
 
+import time
 import unittest
 
 from .process import SimCloudProcess
@@ -29,3 +30,15 @@ class SimCloudTestCase(unittest.TestCase):
                               boot_time=self.BOOT_TIME)
         self.cloud.fail_next(500, 0)
         super().tearDown()
+
+    def wait_for_the_cloud_to_settle(self, deadline: float = 30.0) -> None:
+        """Until no call comes for 0.1 s: a request a killed client sent just before it
+        died may still be answered."""
+        end = time.monotonic() + deadline
+        while True:
+            before = self.cloud.stats()["calls"]
+            time.sleep(0.1)
+            if self.cloud.stats()["calls"] == before:
+                return
+            if time.monotonic() > end:
+                raise AssertionError(f"simcloud still answered calls after {deadline:g} s")
