@@ -217,8 +217,9 @@ CHILD_LEASE_TTL = 1.0
 
 
 def crash_child(database: Path, infra_id: str, nth: int) -> subprocess.Popen[bytes]:
-    """A child process that makes a pass and SIGKILLs itself once its `nth` intent is stored
-    (its lease, of `CHILD_LEASE_TTL` seconds, then expires by itself)."""
+    """A child process that makes a pass and SIGKILLs itself once its `nth` instance is reported
+    creating: its intent is stored, the creates before it are sent (its lease, of
+    `CHILD_LEASE_TTL` seconds, then expires by itself)."""
     command = [sys.executable, "-m", "tests.enactor_world", "crash", str(database), infra_id,
                str(nth)]
     return subprocess.Popen(command, cwd=PACKAGE_ROOT, stdin=subprocess.DEVNULL,

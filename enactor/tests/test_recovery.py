@@ -77,7 +77,8 @@ class CrashRecoveryTest(SimCloudCase):
         self.assertEqual(child.returncode, -signal.SIGKILL, errors.decode())
         phases = Counter(data["phase"] for data in world.records().values())
         self.assertGreaterEqual(phases["intent"], 1, phases)     # the nth at least
-        self.assertEqual(sum(phases.values()), nth, phases)
+        # the intents of a batch are stored together, before its first create
+        self.assertGreaterEqual(sum(phases.values()), nth, phases)
         # its lease expires by itself; a request it sent just before it died may still be answered
         wait_until(lambda: world.store.current_lease(world.infra_id) is None,
                    "the dead child's lease expires")

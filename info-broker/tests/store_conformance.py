@@ -158,6 +158,18 @@ class StoreConformance(Mixin):
             "web": {"w1": {"state": "ready", "ip": "10.0.0.1"}, "w2": {"state": "ready"}},
             "db": {"d1": AWKWARD}})
 
+    def test_put_instances_writes_each_record_and_the_last_of_an_id_wins(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.put_instance("infra", "web", "w1", {"state": "intent"})
+        self.store.put_instances("infra", [("web", "w1", {"state": "created"}),
+                                           ("web", "w2", {"state": "intent"}),
+                                           ("db", "d1", AWKWARD),
+                                           ("web", "w2", {"state": "created"})])
+        self.store.put_instances("infra", [])
+        self.assertEqual(self.store.get_instances("infra"), {
+            "web": {"w1": {"state": "created"}, "w2": {"state": "created"}},
+            "db": {"d1": AWKWARD}})
+
     def test_instance_names_with_awkward_characters_round_trip(self) -> None:
         self.store.add_infrastructure("infra", {})
         names = [("web.front", "i.1"), ("$x", "$y"), ("50%", "a%2Eb"), ("[\"", ":@")]
@@ -192,11 +204,15 @@ class StoreConformance(Mixin):
     def test_writes_to_an_unknown_infrastructure_are_refused(self) -> None:
         writes = {
             "put_instance": lambda: self.store.put_instance("nope", "web", "w1", {}),
+            "put_instances": lambda: self.store.put_instances("nope", [("web", "w1", {})]),
             "archive_failed": lambda: self.store.archive_failed("nope", "w1", {}),
             "set_target_count": lambda: self.store.set_target_count("nope", "web", 1),
             "add_scaling_request": lambda: self.store.add_scaling_request("nope", "web", "create"),
             "failing_period": lambda: self.store.failing_period("nope", "w1", True, now=1.0),
+            "failing_period cleared":
+                lambda: self.store.failing_period("nope", "w1", False, now=1.0),
             "append_event": lambda: self.store.append_event(Event("nope", "infrastart", 1.0)),
+            "append_events": lambda: self.store.append_events([Event("nope", "infrastart", 1.0)]),
             "update_infrastructure": lambda: self.store.update_infrastructure("nope", {}),
         }
         for name, write in writes.items():
@@ -276,6 +292,29 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.events("infra"), appended)
         self.assertEqual(len(self.store.events("other")), 3)
         self.assertEqual(self.store.events("unknown"), [])
+
+    def test_appended_batches_of_events_keep_their_order_after_single_ones(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        single = Event("infra", "infrastart", 1.0)
+        batch = [Event("infra", "nodecreating", 2.0, {"node": "web"}),
+                 Event("other", "infrastart", 2.5),
+                 Event("infra", "nodecreated", 3.0, {"node": "web", "x": AWKWARD})]
+        self.store.append_event(single)
+        self.store.append_events(batch)
+        self.store.append_events([])
+        self.assertEqual(self.store.events("infra"), [single, batch[0], batch[2]])
+        self.assertEqual(self.store.events("other"), [batch[1]])
+
+    def test_a_cleared_failing_period_stays_cleared_and_starts_again(self) -> None:
+        store = self.store
+        store.add_infrastructure("infra", {})
+        self.assertEqual(store.failing_period("infra", "w1", False, now=10.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", True, now=20.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", False, now=25.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", False, now=26.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", True, now=30.0), 0.0)
+        self.assertEqual(store.failing_period("infra", "w1", True, now=32.0), 2.0)
 
     # --- namespaces -------------------------------------------------------
     def test_users_namespaces_are_isolated(self) -> None:
@@ -407,6 +446,8 @@ class StoreConformance(Mixin):
             "update_infrastructure":
                 lambda: store.update_infrastructure("infra", {"changed": True}, fence=fence),
             "put_instance": lambda: store.put_instance("infra", "web", "late", {}, fence=fence),
+            "put_instances": lambda: store.put_instances(
+                "infra", [("web", "late", {}), ("db", "d1", {"ip": "10.0.0.2"})], fence=fence),
             "remove_instance": lambda: store.remove_instance("infra", "web", "w1", fence=fence),
             "archive_failed": lambda: store.archive_failed("infra", "late", {}, fence=fence),
             "set_target_count": lambda: store.set_target_count("infra", "web", 9, fence=fence),
@@ -416,8 +457,8 @@ class StoreConformance(Mixin):
         }
 
     def test_the_fenced_writes_cover_every_method_that_takes_a_fence(self) -> None:
-        fenced = {name for name in Store.__abstractmethods__
-                  if "fence" in inspect.signature(getattr(Store, name)).parameters}
+        fenced = {name for name, method in inspect.getmembers(Store, inspect.isfunction)
+                  if "fence" in inspect.signature(method).parameters}
         self.assertEqual(set(self.fenced_writes(None, "")), fenced)
 
     def test_every_fenced_write_with_a_stale_token_is_refused_and_changes_nothing(self) -> None:

@@ -17,7 +17,7 @@ from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
 from .test_engine_fixture import (FAST, EngineWorld, Gate, SimCloudCase, simcloud_definition,
-                                  spy_handlers)
+                                  spy_handlers, wait_until)
 
 NOTHING = frozenset()
 LIST_DB = ("#cloud-config\nwrite_files:\n- path: /etc/db\n"
@@ -76,6 +76,28 @@ class CreateTest(SimCloudCase):
             self.assertEqual(record["node"]["node_id"], node_id)
             self.assertEqual(record["resource"]["endpoint"], self.cloud.url)
 
+    def test_records_are_written_in_batches_the_intents_of_a_batch_before_its_creates(self):
+        world = self.web_world()
+        writes = []             # (records in one transaction, creates the cloud had made then)
+        single = []
+        store_put_instances = world.store.put_instances
+
+        def put_instances(infra_id, records, fence=None):
+            writes.append(([data["phase"] for _, _, data in records], self.created_calls()))
+            store_put_instances(infra_id, records, fence=fence)
+        world.store.put_instances = put_instances
+        world.store.put_instance = lambda *args, **kwargs: single.append(args)
+        before = self.created_calls()
+        result = world.execute(world.engine(), CreateNodes("web", 6, NOTHING))
+        self.assertTrue(result.ok, result)
+        self.assertEqual(single, [])
+        (first_phases, made), *later = writes
+        self.assertEqual((first_phases, made), (["intent"] * 6, before))
+        written = [phase for phases, _ in later for phase in phases]
+        self.assertEqual(written.count("ready"), 6, writes)
+        self.assertLessEqual(len(written), 12, writes)      # at most created and ready each
+        self.assertEqual({data["phase"] for data in world.records().values()}, {"ready"})
+
     def test_a_node_type_starts_when_its_own_dependencies_are_ready_not_its_level(self):
         """Two chains, slow -> after_slow and fast -> after_fast: the slow node is held
         until after_fast is ready, which only a walk per node type allows."""
@@ -133,21 +155,27 @@ class CreateTest(SimCloudCase):
         self.assertEqual(self.cloud.stats()["ghosts"] - ghosts, 3)
 
     def test_a_booting_instance_is_recorded_with_the_addresses_its_cloud_gave_at_once(self):
-        gate = Gate(self)       # holds readiness until the record was looked at
+        gate = Gate(self)       # holds readiness until the record was seen
         world = EngineWorld(
             self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())]},
             ("web", "web_node"))
-        booting = []
+        seen = []
 
-        def look(name, step):
-            if step is Step.BOOTING:
-                booting.extend(world.records().values())     # the thread that owns the store
-                gate.open()
-        world.progress.hook = look
+        def watch():            # another connection, as another command would look
+            with SqliteStore(world.path, "tester") as store:
+                try:
+                    seen.append(wait_until(lambda: [
+                        record for by_id in store.get_instances(world.infra_id).values()
+                        for record in by_id.values() if record["phase"] == "created"],
+                        "the instance is recorded as created"))
+                finally:
+                    gate.open()
+        watcher = threading.Thread(target=watch)
+        watcher.start()
         result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
+        watcher.join()
         self.assertTrue(result.ok, result)
-        (record,) = booting
-        self.assertEqual(record["phase"], "created")
+        ((record,),) = seen
         (live,) = self.live(world.infra_id)
         self.assertEqual(record["instance"]["instance_id"], live.instance_id)
         self.assertTrue(record["addresses"][0].startswith("10."), record)

@@ -170,7 +170,8 @@ class SimCloudCase(SimCloudTestCase):
 
 
 # --- the crash child ------------------------------------------------------------------
-# the moments a child can die at that the engine reports (after the step named is recorded)
+# the moments a child can die at that the engine reports: the intent is stored by then; the
+# `created` and `ready` records may still be kept back (the engine writes them behind)
 REPORTED = {"intent": Step.CREATING, "booting": Step.BOOTING, "ready": Step.READY}
 KILL_POINTS = (*REPORTED, "created", "at")
 
@@ -180,8 +181,8 @@ def crash_child(database: str, endpoint: str, infra_id: str, count: int, kill_at
     """Start a child that builds `count` web nodes and SIGKILLs itself.
 
     `kill_at` is the moment: the `nth` instance stored as an intent, made by
-    the cloud (before its record says so), recorded as created, or ready; or
-    `at`: `after` seconds into the build.
+    the cloud (before the engine heard of it), its create answered, or seen
+    ready; or `at`: `after` seconds into the build.
     """
     command = [sys.executable, "-m", "tests.test_engine_fixture", "crash", database, endpoint,
                infra_id, str(count), kill_at, str(nth), str(after)]

@@ -137,10 +137,10 @@ class CrashTest(SimCloudCase):
     def test_killed_after_the_cloud_made_the_second(self):
         self.crash("created", nth=2)
 
-    def test_killed_after_a_record_says_created(self):
+    def test_killed_after_a_create_was_answered(self):
         self.crash("booting", nth=2)
 
-    def test_killed_after_one_is_ready(self):
+    def test_killed_after_one_is_seen_ready(self):
         self.crash("ready")
 
     def test_killed_at_random_moments(self):

@@ -27,6 +27,7 @@ import abc
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -149,6 +150,18 @@ class Store(abc.ABC):
                      fence: int | None = None) -> None:
         """Create or replace one instance record (intent record or instance data)."""
 
+    def put_instances(self, infra_id: str, records: Sequence[tuple[str, str, dict]],
+                      fence: int | None = None) -> None:
+        """Create or replace several instance records, given as (node name, node id, data).
+
+        The engine keeps the records of many instances changing at once: one
+        transaction for all of them costs about what one record does. Stores
+        that can write them atomically do; this default writes one at a time,
+        in order.
+        """
+        for node_name, node_id, data in records:
+            self.put_instance(infra_id, node_name, node_id, data, fence=fence)
+
     @abc.abstractmethod
     def get_instances(self, infra_id: str) -> dict[str, dict[str, dict]]:
         """{node name: {node id: data}} of an infrastructure; empty if it has none."""
@@ -200,6 +213,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def append_event(self, event: Event) -> None:
         """Add an event to its infrastructure's log."""
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        """Add several events, in order; see `put_instances` for why."""
+        for event in events:
+            self.append_event(event)
 
     @abc.abstractmethod
     def events(self, infra_id: str) -> list[Event]:

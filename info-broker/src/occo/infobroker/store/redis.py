@@ -23,7 +23,7 @@ decided in Python between WATCH and MULTI/EXEC.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -59,7 +59,10 @@ if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return redis.error_reply('OCCO
 redis.call('SET', KEYS[3], ARGV[3])
 """,
     "set": GUARD + "redis.call('SET', KEYS[3], ARGV[3])",
-    "set_field": GUARD + "redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])",
+    # Set fields ARGV[3], ARGV[5], ... of hash KEYS[3] to ARGV[4], ARGV[6], ...
+    "set_fields": GUARD + """
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+""",
     # Delete fields ARGV[3..] of hash KEYS[3], and the same values from list KEYS[4] if given.
     "delete_fields": GUARD + """
 for i = 3, #ARGV do
@@ -192,8 +195,14 @@ class RedisStore(Store):
     # --- node instances ---------------------------------------------------
     def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
                      fence: int | None = None) -> None:
-        self._run("set_field", infra_id, fence, [self._infra_key(infra_id, "instances")],
+        self._run("set_fields", infra_id, fence, [self._infra_key(infra_id, "instances")],
                   pair(node_name, node_id), encode(data))
+
+    def put_instances(self, infra_id: str, records: Sequence[tuple[str, str, dict]],
+                      fence: int | None = None) -> None:
+        self._run("set_fields", infra_id, fence, [self._infra_key(infra_id, "instances")],
+                  *(value for node_name, node_id, data in records
+                    for value in (pair(node_name, node_id), encode(data))))
 
     def get_instances(self, infra_id: str) -> dict[str, dict[str, dict]]:
         instances: dict[str, dict[str, dict]] = {}
@@ -209,7 +218,7 @@ class RedisStore(Store):
 
     def archive_failed(self, infra_id: str, node_id: str, data: dict,
                        fence: int | None = None) -> None:
-        self._run("set_field", infra_id, fence, [self._infra_key(infra_id, "failed")],
+        self._run("set_fields", infra_id, fence, [self._infra_key(infra_id, "failed")],
                   node_id, encode(data))
 
     def failed_instances(self, infra_id: str) -> dict[str, dict]:
@@ -219,7 +228,7 @@ class RedisStore(Store):
     # --- scaling ----------------------------------------------------------
     def set_target_count(self, infra_id: str, node_name: str, count: int,
                          fence: int | None = None) -> None:
-        self._run("set_field", infra_id, fence, [self._infra_key(infra_id, "targets")],
+        self._run("set_fields", infra_id, fence, [self._infra_key(infra_id, "targets")],
                   node_name, count)
 
     def get_target_count(self, infra_id: str, node_name: str) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +193,13 @@ class SqliteStore(Store):
             self._sql("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
                       infra_id, node_name, node_id, encode(data))
 
+    def put_instances(self, infra_id: str, records: Sequence[tuple[str, str, dict]],
+                      fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=True):
+            self._db.executemany("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
+                                 [(self._ns, infra_id, node_name, node_id, encode(data))
+                                  for node_name, node_id, data in records])
+
     def get_instances(self, infra_id: str) -> dict[str, dict[str, dict]]:
         instances: dict[str, dict[str, dict]] = {}
         for node_name, node_id, doc in self._sql(
@@ -252,6 +259,14 @@ class SqliteStore(Store):
     # --- health -----------------------------------------------------------
     def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
         """Seconds since the earliest failure reported in this failing streak (never negative)."""
+        if not failing and self._value(
+                "SELECT 1 FROM failing_since WHERE ns = ? AND infra_id = ? AND node_id = ?",
+                infra_id, node_id) is None:
+            # nothing to clear, the usual case: a read, not a write transaction
+            if self._value("SELECT 1 FROM infrastructures WHERE ns = ? AND infra_id = ?",
+                           infra_id) is None:
+                raise not_found(infra_id)
+            return 0.0
         with self._guarded(infra_id, None, must_exist=True):
             if not failing:
                 self._sql("DELETE FROM failing_since WHERE ns = ? AND infra_id = ? AND node_id = ?",
@@ -268,6 +283,16 @@ class SqliteStore(Store):
         with self._guarded(event.infra_id, None, must_exist=True):
             self._sql("INSERT INTO events (ns, infra_id, doc) VALUES (?, ?, ?)",
                       event.infra_id, encode_record(event))
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        with self._transaction():
+            for infra_id in {event.infra_id for event in events}:
+                if self._value("SELECT 1 FROM infrastructures WHERE ns = ? AND infra_id = ?",
+                               infra_id) is None:
+                    raise not_found(infra_id)
+            self._db.executemany("INSERT INTO events (ns, infra_id, doc) VALUES (?, ?, ?)",
+                                 [(self._ns, event.infra_id, encode_record(event))
+                                  for event in events])
 
     def events(self, infra_id: str) -> list[Event]:
         return [decode_event(row[0]) for row in self._sql(

@@ -14,9 +14,12 @@ in the owning thread:
     -> record `ready`; `nodecreated`
 
 The instances of the creates that may start together are resolved and their
-intents stored first, then all of them are sent (`_launch` says why). Events
-are logged as they happen and written when the owning thread has nothing
-else to do, in order, all before `execute` returns (`_event` says why).
+intents stored first, then all of them are sent (`_launch` says why). Other
+records and the events are kept back and written together, in one
+transaction each, when the owning thread has nothing else to do, and always
+before a record must be in the store: before the cloud is asked to create or
+drop, before templates read the records, before `execute` returns (`_put`
+says why).
 
 A failure at any step (an error, FAILED or SHUTDOWN while booting, the
 `create_timeout`) gives `nodefailed`, marks the record `failed` (so that a
@@ -43,7 +46,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -117,8 +119,9 @@ class Execution:
         self.resources: dict[str, dict[str, Any]] = {}
         self.managers: dict[str, dict[str, Any]] = {}
         self.halted = False
-        # the event log, written when nothing else waits (see `_event`)
-        self.events: deque[Event] = deque()
+        # records and events kept back until the next write-behind (see `_put`)
+        self.pending: dict[str, InstanceRecord] = {}
+        self.events: list[Event] = []
         self._began = time.monotonic()
 
     def stop(self) -> None:
@@ -139,23 +142,20 @@ class Execution:
             while self.walk.waiting or not self.dispatcher.idle:
                 if self.dispatcher.idle:
                     self.walk.check_progress()
-                self.dispatcher.step(wait=not self.events)
+                self.dispatcher.step(wait=not (self.events or self.pending))
                 self._advance()
-                self._write_events(until_busy=True)
+                if not self.dispatcher.ready:
+                    self._write_behind()
             if any(isinstance(i, DropInfrastructure) for i in instructions):
                 if self.halted:
                     self.problems.append("cancelled before the infrastructure was dropped")
                 else:
                     self._drop_infrastructure()
-            self._write_events()
+            self._write_behind()
         except BaseException:
             self.stop()
             self.dispatcher.close(abandon=True)
-            try:
-                self._write_events()        # what happened until now, as far as it can be
-            except Exception:
-                log.exception("the events of infrastructure %s could not all be written",
-                              self.infra_id)
+            self._save_what_is_left()
             raise
         self.dispatcher.close()
         return ExecutionResult(self.infra_id,
@@ -184,6 +184,8 @@ class Execution:
         if self.stopping.is_set() and not self.halted:
             self._halt()
         start, skip = self.walk.advance()
+        if start:
+            self._flush()       # templates read the records of the instances they depend on
         for create, why in skip:
             self._never_started(create.node_name, create.count, Outcome.SKIPPED, why)
         intents: list[_Tracked] = []
@@ -234,9 +236,7 @@ class Execution:
                                 variables=dict(description.get("variables") or {}))
         self._put(record)
         self._event("nodecreating", node_id=node_id, name=name)
-        tracked = self._track(record, owned=True, started=started)
-        self._progress(name, node_id, Step.CREATING, started)
-        return tracked
+        return self._track(record, owned=True, started=started)
 
     def _launch(self, intents: Sequence[_Tracked]) -> None:
         """Create the instances whose intents are stored.
@@ -250,7 +250,10 @@ class Execution:
         last create left that much later. Each intent is still stored before
         its cloud is asked.
         """
+        self._flush()
         for tracked in intents:
+            self._progress(tracked.record.name, tracked.record.node_id, Step.CREATING,
+                           tracked.started)
             self._call(tracked, self.operations.launch, tracked.record.node,
                        then=self._provisioned)
 
@@ -381,6 +384,7 @@ class Execution:
                        tracked.started)
         tracked.record = record.replace(phase=Phase.FAILED, error=reason)
         self._put(tracked.record)
+        self._flush()           # a crash from now on still leaves the resource to be dropped
         self._event("nodedropping", node_id=record.node_id, name=record.name, reason=str(outcome))
         self._call(tracked, self.operations.teardown, tracked.record,
                    then=partial(self._rolled_back, outcome=outcome))
@@ -439,6 +443,7 @@ class Execution:
         self._finish(record.name, record.node_id, Outcome.DROPPED, None)
 
     def _removed(self, record: InstanceRecord) -> None:
+        self.pending.pop(record.node_id, None)
         self.store.remove_instance(self.infra_id, record.name, record.node_id, fence=self.fence)
         self._event("nodedropped", node_id=record.node_id, name=record.name)
 
@@ -485,6 +490,7 @@ class Execution:
         self.dispatcher.submit(function, argument, then=returned)
 
     def _records(self) -> dict[str, dict[str, dict]]:
+        self._flush()
         return self.store.get_instances(self.infra_id)
 
     def _decode(self, data: Mapping[str, Any]) -> InstanceRecord | None:
@@ -502,26 +508,53 @@ class Execution:
                                  record.node.config_management)
 
     def _put(self, record: InstanceRecord) -> None:
-        self.store.put_instance(self.infra_id, record.name, record.node_id, record.to_dict(),
-                                fence=self.fence)
+        """Keep `record` to be written by the next `_flush`, replacing any kept for its node.
+
+        Each write is a transaction the owning thread waits for, and a level of
+        250 instances makes 750 of them on its way to ready: one at a time,
+        they held back the answers and polls of the instances the next node
+        type waits for. Kept back, the records of one moment go in one
+        transaction. What a crash may lose is safe to lose: an instance whose
+        `created` record was lost is found by its tags (`list_owned`) and
+        adopted, one whose `ready` was lost is polled again. What must not be
+        lost is flushed at once: an intent before its create, `failed` before
+        the roll-back.
+        """
+        self.pending[record.node_id] = record
+
+    def _flush(self) -> None:
+        """Write the records kept back, in one transaction."""
+        if self.pending:
+            self.store.put_instances(self.infra_id,
+                                     [(record.name, record.node_id, record.to_dict())
+                                      for record in self.pending.values()],
+                                     fence=self.fence)
+            self.pending.clear()
 
     def _event(self, event: str, /, **data: Any) -> None:
-        """Log an event; it is written, in order, once nothing else waits, and all before
-        `run` returns.
-
-        Records are the state and are written as it changes; the log only tells
-        what happened, stamped when it did. Each write is a transaction the
-        owning thread waits for (a disk sync with SQLite): two events an
-        instance, written at once, delayed the records of the instances
-        becoming ready that the next node type waits for.
-        """
+        """Log an event, stamped now; it is written with the next write-behind."""
         self.events.append(Event(self.infra_id, event, self.engine.clock(), data))
 
-    def _write_events(self, *, until_busy: bool = False) -> None:
-        """Write the events logged; with `until_busy`, only until something else is waiting."""
-        while self.events and not (until_busy and self.dispatcher.ready):
-            self.store.append_event(self.events[0])
-            self.events.popleft()
+    def _write_behind(self) -> None:
+        """Write the records and the events kept back."""
+        self._flush()
+        self._write_events()
+
+    def _save_what_is_left(self) -> None:
+        """After an error: write what was kept back, as far as the store still takes it
+        (events take no fence; a lost lease refuses the records)."""
+        for what, write in (("events", self._write_events), ("records", self._flush)):
+            try:
+                write()
+            except Exception as error:
+                log.warning("the %s of infrastructure %s kept back could not be written: %s",
+                            what, self.infra_id, error)
+
+    def _write_events(self) -> None:
+        """Write the events kept back, in one transaction."""
+        if self.events:
+            self.store.append_events(self.events)
+            self.events.clear()
 
     def _progress(self, name: str, node_id: str | None, step: Step, started: float) -> None:
         try:
