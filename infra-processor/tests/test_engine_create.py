@@ -185,6 +185,8 @@ class CreateTest(SimCloudCase):
         failures = Counter()
 
         class Flaky(SimCloudHandler):
+            states_per_call = 1         # asked one at a time, through get_state
+
             def get_state(self, instance):
                 failures[instance.node_id] += 1
                 if failures[instance.node_id] <= 3:

@@ -191,6 +191,25 @@ class ResourceHandlerConformance(Mixin):
         if ip_address is not None:
             self.assertIsInstance(ip_address, str)
 
+    def test_get_states_tells_what_get_state_tells_of_each_in_order(self) -> None:
+        cls = type(self.handler)
+        self.assertGreaterEqual(cls.states_per_call, 1)
+        live, dropped = self.create(), self.create()
+        self.handler.drop_node(dropped)
+        self.wait_for_state(dropped, NodeState.SHUTDOWN)
+        missing = Instance(self.infra_id, self.new_id("node"), self.missing_instance_id())
+        asked = [dropped, live, missing, live][:max(1, cls.states_per_call)]
+        states = self.handler.get_states(asked)
+        self.assertEqual(len(states), len(asked))
+        # `live` may boot meanwhile: its answer is one of the states of a booting node
+        booting = {NodeState.PENDING, NodeState.UNKNOWN, NodeState.READY}
+        for instance, state in zip(asked, states):
+            self.assertIsInstance(state, NodeState)
+            if instance is live:
+                self.assertIn(state, booting)
+            else:
+                self.assertIs(state, NodeState.SHUTDOWN, instance)
+
     # --- errors -------------------------------------------------------------
     def test_a_rate_limit_is_a_transient_error(self) -> None:
         self.check_fault("rate_limit", TransientError)

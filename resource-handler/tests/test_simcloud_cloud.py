@@ -1,19 +1,19 @@
 """simcloud's instances and state file, in-process with a clock the test turns."""
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 import unittest
-from functools import partial
 from pathlib import Path
 
 from occo.resourcehandler.simcloud.cloud import (FORGET_AFTER, PRICE_PER_HOUR, Cloud, StateFile,
                                                  StateFileError)
 
-from .support import Clock, run_threads
+from .support import Clock
 
 
-class CloudTest(unittest.TestCase):
+class CloudTest(unittest.IsolatedAsyncioTestCase):
     def setUp(self) -> None:
         scratch = tempfile.TemporaryDirectory()
         self.addCleanup(scratch.cleanup)
@@ -21,68 +21,113 @@ class CloudTest(unittest.TestCase):
         self.clock = Clock()
         self.cloud = Cloud(self.path, self.clock)
 
-    def create(self, token: str, boot_time: float = 10.0, **tags: str) -> dict:
-        return self.cloud.create(token, tags, "img", "small", None, boot_time)[0]
+    async def create(self, token: str, boot_time: float = 10.0, **tags: str) -> dict:
+        return (await self.cloud.create(token, tags, "img", "small", None, boot_time))[0]
 
-    def test_states_follow_the_clock(self):
-        instance = self.create("a")
+    async def test_states_follow_the_clock(self):
+        instance = await self.create("a")
         self.assertEqual(instance["state"], "pending")
         self.clock.now += 10
         self.assertEqual(self.cloud.get(instance["id"])["state"], "running")
-        self.cloud.delete(instance["id"])
+        await self.cloud.delete(instance["id"])
         self.assertEqual(self.cloud.get(instance["id"])["state"], "terminated")
 
-    def test_cost_counts_running_time_until_termination(self):
-        instance = self.create("a", boot_time=10)
+    async def test_cost_counts_running_time_until_termination(self):
+        instance = await self.create("a", boot_time=10)
         self.clock.now += 5
         self.assertEqual(self.cloud.get(instance["id"])["cost"], 0)
         self.clock.now += 5 + 3600
         self.assertAlmostEqual(self.cloud.get(instance["id"])["cost"], PRICE_PER_HOUR)
-        self.cloud.delete(instance["id"])
+        await self.cloud.delete(instance["id"])
         self.clock.now += 3600
         self.assertAlmostEqual(self.cloud.get(instance["id"])["cost"], PRICE_PER_HOUR)
 
-    def test_a_reopened_cloud_has_every_instance_and_its_token(self):
-        first = self.create("a", infra="i1")
-        self.cloud.delete(self.create("b", infra="i1")["id"])
+    async def test_a_reopened_cloud_has_every_instance_and_its_token(self):
+        first = await self.create("a", infra="i1")
+        await self.cloud.delete((await self.create("b", infra="i1"))["id"])
         reopened = Cloud(self.path, self.clock)
-        self.assertEqual(reopened.create("a", {}, None, None, None, 0), (first, False))
+        self.assertEqual(await reopened.create("a", {}, None, None, None, 0), (first, False))
         self.assertEqual([item["state"] for item in reopened.find({"infra": "i1"})],
                          ["pending", "terminated"])
-        self.assertNotIn(reopened.create("c", {}, None, None, None, 0)[0]["id"],
+        self.assertNotIn((await reopened.create("c", {}, None, None, None, 0))[0]["id"],
                          {first["id"], "i-00000002"}, "ids are never given out twice")
 
-    def test_terminated_instances_are_forgotten_with_their_tokens(self):
-        old = self.create("a")
-        self.cloud.delete(old["id"])
-        self.clock.now += FORGET_AFTER + 1
-        self.cloud.delete(self.create("b")["id"])
+    async def test_find_by_ids_gives_the_known_ones_in_the_order_asked(self):
+        web, db = await self.create("a", role="web"), await self.create("b", role="db")
+        await self.cloud.delete(db["id"])
+        found = self.cloud.find({}, [db["id"], "i-ffffffff", web["id"], db["id"]])
+        self.assertEqual([(item["id"], item["state"]) for item in found],
+                         [(db["id"], "terminated"), (web["id"], "pending")])
+        self.assertEqual([item["id"] for item in self.cloud.find({"role": "web"},
+                                                                   [db["id"], web["id"]])],
+                         [web["id"]])
+        self.assertEqual(self.cloud.find({}, []), [])
+
+    async def test_terminated_instances_are_forgotten_with_their_tokens(self):
+        old = await self.create("a")
+        await self.cloud.delete(old["id"])
+        self.clock.now += FORGET_AFTER / 2
+        recent = await self.create("r")
+        await self.cloud.delete(recent["id"])
+        self.clock.now += FORGET_AFTER / 2 + 1
+        await self.cloud.delete((await self.create("b"))["id"])
         self.assertIsNone(self.cloud.get(old["id"]))
-        again, made = self.cloud.create("a", {}, None, None, None, 0)
+        self.assertEqual(self.cloud.get(recent["id"])["state"], "terminated")
+        again, made = await self.cloud.create("a", {}, None, None, None, 0)
         self.assertTrue(made)
         self.assertNotEqual(again["id"], old["id"])
 
-    def test_concurrent_changes_are_all_in_the_file_when_answered(self):
-        made: list[str] = []
+    async def test_a_reopened_cloud_forgets_its_terminated_instances_in_time(self):
+        recent, old = await self.create("a"), await self.create("b")
+        await self.cloud.delete(old["id"])
+        self.clock.now += 10
+        await self.cloud.delete(recent["id"])
+        reopened = Cloud(self.path, self.clock)
+        self.clock.now += FORGET_AFTER - 5
+        await reopened.create("c", {}, None, None, None, 0)
+        self.assertIsNone(reopened.get(old["id"]))
+        self.assertEqual(reopened.get(recent["id"])["state"], "terminated")
+
+    async def test_concurrent_changes_are_all_in_the_file_when_answered(self):
         unsaved: list[str] = []
 
-        def create(index: int) -> None:
-            instance = self.create(f"t{index}")
-            made.append(instance["id"])
+        async def create(index: int) -> str:
+            instance = await self.create(f"t{index}")
             if instance["id"] not in json.loads(self.path.read_text())["instances"]:
                 unsaved.append(instance["id"])
-        self.assertEqual(run_threads(partial(create, index) for index in range(40)), [])
-        self.assertEqual((len(made), unsaved), (40, []))
+            return instance["id"]
+        made = await asyncio.gather(*(create(index) for index in range(40)))
+        self.assertEqual((len(set(made)), unsaved), (40, []))
         saved = json.loads(self.path.read_text())
         self.assertEqual(set(saved["instances"]), set(made))
         self.assertEqual(saved["next_seq"], 41)
 
 
-class StateFileTest(unittest.TestCase):
+class StateFileTest(unittest.IsolatedAsyncioTestCase):
     def setUp(self) -> None:
         scratch = tempfile.TemporaryDirectory()
         self.addCleanup(scratch.cleanup)
         self.path = Path(scratch.name) / "simcloud.json"
+
+    async def test_changes_made_at_once_share_a_write(self):
+        made = 0
+        written: list[int] = []
+
+        def snapshot() -> str:
+            written.append(made)
+            return f"{made} changes"
+        state = StateFile(self.path, snapshot)
+
+        async def change() -> None:
+            nonlocal made
+            made += 1
+            state.changed()
+            await state.saved()
+        await asyncio.gather(*(change() for _ in range(40)))
+        self.assertLessEqual(len(written), 2, written)
+        self.assertEqual(self.path.read_text(), "40 changes")
+        await state.saved()
+        self.assertLessEqual(len(written), 2, "nothing new to save: no write")
 
     def test_a_missing_file_is_an_empty_cloud(self):
         self.assertIsNone(StateFile(self.path, str).load())
@@ -94,11 +139,11 @@ class StateFileTest(unittest.TestCase):
                 StateFile(self.path, str).load()
             self.assertIn(str(self.path), str(raised.exception))
 
-    def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(self):
+    async def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(self):
         self.path.write_text("old")
         state = StateFile(self.path, lambda: None)     # fails as it is written
         state.changed()
         with self.assertRaises(TypeError):
-            state.sync()
+            await state.saved()
         self.assertEqual(self.path.read_text(), "old")
         self.assertEqual(sorted(p.name for p in self.path.parent.iterdir()), ["simcloud.json"])

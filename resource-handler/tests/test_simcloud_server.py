@@ -31,6 +31,10 @@ class SimCloudApiCase(SimCloudCase):
         return sorted(item["id"] for item in self.http.get("/instances", params=query).json()
                       ["instances"])
 
+    def by_ids(self, *ids: str, **tags: str) -> httpx.Response:
+        query = {"ids": ",".join(ids), **{f"tag.{key}": value for key, value in tags.items()}}
+        return self.http.get("/instances", params=query)
+
 
 class InstanceApiTest(SimCloudApiCase):
     def test_a_client_token_makes_one_instance(self):
@@ -64,6 +68,24 @@ class InstanceApiTest(SimCloudApiCase):
         self.assertEqual(self.listed(**{"occopus-infra-id": self.infra_id, "role": "web"}),
                          [web["id"]])
         self.assertEqual(self.listed(**{"occopus-infra-id": "no-such-infra"}), [])
+
+    def test_listing_by_ids_gives_those_known_in_the_order_given(self):
+        web, db = self.create("node-w").json(), self.create("node-db").json()
+        self.http.delete(f"/instances/{db['id']}")
+        answer = self.by_ids(db["id"], "i-ffffffff", web["id"])
+        self.assertEqual(answer.status_code, 200)
+        self.assertEqual([(item["id"], item["state"]) for item in answer.json()["instances"]],
+                         [(db["id"], "terminated"), (web["id"], "pending")])
+        self.assertEqual(answer.json()["instances"][1], self.http.get(
+            f"/instances/{web['id']}").json(), "each as GET /instances/ID shows it")
+        self.assertEqual(self.by_ids("i-ffffffff").json(), {"instances": []})
+
+    def test_listing_by_ids_and_tags_needs_both(self):
+        mine = self.create("node-m").json()
+        other = self.http.post("/instances", json={"client_token": f"{self.infra_id}-other",
+                                                   "tags": {"occopus-infra-id": "other"}}).json()
+        found = self.by_ids(other["id"], mine["id"], **{"occopus-infra-id": self.infra_id})
+        self.assertEqual([item["id"] for item in found.json()["instances"]], [mine["id"]])
 
     def test_delete_terminates_once_and_answers_the_same_again(self):
         instance = self.create("node-d").json()
@@ -134,12 +156,21 @@ class FaultApiTest(SimCloudApiCase):
             "latency": 0.0, "boot_time": 0.2, "rate_limit": None, "error_rate": 0.0,
             "ghost_rate": 0.0})
 
+    def test_a_listing_by_ids_is_faulted_like_any_call(self):
+        instance = self.create("node-f").json()
+        self.cloud.fail_next(503)
+        self.assertEqual(self.by_ids(instance["id"]).status_code, 503)
+        self.cloud.set_faults(rate_limit=1)
+        answers = [self.by_ids(instance["id"]).status_code for _ in range(3)]
+        self.assertIn(429, answers)
+
     def test_stats_count_answers_and_instances_by_state(self):
         before = self.cloud.stats()
         self.create("node-s")
         self.http.get("/instances/i-ffffffff")
+        self.by_ids("i-ffffffff")
         after = self.cloud.stats()
-        self.assertEqual(after["calls"] - before["calls"], 2)
+        self.assertEqual(after["calls"] - before["calls"], 3)
         self.assertEqual(after["answers"]["404"] - before["answers"].get("404", 0), 1)
         self.assertEqual(sum(after["instances"].values()) - sum(before["instances"].values()), 1)
 

@@ -13,11 +13,12 @@ The rules every plugin keeps, checked by the conformance kit:
 - States are `NodeState` values; cloud states are mapped by a table.
 - Failures are `TransientError` (retry later) or `PermanentError` (give up);
   an unclassified exception counts as permanent.
+- `get_states` tells what `get_state` tells of each instance, in order.
 """
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -74,6 +75,8 @@ class ResourceHandler(abc.ABC):
     schema: ClassVar[Schema]
     # cloud state -> Occopus state; a state missing here is reported as UNKNOWN
     STATE_MAP: ClassVar[Mapping[str, NodeState]] = {}
+    # how many instances one `get_states` call may ask about; 1: the cloud tells one at a time
+    states_per_call: ClassVar[int] = 1
 
     def __init__(self, resource: Mapping[str, Any], auth_data: Mapping[str, Any] | None = None) -> None:
         self.resource = dict(resource)
@@ -103,6 +106,16 @@ class ResourceHandler(abc.ABC):
     @abc.abstractmethod
     def get_state(self, instance: Instance) -> NodeState:
         """The resource's state (SHUTDOWN when it no longer exists)."""
+
+    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+        """The states of up to `states_per_call` instances, in their order.
+
+        A cloud that tells many in one call (EC2's DescribeInstances does)
+        overrides this and `states_per_call`: the guard then merges the polls of
+        instances booting at once into few calls, which matters most under an
+        API rate limit.
+        """
+        return [self.get_state(instance) for instance in instances]
 
     @abc.abstractmethod
     def get_address(self, instance: Instance) -> list[str]:

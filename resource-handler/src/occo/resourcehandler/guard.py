@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.redact import REDACTED, is_secret_key, redact_url
 
 from .base import Instance, PermanentError, ResourceError, ResourceHandler
+from .batching import StateBatcher
 from .limits import Limiter, Limits
 from .plugins import handler_class
 
@@ -41,6 +42,9 @@ class GuardedHandler:
     def __init__(self, handler: ResourceHandler, limiter: Limiter) -> None:
         self.handler = handler
         self.limiter = limiter
+        # a cloud that tells many states in one call is asked once for the polls made at once
+        self._states = (StateBatcher(self._get_states, handler.states_per_call)
+                        if handler.states_per_call > 1 else None)
 
     @property
     def type_name(self) -> str:
@@ -61,7 +65,17 @@ class GuardedHandler:
         return self._call("drop_node", self.handler.drop_node, instance)
 
     def get_state(self, instance: Instance) -> NodeState:
+        if self._states is not None:
+            return self._states.state(instance)
         return self._call("get_state", self.handler.get_state, instance)
+
+    def _get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+        states = self._call("get_states", self.handler.get_states, instances)
+        if len(states) != len(instances):
+            raise PermanentError(f"[{self.label}] get_states told {len(states)} states for "
+                                 f"{len(instances)} instances: a bug in the "
+                                 f"{self.type_name} plugin")
+        return states
 
     def get_address(self, instance: Instance) -> list[str]:
         return self._call("get_address", self.handler.get_address, instance)

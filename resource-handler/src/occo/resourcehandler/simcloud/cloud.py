@@ -7,16 +7,20 @@ States are derived from times, so a restarted server finds booted instances
 running: `pending` until `ready_at`, then `running`; `terminated` once
 deleted. Terminated instances are forgotten `FORGET_AFTER` seconds after
 deletion, with their client tokens.
+
+Both live on one asyncio event loop (the server's): a change is made at
+once, and the call that made it returns once it is in the file.
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +37,23 @@ class StateFileError(Exception):
 
 
 class StateFile:
-    """One JSON file, replaced atomically; concurrent changes are saved by one shared write.
+    """One JSON file, replaced atomically; changes made at once are saved by one shared write.
 
-    The owner calls `changed()` under its own lock right after each change,
-    and `sync()` before it answers: `sync` returns once every change counted
-    so far is in the file. One caller writes while the others wait, and its
-    write carries all their changes (group commit). Writes are atomic against
-    the server being killed (temp file + rename), not against a power loss.
+    The owner calls `changed()` right after each change and awaits `saved()`
+    before it answers: `saved` returns once every change counted so far is in
+    the file. One write runs at a time, in a thread so that the event loop
+    goes on serving, and carries every change made before it started; the
+    changes made meanwhile share the next one (group commit). Writes are
+    atomic against the server being killed (temp file + rename), not against
+    a power loss.
     """
 
     def __init__(self, path: Path, snapshot: Callable[[], str]) -> None:
         self.path = path
         self._snapshot = snapshot
-        self._cond = threading.Condition()
         self._changes = 0         # changes counted so far
         self._saved = 0           # changes known to be in the file
-        self._writing = False
+        self._writing: asyncio.Task[None] | None = None
 
     def load(self) -> dict[str, Any] | None:
         """What the file holds; None when there is no file yet."""
@@ -66,29 +71,23 @@ class StateFile:
         return data
 
     def changed(self) -> None:
-        with self._cond:
-            self._changes += 1
+        self._changes += 1
 
-    def sync(self) -> None:
-        with self._cond:
-            wanted = self._changes
-            while self._saved < wanted:
-                if self._writing:
-                    self._cond.wait()
-                    continue
-                self._writing = True
-                target = self._changes      # the snapshot taken next holds all of these
-                self._cond.release()
-                written = False
-                try:
-                    self._write(self._snapshot())
-                    written = True
-                finally:
-                    self._cond.acquire()
-                    self._writing = False
-                    if written:
-                        self._saved = max(self._saved, target)
-                    self._cond.notify_all()
+    async def saved(self) -> None:
+        wanted = self._changes
+        while self._saved < wanted:
+            if self._writing is None:
+                self._writing = asyncio.create_task(self._write_changes())
+            # shielded: the write goes on for the others if this caller is cancelled
+            await asyncio.shield(self._writing)
+
+    async def _write_changes(self) -> None:
+        try:
+            changes, text = self._changes, self._snapshot()
+            await asyncio.get_running_loop().run_in_executor(None, self._write, text)
+            self._saved = changes
+        finally:
+            self._writing = None
 
     def _write(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,11 +103,10 @@ class StateFile:
 
 
 class Cloud:
-    """The instances of one simcloud: create by client token, get, list by tags, delete."""
+    """The instances of one simcloud: create by client token, get, list, delete."""
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._lock = threading.Lock()
         self.state = StateFile(path, self._snapshot)
         data = self.state.load() or {"next_seq": 1, "instances": {}}
         self._next_seq: int = data["next_seq"]
@@ -116,61 +114,65 @@ class Cloud:
         self._entries = {key: _entry(record) for key, record in self._instances.items()}
         self._by_token = {record["client_token"]: record["id"]
                           for record in self._instances.values()}
+        # the ids of the terminated instances, in the order they are to be forgotten
+        terminated = sorted((record for record in self._instances.values()
+                             if record["terminated_at"] is not None),
+                            key=lambda record: record["terminated_at"])
+        self._terminated: deque[str] = deque(record["id"] for record in terminated)
 
-    def create(self, client_token: str, tags: Mapping[str, str], image: str | None,
-               flavor: str | None, user_data: str | None, boot_time: float
-               ) -> tuple[Instance, bool]:
+    async def create(self, client_token: str, tags: Mapping[str, str], image: str | None,
+                     flavor: str | None, user_data: str | None, boot_time: float
+                     ) -> tuple[Instance, bool]:
         """(the instance, True) when made now; (the one made for this token before, False)."""
-        with self._lock:
-            existing = self._by_token.get(client_token)
-            if existing is None:
-                now = self._clock()
-                seq = self._next_seq
-                self._next_seq += 1
-                record = {"id": f"i-{seq:08x}", "client_token": client_token, "tags": dict(tags),
-                          "image": image, "flavor": flavor, "user_data": user_data,
-                          "private_ip": str(ADDRESSES[seq]), "created_at": now,
-                          "ready_at": now + boot_time, "terminated_at": None}
-                self._put(record)
-                self._by_token[client_token] = record["id"]
-                self._forget_terminated(now)
-                self.state.changed()
-            else:
-                record = self._instances[existing]
-        self.state.sync()       # also when found: its creator may not have saved it yet
+        existing = self._by_token.get(client_token)
+        if existing is None:
+            now = self._clock()
+            seq = self._next_seq
+            self._next_seq += 1
+            record = {"id": f"i-{seq:08x}", "client_token": client_token, "tags": dict(tags),
+                      "image": image, "flavor": flavor, "user_data": user_data,
+                      "private_ip": str(ADDRESSES[seq]), "created_at": now,
+                      "ready_at": now + boot_time, "terminated_at": None}
+            self._put(record)
+            self._by_token[client_token] = record["id"]
+            self._forget_terminated(now)
+            self.state.changed()
+        else:
+            record = self._instances[existing]
+        await self.state.saved()    # also when found: its creator may not have saved it yet
         return self.view(record), existing is None
 
     def get(self, instance_id: str) -> Instance | None:
         record = self._instances.get(instance_id)
         return None if record is None else self.view(record)
 
-    def find(self, tags: Mapping[str, str]) -> list[Instance]:
-        """Every remembered instance carrying all of `tags`, terminated ones included."""
-        with self._lock:
-            records = list(self._instances.values())
+    def find(self, tags: Mapping[str, str], ids: Iterable[str] | None = None) -> list[Instance]:
+        """The remembered instances carrying all of `tags`, terminated ones included: all of
+        them, or those among `ids`, each once, in their order (unknown ids left out)."""
+        known = self._instances
+        records = (known.values() if ids is None
+                   else [known[key] for key in dict.fromkeys(ids) if key in known])
         wanted = tags.items()
         return [self.view(record) for record in records if wanted <= record["tags"].items()]
 
-    def delete(self, instance_id: str) -> Instance | None:
+    async def delete(self, instance_id: str) -> Instance | None:
         """Terminate an instance (again: no change); None if it is unknown."""
-        with self._lock:
-            record = self._instances.get(instance_id)
-            if record is not None and record["terminated_at"] is None:
-                now = self._clock()
-                record = dict(record, terminated_at=now)
-                self._put(record)
-                self._forget_terminated(now)
-                self.state.changed()
+        record = self._instances.get(instance_id)
         if record is None:
             return None
-        self.state.sync()
+        if record["terminated_at"] is None:
+            now = self._clock()
+            record = dict(record, terminated_at=now)
+            self._put(record)
+            self._terminated.append(instance_id)
+            self._forget_terminated(now)
+            self.state.changed()
+        await self.state.saved()    # also when terminated before: that may not be saved yet
         return self.view(record)
 
     def count_by_state(self) -> dict[str, int]:
-        with self._lock:
-            records = list(self._instances.values())
         counts = {"pending": 0, "running": 0, "terminated": 0}
-        for record in records:
+        for record in self._instances.values():
             counts[self.view(record)["state"]] += 1
         return counts
 
@@ -186,11 +188,13 @@ class Cloud:
         return dict(record, state=state, cost=round(running * PRICE_PER_HOUR / 3600, 6))
 
     def _forget_terminated(self, now: float) -> None:
-        for record in [record for record in self._instances.values()
-                       if record["terminated_at"] is not None
-                       and now - record["terminated_at"] > FORGET_AFTER]:
-            del self._instances[record["id"]]
-            del self._entries[record["id"]]
+        """Forget the instances terminated over `FORGET_AFTER` ago: the first ones in line."""
+        while self._terminated:
+            record = self._instances[self._terminated[0]]
+            if now - record["terminated_at"] <= FORGET_AFTER:
+                return
+            self._terminated.popleft()
+            del self._instances[record["id"]], self._entries[record["id"]]
             del self._by_token[record["client_token"]]
 
     def _put(self, record: Instance) -> None:
@@ -199,10 +203,8 @@ class Cloud:
 
     def _snapshot(self) -> str:
         """The state file's text."""
-        with self._lock:
-            next_seq, entries = self._next_seq, list(self._entries.values())
-        return (f'{{"version":{FORMAT_VERSION},"next_seq":{next_seq},'
-                f'"instances":{{{",".join(entries)}}}}}')
+        return (f'{{"version":{FORMAT_VERSION},"next_seq":{self._next_seq},'
+                f'"instances":{{{",".join(self._entries.values())}}}}}')
 
 
 def _entry(record: Instance) -> str:

@@ -7,7 +7,7 @@ threads (`connections.Connections`); `close()` releases them.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from occo.util.nodes import NodeState, ResolvedNode
@@ -27,6 +27,7 @@ class SimCloudHandler(ResourceHandler):
     schema = SIMCLOUD
     STATE_MAP = {"pending": NodeState.PENDING, "running": NodeState.READY,
                  "terminated": NodeState.SHUTDOWN}
+    states_per_call = 200           # ids in one query string: about 3 KB
 
     def __init__(self, resource: Mapping[str, Any],
                  auth_data: Mapping[str, Any] | None = None) -> None:
@@ -54,6 +55,13 @@ class SimCloudHandler(ResourceHandler):
     def get_state(self, instance: Instance) -> NodeState:
         found = self._get(instance)
         return NodeState.SHUTDOWN if found is None else self.map_state(found["state"])
+
+    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+        ids = [instance.instance_id for instance in instances]
+        found = self._call("GET", "/instances", params={"ids": ",".join(ids)})
+        states = {item["id"]: item["state"] for item in found["instances"]}
+        return [NodeState.SHUTDOWN if instance_id not in states
+                else self.map_state(states[instance_id]) for instance_id in ids]
 
     def get_address(self, instance: Instance) -> list[str]:
         address = self.get_ip_address(instance)

@@ -7,7 +7,12 @@ It listens on 127.0.0.1 only and prints one line once it accepts
 connections: `simcloud listening on http://127.0.0.1:P` (with `--port 0` the
 system picks the port: read it from that line). The state (`cloud.py`) is
 kept in FILE and survives a restart; every change is in the file before it
-is answered.
+is answered. SIGTERM stops it, the calls in flight given a moment to finish.
+
+It serves every connection on one asyncio event loop (aiohttp), kept open
+between calls (HTTP/1.1): hundreds of calls waiting out their latency at
+once cost next to no CPU, so that a benchmark measures the engine, not the
+simulator.
 
 The API speaks JSON; an error is `{"error": {"code": ..., "message": ...}}`.
 
@@ -17,6 +22,9 @@ The API speaks JSON; an error is `{"error": {"code": ..., "message": ...}}`.
     GET    /instances/ID        200: the instance; 404
     GET    /instances?tag.K=V   200: {"instances": [...]} carrying every tag given,
                                 terminated ones included
+    GET    /instances?ids=A,B   200: {"instances": [...]} of these ids, in this order, each
+                                once: those it knows (terminated ones included); with
+                                tag.K=V too, only those also carrying every tag given
     DELETE /instances/ID        200: the instance, terminated (again: the same); 404
     GET    /health              200: {"status": "ok"}
     GET    /admin/faults        200: the fault settings
@@ -41,28 +49,35 @@ created after it is set; setting faults refills the rate-limit bucket.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import random
 import re
 import signal
+import socket
 import sys
-import threading
-import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+
+from aiohttp import web
 
 from ..limits import TokenBucket
 from .cloud import Cloud, StateFileError
 
 HOST = "127.0.0.1"
+# connections waiting to be accepted: an engine opens one per call in flight, hundreds at once
+# when a level of a large infrastructure starts, and a connection the queue has no room for is
+# retried by the client's TCP only a second later
+BACKLOG = 1024
+# once told to stop, the seconds a call in flight gets to be answered (then as many again to end
+# once cancelled: aiohttp's shutdown)
+STOP_GRACE = 0.5
 INSTANCE_PATH = re.compile(r"/instances/(?P<id>[^/]+)")
 
 
@@ -101,63 +116,6 @@ class Faults:
         return replace(self, **changes)
 
 
-class SimCloudServer(ThreadingHTTPServer):
-    """The cloud behind its API, with its faults; a thread per connection."""
-
-    daemon_threads = True
-    # connections waiting to be accepted: an engine opens one per call in flight, hundreds at
-    # once when a level of a large infrastructure starts, and a connection the queue has no
-    # room for is retried by the client's TCP only a second later
-    request_queue_size = 1024
-
-    def __init__(self, port: int, cloud: Cloud, faults: Faults, rng: random.Random) -> None:
-        super().__init__((HOST, port), ApiHandler)
-        self.cloud = cloud
-        self.rng = rng
-        self._lock = threading.Lock()
-        self._answers: Counter[int] = Counter()
-        self._ghosts = 0
-        self._fail_next: tuple[int, int] = (0, 0)        # (status, how many calls)
-        self.set_faults(faults)
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.server_address[1]}"
-
-    def set_faults(self, faults: Faults) -> None:
-        bucket = (TokenBucket(faults.rate_limit, max(1.0, faults.rate_limit))
-                  if faults.rate_limit else None)
-        with self._lock:
-            self.faults, self.bucket = faults, bucket
-
-    def arm_fail_next(self, status: int, count: int) -> None:
-        with self._lock:
-            self._fail_next = (status, count)
-
-    def take_fail_next(self) -> int | None:
-        with self._lock:
-            status, count = self._fail_next
-            if count <= 0:
-                return None
-            self._fail_next = (status, count - 1)
-            return status
-
-    def count(self, status: int) -> None:
-        with self._lock:
-            self._answers[status] += 1
-
-    def count_ghost(self) -> None:
-        with self._lock:
-            self._ghosts += 1
-
-    def stats(self) -> dict[str, Any]:
-        with self._lock:
-            answers = dict(self._answers)
-            ghosts = self._ghosts
-        return {"calls": sum(answers.values()), "answers": {str(k): v for k, v in answers.items()},
-                "ghosts": ghosts, "instances": self.cloud.count_by_state()}
-
-
 class Reply(Exception):
     """An answer: returned by a route, or raised from anywhere to end the request with it."""
 
@@ -172,87 +130,99 @@ def error(status: int, code: str, message: str, **headers: str) -> Reply:
     return Reply(status, {"error": {"code": code, "message": message}}, headers)
 
 
-class ApiHandler(BaseHTTPRequestHandler):
-    """One connection: kept open between requests (HTTP/1.1), answered without delay."""
+# a call of the API: given the query and the body, its answer (a Reply, or the payload of a 200)
+Route = Callable[[Mapping[str, str], bytes], Awaitable[Any]]
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: SimCloudServer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: a benchmark makes thousands of calls."""
+class SimCloudServer:
+    """The cloud behind its API, with its faults; on one event loop, so without locks."""
 
-    def handle_call(self) -> None:
-        method, url = self.command, urlsplit(self.path)
-        api = url.path == "/instances" or url.path.startswith("/instances/")
+    def __init__(self, cloud: Cloud, faults: Faults, rng: random.Random) -> None:
+        self.cloud = cloud
+        self.rng = rng
+        self._answers: Counter[int] = Counter()
+        self._ghosts = 0
+        self._fail_next: tuple[int, int] = (0, 0)        # (status, how many calls)
+        self._routes: dict[tuple[str, str], Route] = {
+            ("POST", "/instances"): self._create,
+            ("GET", "/instances"): self._list,
+            ("GET", "/health"): self._health,
+            ("GET", "/admin/faults"): self._get_faults,
+            ("PUT", "/admin/faults"): self._set_faults,
+            ("POST", "/admin/fail-next"): self._arm_fail_next,
+            ("GET", "/admin/stats"): self._stats,
+        }
+        self.set_faults(faults)
+
+    def set_faults(self, faults: Faults) -> None:
+        self.faults = faults
+        self.bucket = (TokenBucket(faults.rate_limit, max(1.0, faults.rate_limit))
+                       if faults.rate_limit else None)
+
+    async def handle(self, request: web.BaseRequest) -> web.Response:
+        """Any request; every answer is JSON, the errors (404 and 405 too) in the API's shape."""
+        method, path = request.method, request.path
+        api = path == "/instances" or path.startswith("/instances/")
         try:
-            body = self._read_body()        # first, so that the connection stays in step
+            body = await request.read()
             if api:
-                self._inject_faults()
-            answer = self._route(method, url.path, dict(parse_qsl(url.query)), body)
+                await self._inject_faults()
+            answer = await self._route(method, path, request.query, body)
         except Reply as reply:
             answer = reply
         except BadRequest as problem:
             answer = error(HTTPStatus.BAD_REQUEST, "BadRequest", str(problem))
+        except web.HTTPRequestEntityTooLarge as refused:    # a body beyond aiohttp's 1 MiB
+            answer = error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "TooLarge", str(refused.text))
         except Exception as bug:      # a bug here: say so, and keep serving
             traceback.print_exc(file=sys.stderr)
             answer = error(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", repr(bug))
         if api:
-            self.server.count(answer.status)
-        self._send(answer)
+            self._answers[answer.status] += 1
+        return web.json_response(answer.payload, status=answer.status, headers=answer.headers)
 
-    def _read_body(self) -> bytes:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.close_connection = True
-            raise BadRequest("Content-Length must be a number") from None
-        return self.rfile.read(length)
-
-    do_GET = do_POST = do_PUT = do_DELETE = handle_call
-
-    def _inject_faults(self) -> None:
-        server = self.server
-        faults, bucket = server.faults, server.bucket
+    async def _inject_faults(self) -> None:
+        faults, bucket = self.faults, self.bucket
         if faults.latency:
-            time.sleep(faults.latency)
+            await asyncio.sleep(faults.latency)
         if bucket is not None:
             wait = bucket.try_take()
             if wait > 0:
                 raise error(HTTPStatus.TOO_MANY_REQUESTS, "RateLimited",
                             f"more than {faults.rate_limit:g} calls a second; "
                             f"retry after {wait:.3f} s", **{"Retry-After": str(math.ceil(wait))})
-        status = server.take_fail_next()
-        if status is not None:
+        status, count = self._fail_next
+        if count > 0:
+            self._fail_next = (status, count - 1)
             raise error(status, "Injected", f"fault armed by /admin/fail-next: {status}",
                         **({"Retry-After": "1"} if status == HTTPStatus.TOO_MANY_REQUESTS else {}))
-        if faults.error_rate and server.rng.random() < faults.error_rate:
+        if faults.error_rate and self.rng.random() < faults.error_rate:
             raise error(HTTPStatus.SERVICE_UNAVAILABLE, "Unavailable", "injected at error_rate")
 
-    def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
-        cloud = self.server.cloud
+    async def _route(self, method: str, path: str, query: Mapping[str, str], body: bytes
+                     ) -> Reply:
         found = INSTANCE_PATH.fullmatch(path)
         if found:
-            instance = {"GET": cloud.get, "DELETE": cloud.delete}.get(method, _refuse)(found["id"])
-            if instance is None:
-                raise error(HTTPStatus.NOT_FOUND, "NotFound", f"no instance {found['id']}")
-            return Reply(HTTPStatus.OK, instance)
-        route: Callable[[dict[str, str], bytes], Any] | None = {
-            ("POST", "/instances"): self._create,
-            ("GET", "/instances"): lambda query, body: {"instances": cloud.find(
-                {key[4:]: value for key, value in query.items() if key.startswith("tag.")})},
-            ("GET", "/health"): lambda query, body: {"status": "ok"},
-            ("GET", "/admin/faults"): lambda query, body: asdict(self.server.faults),
-            ("PUT", "/admin/faults"): self._set_faults,
-            ("POST", "/admin/fail-next"): self._fail_next,
-            ("GET", "/admin/stats"): lambda query, body: self.server.stats(),
-        }.get((method, path))
+            return await self._instance(method, found["id"])
+        route = self._routes.get((method, path))
         if route is None:
             raise error(HTTPStatus.NOT_FOUND, "NotFound", f"no such call: {method} {path}")
-        answer = route(query, body)
+        answer = await route(query, body)
         return answer if isinstance(answer, Reply) else Reply(HTTPStatus.OK, answer)
 
-    def _create(self, query: dict[str, str], body: bytes) -> Any:
+    async def _instance(self, method: str, instance_id: str) -> Reply:
+        if method == "GET":
+            instance = self.cloud.get(instance_id)
+        elif method == "DELETE":
+            instance = await self.cloud.delete(instance_id)
+        else:
+            raise error(HTTPStatus.METHOD_NOT_ALLOWED, "MethodNotAllowed",
+                        "an instance takes GET and DELETE")
+        if instance is None:
+            raise error(HTTPStatus.NOT_FOUND, "NotFound", f"no instance {instance_id}")
+        return Reply(HTTPStatus.OK, instance)
+
+    async def _create(self, query: Mapping[str, str], body: bytes) -> Reply:
         request = _json_object(body)
         token = request.get("client_token")
         tags = request.get("tags", {})
@@ -263,44 +233,45 @@ class ApiHandler(BaseHTTPRequestHandler):
         for key in ("image", "flavor", "user_data"):
             if not isinstance(request.get(key), (str, type(None))):
                 raise BadRequest(f"{key} must be a string")
-        server = self.server
-        instance, created = server.cloud.create(
+        faults = self.faults
+        instance, created = await self.cloud.create(
             token, tags, request.get("image"), request.get("flavor"), request.get("user_data"),
-            server.faults.boot_time)
-        if created and server.faults.ghost_rate and server.rng.random() < server.faults.ghost_rate:
-            server.count_ghost()
+            faults.boot_time)
+        if created and faults.ghost_rate and self.rng.random() < faults.ghost_rate:
+            self._ghosts += 1
             return error(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError",
                          "injected at ghost_rate (the instance was made)")
         return Reply(HTTPStatus.CREATED if created else HTTPStatus.OK, instance)
 
-    def _set_faults(self, query: dict[str, str], body: bytes) -> Any:
-        self.server.set_faults(self.server.faults.changed(_json_object(body)))
-        return asdict(self.server.faults)
+    async def _list(self, query: Mapping[str, str], body: bytes) -> Any:
+        tags = {key[4:]: value for key, value in query.items() if key.startswith("tag.")}
+        ids = query.get("ids")
+        return {"instances": self.cloud.find(tags, None if ids is None else ids.split(","))}
 
-    def _fail_next(self, query: dict[str, str], body: bytes) -> Any:
+    async def _health(self, query: Mapping[str, str], body: bytes) -> Any:
+        return {"status": "ok"}
+
+    async def _get_faults(self, query: Mapping[str, str], body: bytes) -> Any:
+        return asdict(self.faults)
+
+    async def _set_faults(self, query: Mapping[str, str], body: bytes) -> Any:
+        self.set_faults(self.faults.changed(_json_object(body)))
+        return asdict(self.faults)
+
+    async def _arm_fail_next(self, query: Mapping[str, str], body: bytes) -> Any:
         request = _json_object(body)
         status, count = request.get("status"), request.get("count", 1)
         if not (isinstance(status, int) and 400 <= status <= 599):
             raise BadRequest("status must be an HTTP error status (400 to 599)")
         if not (isinstance(count, int) and count >= 0):
             raise BadRequest("count must be a whole number of at least 0")
-        self.server.arm_fail_next(status, count)
+        self._fail_next = (status, count)
         return {"status": status, "count": count}
 
-    def _send(self, reply: Reply) -> None:
-        data = json.dumps(reply.payload).encode()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def _refuse(instance_id: str) -> None:
-    raise error(HTTPStatus.METHOD_NOT_ALLOWED, "MethodNotAllowed",
-                "an instance takes GET and DELETE")
+    async def _stats(self, query: Mapping[str, str], body: bytes) -> Any:
+        return {"calls": sum(self._answers.values()),
+                "answers": {str(status): n for status, n in self._answers.items()},
+                "ghosts": self._ghosts, "instances": self.cloud.count_by_state()}
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -336,23 +307,29 @@ def main(argv: list[str] | None = None) -> int:
                                    "rate_limit": args.rate_limit, "error_rate": args.error_rate,
                                    "ghost_rate": args.ghost_rate})
         cloud = Cloud(args.state.absolute())
-        server = SimCloudServer(args.port, cloud, faults, random.Random(args.seed))
-    except (BadRequest, StateFileError, OSError) as problem:
+        listener = socket.create_server((HOST, args.port), backlog=BACKLOG)
+    except (BadRequest, StateFileError, OSError, OverflowError) as problem:  # Overflow: a bad port
         print(f"simcloud: {problem}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _exit)
-    print(f"simcloud listening on {server.url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    asyncio.run(serve(SimCloudServer(cloud, faults, random.Random(args.seed)), listener))
     return 0
 
 
-def _exit(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+async def serve(server: SimCloudServer, listener: socket.socket) -> None:
+    """Answer on `listener` until SIGTERM or SIGINT, then let the calls in flight end."""
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    runner = web.ServerRunner(web.Server(server.handle, access_log=None),
+                              shutdown_timeout=STOP_GRACE)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, listener, backlog=BACKLOG).start()
+        print(f"simcloud listening on http://{HOST}:{listener.getsockname()[1]}", flush=True)
+        await stopped.wait()
+    finally:
+        await runner.cleanup()
 
 
 if __name__ == "__main__":

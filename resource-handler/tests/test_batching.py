@@ -1,0 +1,162 @@
+"""State queries made together share `get_states` calls; the guard uses them."""
+from __future__ import annotations
+
+import threading
+import time
+import unittest
+from functools import partial
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from occo.util.config import Settings
+from occo.util.nodes import NodeState, ResolvedNode
+
+from occo.resourcehandler.base import (Instance, PermanentError, ResourceHandler,
+                                       TransientError)
+from occo.resourcehandler.batching import StateBatcher
+from occo.resourcehandler.guard import ResourceHandlers
+
+from .support import run_threads
+
+DEADLINE = 30.0         # a safety net against hanging, never a timing assertion
+
+
+def instance(number: int) -> Instance:
+    return Instance("infra", f"node-{number}", f"i-{number}")
+
+
+class Cloud:
+    """Answers `get_states` calls and records them; fails the first one if told to."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.calls: list[list[str]] = []
+        self._fail_first = fail_first
+        self._lock = threading.Lock()
+
+    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+        with self._lock:
+            self.calls.append([item.instance_id for item in instances])
+            first = len(self.calls) == 1
+        if first and self._fail_first:
+            raise TransientError("the cloud is busy")
+        # a state of its own for each instance, so that a mix-up shows
+        return [NodeState.READY if int(item.instance_id[2:]) % 2 else NodeState.PENDING
+                for item in instances]
+
+
+class StateBatcherTest(unittest.TestCase):
+    def gather(self, cloud: Cloud, count: int, size: int = 50) -> dict[int, object]:
+        """`count` queries at once: the first one's gathering lasts until all have joined."""
+        def until_all_joined(seconds: float) -> None:
+            deadline = time.monotonic() + DEADLINE
+            while batcher.gathering < count and time.monotonic() < deadline:
+                time.sleep(0.001)
+        batcher = StateBatcher(cloud.get_states, size, sleep=until_all_joined)
+        got: dict[int, object] = {}
+
+        def query(number: int) -> None:
+            try:
+                got[number] = batcher.state(instance(number))
+            except TransientError as error:
+                got[number] = error
+        self.assertEqual(run_threads([partial(query, number) for number in range(count)]), [])
+        return got
+
+    def test_a_lone_query_is_one_call_of_its_own_after_the_gathering_time(self):
+        cloud = Cloud()
+        waited = []
+        batcher = StateBatcher(cloud.get_states, size=10, gather=0.004, sleep=waited.append)
+        self.assertIs(batcher.state(instance(3)), NodeState.READY)
+        self.assertIs(batcher.state(instance(4)), NodeState.PENDING)
+        self.assertEqual(cloud.calls, [["i-3"], ["i-4"]])
+        self.assertEqual(waited, [0.004, 0.004])
+
+    def test_queries_made_together_share_a_call_and_get_their_own_states(self):
+        cloud = Cloud()
+        got = self.gather(cloud, count=13)
+        self.assertEqual(len(cloud.calls), 1, cloud.calls)
+        self.assertEqual(sorted(cloud.calls[0]), sorted(f"i-{n}" for n in range(13)))
+        self.assertEqual(got, {n: NodeState.READY if n % 2 else NodeState.PENDING
+                               for n in range(13)})
+
+    def test_a_call_asks_for_at_most_size_instances(self):
+        cloud = Cloud()
+        got = self.gather(cloud, count=10, size=4)
+        self.assertEqual(sorted(len(call) for call in cloud.calls), [2, 4, 4])
+        self.assertEqual(sorted(id_ for call in cloud.calls for id_ in call),
+                         sorted(f"i-{n}" for n in range(10)))
+        self.assertEqual(len(got), 10)
+
+    def test_a_failed_call_fails_its_callers_only(self):
+        cloud = Cloud(fail_first=True)
+        got = self.gather(cloud, count=6, size=3)
+        failed = {number for number, answer in got.items() if isinstance(answer, TransientError)}
+        self.assertEqual({f"i-{number}" for number in failed}, set(cloud.calls[0]))
+        self.assertEqual(len(failed), 3)
+        self.assertEqual({number: got[number] for number in set(got) - failed},
+                         {n: NodeState.READY if n % 2 else NodeState.PENDING
+                          for n in set(got) - failed})
+
+    def test_a_batch_holds_at_least_one(self):
+        with self.assertRaises(ValueError):
+            StateBatcher(Cloud().get_states, size=0)
+
+
+class FakeCloud(ResourceHandler):
+    """A stand-in plugin with no backend: its states come from the test."""
+
+    type_name = "fake"
+    answer: ClassVar[Callable[[Sequence[Instance]], list[NodeState]]]
+    asked: ClassVar[list[list[str]]]
+
+    def get_state(self, instance: Instance) -> NodeState:
+        self.asked.append([instance.instance_id])
+        return NodeState.PENDING
+
+    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+        self.asked.append([item.instance_id for item in instances])
+        return type(self).answer(instances)
+
+    def create_node(self, node: ResolvedNode) -> Instance:
+        raise NotImplementedError("not used here")
+
+    def drop_node(self, instance: Instance) -> None:
+        raise NotImplementedError("not used here")
+
+    def get_address(self, instance: Instance) -> list[str]:
+        raise NotImplementedError("not used here")
+
+    def get_ip_address(self, instance: Instance) -> str | None:
+        raise NotImplementedError("not used here")
+
+    def list_owned(self, infra_id: str) -> list[Instance]:
+        raise NotImplementedError("not used here")
+
+
+class GuardTest(unittest.TestCase):
+    def handler(self, per_call: int,
+                answer: Callable[[Sequence[Instance]], list[NodeState]]) -> type[FakeCloud]:
+        cloud = type("FakeCloud", (FakeCloud,), {"states_per_call": per_call,
+                                                 "answer": staticmethod(answer), "asked": []})
+        handlers = ResourceHandlers(Settings(), load=lambda type_name: cloud)
+        self.addCleanup(handlers.close)
+        self.guarded = handlers.for_resource({"type": "fake"})
+        return cloud
+
+    def test_a_plugin_telling_many_states_is_asked_through_get_states(self):
+        cloud = self.handler(8, lambda instances: [NodeState.READY] * len(instances))
+        self.assertEqual(run_threads([lambda: self.guarded.get_state(instance(1))] * 3), [])
+        self.assertEqual(sum(len(call) for call in cloud.asked), 3)
+        self.assertIs(self.guarded.get_state(instance(2)), NodeState.READY)
+
+    def test_a_plugin_telling_one_state_at_a_time_is_asked_with_get_state(self):
+        cloud = self.handler(1, lambda instances: [NodeState.READY] * len(instances))
+        self.assertIs(self.guarded.get_state(instance(1)), NodeState.PENDING)
+        self.assertEqual(cloud.asked, [["i-1"]])
+
+    def test_an_answer_of_the_wrong_length_is_a_plugin_bug(self):
+        self.handler(8, lambda instances: [])
+        with self.assertRaises(PermanentError) as caught:
+            self.guarded.get_state(instance(1))
+        self.assertIn("told 0 states for 1 instances: a bug in the fake plugin",
+                      str(caught.exception))
