@@ -51,15 +51,18 @@ class Tuning:
     infrastructure (hundreds of creates) go at once: 32 made 250 creates of
     50 ms each take 0.4 s in turns, all of it on the build's critical path.
 
-    Failed cloud calls are retried `attempts` times in all with `retry`
+    Failed cloud calls are made `attempts` times in all with `retry`
     delays, which are "full jitter" (anything up to the delay): most
     transient errors are one call in many (a 503 from one busy server), so
-    the first retries come quickly, within 25, 50, 100 ms, while the
-    doubling leaves a cloud in real trouble alone within a second. Each
-    failed retry of a create delays its instance's boot, and everything
-    waiting for it: 0.2 s and up (the former delays) made a fifth of calls
-    failing cost seconds a level. Nine attempts wait 6.4 s at most, the
-    patience six attempts from 0.2 s had.
+    the first retries come at once, within 5, 10, 20 ms, while the doubling
+    reaches a second within eight, for a cloud in real trouble. Each failed retry
+    of a create delays its instance's boot, and everything waiting for it:
+    with a fifth of calls failing, the unluckiest of 250 creates fails four
+    times or five, and delays from 25 ms made that a third of a second a
+    level (from 0.2 s, seconds). Twelve attempts wait 10 s at most, more
+    patience than before. What bounds the calls a cloud in trouble gets is
+    its backend's limits (`plugins: {TYPE: {concurrency, rate_per_second}}`),
+    retries included.
 
     Readiness is polled as `pacing` says: `poll` delays of a quarter of the
     time booted so far (0.25 s at least, the original's fixed 10 s at most),
@@ -71,8 +74,8 @@ class Tuning:
     """
 
     max_workers: int = 256
-    attempts: int = 9
-    retry: Backoff = field(default_factory=lambda: Backoff(0.025, 2.0, 10.0, jitter=1.0))
+    attempts: int = 12
+    retry: Backoff = field(default_factory=lambda: Backoff(0.005, 2.0, 10.0, jitter=1.0))
     poll: Backoff = field(default_factory=lambda: Backoff(0.25, 1.25, 10.0, jitter=0.5))
     settle: float = 10.0
 
