@@ -249,6 +249,37 @@ class CreateTest(SimCloudCase):
         self.assertEqual(world.progress.steps(web.node_id),
                          [Step.CREATING, Step.BOOTING, Step.FAILED])
 
+    def test_a_failed_instance_is_recorded_as_failed_before_it_is_rolled_back(self):
+        gate = Gate(self)       # never opened
+        world = EngineWorld(
+            self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())]},
+            ("web", "web_node", {"create_timeout": 0.3}))
+        order = []
+        dropped = threading.Event()
+
+        class Spy(SimCloudHandler):
+            def drop_node(self, instance):
+                order.append("drop")
+                dropped.set()
+                super().drop_node(instance)
+        handlers = ResourceHandlers(Settings(), load=lambda _: Spy)
+        self.addCleanup(handlers.close)
+        store_put_instances = world.store.put_instances
+
+        def put_instances(infra_id, records, fence=None):
+            if any(data["phase"] == "failed" for _, _, data in records):
+                # a write kept back until after the roll-back would now let it go first
+                dropped.wait(1.0)
+                order.append("failed")
+            store_put_instances(infra_id, records, fence=fence)
+        world.store.put_instances = put_instances
+        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+            result = world.execute(world.engine(handlers), CreateNodes("web", 1, NOTHING))
+        (web,) = result.nodes
+        self.assertIs(web.outcome, Outcome.FAILED)
+        self.assertEqual(order, ["failed", "drop"])
+        self.assertEqual(world.records(), {})
+
     def test_without_a_create_timeout_a_slow_node_is_waited_for(self):
         self.faults(boot_time=1.5)
         world = self.web_world()

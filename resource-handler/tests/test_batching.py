@@ -97,6 +97,71 @@ class StateBatcherTest(unittest.TestCase):
                          {n: NodeState.READY if n % 2 else NodeState.PENDING
                           for n in set(got) - failed})
 
+    def test_callers_get_an_error_of_their_own(self):
+        cloud = Cloud(fail_first=True)
+        got = self.gather(cloud, count=4)
+        self.assertEqual(len({id(error) for error in got.values()}), 4)
+        self.assertTrue(all(isinstance(error, TransientError) for error in got.values()))
+
+    def test_a_leader_interrupted_while_gathering_still_asks_for_those_who_joined(self):
+        cloud = Cloud()
+        joined = threading.Event()
+
+        def interrupted(seconds: float) -> None:
+            """The first leader's gathering ends in an interrupt, once everyone joined."""
+            if cloud.calls:
+                return
+            joined.wait(DEADLINE)
+            raise KeyboardInterrupt
+        batcher = StateBatcher(cloud.get_states, size=10, sleep=interrupted)
+        got: dict[int, object] = {}
+
+        def follow() -> None:
+            while batcher.gathering < 1:        # the leader (this test's thread) is first
+                time.sleep(0.001)
+            threading.Thread(target=lambda: got.update({1: batcher.state(instance(1))})).start()
+            while batcher.gathering < 2:
+                time.sleep(0.001)
+            joined.set()
+        helper = threading.Thread(target=follow)
+        helper.start()
+        with self.assertRaises(KeyboardInterrupt):
+            batcher.state(instance(0))
+        helper.join(DEADLINE)
+        wait_until = time.monotonic() + DEADLINE
+        while 1 not in got and time.monotonic() < wait_until:
+            time.sleep(0.001)
+        self.assertEqual(got, {1: NodeState.READY})
+        self.assertEqual(cloud.calls, [["i-0", "i-1"]])
+        self.assertIs(batcher.state(instance(2)), NodeState.PENDING)     # not stranded
+
+    def test_a_leader_interrupted_during_its_call_leaves_transient_errors_behind(self):
+        answered = []
+
+        def interrupted(instances: Sequence[Instance]) -> list[NodeState]:
+            if not answered:
+                answered.append(len(instances))
+                raise KeyboardInterrupt
+            return [NodeState.READY] * len(instances)
+        got = {}
+        batcher = None
+
+        def until_joined(seconds: float) -> None:
+            while not answered and batcher.gathering < 2:      # the first call: both join
+                time.sleep(0.001)
+        batcher = StateBatcher(interrupted, size=10, sleep=until_joined)
+
+        def query(number: int) -> None:
+            try:
+                got[number] = batcher.state(instance(number))
+            except (TransientError, KeyboardInterrupt) as error:
+                got[number] = type(error)
+        self.assertEqual(run_threads([partial(query, 0), partial(query, 1)]), [])
+        self.assertEqual(sorted(got.values(), key=str),
+                         sorted([KeyboardInterrupt, TransientError], key=str))
+        self.assertEqual(answered, [2])
+        self.assertIs(batcher.state(instance(3)), NodeState.READY)       # not stranded
+
     def test_a_batch_holds_at_least_one(self):
         with self.assertRaises(ValueError):
             StateBatcher(Cloud().get_states, size=0)

@@ -113,7 +113,10 @@ class ResourceHandler(abc.ABC):
         A cloud that tells many in one call (EC2's DescribeInstances does)
         overrides this and `states_per_call`: the guard then merges the polls of
         instances booting at once into few calls, which matters most under an
-        API rate limit.
+        API rate limit, and calls this instead of `get_state`. It must do for
+        each instance what `get_state` does (notes in `instance.data`
+        included); a subclass that changes one changes both, or sets
+        `states_per_call` to 1.
         """
         return [self.get_state(instance) for instance in instances]
 

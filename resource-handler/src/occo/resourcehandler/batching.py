@@ -8,9 +8,15 @@ for all of them (at most `size`; whoever is left over leads the next call at
 once). Calls do not wait for each other: polls due one after the other are
 answered one latency after they were made, not queued behind a call in
 flight, so that an instance is seen ready as soon as it is.
+
+An interrupted caller (Ctrl+C in the main thread) strands nobody: a leader
+still makes its call on the way out (those it asked for get a
+`TransientError` if the call itself was cut short), and a caller promoted to
+lead just as it was interrupted makes it too.
 """
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 
 from occo.util.nodes import NodeState
 
-from .base import Instance
+from .base import Instance, TransientError
 
 GATHER = 0.005      # seconds a query waits for others to join its call: small beside any cloud's
 
@@ -30,6 +36,7 @@ class _Query:
     state: NodeState | None = None
     error: BaseException | None = None
     leads: bool = False             # this caller makes the call
+    gone: bool = False              # its caller stopped waiting (interrupted): never promote it
 
 
 class StateBatcher:
@@ -58,12 +65,19 @@ class StateBatcher:
             if self._gathering is None:
                 self._gathering, query.leads = [], True
             self._gathering.append(query)
-        if query.leads:
-            self._sleep(self._gather)
+        if query.leads:             # the first of a batch: others join meanwhile
+            try:
+                self._sleep(self._gather)
+            finally:                # interrupted or not, those who joined get their answer
+                self._call()
         else:
-            query.answered.wait()       # answered, or made the leader of what was left over
-        if query.leads:
-            self._call()
+            try:
+                query.answered.wait()
+            finally:
+                with self._lock:    # promoted, or gone for good: never both (see `_call`)
+                    promoted, query.gone = query.leads, not query.leads
+                if promoted:        # what was left over is its batch
+                    self._call()
         if query.error is not None:
             raise query.error
         assert query.state is not None
@@ -74,16 +88,31 @@ class StateBatcher:
         with self._lock:
             gathered = self._gathering or []
             batch, rest = gathered[:self._size], gathered[self._size:]
-            self._gathering = rest or None
-        if rest:
-            rest[0].leads = True
-            rest[0].answered.set()
+            successor = next((query for query in rest if not query.gone), None)
+            if successor is not None:
+                successor.leads = True
+            self._gathering = rest if successor is not None else None
+        if successor is not None:
+            successor.answered.set()
         try:
             states = self._ask([query.instance for query in batch])
             for query, state in zip(batch, states, strict=True):
                 query.state = state
-        except BaseException as error:      # each caller raises it, as its own call would
+        except Exception as error:          # each caller raises it, as its own call would
             for query in batch:
-                query.error = error
-        for query in batch:
-            query.answered.set()
+                query.error = _own_copy(error)
+        except BaseException:               # the leader was interrupted: it alone stops
+            for query in batch:
+                query.error = TransientError("a merged state query was interrupted; ask again")
+            raise
+        finally:
+            for query in batch:
+                query.answered.set()
+
+
+def _own_copy(error: Exception) -> Exception:
+    """A copy of `error` for one caller, so that callers' tracebacks are not chained together."""
+    try:
+        return copy.copy(error)
+    except Exception:       # an exception that cannot be copied: shared, then
+        return error

@@ -250,6 +250,8 @@ class Execution:
         last create left that much later. Each intent is still stored before
         its cloud is asked.
         """
+        if not intents:
+            return
         self._flush()
         for tracked in intents:
             self._progress(tracked.record.name, tracked.record.node_id, Step.CREATING,
