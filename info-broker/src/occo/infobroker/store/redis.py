@@ -75,6 +75,8 @@ end
 redis.call('RPUSH', KEYS[3], ARGV[3])
 if KEYS[4] then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4]) end
 """,
+    # Append ARGV[3..] to list KEYS[3], in order.
+    "push_all": GUARD + "for i = 3, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end",
     # ARGV[3] = now while failing ('' once healthy), ARGV[4] = node id; returns the start.
     "failing": GUARD + """
 if ARGV[3] == '' then redis.call('HDEL', KEYS[3], ARGV[4]) return false end
@@ -268,6 +270,15 @@ class RedisStore(Store):
     def append_event(self, event: Event) -> None:
         self._run("push", event.infra_id, None, [self._infra_key(event.infra_id, "events")],
                   encode_record(event))
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        """One script per infrastructure: the events of each are appended all or none."""
+        by_infra: dict[str, list[str]] = {}
+        for event in events:
+            by_infra.setdefault(event.infra_id, []).append(encode_record(event))
+        for infra_id, documents in by_infra.items():
+            self._run("push_all", infra_id, None, [self._infra_key(infra_id, "events")],
+                      *documents)
 
     def events(self, infra_id: str) -> list[Event]:
         return [decode_event(doc)
