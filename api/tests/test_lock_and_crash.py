@@ -142,14 +142,19 @@ class CrashAndInterruptTest(SimCloudCommandCase):
         kept = {node["node_id"] for node in document["nodes"]}
         self.assertTrue(adopted <= kept)
 
-    def test_ctrl_c_cancels_a_build_and_the_next_pass_converges(self) -> None:
-        fast, slow = self.another_cloud(), self.another_cloud()
+    def build_until_both_apps_boot(self, fast, slow):
+        """A build of the shop, once both app servers boot on `slow` (for 300 s)."""
         slow.set_faults(boot_time=300.0)
         self.import_definitions(fast=fast, slow=slow)
         build = self.start("occopus-build", self.write("shop.yaml", SHOP))
         wait_until(lambda: len([line for line in build.stderr.splitlines()
                                 if " app " in line and "booting" in line]) >= 2,
                    lambda: f"both app servers boot; stderr so far:\n{build.stderr}")
+        return build
+
+    def test_ctrl_c_cancels_a_build_and_the_next_pass_converges(self) -> None:
+        fast, slow = self.another_cloud(), self.another_cloud()
+        build = self.build_until_both_apps_boot(fast, slow)
         build.process.send_signal(signal.SIGINT)
         self.assertEqual(build.wait(), 130, build.stderr)
         self.assertIn("occopus-build: cancelling", build.stderr)
@@ -174,12 +179,7 @@ class CrashAndInterruptTest(SimCloudCommandCase):
         # the slow cloud takes a while to answer: the rollbacks of the first Ctrl+C are
         # still in flight when the second comes
         fast, slow = self.another_cloud(), self.another_cloud(latency=1.5)
-        slow.set_faults(boot_time=300.0)
-        self.import_definitions(fast=fast, slow=slow)
-        build = self.start("occopus-build", self.write("shop.yaml", SHOP))
-        wait_until(lambda: len([line for line in build.stderr.splitlines()
-                                if " app " in line and "booting" in line]) >= 2,
-                   lambda: f"both app servers boot; stderr so far:\n{build.stderr}")
+        build = self.build_until_both_apps_boot(fast, slow)
         build.process.send_signal(signal.SIGINT)
         wait_until(lambda: "cancelling" in build.stderr, "the build says it is cancelling")
         build.process.send_signal(signal.SIGINT)
