@@ -197,8 +197,7 @@ class RedisStore(Store):
     # --- node instances ---------------------------------------------------
     def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
                      fence: int | None = None) -> None:
-        self._run("set_fields", infra_id, fence, [self._infra_key(infra_id, "instances")],
-                  pair(node_name, node_id), encode(data))
+        self.put_instances(infra_id, [(node_name, node_id, data)], fence=fence)
 
     def put_instances(self, infra_id: str, records: Sequence[tuple[str, str, dict]],
                       fence: int | None = None) -> None:
@@ -268,8 +267,7 @@ class RedisStore(Store):
 
     # --- events -----------------------------------------------------------
     def append_event(self, event: Event) -> None:
-        self._run("push", event.infra_id, None, [self._infra_key(event.infra_id, "events")],
-                  encode_record(event))
+        self.append_events([event])
 
     def append_events(self, events: Sequence[Event]) -> None:
         """One script per infrastructure: the events of each are appended all or none."""

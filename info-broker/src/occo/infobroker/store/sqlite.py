@@ -107,11 +107,14 @@ class SqliteStore(Store):
         """A transaction that first checks the fencing token; yields if the infrastructure exists."""
         with self._transaction():
             leases.check_fence(infra_id, fence, self._newest(infra_id))
-            exists = self._value("SELECT 1 FROM infrastructures WHERE ns = ? AND infra_id = ?",
-                                 infra_id) is not None
+            exists = self._exists(infra_id)
             if must_exist and not exists:
                 raise not_found(infra_id)
             yield exists
+
+    def _exists(self, infra_id: str) -> bool:
+        return self._value("SELECT 1 FROM infrastructures WHERE ns = ? AND infra_id = ?",
+                           infra_id) is not None
 
     def _sql(self, sql: str, *params: Any) -> sqlite3.Cursor:
         """Run `sql` in this namespace: its first parameter is always `ns`."""
@@ -189,9 +192,7 @@ class SqliteStore(Store):
     # --- node instances ---------------------------------------------------
     def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
                      fence: int | None = None) -> None:
-        with self._guarded(infra_id, fence, must_exist=True):
-            self._sql("INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
-                      infra_id, node_name, node_id, encode(data))
+        self.put_instances(infra_id, [(node_name, node_id, data)], fence=fence)
 
     def put_instances(self, infra_id: str, records: Sequence[tuple[str, str, dict]],
                       fence: int | None = None) -> None:
@@ -263,8 +264,7 @@ class SqliteStore(Store):
                 "SELECT 1 FROM failing_since WHERE ns = ? AND infra_id = ? AND node_id = ?",
                 infra_id, node_id) is None:
             # nothing to clear, the usual case: a read, not a write transaction
-            if self._value("SELECT 1 FROM infrastructures WHERE ns = ? AND infra_id = ?",
-                           infra_id) is None:
+            if not self._exists(infra_id):
                 raise not_found(infra_id)
             return 0.0
         with self._guarded(infra_id, None, must_exist=True):
@@ -280,15 +280,12 @@ class SqliteStore(Store):
 
     # --- events -----------------------------------------------------------
     def append_event(self, event: Event) -> None:
-        with self._guarded(event.infra_id, None, must_exist=True):
-            self._sql("INSERT INTO events (ns, infra_id, doc) VALUES (?, ?, ?)",
-                      event.infra_id, encode_record(event))
+        self.append_events([event])
 
     def append_events(self, events: Sequence[Event]) -> None:
         with self._transaction():
             for infra_id in {event.infra_id for event in events}:
-                if self._value("SELECT 1 FROM infrastructures WHERE ns = ? AND infra_id = ?",
-                               infra_id) is None:
+                if not self._exists(infra_id):
                     raise not_found(infra_id)
             self._db.executemany("INSERT INTO events (ns, infra_id, doc) VALUES (?, ?, ?)",
                                  [(self._ns, event.infra_id, encode_record(event))
