@@ -53,8 +53,7 @@ class SimCloudHandler(ResourceHandler):
         self._call("DELETE", f"/instances/{instance.instance_id}", missing_ok=True)
 
     def get_state(self, instance: Instance) -> NodeState:
-        found = self._get(instance)
-        return NodeState.SHUTDOWN if found is None else self.map_state(found["state"])
+        return self.get_states([instance])[0]
 
     def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
         ids = [instance.instance_id for instance in instances]
