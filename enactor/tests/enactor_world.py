@@ -30,6 +30,7 @@ import tempfile
 import threading
 import unittest
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import Backoff, Engine, Step, Tuning
 from occo.infraprocessor.health import HealthChecker
 from occo.infraprocessor.testing import DEADLINE, Gate, LoopbackPinger, wait_until  # noqa: F401 (tests import Gate here)
-from occo.resourcehandler.base import Instance, PermanentError
+from occo.resourcehandler.base import Instance, PermanentError, ResourceError
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
@@ -105,10 +106,11 @@ class Faults:
 
 def faulty_handlers(case: unittest.TestCase, faults: Faults) -> ResourceHandlers:
     class Faulty(SimCloudHandler):
-        def create_node(self, node: ResolvedNode) -> Instance:
+        def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
             if self.resource.get("image") in faults.images:
-                raise PermanentError(f"image {self.resource['image']} does not exist")
-            return super().create_node(node)
+                return [PermanentError(f"image {self.resource['image']} does not exist")
+                        for _ in nodes]
+            return super().create_nodes(nodes)
 
         def drop_node(self, instance: Instance) -> None:
             if faults.refuse_drops.is_set():
@@ -202,8 +204,8 @@ class World:
         return self.store.add_scaling_request(self.infra_id, name, kind, value)
 
     def creates(self) -> int:
-        """Instances simcloud made so far (POST /instances answered 201)."""
-        return self.cloud.stats()["answers"].get("201", 0)
+        """Instances simcloud made so far."""
+        return self.cloud.stats()["made"]
 
     def calls(self) -> int:
         return self.cloud.stats()["calls"]

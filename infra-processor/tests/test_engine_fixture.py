@@ -24,7 +24,7 @@ import tempfile
 import threading
 import unittest
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from occo.infraprocessor.engine import Backoff, Engine, ExecutionResult, Step, T
 from occo.infraprocessor.health import HealthChecker
 from occo.infraprocessor.testing import DEADLINE, Gate, LoopbackPinger, wait_until  # noqa: F401 (tests import them here)
 from occo.infraprocessor.instructions import CreateInfrastructure, CreateNodes, Instruction
-from occo.resourcehandler.base import Instance
+from occo.resourcehandler.base import Instance, ResourceError
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
@@ -68,6 +68,8 @@ def spy_handlers(case: unittest.TestCase,
     """Handlers whose simcloud creates call `before_create(node)` first (it may raise)."""
 
     class Spy(SimCloudHandler):
+        creates_per_call = 1        # one create at a time, through create_node: each is seen
+
         def create_node(self, node: ResolvedNode) -> Instance:
             before_create(node)
             return super().create_node(node)
@@ -165,8 +167,8 @@ class SimCloudCase(SimCloudTestCase):
         return handler.list_owned(infra_id)
 
     def created_calls(self) -> int:
-        """POST /instances answered 201 so far (a made instance), from the server's log of calls."""
-        return self.cloud.stats()["answers"].get("201", 0)
+        """Instances simcloud made so far."""
+        return self.cloud.stats()["made"]
 
 
 # --- the crash child ------------------------------------------------------------------
@@ -227,11 +229,12 @@ def _crash_main(argv: list[str]) -> None:
                 countdown()
 
     class KillAfterCreate(SimCloudHandler):
-        def create_node(self, node: ResolvedNode) -> Instance:
-            instance = super().create_node(node)
+        def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+            made = super().create_nodes(nodes)
             if args.kill_at == "created":
-                countdown()
-            return instance
+                for _ in made:
+                    countdown()
+            return made
 
     if args.kill_at == "at":
         threading.Timer(args.after, _die).start()

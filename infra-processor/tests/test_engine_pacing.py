@@ -1,4 +1,4 @@
-"""Pacing readiness polls: the schedule, hints from peers seen ready, hurrying; and the
+"""Pacing readiness polls: the schedule, hints from peers and kin seen ready, hurrying; and the
 dispatcher's timers at a time, and its step that does not wait."""
 import random
 import threading
@@ -6,7 +6,7 @@ import unittest
 
 from occo.infraprocessor.engine import Backoff
 from occo.infraprocessor.engine.dispatcher import Dispatcher
-from occo.infraprocessor.engine.pacing import SCOUTS, Boot, Pacing, peer_group
+from occo.infraprocessor.engine.pacing import SCOUTS, Boot, Pacing, kin, peer_group
 
 POLL = Backoff(0.25, 1.25, 10.0)        # no jitter: exact delays
 RETRY = Backoff(0.025, 2.0, 10.0)
@@ -112,6 +112,44 @@ class PeersTest(unittest.TestCase):
         self.assertNotEqual(peer_group("web", cloud), peer_group("db", cloud))
         self.assertNotEqual(peer_group("web", cloud),
                             peer_group("web", {**cloud, "endpoint": "http://127.0.0.1:2"}))
+
+
+class KinTest(unittest.TestCase):
+    """Another node made from the same resource section: its first guess."""
+
+    def setUp(self):
+        self.pacing = pacing()
+        self.cloud = {"type": "simcloud", "endpoint": "http://127.0.0.1:1", "image": "debian"}
+        self.assertTrue(seen_ready(self.pacing, Boot("web", 100.0, kin=kin(self.cloud)), 100.9))
+
+    def test_a_new_group_polls_once_at_the_age_its_kin_were_seen_ready_at(self):
+        app = Boot("app", began=102.0, kin=kin(self.cloud))
+        self.assertEqual(round(self.pacing.delay(app, 102.5), 6), 0.25)    # its schedule first
+        self.assertEqual(round(self.pacing.delay(app, 102.8), 6), 0.1)     # then the guess
+        self.pacing.answered(app, 102.9)            # not ready at that age: a wrong guess
+        self.assertEqual(round(self.pacing.delay(app, 103.0), 6), 0.25,
+                         "back on its own schedule, not hurried")
+
+    def test_a_group_that_saw_one_of_its_own_ready_goes_by_that(self):
+        app, late = Boot("app", 102.0, kin=kin(self.cloud)), Boot("app", 102.2, kin=kin(self.cloud))
+        self.assertTrue(seen_ready(self.pacing, app, 103.5))
+        self.assertEqual(round(self.pacing.delay(late, 103.6), 6), 0.1)    # at 1.5 s, not 0.9 s
+
+    def test_a_shorter_boot_of_any_kin_is_the_guess(self):
+        self.assertTrue(seen_ready(self.pacing, Boot("db", 200.0, kin=kin(self.cloud)), 200.7))
+        app = Boot("app", began=300.0, kin=kin(self.cloud))
+        self.assertEqual(round(self.pacing.delay(app, 300.6), 6), 0.1)
+
+    def test_other_resource_sections_and_instances_without_kin_guess_nothing(self):
+        other = Boot("app", 102.0, kin=kin({**self.cloud, "image": "ubuntu"}))
+        self.assertEqual(round(self.pacing.delay(other, 102.8), 6), 0.25)
+        self.assertEqual(round(self.pacing.delay(Boot("app", 102.0), 102.8), 6), 0.25)
+
+    def test_kin_share_a_resource_section_whatever_its_keys_order(self):
+        self.assertEqual(kin({"type": "ec2", "image_id": "ami-1"}),
+                         kin({"image_id": "ami-1", "type": "ec2"}))
+        self.assertNotEqual(kin({"type": "ec2", "image_id": "ami-1"}),
+                            kin({"type": "ec2", "image_id": "ami-2"}))
 
 
 class DispatcherTest(unittest.TestCase):

@@ -210,6 +210,28 @@ class ResourceHandlerConformance(Mixin):
             else:
                 self.assertIs(state, NodeState.SHUTDOWN, instance)
 
+    def test_create_nodes_does_what_create_node_does_for_each_in_order(self) -> None:
+        cls = type(self.handler)
+        self.assertGreaterEqual(cls.creates_per_call, 1)
+        old = self.make_node(self.infra_id, self.new_id("node"))
+        made_before = self.create(old)
+        new = [self.make_node(self.infra_id, self.new_id("node")) for _ in range(2)]
+        nodes = [new[0], old, new[1]][:max(1, cls.creates_per_call)]
+        made = self.handler.create_nodes(nodes)
+        for instance in made:
+            if isinstance(instance, Instance):
+                self.addCleanup(self.handler.drop_node, instance)
+        self.assertEqual(len(made), len(nodes))
+        for node, instance in zip(nodes, made):
+            self.assertIsInstance(instance, Instance, f"node {node.node_id}: {instance}")
+            self.assertEqual((instance.infra_id, instance.node_id),
+                             (node.infra_id, node.node_id))
+        if old in nodes:
+            self.assertEqual(made[nodes.index(old)].instance_id, made_before.instance_id,
+                             "a node made before is found again, not made twice")
+        self.assertEqual(self.owned(), sorted(
+            {(i.node_id, i.instance_id) for i in [made_before, *made]}))
+
     # --- errors -------------------------------------------------------------
     def test_a_rate_limit_is_a_transient_error(self) -> None:
         self.check_fault("rate_limit", TransientError)

@@ -1,4 +1,4 @@
-"""State queries made together share `get_states` calls; the guard uses them."""
+"""Calls made together share merged calls (`Batcher`); the guard merges creates and polls."""
 from __future__ import annotations
 
 import threading
@@ -11,9 +11,9 @@ from typing import ClassVar
 from occo.util.config import Settings
 from occo.util.nodes import NodeState, ResolvedNode
 
-from occo.resourcehandler.base import (Instance, PermanentError, ResourceHandler,
-                                       TransientError)
-from occo.resourcehandler.batching import StateBatcher
+from occo.resourcehandler.base import (Instance, PermanentError, ResourceError,
+                                       ResourceHandler, TransientError)
+from occo.resourcehandler.batching import Batcher
 from occo.resourcehandler.guard import ResourceHandlers
 
 from .support import run_threads
@@ -23,6 +23,11 @@ DEADLINE = 30.0         # a safety net against hanging, never a timing assertion
 
 def instance(number: int) -> Instance:
     return Instance("infra", f"node-{number}", f"i-{number}")
+
+
+def resolved(number: int) -> ResolvedNode:
+    return ResolvedNode(infra_id="infra", infra_name="shop", user_id="tester",
+                        node_id=f"node-{number}", name="app", resource={"type": "fake"})
 
 
 class Cloud:
@@ -44,19 +49,19 @@ class Cloud:
                 for item in instances]
 
 
-class StateBatcherTest(unittest.TestCase):
+class BatcherTest(unittest.TestCase):
     def gather(self, cloud: Cloud, count: int, size: int = 50) -> dict[int, object]:
         """`count` queries at once: the first one's gathering lasts until all have joined."""
         def until_all_joined(seconds: float) -> None:
             deadline = time.monotonic() + DEADLINE
             while batcher.gathering < count and time.monotonic() < deadline:
                 time.sleep(0.001)
-        batcher = StateBatcher(cloud.get_states, size, sleep=until_all_joined)
+        batcher = Batcher(cloud.get_states, size, sleep=until_all_joined)
         got: dict[int, object] = {}
 
         def query(number: int) -> None:
             try:
-                got[number] = batcher.state(instance(number))
+                got[number] = batcher.call(instance(number))
             except TransientError as error:
                 got[number] = error
         self.assertEqual(run_threads([partial(query, number) for number in range(count)]), [])
@@ -65,9 +70,9 @@ class StateBatcherTest(unittest.TestCase):
     def test_a_lone_query_is_one_call_of_its_own_after_the_gathering_time(self):
         cloud = Cloud()
         waited = []
-        batcher = StateBatcher(cloud.get_states, size=10, gather=0.004, sleep=waited.append)
-        self.assertIs(batcher.state(instance(3)), NodeState.READY)
-        self.assertIs(batcher.state(instance(4)), NodeState.PENDING)
+        batcher = Batcher(cloud.get_states, size=10, gather=0.004, sleep=waited.append)
+        self.assertIs(batcher.call(instance(3)), NodeState.READY)
+        self.assertIs(batcher.call(instance(4)), NodeState.PENDING)
         self.assertEqual(cloud.calls, [["i-3"], ["i-4"]])
         self.assertEqual(waited, [0.004, 0.004])
 
@@ -97,6 +102,26 @@ class StateBatcherTest(unittest.TestCase):
                          {n: NodeState.READY if n % 2 else NodeState.PENDING
                           for n in set(got) - failed})
 
+    def test_an_item_answered_with_an_error_raises_it_to_its_caller_alone(self):
+        refused = TransientError("no room for i-2")
+
+        def answer(instances: Sequence[Instance]) -> list[NodeState | Exception]:
+            return [refused if item.instance_id == "i-2" else NodeState.READY
+                    for item in instances]
+        def until_all_joined(seconds: float) -> None:
+            while batcher.gathering < 3:
+                time.sleep(0.001)
+        batcher = Batcher(answer, size=10, sleep=until_all_joined)
+        got: dict[int, object] = {}
+
+        def call(number: int) -> None:
+            try:
+                got[number] = batcher.call(instance(number))
+            except TransientError as error:
+                got[number] = error
+        self.assertEqual(run_threads([partial(call, number) for number in range(3)]), [])
+        self.assertEqual(got, {0: NodeState.READY, 1: NodeState.READY, 2: refused})
+
     def test_callers_get_an_error_of_their_own(self):
         cloud = Cloud(fail_first=True)
         got = self.gather(cloud, count=4)
@@ -113,27 +138,27 @@ class StateBatcherTest(unittest.TestCase):
                 return
             joined.wait(DEADLINE)
             raise KeyboardInterrupt
-        batcher = StateBatcher(cloud.get_states, size=10, sleep=interrupted)
+        batcher = Batcher(cloud.get_states, size=10, sleep=interrupted)
         got: dict[int, object] = {}
 
         def follow() -> None:
             while batcher.gathering < 1:        # the leader (this test's thread) is first
                 time.sleep(0.001)
-            threading.Thread(target=lambda: got.update({1: batcher.state(instance(1))})).start()
+            threading.Thread(target=lambda: got.update({1: batcher.call(instance(1))})).start()
             while batcher.gathering < 2:
                 time.sleep(0.001)
             joined.set()
         helper = threading.Thread(target=follow)
         helper.start()
         with self.assertRaises(KeyboardInterrupt):
-            batcher.state(instance(0))
+            batcher.call(instance(0))
         helper.join(DEADLINE)
         wait_until = time.monotonic() + DEADLINE
         while 1 not in got and time.monotonic() < wait_until:
             time.sleep(0.001)
         self.assertEqual(got, {1: NodeState.READY})
         self.assertEqual(cloud.calls, [["i-0", "i-1"]])
-        self.assertIs(batcher.state(instance(2)), NodeState.PENDING)     # not stranded
+        self.assertIs(batcher.call(instance(2)), NodeState.PENDING)     # not stranded
 
     def test_a_leader_interrupted_during_its_call_leaves_transient_errors_behind(self):
         answered = []
@@ -149,22 +174,22 @@ class StateBatcherTest(unittest.TestCase):
         def until_joined(seconds: float) -> None:
             while not answered and batcher.gathering < 2:      # the first call: both join
                 time.sleep(0.001)
-        batcher = StateBatcher(interrupted, size=10, sleep=until_joined)
+        batcher = Batcher(interrupted, size=10, sleep=until_joined)
 
         def query(number: int) -> None:
             try:
-                got[number] = batcher.state(instance(number))
+                got[number] = batcher.call(instance(number))
             except (TransientError, KeyboardInterrupt) as error:
                 got[number] = type(error)
         self.assertEqual(run_threads([partial(query, 0), partial(query, 1)]), [])
         self.assertEqual(sorted(got.values(), key=str),
                          sorted([KeyboardInterrupt, TransientError], key=str))
         self.assertEqual(answered, [2])
-        self.assertIs(batcher.state(instance(3)), NodeState.READY)       # not stranded
+        self.assertIs(batcher.call(instance(3)), NodeState.READY)       # not stranded
 
     def test_a_batch_holds_at_least_one(self):
         with self.assertRaises(ValueError):
-            StateBatcher(Cloud().get_states, size=0)
+            Batcher(Cloud().get_states, size=0)
 
 
 class FakeCloud(ResourceHandler):
@@ -173,6 +198,7 @@ class FakeCloud(ResourceHandler):
     type_name = "fake"
     answer: ClassVar[Callable[[Sequence[Instance]], list[NodeState]]]
     asked: ClassVar[list[list[str]]]
+    made: ClassVar[Callable[[Sequence[ResolvedNode]], list[object]]]
 
     def get_state(self, instance: Instance) -> NodeState:
         self.asked.append([instance.instance_id])
@@ -183,7 +209,12 @@ class FakeCloud(ResourceHandler):
         return type(self).answer(instances)
 
     def create_node(self, node: ResolvedNode) -> Instance:
-        raise NotImplementedError("not used here")
+        self.asked.append([node.node_id])
+        return Instance(node.infra_id, node.node_id, "i-alone")
+
+    def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+        self.asked.append([node.node_id for node in nodes])
+        return type(self).made(nodes)
 
     def drop_node(self, instance: Instance) -> None:
         raise NotImplementedError("not used here")
@@ -200,9 +231,12 @@ class FakeCloud(ResourceHandler):
 
 class GuardTest(unittest.TestCase):
     def handler(self, per_call: int,
-                answer: Callable[[Sequence[Instance]], list[NodeState]]) -> type[FakeCloud]:
-        cloud = type("FakeCloud", (FakeCloud,), {"states_per_call": per_call,
-                                                 "answer": staticmethod(answer), "asked": []})
+                answer: Callable[[Sequence[Instance]], list[NodeState]] = lambda items: [],
+                made: Callable[[Sequence[ResolvedNode]], list[object]] = lambda nodes: []
+                ) -> type[FakeCloud]:
+        cloud = type("FakeCloud", (FakeCloud,), {
+            "states_per_call": per_call, "creates_per_call": per_call,
+            "answer": staticmethod(answer), "made": staticmethod(made), "asked": []})
         handlers = ResourceHandlers(Settings(), load=lambda type_name: cloud)
         self.addCleanup(handlers.close)
         self.guarded = handlers.for_resource({"type": "fake"})
@@ -223,5 +257,51 @@ class GuardTest(unittest.TestCase):
         self.handler(8, lambda instances: [])
         with self.assertRaises(PermanentError) as caught:
             self.guarded.get_state(instance(1))
-        self.assertIn("told 0 states for 1 instances: a bug in the fake plugin",
+        self.assertIn("get_states gave 0 answers for 1 items: a bug in the fake plugin",
                       str(caught.exception))
+
+    def test_creates_sent_together_share_create_nodes_calls_and_get_their_own_answers(self):
+        def made(nodes: Sequence[ResolvedNode]) -> list[object]:
+            return [PermanentError(f"no image for {node.node_id}") if node.node_id == "node-1"
+                    else Instance(node.infra_id, node.node_id, f"i-{node.node_id}")
+                    for node in nodes]
+        cloud = self.handler(8, made=made)
+        got: dict[int, object] = {}
+
+        def create(number: int) -> None:
+            try:
+                got[number] = self.guarded.create_node(resolved(number))
+            except PermanentError as error:
+                got[number] = error.message
+        self.assertEqual(run_threads([partial(create, number) for number in range(3)]), [])
+        self.assertEqual(sorted(node for call in cloud.asked for node in call),
+                         ["node-0", "node-1", "node-2"])
+        self.assertTrue(all(len(call) >= 1 for call in cloud.asked))
+        self.assertEqual(got, {0: Instance("infra", "node-0", "i-node-0"),
+                               1: "no image for node-1",
+                               2: Instance("infra", "node-2", "i-node-2")})
+
+    def test_a_plugin_making_one_node_at_a_time_is_asked_with_create_node(self):
+        cloud = self.handler(1)
+        self.assertEqual(self.guarded.create_node(resolved(4)),
+                         Instance("infra", "node-4", "i-alone"))
+        self.assertEqual(cloud.asked, [["node-4"]])
+
+    def test_a_create_answered_with_neither_instance_nor_error_is_a_plugin_bug(self):
+        self.handler(8, made=lambda nodes: ["i-made"] * len(nodes))
+        with self.assertRaises(PermanentError) as caught:
+            self.guarded.create_node(resolved(5))
+        self.assertIn("create_nodes answered str for node node-5, neither an instance nor a "
+                      "ResourceError: a bug in the fake plugin", str(caught.exception))
+
+    def test_the_default_create_nodes_makes_each_node_and_keeps_its_error_in_place(self):
+        class OneByOne(FakeCloud):
+            def create_node(self, node: ResolvedNode) -> Instance:
+                if node.node_id == "node-1":
+                    raise TransientError("busy")
+                return Instance(node.infra_id, node.node_id, f"i-{node.node_id}")
+        made = ResourceHandler.create_nodes(OneByOne({"type": "fake"}),
+                                            [resolved(0), resolved(1), resolved(2)])
+        self.assertEqual(made[0], Instance("infra", "node-0", "i-node-0"))
+        self.assertIsInstance(made[1], TransientError)
+        self.assertEqual(made[2], Instance("infra", "node-2", "i-node-2"))

@@ -48,6 +48,11 @@ class ListsTheDead(SimCloudHandler):
                 for item in found["instances"]]
 
 
+class BatchOutOfOrder(SimCloudHandler):
+    def create_nodes(self, nodes):
+        return super().create_nodes(nodes)[::-1]
+
+
 class NeverTransient(SimCloudHandler):
     def _call(self, *args, **kwargs):
         try:
@@ -91,7 +96,8 @@ class KitTest(SimCloudCase):
                           "test_dropping_a_missing_resource_succeeds",
                           "test_a_resource_becomes_ready_and_is_shutdown_after_drop",
                           "test_only_live_resources_are_listed",
-                          "test_a_rate_limit_is_a_transient_error"):
+                          "test_a_rate_limit_is_a_transient_error",
+                          "test_create_nodes_does_what_create_node_does_for_each_in_order"):
             with self.subTest(test_name):
                 result = self.run_kit(SimCloudHandler, test_name)
                 self.assertTrue(result.wasSuccessful(), result.failures + result.errors)
@@ -113,6 +119,10 @@ class KitTest(SimCloudCase):
     def test_listing_dropped_resources_fails(self):
         self.assert_fails(ListsTheDead, "test_only_live_resources_are_listed",
                           "test_dropping_a_resource_again_succeeds")
+
+    def test_creates_in_one_call_answered_out_of_order_fail(self):
+        self.assert_fails(BatchOutOfOrder,
+                          "test_create_nodes_does_what_create_node_does_for_each_in_order")
 
     def test_a_rate_limit_reported_as_permanent_fails(self):
         self.assert_fails(NeverTransient, "test_a_rate_limit_is_a_transient_error")

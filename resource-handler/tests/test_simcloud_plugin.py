@@ -1,6 +1,7 @@
 """The simcloud plugin classifies every failure, and retrying a failed create makes no duplicate."""
 from __future__ import annotations
 
+import dataclasses
 import unittest
 import uuid
 
@@ -9,6 +10,7 @@ import httpx
 from occo.util.nodes import NodeState
 
 from occo.resourcehandler.base import Instance, PermanentError, TransientError
+from occo.resourcehandler.simcloud import plugin
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
 
@@ -43,6 +45,30 @@ class FaultTest(SimCloudCase):
         self.assertEqual([(i.node_id, i.instance_id) for i in owned],
                          [(node.node_id, retried.instance_id)])
         self.assertEqual(self.cloud.stats()["ghosts"], 1)
+
+    def test_creates_in_one_call_get_their_own_instances_and_errors(self):
+        nodes = [self.new_node("web"), self.new_node("db")]
+        first = self.handler.create_node(nodes[1])
+        self.cloud.set_faults(ghost_rate=1.0)      # only new instances turn into ghosts
+        made = self.handler.create_nodes(nodes)
+        self.assertIsInstance(made[0], TransientError)
+        self.assertIn("creating node " + nodes[0].node_id, made[0].message)
+        self.assertEqual(made[1], first)
+        self.cloud.set_faults(ghost_rate=0.0)
+        again = self.handler.create_nodes(nodes)
+        self.assertEqual(again[1], first)
+        self.assertEqual(sorted(i.instance_id for i in self.handler.list_owned(self.infra_id)),
+                         sorted(instance.instance_id for instance in again))
+
+    def test_creates_go_in_as_many_requests_as_their_size_needs(self):
+        big = "x" * (plugin.BATCH_BYTES // 3)
+        nodes = [dataclasses.replace(self.new_node(), context=big) for _ in range(4)]
+        before = self.cloud.stats()["calls"]
+        made = self.handler.create_nodes(nodes)
+        self.assertEqual(self.cloud.stats()["calls"] - before, 2)
+        self.assertEqual([instance.node_id for instance in made], [n.node_id for n in nodes])
+        owned = {i.node_id: i for i in self.handler.list_owned(self.infra_id)}
+        self.assertEqual(sorted(owned), sorted(n.node_id for n in nodes))
 
     def test_an_unavailable_cloud_is_transient(self):
         self.cloud.set_faults(error_rate=1.0)

@@ -112,6 +112,38 @@ class InstanceApiTest(SimCloudApiCase):
         self.assertEqual(response.status_code, 400)
         self.assertEqual(response.json()["error"]["code"], "BadRequest")
 
+    def test_a_batch_answers_each_create_as_post_instances_would_in_order(self):
+        made_before = self.create("node-old").json()
+        made = self.cloud.stats()["made"]
+        tags = {"occopus-infra-id": self.infra_id}
+        requests = [{"client_token": f"{self.infra_id}-node-new", "tags": tags},
+                    {"client_token": f"{self.infra_id}-node-old", "tags": tags},
+                    {"tags": tags},
+                    "not an object",
+                    {"client_token": f"{self.infra_id}-node-new", "tags": tags}]
+        answer = self.http.post("/instances/batch", json={"instances": requests})
+        self.assertEqual(answer.status_code, 200)
+        results = answer.json()["results"]
+        self.assertEqual([result["status"] for result in results], [201, 200, 400, 400, 200])
+        self.assertEqual(results[1]["instance"], made_before)
+        self.assertEqual(results[4]["instance"]["id"], results[0]["instance"]["id"],
+                         "a token twice in a batch makes one instance")
+        self.assertIn("client_token", results[2]["error"]["message"])
+        self.assertIn("JSON object", results[3]["error"]["message"])
+        self.assertEqual(self.listed(**tags),
+                         sorted([made_before["id"], results[0]["instance"]["id"]]))
+        self.assertEqual(self.cloud.stats()["made"] - made, 1)
+
+    def test_a_batch_holds_1_to_200_creates(self):
+        tags = {"occopus-infra-id": self.infra_id}
+        many = [{"client_token": f"{self.infra_id}-{n}", "tags": tags} for n in range(201)]
+        for instances in ([], many, "x"):
+            with self.subTest(len(instances)):
+                answer = self.http.post("/instances/batch", json={"instances": instances})
+                self.assertEqual(answer.status_code, 400)
+                self.assertIn("1 to 200", answer.json()["error"]["message"])
+        self.assertEqual(self.listed(**tags), [], "a refused batch makes nothing")
+
     def test_unknown_calls_are_404_and_wrong_methods_405(self):
         self.assertEqual(self.http.get("/volumes").status_code, 404)
         self.assertEqual(self.http.put("/instances/i-00000001", json={}).status_code, 405)
@@ -138,6 +170,7 @@ class FaultApiTest(SimCloudApiCase):
         self.assertEqual(statuses, [400, 400, 200])
 
     def test_a_ghost_create_answers_500_and_keeps_the_instance(self):
+        ghosts = self.cloud.stats()["ghosts"]
         self.cloud.set_faults(ghost_rate=1.0)
         ghost = self.create("node-g")
         self.assertEqual(ghost.status_code, 500)
@@ -145,7 +178,21 @@ class FaultApiTest(SimCloudApiCase):
         retry = self.create("node-g")
         self.assertEqual(retry.status_code, 200, "the retry finds the instance the ghost made")
         self.assertEqual(self.listed(**{"occopus-infra-id": self.infra_id}), [retry.json()["id"]])
-        self.assertEqual(self.cloud.stats()["ghosts"], 1)
+        self.assertEqual(self.cloud.stats()["ghosts"] - ghosts, 1)
+
+    def test_a_batch_is_one_call_for_faults_but_ghosts_hit_each_create(self):
+        tags = {"occopus-infra-id": self.infra_id}
+        batch = {"instances": [{"client_token": f"{self.infra_id}-{n}", "tags": tags}
+                               for n in range(3)]}
+        self.cloud.fail_next(503, count=1)
+        self.assertEqual(self.http.post("/instances/batch", json=batch).status_code, 503)
+        self.assertEqual(self.listed(**tags), [], "a batch refused whole makes nothing")
+        ghosts = self.cloud.stats()["ghosts"]
+        self.cloud.set_faults(ghost_rate=1.0)
+        answer = self.http.post("/instances/batch", json=batch)
+        self.assertEqual([result["status"] for result in answer.json()["results"]], [500] * 3)
+        self.assertEqual(len(self.listed(**tags)), 3, "each ghost keeps its instance")
+        self.assertEqual(self.cloud.stats()["ghosts"] - ghosts, 3)
 
     def test_fault_settings_are_checked(self):
         for body in ({"error_rate": 2}, {"latency": -1}, {"rate_limit": 0}, {"speed": 1},
@@ -173,6 +220,7 @@ class FaultApiTest(SimCloudApiCase):
         self.assertEqual(after["calls"] - before["calls"], 3)
         self.assertEqual(after["answers"]["404"] - before["answers"].get("404", 0), 1)
         self.assertEqual(sum(after["instances"].values()) - sum(before["instances"].values()), 1)
+        self.assertEqual(after["made"] - before["made"], 1)
 
 
 class ManyClientsTest(SimCloudApiCase):

@@ -13,7 +13,9 @@ The rules every plugin keeps, checked by the conformance kit:
 - States are `NodeState` values; cloud states are mapped by a table.
 - Failures are `TransientError` (retry later) or `PermanentError` (give up);
   an unclassified exception counts as permanent.
-- `get_states` tells what `get_state` tells of each instance, in order.
+- `get_states` tells what `get_state` tells of each instance, in order, and
+  `create_nodes` does what `create_node` does for each node (its answer or
+  its error), in order.
 """
 from __future__ import annotations
 
@@ -77,6 +79,8 @@ class ResourceHandler(abc.ABC):
     STATE_MAP: ClassVar[Mapping[str, NodeState]] = {}
     # how many instances one `get_states` call may ask about; 1: the cloud tells one at a time
     states_per_call: ClassVar[int] = 1
+    # how many nodes one `create_nodes` call may make; 1: the cloud makes one at a time
+    creates_per_call: ClassVar[int] = 1
 
     def __init__(self, resource: Mapping[str, Any], auth_data: Mapping[str, Any] | None = None) -> None:
         self.resource = dict(resource)
@@ -98,6 +102,25 @@ class ResourceHandler(abc.ABC):
     @abc.abstractmethod
     def create_node(self, node: ResolvedNode) -> Instance:
         """Create the node's resource, or return the one already made for its node id."""
+
+    def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+        """What `create_node` gives for each of up to `creates_per_call` nodes, in order.
+
+        A cloud that makes many in one call overrides this and
+        `creates_per_call`: the guard then merges the creates sent at once (a
+        level of an infrastructure) into few calls, and calls this instead of
+        `create_node`. A node that cannot be made gets its error in its place,
+        the others their instances; a failure of the whole call is raised.
+        Each node keeps its own idempotent node id, so a node whose answer was
+        lost is found again by asking again.
+        """
+        made: list[Instance | ResourceError] = []
+        for node in nodes:
+            try:
+                made.append(self.create_node(node))
+            except ResourceError as error:
+                made.append(error)
+        return made
 
     @abc.abstractmethod
     def drop_node(self, instance: Instance) -> None:

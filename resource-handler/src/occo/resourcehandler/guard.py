@@ -26,7 +26,7 @@ from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.redact import REDACTED, is_secret_key, redact_url
 
 from .base import Instance, PermanentError, ResourceError, ResourceHandler
-from .batching import StateBatcher
+from .batching import Batcher
 from .limits import Limiter, Limits
 from .plugins import handler_class
 
@@ -42,8 +42,10 @@ class GuardedHandler:
     def __init__(self, handler: ResourceHandler, limiter: Limiter) -> None:
         self.handler = handler
         self.limiter = limiter
-        # a cloud that tells many states in one call is asked once for the polls made at once
-        self._states = (StateBatcher(self._get_states, handler.states_per_call)
+        # a cloud that makes or tells many in one call is asked once for the calls made at once
+        self._creates = (Batcher(self._create_nodes, handler.creates_per_call)
+                         if handler.creates_per_call > 1 else None)
+        self._states = (Batcher(self._get_states, handler.states_per_call)
                         if handler.states_per_call > 1 else None)
 
     @property
@@ -59,23 +61,37 @@ class GuardedHandler:
         return self.handler.label
 
     def create_node(self, node: ResolvedNode) -> Instance:
+        if self._creates is not None:
+            return self._creates.call(node)
         return self._call("create_node", self.handler.create_node, node)
+
+    def _create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+        made = self._answers("create_nodes", self.handler.create_nodes, nodes)
+        return [answer if isinstance(answer, (Instance, ResourceError)) else PermanentError(
+                    f"[{self.label}] create_nodes answered {type(answer).__name__} for node "
+                    f"{node.node_id}, neither an instance nor a ResourceError: a bug in the "
+                    f"{self.type_name} plugin")
+                for node, answer in zip(nodes, made)]
 
     def drop_node(self, instance: Instance) -> None:
         return self._call("drop_node", self.handler.drop_node, instance)
 
     def get_state(self, instance: Instance) -> NodeState:
         if self._states is not None:
-            return self._states.state(instance)
+            return self._states.call(instance)
         return self._call("get_state", self.handler.get_state, instance)
 
     def _get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
-        states = self._call("get_states", self.handler.get_states, instances)
-        if len(states) != len(instances):
-            raise PermanentError(f"[{self.label}] get_states told {len(states)} states for "
-                                 f"{len(instances)} instances: a bug in the "
-                                 f"{self.type_name} plugin")
-        return states
+        return self._answers("get_states", self.handler.get_states, instances)
+
+    def _answers(self, operation: str, method: Callable[[Sequence[Any]], list[T]],
+                 items: Sequence[Any]) -> list[T]:
+        """A merged call's answers, one per item: another count is a plugin bug."""
+        answers = self._call(operation, method, items)
+        if len(answers) != len(items):
+            raise PermanentError(f"[{self.label}] {operation} gave {len(answers)} answers for "
+                                 f"{len(items)} items: a bug in the {self.type_name} plugin")
+        return answers
 
     def get_address(self, instance: Instance) -> list[str]:
         return self._call("get_address", self.handler.get_address, instance)

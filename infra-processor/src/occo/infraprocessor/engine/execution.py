@@ -63,7 +63,7 @@ from ..resolution import resolve_node
 from .backends import describe_section, section_key
 from .dispatcher import Dispatcher, Timer
 from .operations import Launched, Observation, observed_state
-from .pacing import Boot, Pacing, peer_group
+from .pacing import Boot, Pacing, kin, peer_group
 from .progress import Step
 from .record import InstanceRecord, Phase, RecordError
 from .results import ExecutionResult, NodeResult, Outcome, describe
@@ -269,7 +269,7 @@ class Execution:
                                                 addresses=launched.addresses,
                                                 private_ip=launched.private_ip)
         peers = peer_group(tracked.record.name, tracked.record.resource)
-        tracked.boot = Boot(peers, launched.returned)
+        tracked.boot = Boot(peers, launched.returned, kin=kin(tracked.record.resource))
         self.peers.setdefault(peers, {})[tracked.record.node_id] = tracked
         self._put(tracked.record)
         self._progress(tracked.record.name, tracked.record.node_id, Step.BOOTING, tracked.started)

@@ -19,6 +19,14 @@ starts late. `Pacing` decides with three rules:
   hundreds is then seen ready moments after its first member, though each
   member polls on a sparse schedule: the jitter spreads the members' polls,
   so that one of them looks soon after the group has booted.
+- Its kin: the instances made from one resource section (one cloud, image
+  and flavor) boot alike whatever node they are. A group none of whose
+  instances has been seen ready yet polls each of its instances once at
+  the age its kin were seen ready at, first in the execution. Readiness
+  also waits for a node's own services and health checks, so this is a
+  guess: if it is wrong, the group keeps its own schedule and costs one
+  poll an instance more; if it is right, a level that waits for the one
+  before it sees it ready one latency sooner than its scouts would tell.
 - Scouts: while no instance of a group has been seen ready, only its first
   `SCOUTS` instances keep that schedule; the others poll at doubling
   intervals from `4 x initial` (they will hear from their scouts when it is
@@ -46,12 +54,17 @@ from typing import Any
 
 from .retry import Backoff
 
-SCOUTS = 4       # instances of a group that poll at the full pace until one is seen ready
+SCOUTS = 16       # instances of a group that poll at the full pace until one is seen ready
 
 
 def peer_group(name: str, resource: Mapping[str, Any]) -> str:
     """The instances that boot alike: one node's, on one cloud (type and endpoint)."""
     return json.dumps([name, resource.get("type"), resource.get("endpoint")], default=str)
+
+
+def kin(resource: Mapping[str, Any]) -> str:
+    """The instances whose cloud resources boot alike: made from the same resource section."""
+    return json.dumps(resource, sort_keys=True, default=str)
 
 
 @dataclass
@@ -63,6 +76,7 @@ class Boot:
     asked: float | None = None          # when the last poll that got an answer was made
     hurry: Iterator[float] | None = None    # the retry delays, while it is hurried
     scout: bool | None = None           # one of its group's scouts; decided at its first poll
+    kin: str | None = None              # its resource section (see `kin`); None: no guesses
 
 
 class Pacing:
@@ -73,6 +87,7 @@ class Pacing:
         self.retry = retry
         self.rng = rng
         self._booted: dict[str, float] = {}      # group -> the shortest boot seen ready
+        self._kin_booted: dict[str, float] = {}  # kin -> the shortest boot seen ready
         self._scouts: Counter[str] = Counter()   # group -> how many scouts it has
 
     def delay(self, boot: Boot, now: float) -> float:
@@ -82,6 +97,8 @@ class Pacing:
         if self._waits_for_scouts(boot):
             scheduled = max(scheduled, min(self.poll.cap, max(age, 4 * self.poll.initial)))
         due = self.hint(boot)
+        if due is None:
+            due = self._guess(boot)
         if boot.hurry is None and due is not None:
             return min(scheduled, max(0.0, due - now))
         if boot.hurry is None and self._overdue(boot):
@@ -107,6 +124,15 @@ class Pacing:
             return None
         return boot.began + booted
 
+    def _guess(self, boot: Boot) -> float | None:
+        """When its kin say it may be ready: while its group has seen none ready, and no poll
+        of it at that age was answered."""
+        guessed = None if boot.kin is None else self._kin_booted.get(boot.kin)
+        if (guessed is None or (boot.peers is not None and boot.peers in self._booted)
+                or (boot.asked is not None and boot.asked - boot.began >= guessed)):
+            return None
+        return boot.began + guessed
+
     def answered(self, boot: Boot, asked: float) -> None:
         """A poll made at `asked` was answered, ready or not."""
         boot.asked = asked
@@ -126,6 +152,8 @@ class Pacing:
         if booted >= self._booted.get(boot.peers, math.inf):
             return False
         self._booted[boot.peers] = booted
+        if boot.kin is not None:
+            self._kin_booted[boot.kin] = min(booted, self._kin_booted.get(boot.kin, math.inf))
         return True
 
     def _waits_for_scouts(self, boot: Boot) -> bool:

@@ -2,22 +2,27 @@
 
 Creating is idempotent through the client token, which is the node id: a
 retry after an error (a timeout, or a 500 after the instance was made) gets
-the instance made before. Connections are kept and reused across calls and
+the instance made before. Creates go in batches (`POST /instances/batch`),
+as many as fit in a request body simcloud accepts. Connections are kept and reused across calls and
 threads (`connections.Connections`); `close()` releases them.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from occo.util.nodes import NodeState, ResolvedNode
 
-from ..base import (INFRA_TAG, NODE_TAG, Instance, PermanentError, ResourceHandler,
-                    TransientError)
+from ..base import (INFRA_TAG, NODE_TAG, Instance, PermanentError, ResourceError,
+                    ResourceHandler, TransientError)
 from ..schemas import SIMCLOUD
 from .connections import Connections, Response, TransportError
 
 NAME_TAG = "occopus-node-name"
+# bytes of create requests in one batch: simcloud takes bodies up to 1 MiB; a node whose own
+# request is larger is sent alone, and refused
+BATCH_BYTES = 768 * 1024
 
 
 class SimCloudHandler(ResourceHandler):
@@ -28,6 +33,7 @@ class SimCloudHandler(ResourceHandler):
     STATE_MAP = {"pending": NodeState.PENDING, "running": NodeState.READY,
                  "terminated": NodeState.SHUTDOWN}
     states_per_call = 200           # ids in one query string: about 3 KB
+    creates_per_call = 200          # simcloud's most in a batch (fewer when user data is large)
 
     def __init__(self, resource: Mapping[str, Any],
                  auth_data: Mapping[str, Any] | None = None) -> None:
@@ -38,15 +44,37 @@ class SimCloudHandler(ResourceHandler):
         self._connections.close()
 
     def create_node(self, node: ResolvedNode) -> Instance:
+        made = self.create_nodes([node])[0]
+        if isinstance(made, ResourceError):
+            raise made
+        return made
+
+    def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+        made: list[Instance | ResourceError] = []
+        for batch in _batches([self._create_request(node) for node in nodes], BATCH_BYTES):
+            answer = self._call("POST", "/instances/batch", json={"instances": batch})
+            made.extend(self._made(request, result)
+                        for request, result in zip(batch, answer["results"], strict=True))
+        return made
+
+    def _create_request(self, node: ResolvedNode) -> dict[str, Any]:
         tags = {str(key): str(value) for key, value in (self.resource.get("tags") or {}).items()}
         tags.update({INFRA_TAG: node.infra_id, NODE_TAG: node.node_id, NAME_TAG: node.name})
-        body = {"client_token": node.node_id, "tags": tags, "user_data": node.context,
+        return {"client_token": node.node_id, "tags": tags, "user_data": node.context,
                 **{key: str(self.resource[key]) for key in ("image", "flavor")
                    if self.resource.get(key) is not None}}
-        created = self._call("POST", "/instances", json=body)
+
+    def _made(self, request: dict[str, Any], result: dict[str, Any]) -> Instance | ResourceError:
+        """One create's answer in a batch: its instance, or its error classified."""
+        tags = request["tags"]
+        status = result["status"]
+        if status >= 400:
+            return _classified(f"[{self.label}] creating node {tags[NODE_TAG]} answered "
+                               f"{status}: {result['error']['message']}", status)
+        created = result["instance"]
         # the answer names the private address, as EC2's RunInstances does: kept, it
         # saves asking for it (a round trip on every node's way to ready)
-        return Instance(node.infra_id, node.node_id, created["id"],
+        return Instance(tags[INFRA_TAG], tags[NODE_TAG], created["id"],
                         {"private_ip": created["private_ip"]})
 
     def drop_node(self, instance: Instance) -> None:
@@ -107,10 +135,28 @@ class SimCloudHandler(ResourceHandler):
                 raise PermanentError(f"{what} answered {status} without JSON",
                                      hint=f"is {self.resource['endpoint']} a simcloud server?"
                                      ) from None
-        message = f"{what} answered {status}: {_message(response)}"
-        if status == 429 or status >= 500:
-            raise TransientError(message, hint="retry later")
-        raise PermanentError(message)
+        raise _classified(f"{what} answered {status}: {_message(response)}", status)
+
+
+def _classified(message: str, status: int) -> ResourceError:
+    if status == 429 or status >= 500:
+        return TransientError(message, hint="retry later")
+    return PermanentError(message)
+
+
+def _batches(requests: list[dict[str, Any]], budget: int) -> Iterator[list[dict[str, Any]]]:
+    """`requests` in order, in runs whose JSON stays within `budget` bytes (at least one each)."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for request in requests:
+        length = len(json.dumps(request)) + 2
+        if batch and size + length > budget:
+            yield batch
+            batch, size = [], 0
+        batch.append(request)
+        size += length
+    if batch:
+        yield batch
 
 
 def _message(response: Response) -> str:

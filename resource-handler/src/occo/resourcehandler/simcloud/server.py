@@ -19,6 +19,10 @@ The API speaks JSON; an error is `{"error": {"code": ..., "message": ...}}`.
     POST   /instances           {"client_token", "tags"?, "image"?, "flavor"?, "user_data"?}
                                 201: the new instance; 200: the one made before for this
                                 client token (the first request's parameters win)
+    POST   /instances/batch     {"instances": [up to 200 such requests]}; 200:
+                                {"results": [...]}, one per request, in order: {"status",
+                                "instance"} or {"status", "error"}, each status what
+                                POST /instances would have answered that request
     GET    /instances/ID        200: the instance; 404
     GET    /instances?tag.K=V   200: {"instances": [...]} carrying every tag given,
                                 terminated ones included
@@ -31,8 +35,9 @@ The API speaks JSON; an error is `{"error": {"code": ..., "message": ...}}`.
     PUT    /admin/faults        change some: {"latency", "boot_time", "rate_limit",
                                 "error_rate", "ghost_rate"}; 200: all of them
     POST   /admin/fail-next     {"status": 400, "count": 1}: the next API calls answer this
-    GET    /admin/stats         200: {"calls", "answers": {status: n}, "ghosts"} since it
-                                started, and "instances": {state: n}
+    GET    /admin/stats         200: {"calls", "answers": {status: n}, "made", "ghosts"}
+                                since it started ("made": instances made, in batches too),
+                                and "instances": {state: n}
 
 An instance: `id`, `client_token`, `state` (pending, running, terminated),
 `tags`, `image`, `flavor`, `user_data`, `private_ip`, `created_at`,
@@ -43,7 +48,8 @@ this order: every call waits `latency` seconds; beyond `rate_limit` calls a
 second (a bucket of one second's calls) the answer is 429 with Retry-After;
 then a status armed by fail-next; then a 503 at `error_rate`; and a create
 that made an instance answers 500 at `ghost_rate`, the instance staying (a
-retry with its client token gets it). `boot_time` counts for instances
+retry with its client token gets it). A batch is one call: its faults hit it
+whole, but for `ghost_rate`, which hits each create in it. `boot_time` counts for instances
 created after it is set; setting faults refills the rate-limit bucket.
 """
 from __future__ import annotations
@@ -79,6 +85,7 @@ BACKLOG = 1024
 # once cancelled: aiohttp's shutdown)
 STOP_GRACE = 0.5
 INSTANCE_PATH = re.compile(r"/instances/(?P<id>[^/]+)")
+MAX_BATCH = 200         # creates in one POST /instances/batch
 
 
 class BadRequest(Exception):
@@ -142,9 +149,11 @@ class SimCloudServer:
         self.rng = rng
         self._answers: Counter[int] = Counter()
         self._ghosts = 0
+        self._made = 0
         self._fail_next: tuple[int, int] = (0, 0)        # (status, how many calls)
         self._routes: dict[tuple[str, str], Route] = {
             ("POST", "/instances"): self._create,
+            ("POST", "/instances/batch"): self._create_batch,
             ("GET", "/instances"): self._list,
             ("GET", "/health"): self._health,
             ("GET", "/admin/faults"): self._get_faults,
@@ -201,10 +210,10 @@ class SimCloudServer:
 
     async def _route(self, method: str, path: str, query: Mapping[str, str], body: bytes
                      ) -> Reply:
-        found = INSTANCE_PATH.fullmatch(path)
-        if found:
-            return await self._instance(method, found["id"])
         route = self._routes.get((method, path))
+        found = INSTANCE_PATH.fullmatch(path)
+        if route is None and found:
+            return await self._instance(method, found["id"])
         if route is None:
             raise error(HTTPStatus.NOT_FOUND, "NotFound", f"no such call: {method} {path}")
         answer = await route(query, body)
@@ -223,7 +232,27 @@ class SimCloudServer:
         return Reply(HTTPStatus.OK, instance)
 
     async def _create(self, query: Mapping[str, str], body: bytes) -> Reply:
-        request = _json_object(body)
+        return await self._make(_json_object(body))
+
+    async def _create_batch(self, query: Mapping[str, str], body: bytes) -> Any:
+        requests = _json_object(body).get("instances")
+        if not (isinstance(requests, list) and 1 <= len(requests) <= MAX_BATCH):
+            raise BadRequest(f"instances must be a list of 1 to {MAX_BATCH} create requests")
+        replies = await asyncio.gather(*(self._make_or_refuse(request) for request in requests))
+        return {"results": [{"status": reply.status, "instance": reply.payload}
+                            if reply.status < 400 else {"status": reply.status, **reply.payload}
+                            for reply in replies]}
+
+    async def _make_or_refuse(self, request: Any) -> Reply:
+        """One create of a batch: its answer, refusals included."""
+        try:
+            if not isinstance(request, dict):
+                raise BadRequest("a create request must be a JSON object")
+            return await self._make(request)
+        except BadRequest as problem:
+            return error(HTTPStatus.BAD_REQUEST, "BadRequest", str(problem))
+
+    async def _make(self, request: dict[str, Any]) -> Reply:
         token = request.get("client_token")
         tags = request.get("tags", {})
         if not isinstance(token, str) or not token:
@@ -237,6 +266,7 @@ class SimCloudServer:
         instance, created = await self.cloud.create(
             token, tags, request.get("image"), request.get("flavor"), request.get("user_data"),
             faults.boot_time)
+        self._made += created
         if created and faults.ghost_rate and self.rng.random() < faults.ghost_rate:
             self._ghosts += 1
             return error(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError",
@@ -271,7 +301,8 @@ class SimCloudServer:
     async def _stats(self, query: Mapping[str, str], body: bytes) -> Any:
         return {"calls": sum(self._answers.values()),
                 "answers": {str(status): n for status, n in self._answers.items()},
-                "ghosts": self._ghosts, "instances": self.cloud.count_by_state()}
+                "made": self._made, "ghosts": self._ghosts,
+                "instances": self.cloud.count_by_state()}
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
