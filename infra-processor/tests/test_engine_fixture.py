@@ -68,11 +68,15 @@ def spy_handlers(case: unittest.TestCase,
     """Handlers whose simcloud creates call `before_create(node)` first (it may raise)."""
 
     class Spy(SimCloudHandler):
-        creates_per_call = 1        # one create at a time, through create_node: each is seen
+        creates_per_call = 1        # one node a call, each in a worker of its own
 
-        def create_node(self, node: ResolvedNode) -> Instance:
-            before_create(node)
-            return super().create_node(node)
+        def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+            (node,) = nodes
+            try:
+                before_create(node)
+            except ResourceError as error:
+                return [error]
+            return super().create_nodes(nodes)
     handlers = ResourceHandlers(Settings(), load=lambda _: Spy)
     case.addCleanup(handlers.close)
     return handlers

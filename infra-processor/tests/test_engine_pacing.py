@@ -6,7 +6,8 @@ import unittest
 
 from occo.infraprocessor.engine import Backoff
 from occo.infraprocessor.engine.dispatcher import Dispatcher
-from occo.infraprocessor.engine.pacing import SCOUTS, Boot, Pacing, kin, peer_group
+from occo.infraprocessor.engine.backends import section_key as kin
+from occo.infraprocessor.engine.pacing import SCOUTS, Boot, Pacing, peer_group
 
 POLL = Backoff(0.25, 1.25, 10.0)        # no jitter: exact delays
 RETRY = Backoff(0.025, 2.0, 10.0)

@@ -93,3 +93,69 @@ class RetrierTest(unittest.TestCase):
     def test_attempts_must_be_positive(self):
         with self.assertRaises(ValueError):
             self.retrier(attempts=0)
+
+
+class CallEachTest(unittest.TestCase):
+    """A call answering many items: those that failed transiently are asked again."""
+
+    def setUp(self):
+        self.slept = []
+        self.stop = False
+        self.asked = []
+
+    def retrier(self, attempts=3):
+        def sleep(seconds):
+            self.slept.append(round(seconds, 6))
+            return self.stop
+        return Retrier(Backoff(0.1, 2.0, 1.0), attempts, rng=random.Random(0), sleep=sleep)
+
+    def cloud(self, answers):
+        """Answers item -> the list of what each call answers it (the last one again)."""
+        def call(items):
+            self.asked.append(list(items))
+            return [answers[item][min(len(self.asked), len(answers[item])) - 1]
+                    for item in items]
+        return call
+
+    def test_only_the_items_that_failed_transiently_are_asked_again(self):
+        bad_image = PermanentError("bad image")
+        call = self.cloud({"a": ["made a"], "b": [TransientError("503"), "made b"],
+                           "c": [bad_image]})
+        got = self.retrier().call_each("creating", call, ["a", "b", "c"])
+        self.assertEqual(got, ["made a", "made b", bad_image])
+        self.assertEqual(self.asked, [["a", "b", "c"], ["b"]])
+        self.assertEqual(self.slept, [0.1])
+
+    def test_a_whole_call_failing_transiently_asks_for_every_item_again(self):
+        answers = iter([TransientError("503"), ["made a", "made b"]])
+
+        def call(items):
+            self.asked.append(list(items))
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        self.assertEqual(self.retrier().call_each("creating", call, ["a", "b"]),
+                         ["made a", "made b"])
+        self.assertEqual(self.asked, [["a", "b"], ["a", "b"]])
+
+    def test_an_item_still_failing_after_all_attempts_gets_its_last_error(self):
+        call = self.cloud({"a": ["made a"], "b": [TransientError("503")]})
+        got = self.retrier(attempts=3).call_each("creating", call, ["a", "b"])
+        self.assertEqual(got[0], "made a")
+        self.assertIsInstance(got[1], TransientError)
+        self.assertIn("503 (gave up after 3 attempts)", got[1].message)
+        self.assertEqual(self.asked, [["a", "b"], ["b"], ["b"]])
+
+    def test_a_sleep_cut_short_ends_with_the_errors_so_far(self):
+        self.stop = True
+        call = self.cloud({"a": [TransientError("503"), "made a"]})
+        (got,) = self.retrier().call_each("creating", call, ["a"])
+        self.assertIsInstance(got, TransientError)
+        self.assertEqual(self.asked, [["a"]])
+
+    def test_a_permanent_failure_of_the_whole_call_is_raised(self):
+        def call(items):
+            raise PermanentError("bad credentials")
+        with self.assertRaises(PermanentError):
+            self.retrier().call_each("creating", call, ["a"])

@@ -1,4 +1,5 @@
-"""Calls made together share merged calls (`Batcher`); the guard merges creates and polls."""
+"""Calls made together share merged calls (`Batcher`: the guard's polls); the guard's
+`create_nodes`."""
 from __future__ import annotations
 
 import threading
@@ -260,39 +261,30 @@ class GuardTest(unittest.TestCase):
         self.assertIn("get_states gave 0 answers for 1 items: a bug in the fake plugin",
                       str(caught.exception))
 
-    def test_creates_sent_together_share_create_nodes_calls_and_get_their_own_answers(self):
+    def test_create_nodes_is_one_call_whose_nodes_get_their_own_answers(self):
         def made(nodes: Sequence[ResolvedNode]) -> list[object]:
             return [PermanentError(f"no image for {node.node_id}") if node.node_id == "node-1"
                     else Instance(node.infra_id, node.node_id, f"i-{node.node_id}")
                     for node in nodes]
         cloud = self.handler(8, made=made)
-        got: dict[int, object] = {}
+        got = self.guarded.create_nodes([resolved(number) for number in range(3)])
+        self.assertEqual(cloud.asked, [["node-0", "node-1", "node-2"]])
+        self.assertEqual(got[0], Instance("infra", "node-0", "i-node-0"))
+        self.assertEqual(got[1].message, "no image for node-1")
+        self.assertEqual(got[2], Instance("infra", "node-2", "i-node-2"))
 
-        def create(number: int) -> None:
-            try:
-                got[number] = self.guarded.create_node(resolved(number))
-            except PermanentError as error:
-                got[number] = error.message
-        self.assertEqual(run_threads([partial(create, number) for number in range(3)]), [])
-        self.assertEqual(sorted(node for call in cloud.asked for node in call),
-                         ["node-0", "node-1", "node-2"])
-        self.assertTrue(all(len(call) >= 1 for call in cloud.asked))
-        self.assertEqual(got, {0: Instance("infra", "node-0", "i-node-0"),
-                               1: "no image for node-1",
-                               2: Instance("infra", "node-2", "i-node-2")})
-
-    def test_a_plugin_making_one_node_at_a_time_is_asked_with_create_node(self):
-        cloud = self.handler(1)
-        self.assertEqual(self.guarded.create_node(resolved(4)),
-                         Instance("infra", "node-4", "i-alone"))
-        self.assertEqual(cloud.asked, [["node-4"]])
+    def test_create_nodes_takes_1_to_creates_per_call_nodes(self):
+        self.handler(2)
+        for count in (0, 3):
+            with self.assertRaises(ValueError):
+                self.guarded.create_nodes([resolved(number) for number in range(count)])
 
     def test_a_create_answered_with_neither_instance_nor_error_is_a_plugin_bug(self):
         self.handler(8, made=lambda nodes: ["i-made"] * len(nodes))
-        with self.assertRaises(PermanentError) as caught:
-            self.guarded.create_node(resolved(5))
+        (answer,) = self.guarded.create_nodes([resolved(5)])
+        self.assertIsInstance(answer, PermanentError)
         self.assertIn("create_nodes answered str for node node-5, neither an instance nor a "
-                      "ResourceError: a bug in the fake plugin", str(caught.exception))
+                      "ResourceError: a bug in the fake plugin", answer.message)
 
     def test_the_default_create_nodes_makes_each_node_and_keeps_its_error_in_place(self):
         class OneByOne(FakeCloud):

@@ -42,9 +42,7 @@ class GuardedHandler:
     def __init__(self, handler: ResourceHandler, limiter: Limiter) -> None:
         self.handler = handler
         self.limiter = limiter
-        # a cloud that makes or tells many in one call is asked once for the calls made at once
-        self._creates = (Batcher(self._create_nodes, handler.creates_per_call)
-                         if handler.creates_per_call > 1 else None)
+        # a cloud that tells many states in one call is asked once for the polls made at once
         self._states = (Batcher(self._get_states, handler.states_per_call)
                         if handler.states_per_call > 1 else None)
 
@@ -60,12 +58,19 @@ class GuardedHandler:
     def label(self) -> str:
         return self.handler.label
 
+    @property
+    def creates_per_call(self) -> int:
+        """The most nodes `create_nodes` takes."""
+        return self.handler.creates_per_call
+
     def create_node(self, node: ResolvedNode) -> Instance:
-        if self._creates is not None:
-            return self._creates.call(node)
         return self._call("create_node", self.handler.create_node, node)
 
-    def _create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+    def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+        """Up to `creates_per_call` nodes made in one call: each one's instance or error."""
+        if not 1 <= len(nodes) <= self.creates_per_call:
+            raise ValueError(f"[{self.label}] creates 1 to {self.creates_per_call} nodes a "
+                             f"call, not {len(nodes)}")
         made = self._answers("create_nodes", self.handler.create_nodes, nodes)
         return [answer if isinstance(answer, (Instance, ResourceError)) else PermanentError(
                     f"[{self.label}] create_nodes answered {type(answer).__name__} for node "

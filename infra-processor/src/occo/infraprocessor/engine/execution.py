@@ -46,7 +46,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
@@ -63,7 +63,7 @@ from ..resolution import resolve_node
 from .backends import describe_section, section_key
 from .dispatcher import Dispatcher, Timer
 from .operations import Launched, Observation, observed_state
-from .pacing import Boot, Pacing, kin, peer_group
+from .pacing import Boot, Pacing, peer_group
 from .progress import Step
 from .record import InstanceRecord, Phase, RecordError
 from .results import ExecutionResult, NodeResult, Outcome, describe
@@ -249,6 +249,11 @@ class Execution:
         250 instances took seconds rather than a fraction of one, and its
         last create left that much later. Each intent is still stored before
         its cloud is asked.
+
+        The instances of one resource section go to their cloud together,
+        as many in a call (and a worker) as it takes (`creates_per_call`):
+        a level of 250 on a cloud that takes 200 a call is two calls, not
+        250 threads each starting, sending and waking up in turn.
         """
         if not intents:
             return
@@ -256,20 +261,45 @@ class Execution:
         for tracked in intents:
             self._progress(tracked.record.name, tracked.record.node_id, Step.CREATING,
                            tracked.started)
-            self._call(tracked, self.operations.launch, tracked.record.node,
-                       then=self._provisioned)
+        for batch in self._create_batches(intents):
+            for tracked in batch:
+                tracked.busy = True
+            self.dispatcher.submit(self.operations.launch,
+                                   [tracked.record.node for tracked in batch],
+                                   then=partial(self._launched, batch))
 
-    def _provisioned(self, tracked: _Tracked, future: Future[Launched]) -> None:
+    def _create_batches(self, intents: Sequence[_Tracked]) -> Iterator[list[_Tracked]]:
+        """The intents by resource section, in runs of as many as their cloud makes a call."""
+        sections: dict[str, list[_Tracked]] = {}
+        for tracked in intents:
+            sections.setdefault(section_key(tracked.record.resource), []).append(tracked)
+        for same in sections.values():
+            try:
+                size = self.operations.backends.cloud(same[0].record.resource).creates_per_call
+            except OccoError:       # the handler cannot be built: each create says why
+                size = 1
+            for start in range(0, len(same), size):
+                yield same[start:start + size]
+
+    def _launched(self, batch: Sequence[_Tracked], future: Future[list[Launched | OccoError]]
+                  ) -> None:
         try:
-            launched = future.result()
+            outcomes: Sequence[Launched | OccoError] = future.result()
         except OccoError as error:
-            self._fail(tracked, f"cannot create it: {describe(error)}")
+            outcomes = [error] * len(batch)
+        for tracked, outcome in zip(batch, outcomes, strict=True):
+            tracked.busy = False
+            self._provisioned(tracked, outcome)
+
+    def _provisioned(self, tracked: _Tracked, launched: Launched | OccoError) -> None:
+        if isinstance(launched, OccoError):
+            self._fail(tracked, f"cannot create it: {describe(launched)}")
             return
         tracked.record = tracked.record.replace(phase=Phase.CREATED, instance=launched.instance,
                                                 addresses=launched.addresses,
                                                 private_ip=launched.private_ip)
         peers = peer_group(tracked.record.name, tracked.record.resource)
-        tracked.boot = Boot(peers, launched.returned, kin=kin(tracked.record.resource))
+        tracked.boot = Boot(peers, launched.returned, kin=section_key(tracked.record.resource))
         self.peers.setdefault(peers, {})[tracked.record.node_id] = tracked
         self._put(tracked.record)
         self._progress(tracked.record.name, tracked.record.node_id, Step.BOOTING, tracked.started)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from occo.resourcehandler.base import Instance, ResourceError
+from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
 from ..health import FailingPeriods, HealthChecker, HealthReport, combine
@@ -69,15 +70,11 @@ class Operations:
         self.create_retrier = create_retrier
         self.retrier = retrier
 
-    def provision(self, node: ResolvedNode) -> Instance:
-        """Register the node with its config manager, then have its cloud create it."""
-        self.backends.prepare(node.config_management, node.infra_id).register_node(node)
-        cloud = self.backends.cloud(node.resource)
-        return self.create_retrier.call(f"[{cloud.label}] creating node {node.node_id}",
-                                        lambda: cloud.create_node(node))
-
-    def launch(self, node: ResolvedNode) -> Launched:
-        """`provision`, then the addresses if the cloud knows them already.
+    def launch(self, nodes: Sequence[ResolvedNode]) -> list[Launched | OccoError]:
+        """Make nodes of one resource section, as many a call as their cloud takes
+        (`creates_per_call`): each is registered with its config manager first; after the
+        create, its addresses are asked if the cloud knows them already. Each node's
+        `Launched`, or the error that stopped it.
 
         Most clouds give an address as soon as they have made the instance;
         asked here, in the worker that made it (retried as the create is), the
@@ -86,8 +83,31 @@ class Operations:
         polls make one call each rather than three. A failure to tell is left
         to those polls, which ask until the cloud gives one, as they did.
         """
-        instance = self.provision(node)
-        returned = time.monotonic()
+        outcomes: dict[int, Launched | OccoError] = {}
+        registered: list[int] = []
+        for index, node in enumerate(nodes):
+            try:
+                self.backends.prepare(node.config_management, node.infra_id).register_node(node)
+            except OccoError as error:
+                outcomes[index] = error
+            else:
+                registered.append(index)
+        if registered:
+            cloud = self.backends.cloud(nodes[registered[0]].resource)
+            made = self.create_retrier.call_each(
+                f"[{cloud.label}] creating {len(registered)} node(s) of "
+                f"{nodes[registered[0]].name}", cloud.create_nodes,
+                [nodes[index] for index in registered])
+            returned = time.monotonic()
+            for index, instance in zip(registered, made):
+                if isinstance(instance, Instance):
+                    outcomes[index] = self._launched(nodes[index], instance, returned)
+                else:
+                    assert isinstance(instance, ResourceError), "the guard hands no other"
+                    outcomes[index] = instance
+        return [outcomes[index] for index in range(len(nodes))]
+
+    def _launched(self, node: ResolvedNode, instance: Instance, returned: float) -> Launched:
         cloud = self.backends.cloud(node.resource)
         try:
             addresses, private_ip = self.create_retrier.call(
@@ -166,3 +186,4 @@ class Operations:
                 self.drop(resource, instance)
                 dropped.append(instance.instance_id)
         return dropped
+

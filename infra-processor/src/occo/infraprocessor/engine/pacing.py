@@ -62,11 +62,6 @@ def peer_group(name: str, resource: Mapping[str, Any]) -> str:
     return json.dumps([name, resource.get("type"), resource.get("endpoint")], default=str)
 
 
-def kin(resource: Mapping[str, Any]) -> str:
-    """The instances whose cloud resources boot alike: made from the same resource section."""
-    return json.dumps(resource, sort_keys=True, default=str)
-
-
 @dataclass
 class Boot:
     """What pacing knows of one booting instance; times are monotonic seconds."""
@@ -76,7 +71,7 @@ class Boot:
     asked: float | None = None          # when the last poll that got an answer was made
     hurry: Iterator[float] | None = None    # the retry delays, while it is hurried
     scout: bool | None = None           # one of its group's scouts; decided at its first poll
-    kin: str | None = None              # its resource section (see `kin`); None: no guesses
+    kin: str | None = None              # its resource section (`section_key`); None: no guess
 
 
 class Pacing:

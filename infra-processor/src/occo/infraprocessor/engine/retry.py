@@ -9,7 +9,9 @@ after the other; readiness polls take `paced(elapsed)`, a delay in
 proportion to the time waited so far (see `pacing`).
 
 `Retrier` retries a call while it fails with a `TransientError`; a
-`PermanentError` (or any other failure) is raised at once. Retrying a create
+`PermanentError` (or any other failure) is raised at once. `call_each`
+does so for a call that answers many items, each with its value or its
+error, asking again for those that failed transiently. Retrying a create
 is safe only because plugins make it idempotent for the node id: the retry
 gets the resource the first attempt made, never a second one.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -26,6 +28,7 @@ from occo.resourcehandler.base import TransientError
 log = logging.getLogger("occo.infraprocessor.engine")
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,37 @@ class Retrier:
                          self.attempts, delay, error.message)
                 if self.sleep(delay):
                     raise
+
+    def call_each(self, what: str, function: Callable[[Sequence[Item]], Sequence[T | Exception]],
+                  items: Sequence[Item]) -> list[T | Exception]:
+        """`function(items)`'s answer for each item, asking again, up to `attempts` calls in
+        all, for the items answered with a `TransientError` (or all of them, when the whole
+        call failed so); each item ends with its value or its last error."""
+        answers: dict[int, T | Exception] = {}
+        pending = list(range(len(items)))
+        delays = self.backoff.delays(self.rng)
+        attempt = 0
+        while pending:
+            attempt += 1
+            try:
+                got: Sequence[T | Exception] = function([items[index] for index in pending])
+            except TransientError as error:
+                got = [error] * len(pending)
+            failed = [(index, answer) for index, answer in zip(pending, got, strict=True)
+                      if isinstance(answer, TransientError)]
+            answers.update((index, answer) for index, answer in zip(pending, got))
+            if not failed:
+                break
+            if attempt >= self.attempts:
+                for index, error in failed:
+                    answers[index] = TransientError(
+                        f"{error.message} (gave up after {attempt} attempts)", hint=error.hint)
+                break
+            delay = next(delays)
+            log.info("%s: %d of %d failed (attempt %d of %d), retrying in %.2f s: %s", what,
+                     len(failed), len(pending), attempt, self.attempts, delay,
+                     failed[0][1].message)
+            if self.sleep(delay):
+                break
+            pending = [index for index, _ in failed]
+        return [answers[index] for index in range(len(items))]
