@@ -103,26 +103,6 @@ class BatcherTest(unittest.TestCase):
                          {n: NodeState.READY if n % 2 else NodeState.PENDING
                           for n in set(got) - failed})
 
-    def test_an_item_answered_with_an_error_raises_it_to_its_caller_alone(self):
-        refused = TransientError("no room for i-2")
-
-        def answer(instances: Sequence[Instance]) -> list[NodeState | Exception]:
-            return [refused if item.instance_id == "i-2" else NodeState.READY
-                    for item in instances]
-        def until_all_joined(seconds: float) -> None:
-            while batcher.gathering < 3:
-                time.sleep(0.001)
-        batcher = Batcher(answer, size=10, sleep=until_all_joined)
-        got: dict[int, object] = {}
-
-        def call(number: int) -> None:
-            try:
-                got[number] = batcher.call(instance(number))
-            except TransientError as error:
-                got[number] = error
-        self.assertEqual(run_threads([partial(call, number) for number in range(3)]), [])
-        self.assertEqual(got, {0: NodeState.READY, 1: NodeState.READY, 2: refused})
-
     def test_callers_get_an_error_of_their_own(self):
         cloud = Cloud(fail_first=True)
         got = self.gather(cloud, count=4)

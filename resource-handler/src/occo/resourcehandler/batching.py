@@ -11,8 +11,7 @@ Calls do not wait for each other: calls due one after the other are answered
 one latency after they were made, not queued behind a call in flight, so
 that an instance is made, or seen ready, as soon as it can be.
 
-Each caller gets its own answer: the merged call answers item by item, and
-an item's answer that is an exception is raised to that caller alone; a
+Each caller gets its own answer: the merged call answers item by item; a
 failure of the whole call is raised to each of its callers.
 
 An interrupted caller (Ctrl+C in the main thread) strands nobody: a leader
@@ -49,10 +48,9 @@ class _Call(Generic[Item]):
 
 
 class Batcher(Generic[Item, Answer]):
-    """`call(item)` from any thread; `merged(items)` answers up to `size` items, in order,
-    each with its answer or the exception its caller raises."""
+    """`call(item)` from any thread; `merged(items)` answers up to `size` items, in order."""
 
-    def __init__(self, merged: Callable[[Sequence[Item]], Sequence[Answer | Exception]],
+    def __init__(self, merged: Callable[[Sequence[Item]], Sequence[Answer]],
                  size: int, *, gather: float = GATHER,
                  sleep: Callable[[float], object] = time.sleep) -> None:
         if size < 1:
@@ -107,10 +105,7 @@ class Batcher(Generic[Item, Answer]):
         try:
             answers = self._merged([call.item for call in batch])
             for call, answer in zip(batch, answers, strict=True):
-                if isinstance(answer, Exception):
-                    call.error = answer
-                else:
-                    call.answer = answer
+                call.answer = answer
         except Exception as error:          # each caller raises it, as its own call would
             for call in batch:
                 call.error = _own_copy(error)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from occo.resourcehandler.base import Instance, ResourceError
+from occo.resourcehandler.guard import GuardedHandler
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
@@ -101,14 +102,14 @@ class Operations:
             returned = time.monotonic()
             for index, instance in zip(registered, made):
                 if isinstance(instance, Instance):
-                    outcomes[index] = self._launched(nodes[index], instance, returned)
+                    outcomes[index] = self._launched(cloud, nodes[index], instance, returned)
                 else:
                     assert isinstance(instance, ResourceError), "the guard hands no other"
                     outcomes[index] = instance
         return [outcomes[index] for index in range(len(nodes))]
 
-    def _launched(self, node: ResolvedNode, instance: Instance, returned: float) -> Launched:
-        cloud = self.backends.cloud(node.resource)
+    def _launched(self, cloud: GuardedHandler, node: ResolvedNode, instance: Instance,
+                  returned: float) -> Launched:
         try:
             addresses, private_ip = self.create_retrier.call(
                 f"[{cloud.label}] asking the addresses of node {node.node_id}",
