@@ -46,12 +46,18 @@ class RecordTest(unittest.TestCase):
                          ("n1", "10.0.0.1", {"ports": [80]}, {"port": 80}))
         self.assertIsNone(InstanceRecord(NODE, Phase.INTENT, 0.0).health_target().address)
 
-    def test_its_node_is_stored_as_asdict_gives_it_and_is_a_copy(self):
+    def test_its_node_is_stored_as_asdict_gives_it(self):
         node = dataclasses.replace(NODE, attributes={"tags": {"a": ["b", ("c", 1)]}, "n": None},
                                    resource={"type": "simcloud", "zones": [{"name": "a"}]})
         stored = InstanceRecord(node, Phase.CREATED, 1.0).to_dict()["node"]
         self.assertEqual(stored, dataclasses.asdict(node))
-        stored["attributes"]["tags"]["a"].append("x")
-        stored["resource"]["zones"][0]["name"] = "z"
-        self.assertEqual(node.attributes, {"tags": {"a": ["b", ("c", 1)]}, "n": None})
-        self.assertEqual(node.resource["zones"], [{"name": "a"}])
+
+    def test_health_check_templates_get_a_copy_of_the_record_made_when_they_read_it(self):
+        record = RECORD.replace(node=dataclasses.replace(
+            NODE, resource={"type": "simcloud", "zones": [{"name": "a"}]}))
+        data = record.health_target().instance_data
+        self.assertEqual(dict(data), record.to_dict())
+        data["node"]["resource"]["zones"][0]["name"] = "z"
+        data["addresses"].append("10.9.9.9")
+        self.assertEqual(record.node.resource["zones"], [{"name": "a"}])
+        self.assertEqual(record.to_dict()["addresses"], ["10.0.0.1", "192.0.2.1"])

@@ -1,5 +1,6 @@
 import random
 import unittest
+from unittest import mock
 
 import yaml
 
@@ -172,6 +173,17 @@ class ResolveTest(unittest.TestCase):
                             settings=Settings(), rng=random.Random(1),
                             attributes_of_manager=lambda node: {"puppet": {"modules": "a b"}})
         self.assertEqual(node.context, "a b")
+
+    def test_implementations_the_caller_has_read_are_not_read_again(self):
+        implementations = self.infra.router.get("node.definition.all", node_type="plain_node")
+        other = {**PLAIN, "resource": {**PLAIN["resource"], "name": "from-the-caller"}}
+        with mock.patch.object(self.infra.router, "get",
+                               side_effect=AssertionError("the definitions were read again")):
+            node = resolve_node(self.descriptions["plain"], NODE_ID, router=self.infra.router,
+                                settings=Settings(), rng=random.Random(1),
+                                implementations=[other])
+        self.assertEqual(node.resource["name"], "from-the-caller")
+        self.assertNotEqual(implementations, [other])
 
     def test_an_unknown_contextualisation_type_is_not_available(self):
         other = {**PLAIN, "contextualisation": {"type": "cooked"}}

@@ -241,6 +241,24 @@ class GuardTest(unittest.TestCase):
         self.assertIn("get_states gave 0 answers for 1 items: a bug in the fake plugin",
                       str(caught.exception))
 
+    def test_get_states_asks_the_plugin_once_for_all_of_them(self):
+        cloud = self.handler(8, lambda instances: [NodeState.READY, NodeState.PENDING])
+        self.assertEqual(self.guarded.get_states([instance(1), instance(2)]),
+                         [NodeState.READY, NodeState.PENDING])
+        self.assertEqual(cloud.asked, [["i-1", "i-2"]])
+        self.assertEqual(self.guarded.states_per_call, 8)
+
+    def test_get_states_of_a_plugin_telling_one_state_at_a_time_is_its_get_state(self):
+        cloud = self.handler(1, lambda instances: [NodeState.READY] * len(instances))
+        self.assertEqual(self.guarded.get_states([instance(1)]), [NodeState.PENDING])
+        self.assertEqual(cloud.asked, [["i-1"]])
+
+    def test_get_states_takes_1_to_states_per_call_instances(self):
+        self.handler(2, lambda instances: [NodeState.READY] * len(instances))
+        for count in (0, 3):
+            with self.subTest(count=count), self.assertRaises(ValueError):
+                self.guarded.get_states([instance(number) for number in range(count)])
+
     def test_create_nodes_is_one_call_whose_nodes_get_their_own_answers(self):
         def made(nodes: Sequence[ResolvedNode]) -> list[object]:
             return [PermanentError(f"no image for {node.node_id}") if node.node_id == "node-1"

@@ -49,7 +49,11 @@ class ConfigManager(abc.ABC):
 
     @abc.abstractmethod
     def get_node_state(self, infra_id: str, node_id: str) -> NodeState:
-        """READY once the node is configured."""
+        """READY once the node is configured.
+
+        The engine asks it for the nodes of a readiness poll one after the
+        other, hundreds at a time: answer from what the manager keeps (a
+        manager whose server is slow keeps what it last heard)."""
 
     @abc.abstractmethod
     def get_node_attribute(self, infra_id: str, node_id: str, attribute: str) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,7 +40,14 @@ def b64encode(value: Any) -> str:
     return base64.b64encode(str(value).encode()).decode("ascii")
 
 
+@functools.lru_cache(maxsize=8)
 def _environment(finalize: Callable[[Any], Any] | None = None) -> SandboxedEnvironment:
+    """The sandbox for templates finalized by `finalize`, one per process.
+
+    Building one takes longer than rendering a short template, and a level
+    of hundreds of nodes renders several each; a sandbox keeps no state of
+    its own renderings, and Jinja lets threads share one.
+    """
     environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
                                        keep_trailing_newline=True, finalize=finalize)
     environment.filters["b64encode"] = b64encode
@@ -78,7 +86,7 @@ def render_traced(template: str, context: Mapping[str, Any], *, source: str,
                   environment: SandboxedEnvironment | None = None) -> Rendered:
     """Like `render`, keeping where each output line came from (to place errors found later).
 
-    `environment` lets many renderings share one sandbox (as `render_data` does).
+    `environment` is the sandbox, finalizing as it says (`render_data`'s).
     """
     environment = environment or _environment()
     try:

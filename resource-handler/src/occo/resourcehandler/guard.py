@@ -63,14 +63,17 @@ class GuardedHandler:
         """The most nodes `create_nodes` takes."""
         return self.handler.creates_per_call
 
+    @property
+    def states_per_call(self) -> int:
+        """The most instances `get_states` takes."""
+        return self.handler.states_per_call
+
     def create_node(self, node: ResolvedNode) -> Instance:
         return self._call("create_node", self.handler.create_node, node)
 
     def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
         """Up to `creates_per_call` nodes made in one call: each one's instance or error."""
-        if not 1 <= len(nodes) <= self.creates_per_call:
-            raise ValueError(f"[{self.label}] creates 1 to {self.creates_per_call} nodes a "
-                             f"call, not {len(nodes)}")
+        self._check_count("creates", "nodes", nodes, self.creates_per_call)
         made = self._answers("create_nodes", self.handler.create_nodes, nodes)
         return [answer if isinstance(answer, (Instance, ResourceError)) else PermanentError(
                     f"[{self.label}] create_nodes answered {type(answer).__name__} for node "
@@ -85,6 +88,17 @@ class GuardedHandler:
         if self._states is not None:
             return self._states.call(instance)
         return self._call("get_state", self.handler.get_state, instance)
+
+    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+        """The states of up to `states_per_call` instances, asked in one call."""
+        self._check_count("tells the states of", "instances", instances, self.states_per_call)
+        if self.states_per_call == 1:
+            return [self._call("get_state", self.handler.get_state, instances[0])]
+        return self._get_states(instances)
+
+    def _check_count(self, does: str, what: str, items: Sequence[Any], most: int) -> None:
+        if not 1 <= len(items) <= most:
+            raise ValueError(f"[{self.label}] {does} 1 to {most} {what} a call, not {len(items)}")
 
     def _get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
         return self._answers("get_states", self.handler.get_states, instances)

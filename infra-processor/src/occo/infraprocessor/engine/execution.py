@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from occo.infobroker.store.base import Event
 from occo.resourcehandler.base import TransientError
+from occo.resourcehandler.guard import GuardedHandler
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
@@ -90,10 +91,12 @@ class _Tracked:
     record: InstanceRecord
     owned: bool                     # created here; False: an existing one its dependents wait for
     started: float                  # monotonic, for elapsed times
+    section: str                    # its resource section (`section_key`): its cloud's calls
     boot: Boot | None = None        # once it boots: what paces its polls
     timer: Timer | None = None      # the next poll, when one is due
     busy: bool = False              # a call for it is in flight
     done: bool = False
+    unhealthy: bool = False         # a health check of it failed: a failing period may be stored
 
 
 class Execution:
@@ -115,6 +118,8 @@ class Execution:
         self.tracked: dict[str, _Tracked] = {}
         self.pacing = Pacing(engine.tuning.poll, engine.tuning.retry, engine.rng)
         self.peers: dict[str, dict[str, _Tracked]] = {}    # each group's booting instances
+        self.due: list[_Tracked] = []          # polls fallen due, sent together after each step
+        self.definitions: dict[str, list[dict]] = {}     # node type -> its implementations
         # the clouds and config managers the infrastructure uses, to sweep when it is dropped
         self.resources: dict[str, dict[str, Any]] = {}
         self.managers: dict[str, dict[str, Any]] = {}
@@ -144,6 +149,7 @@ class Execution:
                     self.walk.check_progress()
                 self.dispatcher.step(wait=not (self.events or self.pending))
                 self._advance()
+                self._send_polls()
                 if not self.dispatcher.ready:
                     self._write_behind()
             if any(isinstance(i, DropInfrastructure) for i in instructions):
@@ -224,7 +230,8 @@ class Execution:
             node = resolve_node(description, node_id, router=self.engine.router,
                                 settings=self.engine.settings, rng=self.engine.rng,
                                 strategy=self.engine.strategy,
-                                attributes_of_manager=self.operations.backends.attributes)
+                                attributes_of_manager=self.operations.backends.attributes,
+                                implementations=self._implementations(description["type"]))
         except OccoError as error:
             reason = f"cannot resolve it: {describe(error)}"
             self._event("nodefailed", node_id=node_id, name=name, reason=reason)
@@ -237,6 +244,14 @@ class Execution:
         self._put(record)
         self._event("nodecreating", node_id=node_id, name=name)
         return self._track(record, owned=True, started=started)
+
+    def _implementations(self, node_type: str) -> list[dict]:
+        """The node type's implementations, read once an execution (a level reads them for
+        each of its hundreds of nodes otherwise)."""
+        if node_type not in self.definitions:
+            self.definitions[node_type] = self.engine.router.get("node.definition.all",
+                                                                 node_type=node_type)
+        return self.definitions[node_type]
 
     def _launch(self, intents: Sequence[_Tracked]) -> None:
         """Create the instances whose intents are stored.
@@ -261,22 +276,24 @@ class Execution:
         for tracked in intents:
             self._progress(tracked.record.name, tracked.record.node_id, Step.CREATING,
                            tracked.started)
-        for batch in self._create_batches(intents):
+        for batch in self._batches(intents, lambda cloud: cloud.creates_per_call):
             for tracked in batch:
                 tracked.busy = True
             self.dispatcher.submit(self.operations.launch,
                                    [tracked.record.node for tracked in batch],
                                    then=partial(self._launched, batch))
 
-    def _create_batches(self, intents: Sequence[_Tracked]) -> Iterator[list[_Tracked]]:
-        """The intents by resource section, in runs of as many as their cloud makes a call."""
+    def _batches(self, tracked: Sequence[_Tracked], per_call: Callable[[GuardedHandler], int]
+                 ) -> Iterator[list[_Tracked]]:
+        """The instances by resource section, in runs of as many as their cloud takes in a
+        call (`per_call` of its handler)."""
         sections: dict[str, list[_Tracked]] = {}
-        for tracked in intents:
-            sections.setdefault(section_key(tracked.record.resource), []).append(tracked)
+        for one in tracked:
+            sections.setdefault(one.section, []).append(one)
         for same in sections.values():
             try:
-                size = self.operations.backends.cloud(same[0].record.resource).creates_per_call
-            except OccoError:       # the handler cannot be built: each create says why
+                size = per_call(self.operations.backends.cloud(same[0].record.resource))
+            except OccoError:       # the handler cannot be built: each call says why
                 size = 1
             for start in range(0, len(same), size):
                 yield same[start:start + size]
@@ -299,7 +316,7 @@ class Execution:
                                                 addresses=launched.addresses,
                                                 private_ip=launched.private_ip)
         peers = peer_group(tracked.record.name, tracked.record.resource)
-        tracked.boot = Boot(peers, launched.returned, kin=section_key(tracked.record.resource))
+        tracked.boot = Boot(peers, launched.returned, kin=tracked.section)
         self.peers.setdefault(peers, {})[tracked.record.node_id] = tracked
         self._put(tracked.record)
         self._progress(tracked.record.name, tracked.record.node_id, Step.BOOTING, tracked.started)
@@ -320,9 +337,9 @@ class Execution:
                     self._next_poll(tracked)
 
     def _track(self, record: InstanceRecord, *, owned: bool, started: float) -> _Tracked:
-        tracked = _Tracked(record, owned, started)
+        tracked = _Tracked(record, owned, started, section_key(record.resource))
         self.tracked[record.node_id] = tracked
-        self._remember_sections(record)
+        self._remember_sections(record, tracked.section)
         return tracked
 
     # --- waiting until ready ----------------------------------------------------
@@ -354,27 +371,55 @@ class Execution:
             self._next_poll(tracked)
 
     def _poll(self, tracked: _Tracked) -> None:
+        """Its poll is due: it goes with the others due now (`_send_polls`)."""
         tracked.timer = None
-        self._call(tracked, _begun(self.operations.observe), tracked.record,
-                   then=self._observed)
+        tracked.busy = True
+        self.due.append(tracked)
 
-    def _observed(self, tracked: _Tracked, future: Future[tuple[float, Observation]]) -> None:
+    def _send_polls(self) -> None:
+        """Poll the instances fallen due, as many of one resource section in a call (and a
+        worker) as their cloud takes (`states_per_call`).
+
+        Polls fall due together: a level's instances are made together, and
+        their peers or kin make them due at the same age. A level of 250
+        seen ready on a cloud that tells 200 states a call is two calls, not
+        250 workers each waking up to hand in its answer.
+        """
+        due, self.due = self.due, []
+        if self.halted:
+            for tracked in due:
+                tracked.busy = False
+                self._give_up(tracked)
+            return
+        for batch in self._batches(due, lambda cloud: cloud.states_per_call):
+            self.dispatcher.submit(_begun(self.operations.observe_all),
+                                   [tracked.record for tracked in batch],
+                                   then=partial(self._observed_all, batch))
+
+    def _observed_all(self, batch: Sequence[_Tracked],
+                      future: Future[tuple[float, list[Observation | OccoError]]]) -> None:
+        asked, outcomes = future.result()
+        for tracked, seen in zip(batch, outcomes, strict=True):
+            tracked.busy = False
+            self._observed(tracked, asked, seen)
+
+    def _observed(self, tracked: _Tracked, asked: float, seen: Observation | OccoError) -> None:
         assert tracked.boot is not None
-        try:
-            asked, seen = future.result()
-        except TransientError as error:
-            log.info("node %s: state unknown for now: %s", tracked.record.node_id, error.message)
+        if isinstance(seen, TransientError):
+            log.info("node %s: state unknown for now: %s", tracked.record.node_id, seen.message)
             self.pacing.failed(tracked.boot)
             self._poll_again(tracked)
             return
-        except OccoError as error:
-            self._fail(tracked, f"cannot tell its state: {describe(error)}")
+        if isinstance(seen, OccoError):
+            self._fail(tracked, f"cannot tell its state: {describe(seen)}")
             return
         self.pacing.answered(tracked.boot, asked)
         record = tracked.record
         if (seen.addresses, seen.private_ip) != (record.addresses, record.private_ip):
             record = record.replace(addresses=seen.addresses, private_ip=seen.private_ip)
-        state = observed_state(self.infra_id, seen, self.engine.failing)
+        state = observed_state(self.infra_id, seen, self.engine.failing,
+                               none_failing=tracked.owned and not tracked.unhealthy)
+        tracked.unhealthy |= seen.report is not None and not seen.report.ready
         if state == NodeState.READY:
             tracked.record = record.replace(phase=Phase.READY, ready_at=self.engine.clock())
             self._put(tracked.record)
@@ -534,8 +579,10 @@ class Execution:
         self._remember_sections(record)
         return record
 
-    def _remember_sections(self, record: InstanceRecord) -> None:
-        self.resources.setdefault(section_key(record.resource), record.resource)
+    def _remember_sections(self, record: InstanceRecord, resource: str | None = None) -> None:
+        """Keep its sections, to sweep them when the infrastructure is dropped; `resource` is
+        the key of its resource section if known already."""
+        self.resources.setdefault(resource or section_key(record.resource), record.resource)
         self.managers.setdefault(section_key(record.node.config_management),
                                  record.node.config_management)
 

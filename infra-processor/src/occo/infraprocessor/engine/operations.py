@@ -20,6 +20,7 @@ from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
 from ..health import FailingPeriods, HealthChecker, HealthReport, combine
+from ..health.checker import run_bounded
 from .backends import Backends
 from .record import InstanceRecord
 from .retry import Retrier
@@ -52,11 +53,30 @@ class Launched:
     private_ip: str | None = None
 
 
-def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods) -> NodeState:
-    """One state from an observation, as `health.state` combines them."""
-    health = (NodeState.UNKNOWN if seen.report is None or seen.health_timeout is None
-              else failing.health_state(infra_id, seen.report, seen.health_timeout))
+def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods, *,
+                   none_failing: bool = False) -> NodeState:
+    """One state from an observation, as `health.state` combines them.
+
+    `none_failing`: the caller knows no failing period is stored for the node
+    (it made the node and has seen no health check of it fail), so a healthy
+    report needs no store call: hundreds of nodes seen ready at once are
+    told to their dependents sooner.
+    """
+    if seen.report is None or seen.health_timeout is None:
+        health = NodeState.UNKNOWN
+    elif none_failing and seen.report.ready:
+        health = NodeState.READY
+    else:
+        health = failing.health_state(infra_id, seen.report, seen.health_timeout)
     return combine(seen.resource, seen.service, health)
+
+
+def _asks_the_network(record: InstanceRecord, resource: NodeState) -> bool:
+    """Whether observing the instance, its resource's state told, takes network calls: its
+    addresses while it boots without any, a health check that reaches it once it is up."""
+    if resource in (NodeState.PENDING, NodeState.READY) and not record.addresses:
+        return True
+    return resource == NodeState.READY and record.health_target().probes
 
 
 class Operations:
@@ -125,7 +145,44 @@ class Operations:
         cloud = self.backends.cloud(record.resource)
         # a copy: the plugin may note a failure in its data while others read the record
         instance = Instance.from_dict(record.instance.to_dict())
-        resource = cloud.get_state(instance)
+        return self._observed(record, instance, cloud.get_state(instance))
+
+    def observe_all(self, records: Sequence[InstanceRecord]) -> list[Observation | OccoError]:
+        """What `observe` tells of each instance, or the error that stopped it, for up to
+        `states_per_call` instances of one resource section: their resource states in one
+        call, then the rest (addresses, service, health) as each one needs it.
+
+        One worker polls a level of hundreds of booting instances: as many
+        workers, each waking up to hand in its answer, kept the engine busy
+        for longer than the cloud's answer took to come. The health checks
+        that reach their nodes and the address lookups run `checker.max_workers`
+        at once (a node that does not answer costs a timeout); the rest one
+        after the other, faster than handing them to threads. Config managers
+        are asked in turn: a node's state is a manager's own bookkeeping
+        (`ConfigManager.get_node_state`).
+        """
+        instances = [Instance.from_dict(record.instance.to_dict()) for record in records
+                     if record.instance is not None]
+        assert len(instances) == len(records), "only created instances can be observed"
+        try:
+            states = self.backends.cloud(records[0].resource).get_states(instances)
+        except OccoError as error:
+            return [error] * len(records)
+
+        def observed(index: int) -> Observation | OccoError:
+            try:
+                return self._observed(records[index], instances[index], states[index])
+            except OccoError as error:
+                return error
+        slow = [index for index, (record, state) in enumerate(zip(records, states))
+                if _asks_the_network(record, state)]
+        seen = dict(zip(slow, run_bounded(observed, slow, self.checker.max_workers)))
+        return [seen[index] if index in seen else observed(index)
+                for index in range(len(records))]
+
+    def _observed(self, record: InstanceRecord, instance: Instance,
+                  resource: NodeState) -> Observation:
+        """The rest of an observation once the cloud has told the resource's state."""
         addresses, private_ip = record.addresses, record.private_ip
         if resource in (NodeState.PENDING, NodeState.READY) and not addresses:
             # asked while it boots: many clouds know the address by then, and the
@@ -133,11 +190,10 @@ class Operations:
             addresses, private_ip = self.addresses(record.resource, instance)
         service = (self.backends.manager(record.node.config_management).get_node_state(
             record.infra_id, record.node_id) if resource == NodeState.READY else NodeState.UNKNOWN)
-        report = (self.checker.check(record.replace(addresses=addresses).health_target())
-                  if service == NodeState.READY else None)
+        target = record.replace(addresses=addresses).health_target()
+        report = self.checker.check(target) if service == NodeState.READY else None
         detail = instance.data.get("error")
-        return Observation(resource, service, report,
-                           None if report is None else record.health_target().timeout,
+        return Observation(resource, service, report, None if report is None else target.timeout,
                            addresses, private_ip, None if detail is None else str(detail))
 
     def addresses(self, resource: Mapping[str, Any],

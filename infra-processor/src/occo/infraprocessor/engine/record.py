@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -92,9 +92,11 @@ class InstanceRecord:
     def health_target(self) -> HealthTarget:
         """What the health checker needs to check this instance."""
         return HealthTarget(self.node_id, self.addresses[0] if self.addresses else None,
-                            self.node.health_check, self.variables, self.to_dict())
+                            self.node.health_check, self.variables, _Stored(self))
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as stored. It shares the record's values: store it or copy it, never
+        change it."""
         return {"format": FORMAT, "node_id": self.node_id, "name": self.name,
                 "infra_id": self.infra_id, "phase": self.phase.value,
                 "node": _node_dict(self.node), "resource": self.node.resource,
@@ -122,30 +124,37 @@ class InstanceRecord:
                               f"{type(error).__name__}: {error}") from None
 
 
+class _Stored(Mapping[str, Any]):
+    """A record as stored (`instance_data` of health-check templates), encoded on first use:
+    most health checks render no template, and a level of hundreds is checked at once."""
+
+    def __init__(self, record: InstanceRecord) -> None:
+        self._record = record
+        self._data: dict[str, Any] | None = None
+
+    def _encoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = copy.deepcopy(self._record.to_dict())     # templates may change it
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._encoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._encoded())
+
+    def __len__(self) -> int:
+        return len(self._encoded())
+
+
 _NODE_FIELDS = tuple(item.name for item in dataclasses.fields(ResolvedNode))
-_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def _node_dict(node: ResolvedNode) -> dict[str, Any]:
-    """`dataclasses.asdict(node)`, in a quarter of its time.
+    """`dataclasses.asdict(node)` without its deep copy of every value.
 
     A record is encoded on every store write of an instance, several times
-    an instance, in the thread every other step waits for; `asdict` copies
-    each value through `copy.deepcopy`, which for JSON-like data is most of
-    the cost.
+    an instance, in the thread every other step waits for, and stores
+    encode what they are given: the copy was most of the cost.
     """
-    return {name: _copied(getattr(node, name)) for name in _NODE_FIELDS}
-
-
-def _copied(value: Any) -> Any:
-    """A deep copy of JSON-like data (anything else: `deepcopy`, as `asdict` does)."""
-    kind = type(value)
-    if kind in _ATOMS:
-        return value
-    if kind is dict:
-        return {_copied(key): _copied(item) for key, item in value.items()}
-    if kind is list:
-        return [_copied(item) for item in value]
-    if kind is tuple:
-        return tuple(_copied(item) for item in value)
-    return copy.deepcopy(value)
+    return {name: getattr(node, name) for name in _NODE_FIELDS}

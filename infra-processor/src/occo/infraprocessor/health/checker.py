@@ -52,6 +52,14 @@ class HealthTarget:
         return with_defaults(dict(self.health_check), HEALTH_CHECK)
 
     @property
+    def probes(self) -> bool:
+        """Whether checking it reaches the node (ping, ports, urls, databases): a check that
+        does not takes no time worth sharing out among threads."""
+        section = self.section
+        return bool(section["ping"] or any(section.get(key) for key in
+                                           ("ports", "urls", "mysqldbs")))
+
+    @property
     def timeout(self) -> float:
         """Seconds a failing health check is tolerated before the node counts as failed."""
         value = self.section["timeout"]
@@ -69,8 +77,8 @@ class HealthTarget:
 def run_bounded(function: Callable[[T], R], items: Iterable[T], max_workers: int) -> list[R]:
     """`function` of every item, at most `max_workers` at a time, results in the items' order."""
     items = list(items)
-    if not items:
-        return []
+    if len(items) < 2:      # no pool to start for one
+        return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(max_workers, len(items)),
                             thread_name_prefix="occo-health") as pool:
         return list(pool.map(function, items))
@@ -121,8 +129,9 @@ class HealthChecker:
             port = _port(value)
             yield (CheckResult("port", str(value), False, "not a port number") if port is None
                    else check_port(address, port, self.timeout))
-        context = target.template_context()
-        for index, url in enumerate(section.get("urls") or []):
+        urls, databases = section.get("urls") or [], section.get("mysqldbs") or []
+        context = target.template_context() if urls or databases else {}
+        for index, url in enumerate(urls):
             where = f"health_check.urls[{index}] of node {target.node_id}"
             try:
                 rendered = render(url, context, source=where)
@@ -131,7 +140,7 @@ class HealthChecker:
                                   redact_url(f"cannot render {where}: {error.message}"))
             else:
                 yield check_url(rendered, self.timeout)
-        for index, entry in enumerate(section.get("mysqldbs") or []):
+        for index, entry in enumerate(databases):
             where = f"health_check.mysqldbs[{index}] of node {target.node_id}"
             database = _mysql_entry(entry, context, where)
             yield (database if isinstance(database, CheckResult)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,14 +39,18 @@ def manager_attributes(node: ResolvedNode) -> Mapping[str, Any]:
 
 def resolve_node(node_description: Mapping[str, Any], node_id: str, *, router: InfoRouter,
                  settings: Settings, rng: random.Random, strategy: str = DEFAULT_STRATEGY,
-                 attributes_of_manager: ManagerAttributes = manager_attributes) -> ResolvedNode:
+                 attributes_of_manager: ManagerAttributes = manager_attributes,
+                 implementations: Sequence[dict] | None = None) -> ResolvedNode:
     """The node `node_id` of a compiled node description, ready for the plugins.
 
     `rng` drives the `random` strategy; `attributes_of_manager` gives the
-    template data of the node's config manager.
+    template data of the node's config manager. `implementations` are its
+    node type's (`node.definition.all`), if the caller has them already: one
+    that resolves hundreds of nodes of a type reads them once.
     """
     node_type = node_description["type"]
-    implementations = router.get("node.definition.all", node_type=node_type)
+    if implementations is None:
+        implementations = router.get("node.definition.all", node_type=node_type)
     chosen = select_implementation(node_type, implementations, node_description.get("filter"),
                                    strategy, rng)
     label = f"node_def:{node_type}[{implementations.index(chosen)}]"

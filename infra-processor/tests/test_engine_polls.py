@@ -1,0 +1,168 @@
+"""Readiness polls: those due together go in one call a cloud, and one answer fails only its node."""
+import random
+import threading
+import unittest
+from collections.abc import Sequence
+from unittest import mock
+
+from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase
+from occo.infraprocessor.engine.backends import Backends
+from occo.infraprocessor.engine.operations import Observation, Operations
+from occo.infraprocessor.engine.retry import Backoff, Retrier
+from occo.infraprocessor.health import HealthChecker
+from occo.infraprocessor.health.report import CheckResult
+from occo.infraprocessor.instructions import CreateNodes
+from occo.resourcehandler.base import Instance, PermanentError, ResourceHandler, TransientError
+from occo.resourcehandler.guard import ResourceHandlers
+from occo.util.config import Settings
+from occo.util.nodes import NodeState, ResolvedNode
+from occo.util.schema import Schema
+
+from .test_engine_fixture import EngineWorld, Gate, SimCloudCase, simcloud_definition
+
+NOTHING = frozenset()
+
+
+class StatesCloud(ResourceHandler):
+    """A stand-in cloud: every instance is in `state`; `get_address` fails for `no_address`."""
+
+    type_name = "states"
+    schema = Schema("resource states", {})
+    states_per_call = 50
+    state = NodeState.READY
+    no_address: frozenset[str] = frozenset()
+    failure: Exception | None = None
+
+    def get_state(self, instance: Instance) -> NodeState:
+        return self.get_states([instance])[0]
+
+    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+        if self.failure is not None:
+            raise self.failure
+        return [self.state] * len(instances)
+
+    def get_address(self, instance: Instance) -> list[str]:
+        if instance.node_id in self.no_address:
+            raise PermanentError(f"no address for {instance.node_id}")
+        return ["10.1.0.1"]
+
+    def get_ip_address(self, instance: Instance) -> str | None:
+        return "10.1.0.1"
+
+    create_node = drop_node = list_owned = None     # not called here
+
+
+class BarrierPinger:
+    """Answers a ping only once `parties` pings wait together: checks made one after the
+    other fail it (the barrier breaks after `timeout`)."""
+
+    def __init__(self, parties: int, timeout: float = 3.0) -> None:
+        self.barrier = threading.Barrier(parties, timeout=timeout)
+
+    def ping(self, address: str, ports: Sequence[int], timeout: float) -> CheckResult:
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            return CheckResult("ping", address, False, "pinged alone")
+        return CheckResult("ping", address, True)
+
+
+def record(node_id: str, *, addresses: tuple[str, ...] = ("10.1.0.1",),
+           health_check: dict | None = None) -> InstanceRecord:
+    node = ResolvedNode("infra", "shop", "tester", node_id, "web", {"type": "states"},
+                        health_check=health_check or {"ping": False})
+    return InstanceRecord(node, Phase.CREATED, 1.0, instance=Instance("infra", node_id,
+                                                                      f"i-{node_id}"),
+                          addresses=addresses)
+
+
+class ObserveAllTest(unittest.TestCase):
+    def operations(self, cloud: type[StatesCloud],
+                   checker: HealthChecker | None = None) -> Operations:
+        handlers = ResourceHandlers(Settings(), load=lambda type_name: cloud)
+        self.addCleanup(handlers.close)
+        retrier = Retrier(Backoff(0.001, 2.0, 0.01), 2, rng=random.Random(0),
+                          sleep=lambda seconds: False)
+        return Operations(Backends(handlers, None), checker or HealthChecker(),
+                          create_retrier=retrier, retrier=retrier)
+
+    def cloud(self, **attributes) -> type[StatesCloud]:
+        return type("Cloud", (StatesCloud,), attributes)
+
+    def test_each_instance_gets_its_observation_in_order(self):
+        records = [record("n1"), record("n2", addresses=())]
+        seen = self.operations(self.cloud()).observe_all(records)
+        self.assertEqual([type(one) for one in seen], [Observation, Observation])
+        self.assertEqual([one.resource for one in seen], [NodeState.READY] * 2)
+        self.assertEqual([one.addresses for one in seen], [("10.1.0.1",), ("10.1.0.1",)])
+        self.assertTrue(all(one.report.ready for one in seen))
+
+    def test_an_instance_whose_observation_fails_gets_its_error_the_others_their_answers(self):
+        records = [record("n1", addresses=()), record("n2", addresses=()), record("n3")]
+        seen = self.operations(self.cloud(no_address=frozenset({"n2"}))).observe_all(records)
+        self.assertIsInstance(seen[0], Observation)
+        self.assertIsInstance(seen[1], PermanentError)
+        self.assertEqual(seen[1].message, "no address for n2")
+        self.assertIsInstance(seen[2], Observation)
+
+    def test_a_failed_call_for_the_states_is_every_instance_s_error(self):
+        records = [record("n1"), record("n2")]
+        seen = self.operations(self.cloud(failure=TransientError("503"))).observe_all(records)
+        self.assertEqual([type(one) for one in seen], [TransientError, TransientError])
+
+    def test_health_checks_that_reach_their_nodes_run_at_once(self):
+        checker = HealthChecker(pinger=BarrierPinger(3))
+        records = [record(f"n{number}", health_check={"ping": True}) for number in range(3)]
+        seen = self.operations(self.cloud(), checker).observe_all(records)
+        self.assertEqual([one.report.ready for one in seen], [True] * 3, seen)
+
+    def test_booting_instances_are_not_checked(self):
+        checker = HealthChecker(pinger=BarrierPinger(1, timeout=0.1))
+        checker.check = mock.Mock(side_effect=AssertionError("checked while booting"))
+        seen = self.operations(self.cloud(state=NodeState.PENDING), checker).observe_all(
+            [record("n1", health_check={"ping": True})])
+        self.assertEqual((seen[0].resource, seen[0].report), (NodeState.PENDING, None))
+
+
+class EnginePollsTest(SimCloudCase):
+    def test_polls_falling_due_together_go_in_one_call_for_many_instances(self):
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("web", "web_node"))
+        with mock.patch.object(Operations, "observe_all", autospec=True,
+                               side_effect=Operations.observe_all) as observe_all:
+            result = world.execute(world.engine(), CreateNodes("web", 40, NOTHING))
+        self.assertTrue(result.ok, result)
+        carried = [len(call.args[1]) for call in observe_all.call_args_list]
+        self.assertGreaterEqual(sum(carried), 40)
+        self.assertGreater(max(carried), 1, carried)
+        self.assertLess(len(carried), sum(carried))
+
+    def test_a_node_whose_health_check_failed_has_its_failing_period_cleared_when_healthy(self):
+        gate = Gate(self)
+        world = EngineWorld(
+            self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())]},
+            ("web", "web_node"))
+        store = world.store
+        calls = []
+
+        def failing_period(infra_id, node_id, *, failing, now):
+            calls.append((node_id, failing))
+            if failing:
+                gate.open()         # healthy from the next check on
+            return original(infra_id, node_id, failing=failing, now=now)
+        original = store.failing_period
+        with mock.patch.object(store, "failing_period", side_effect=failing_period):
+            result = world.execute(world.engine(), CreateNodes("web", 2, NOTHING))
+        self.assertTrue(result.ok, result)
+        failed_once = {node_id for node_id, failing in calls if failing}
+        self.assertTrue(failed_once, calls)
+        self.assertEqual({node_id for node_id, failing in calls if not failing}, failed_once)
+        self.assertEqual([r.outcome for r in result.nodes], [Outcome.CREATED] * 2)
+
+    def test_a_node_made_here_and_never_unhealthy_costs_no_failing_period_call(self):
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("web", "web_node"))
+        with mock.patch.object(world.store, "failing_period") as failing_period:
+            result = world.execute(world.engine(), CreateNodes("web", 3, NOTHING))
+        self.assertTrue(result.ok, result)
+        failing_period.assert_not_called()
