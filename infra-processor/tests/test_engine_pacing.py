@@ -7,14 +7,15 @@ import unittest
 from occo.infraprocessor.engine import Backoff
 from occo.infraprocessor.engine.dispatcher import Dispatcher
 from occo.infraprocessor.engine.backends import section_key as kin
-from occo.infraprocessor.engine.pacing import SCOUTS, Boot, Pacing, peer_group
+from occo.infraprocessor.engine.pacing import LATE, SCOUTS, Boot, Pacing, peer_group
 
 POLL = Backoff(0.25, 1.25, 10.0)        # no jitter: exact delays
 RETRY = Backoff(0.025, 2.0, 10.0)
 
 
-def pacing():
-    return Pacing(POLL, RETRY, random.Random(0))
+def pacing(late=0.0):
+    """Polls at the ages peers and kin give, not `LATE` after (one test says how late)."""
+    return Pacing(POLL, RETRY, random.Random(0), late=late)
 
 
 def seen_ready(pacing, boot, asked):
@@ -113,6 +114,17 @@ class PeersTest(unittest.TestCase):
         self.assertNotEqual(peer_group("web", cloud), peer_group("db", cloud))
         self.assertNotEqual(peer_group("web", cloud),
                             peer_group("web", {**cloud, "endpoint": "http://127.0.0.1:2"}))
+
+
+class LateTest(unittest.TestCase):
+    def test_polls_at_an_age_peers_or_kin_give_come_late_by_the_margin(self):
+        paced = pacing(late=0.01)
+        cloud = {"type": "simcloud", "endpoint": "http://127.0.0.1:1"}
+        self.assertTrue(seen_ready(paced, Boot("web", 100.0, kin=kin(cloud)), 100.9))
+        self.assertEqual(round(paced.hint(Boot("web", began=100.3)), 6), 101.21)
+        app = Boot("app", began=102.0, kin=kin(cloud))
+        self.assertEqual(round(paced.delay(app, 102.8), 6), 0.11)
+        self.assertEqual(LATE, Pacing(POLL, RETRY, random.Random(0)).late)
 
 
 class KinTest(unittest.TestCase):

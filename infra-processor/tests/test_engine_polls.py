@@ -1,6 +1,8 @@
-"""Readiness polls: those due together go in one call a cloud, and one answer fails only its node."""
+"""Readiness polls: those due together go in one call a cloud, and one answer fails only its node;
+a created node's boot is timed from the call that made it."""
 import random
 import threading
+import time
 import unittest
 from collections.abc import Sequence
 from unittest import mock
@@ -76,7 +78,7 @@ def record(node_id: str, *, addresses: tuple[str, ...] = ("10.1.0.1",),
                           addresses=addresses)
 
 
-class ObserveAllTest(unittest.TestCase):
+class OperationsTest(unittest.TestCase):
     def operations(self, cloud: type[StatesCloud],
                    checker: HealthChecker | None = None) -> Operations:
         handlers = ResourceHandlers(Settings(), load=lambda type_name: cloud)
@@ -122,6 +124,27 @@ class ObserveAllTest(unittest.TestCase):
         seen = self.operations(self.cloud(state=NodeState.PENDING), checker).observe_all(
             [record("n1", health_check={"ping": True})])
         self.assertEqual((seen[0].resource, seen[0].report), (NodeState.PENDING, None))
+
+    def test_a_node_is_timed_from_when_the_call_that_made_it_was_sent(self):
+        calls = []
+
+        class Making(StatesCloud):
+            creates_per_call = 10
+
+            def create_nodes(self, nodes):
+                calls.append(time.monotonic())
+                time.sleep(0.05)        # a call making many answers late
+                return [TransientError("busy") if len(calls) == 1 and node.node_id == "n2"
+                        else Instance(node.infra_id, node.node_id, f"i-{node.node_id}")
+                        for node in nodes]
+        nodes = [record(node_id).node for node_id in ("n1", "n2")]
+        first, retried = self.operations(Making).launch(nodes)
+        self.assertEqual(len(calls), 2)
+        self.assertLessEqual(first.sent, calls[0])
+        self.assertGreater(first.sent, calls[0] - 0.04)
+        self.assertLessEqual(retried.sent, calls[1])
+        self.assertGreater(retried.sent, calls[0] + 0.04)
+        self.assertEqual(first.addresses, ("10.1.0.1",))
 
 
 class EnginePollsTest(SimCloudCase):

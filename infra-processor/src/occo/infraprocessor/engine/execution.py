@@ -316,7 +316,7 @@ class Execution:
                                                 addresses=launched.addresses,
                                                 private_ip=launched.private_ip)
         peers = peer_group(tracked.record.name, tracked.record.resource)
-        tracked.boot = Boot(peers, launched.returned, kin=tracked.section)
+        tracked.boot = Boot(peers, launched.sent, kin=tracked.section)
         self.peers.setdefault(peers, {})[tracked.record.node_id] = tracked
         self._put(tracked.record)
         self._progress(tracked.record.name, tracked.record.node_id, Step.BOOTING, tracked.started)

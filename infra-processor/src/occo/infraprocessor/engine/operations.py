@@ -44,11 +44,17 @@ class Observation:
 
 @dataclass(frozen=True)
 class Launched:
-    """A node its cloud has made: the instance, when the create returned (monotonic: its boot
-    began then), and its addresses if the cloud could tell them at once (else empty)."""
+    """A node its cloud has made: the instance, when the call that made it was sent
+    (monotonic), and its addresses if the cloud could tell them at once (else empty).
+
+    Its boot began a latency after the call was sent, as for any other call,
+    whereas the answer of a call that makes many comes later the more it makes:
+    timed from the answer, the instances of a large batch seemed to boot faster
+    than their kin of a small one, and polls guessed from those came too soon.
+    """
 
     instance: Instance
-    returned: float
+    sent: float
     addresses: tuple[str, ...] = ()
     private_ip: str | None = None
 
@@ -115,29 +121,33 @@ class Operations:
                 registered.append(index)
         if registered:
             cloud = self.backends.cloud(nodes[registered[0]].resource)
+            sent: dict[str, float] = {}         # node id -> when the last call for it was sent
+
+            def create(batch: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+                sent.update(dict.fromkeys((node.node_id for node in batch), time.monotonic()))
+                return cloud.create_nodes(batch)
             made = self.create_retrier.call_each(
                 f"[{cloud.label}] creating {len(registered)} node(s) of "
-                f"{nodes[registered[0]].name}", cloud.create_nodes,
-                [nodes[index] for index in registered])
-            returned = time.monotonic()
+                f"{nodes[registered[0]].name}", create, [nodes[index] for index in registered])
             for index, instance in zip(registered, made):
                 if isinstance(instance, Instance):
-                    outcomes[index] = self._launched(cloud, nodes[index], instance, returned)
+                    outcomes[index] = self._launched(cloud, nodes[index], instance,
+                                                     sent[nodes[index].node_id])
                 else:
                     assert isinstance(instance, ResourceError), "the guard hands no other"
                     outcomes[index] = instance
         return [outcomes[index] for index in range(len(nodes))]
 
     def _launched(self, cloud: GuardedHandler, node: ResolvedNode, instance: Instance,
-                  returned: float) -> Launched:
+                  sent: float) -> Launched:
         try:
             addresses, private_ip = self.create_retrier.call(
                 f"[{cloud.label}] asking the addresses of node {node.node_id}",
                 lambda: self.addresses(node.resource, instance))
         except ResourceError as error:
             log.info("node %s: no address yet: %s", node.node_id, error.message)
-            return Launched(instance, returned)
-        return Launched(instance, returned, addresses, private_ip)
+            return Launched(instance, sent)
+        return Launched(instance, sent, addresses, private_ip)
 
     def observe(self, record: InstanceRecord) -> Observation:
         """The instance's resource, service and health, with its addresses once it is up."""

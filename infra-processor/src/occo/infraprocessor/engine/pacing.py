@@ -27,6 +27,10 @@ starts late. `Pacing` decides with three rules:
   guess: if it is wrong, the group keeps its own schedule and costs one
   poll an instance more; if it is right, a level that waits for the one
   before it sees it ready one latency sooner than its scouts would tell.
+- Both peers and kin give the age the first of them was seen ready at: the
+  instances a call made earliest. The last of a batch may be made some
+  milliseconds later, and polled a moment too early it costs a whole poll
+  more, so these polls come `LATE` after the age they were given.
 - Scouts: while no instance of a group has been seen ready, only its first
   `SCOUTS` instances keep that schedule; the others poll at doubling
   intervals from `4 x initial` (they will hear from their scouts when it is
@@ -54,6 +58,7 @@ from typing import Any
 
 from .retry import Backoff
 
+LATE = 0.01      # seconds a poll at an age its peers or kin give comes after that age
 SCOUTS = 16       # instances of a group that poll at the full pace until one is seen ready
 
 
@@ -67,7 +72,7 @@ class Boot:
     """What pacing knows of one booting instance; times are monotonic seconds."""
 
     peers: str | None                   # its group; None: it has none (not made by this execution)
-    began: float                        # when its create returned, or it was first seen
+    began: float                        # when its create was sent, or it was first seen
     asked: float | None = None          # when the last poll that got an answer was made
     hurry: Iterator[float] | None = None    # the retry delays, while it is hurried
     scout: bool | None = None           # one of its group's scouts; decided at its first poll
@@ -77,10 +82,12 @@ class Boot:
 class Pacing:
     """The poll delays of one execution's booting instances; used from its owning thread."""
 
-    def __init__(self, poll: Backoff, retry: Backoff, rng: random.Random) -> None:
+    def __init__(self, poll: Backoff, retry: Backoff, rng: random.Random, *,
+                 late: float = LATE) -> None:
         self.poll = poll
         self.retry = retry
         self.rng = rng
+        self.late = late
         self._booted: dict[str, float] = {}      # group -> the shortest boot seen ready
         self._kin_booted: dict[str, float] = {}  # kin -> the shortest boot seen ready
         self._scouts: Counter[str] = Counter()   # group -> how many scouts it has
@@ -117,7 +124,7 @@ class Pacing:
         booted = None if boot.peers is None else self._booted.get(boot.peers)
         if booted is None or (boot.asked is not None and boot.asked - boot.began >= booted):
             return None
-        return boot.began + booted
+        return boot.began + booted + self.late
 
     def _guess(self, boot: Boot) -> float | None:
         """When its kin say it may be ready: while its group has seen none ready, and no poll
@@ -126,7 +133,7 @@ class Pacing:
         if (guessed is None or (boot.peers is not None and boot.peers in self._booted)
                 or (boot.asked is not None and boot.asked - boot.began >= guessed)):
             return None
-        return boot.began + guessed
+        return boot.began + guessed + self.late
 
     def answered(self, boot: Boot, asked: float) -> None:
         """A poll made at `asked` was answered, ready or not."""
