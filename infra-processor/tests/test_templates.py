@@ -1,5 +1,9 @@
 import base64
 import unittest
+import uuid
+from unittest import mock
+
+from jinja2.sandbox import SandboxedEnvironment
 
 from occo.infraprocessor.templates import TemplateError, render, render_data, render_traced
 from occo.util.errors import OccoError
@@ -78,6 +82,25 @@ class RenderTest(unittest.TestCase):
     def test_the_b64encode_filter_of_the_original_docker_resolver(self):
         self.assertEqual(render("{{ 'héllo' | b64encode }}", {}, source=SOURCE),
                          base64.b64encode("héllo".encode()).decode())
+
+
+class CompiledOnceTest(unittest.TestCase):
+    def test_a_template_is_compiled_once_and_rendered_with_each_caller_s_functions(self):
+        template = "host: {{ name(node) }} # compiled once " + uuid.uuid4().hex
+        with mock.patch.object(SandboxedEnvironment, "compile", autospec=True,
+                               side_effect=SandboxedEnvironment.compile) as compile:
+            first = render(template, {"node": "a"}, source="t",
+                           functions={"name": lambda node: f"{node}-1"})
+            second = render(template, {"node": "b"}, source="t",
+                            functions={"name": lambda node: f"{node}-2"})
+        self.assertEqual(compile.call_count, 1)
+        self.assertTrue(first.startswith("host: a-1 "), first)
+        self.assertTrue(second.startswith("host: b-2 "), second)
+
+    def test_a_syntax_error_is_told_each_time(self):
+        for _ in range(2):
+            with self.assertRaises(TemplateError):
+                render("{{ broken", {}, source="t")
 
 
 class TemplateLineTest(unittest.TestCase):
