@@ -200,11 +200,13 @@ class Operations:
             addresses, private_ip = self.addresses(record.resource, instance)
         service = (self.backends.manager(record.node.config_management).get_node_state(
             record.infra_id, record.node_id) if resource == NodeState.READY else NodeState.UNKNOWN)
-        target = record.replace(addresses=addresses).health_target()
-        report = self.checker.check(target) if service == NodeState.READY else None
+        report = timeout = None
+        if service == NodeState.READY:
+            target = record.replace(addresses=addresses).health_target()
+            report, timeout = self.checker.check(target), target.timeout
         detail = instance.data.get("error")
-        return Observation(resource, service, report, None if report is None else target.timeout,
-                           addresses, private_ip, None if detail is None else str(detail))
+        return Observation(resource, service, report, timeout, addresses, private_ip,
+                           None if detail is None else str(detail))
 
     def addresses(self, resource: Mapping[str, Any],
                   instance: Instance) -> tuple[tuple[str, ...], str | None]:

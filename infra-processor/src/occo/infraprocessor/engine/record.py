@@ -125,8 +125,9 @@ class InstanceRecord:
 
 
 class _Stored(Mapping[str, Any]):
-    """A record as stored (`instance_data` of health-check templates), encoded on first use:
-    most health checks render no template, and a level of hundreds is checked at once."""
+    """A copy of a record as stored (`instance_data` of health-check templates), made when
+    first read: most health checks render no template, and a level of hundreds is checked
+    at once."""
 
     def __init__(self, record: InstanceRecord) -> None:
         self._record = record

@@ -8,6 +8,7 @@ rendered with `ip`, `node_id`, `variables` and `instance_data`.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +47,7 @@ class HealthTarget:
     variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
     instance_data: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
-    @property
+    @functools.cached_property
     def section(self) -> dict[str, Any]:
         """The section with the schema's defaults (ping on, timeout 600 s) filled in."""
         return with_defaults(dict(self.health_check), HEALTH_CHECK)
