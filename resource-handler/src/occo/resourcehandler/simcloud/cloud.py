@@ -123,7 +123,17 @@ class Cloud:
     async def create(self, client_token: str, tags: Mapping[str, str], image: str | None,
                      flavor: str | None, user_data: str | None, boot_time: float
                      ) -> tuple[Instance, bool]:
-        """(the instance, True) when made now; (the one made for this token before, False)."""
+        """(the instance, True) when made now; (the one made for this token before, False);
+        saved in the state file."""
+        made = self.make(client_token, tags, image, flavor, user_data, boot_time)
+        await self.state.saved()    # also when found: its creator may not have saved it yet
+        return made
+
+    def make(self, client_token: str, tags: Mapping[str, str], image: str | None,
+             flavor: str | None, user_data: str | None, boot_time: float
+             ) -> tuple[Instance, bool]:
+        """What `create` answers, not yet saved: a batch's creates are made at once, then
+        saved together (`state.saved()`), as a cloud's batch call makes its instances."""
         existing = self._by_token.get(client_token)
         if existing is None:
             now = self._clock()
@@ -139,7 +149,6 @@ class Cloud:
             self.state.changed()
         else:
             record = self._instances[existing]
-        await self.state.saved()    # also when found: its creator may not have saved it yet
         return self.view(record), existing is None
 
     def get(self, instance_id: str) -> Instance | None:

@@ -232,27 +232,31 @@ class SimCloudServer:
         return Reply(HTTPStatus.OK, instance)
 
     async def _create(self, query: Mapping[str, str], body: bytes) -> Reply:
-        return await self._make(_json_object(body))
+        reply = self._make(_json_object(body))
+        await self.cloud.state.saved()
+        return reply
 
     async def _create_batch(self, query: Mapping[str, str], body: bytes) -> Any:
         requests = _json_object(body).get("instances")
         if not (isinstance(requests, list) and 1 <= len(requests) <= MAX_BATCH):
             raise BadRequest(f"instances must be a list of 1 to {MAX_BATCH} create requests")
-        replies = await asyncio.gather(*(self._make_or_refuse(request) for request in requests))
+        replies = [self._make_or_refuse(request) for request in requests]
+        await self.cloud.state.saved()
         return {"results": [{"status": reply.status, "instance": reply.payload}
                             if reply.status < 400 else {"status": reply.status, **reply.payload}
                             for reply in replies]}
 
-    async def _make_or_refuse(self, request: Any) -> Reply:
+    def _make_or_refuse(self, request: Any) -> Reply:
         """One create of a batch: its answer, refusals included."""
         try:
             if not isinstance(request, dict):
                 raise BadRequest("a create request must be a JSON object")
-            return await self._make(request)
+            return self._make(request)
         except BadRequest as problem:
             return error(HTTPStatus.BAD_REQUEST, "BadRequest", str(problem))
 
-    async def _make(self, request: dict[str, Any]) -> Reply:
+    def _make(self, request: dict[str, Any]) -> Reply:
+        """One create, made but not saved yet: the caller awaits `cloud.state.saved()`."""
         token = request.get("client_token")
         tags = request.get("tags", {})
         if not isinstance(token, str) or not token:
@@ -263,7 +267,7 @@ class SimCloudServer:
             if not isinstance(request.get(key), (str, type(None))):
                 raise BadRequest(f"{key} must be a string")
         faults = self.faults
-        instance, created = await self.cloud.create(
+        instance, created = self.cloud.make(
             token, tags, request.get("image"), request.get("flavor"), request.get("user_data"),
             faults.boot_time)
         self._made += created
