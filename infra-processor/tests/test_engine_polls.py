@@ -7,9 +7,9 @@ import unittest
 from collections.abc import Sequence
 from unittest import mock
 
-from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase
+from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step
 from occo.infraprocessor.engine.backends import Backends
-from occo.infraprocessor.engine.operations import Observation, Operations
+from occo.infraprocessor.engine.operations import Observation, Operations, Told
 from occo.infraprocessor.engine.retry import Backoff, Retrier
 from occo.infraprocessor.health import HealthChecker
 from occo.infraprocessor.health.report import CheckResult
@@ -54,6 +54,25 @@ class StatesCloud(ResourceHandler):
     create_node = drop_node = list_owned = None     # not called here
 
 
+class HeldPinger:
+    """Holds the ping of the first address it is asked (until `release`), answers others."""
+
+    def __init__(self) -> None:
+        self.held: str | None = None
+        self.holding = threading.Event()
+        self.released = threading.Event()
+        self.lock = threading.Lock()
+
+    def ping(self, address: str, ports: Sequence[int], timeout: float) -> CheckResult:
+        with self.lock:
+            self.held = self.held or address
+        if address == self.held:
+            self.holding.set()
+            self.released.wait(5)
+            self.holding.clear()
+        return CheckResult("ping", address, True)
+
+
 class BarrierPinger:
     """Answers a ping only once `parties` pings wait together: checks made one after the
     other fail it (the barrier breaks after `timeout`)."""
@@ -92,37 +111,44 @@ class OperationsTest(unittest.TestCase):
         return type("Cloud", (StatesCloud,), attributes)
 
     def test_each_instance_gets_its_observation_in_order(self):
-        records = [record("n1"), record("n2", addresses=())]
+        records = [record("n1"), record("n2", addresses=("10.1.0.2",))]
         seen = self.operations(self.cloud()).observe_all(records)
         self.assertEqual([type(one) for one in seen], [Observation, Observation])
         self.assertEqual([one.resource for one in seen], [NodeState.READY] * 2)
-        self.assertEqual([one.addresses for one in seen], [("10.1.0.1",), ("10.1.0.1",)])
+        self.assertEqual([one.addresses for one in seen], [("10.1.0.1",), ("10.1.0.2",)])
         self.assertTrue(all(one.report.ready for one in seen))
 
-    def test_an_instance_whose_observation_fails_gets_its_error_the_others_their_answers(self):
-        records = [record("n1", addresses=()), record("n2", addresses=()), record("n3")]
-        seen = self.operations(self.cloud(no_address=frozenset({"n2"}))).observe_all(records)
-        self.assertIsInstance(seen[0], Observation)
-        self.assertIsInstance(seen[1], PermanentError)
-        self.assertEqual(seen[1].message, "no address for n2")
-        self.assertIsInstance(seen[2], Observation)
+    def test_what_takes_network_calls_is_left_to_finish_one_by_one(self):
+        records = [record("n1", addresses=()), record("n2", health_check={"ping": True}),
+                   record("n3")]
+        operations = self.operations(self.cloud(), HealthChecker(pinger=BarrierPinger(1)))
+        seen = operations.observe_all(records)
+        self.assertEqual([type(one) for one in seen], [Told, Told, Observation])
+        self.assertEqual([one.resource for one in seen[:2]], [NodeState.READY] * 2)
+        finished = [operations.finish(told, one) for told, one in zip(seen[:2], records)]
+        self.assertEqual(finished[0].addresses, ("10.1.0.1",))
+        self.assertTrue(finished[1].report.ready)
+
+    def test_an_instance_whose_observation_fails_fails_alone(self):
+        records = [record("n1", addresses=()), record("n2", addresses=())]
+        operations = self.operations(self.cloud(no_address=frozenset({"n2"})))
+        first, second = operations.observe_all(records)
+        self.assertEqual(operations.finish(first, records[0]).addresses, ("10.1.0.1",))
+        with self.assertRaises(PermanentError) as raised:
+            operations.finish(second, records[1])
+        self.assertEqual(raised.exception.message, "no address for n2")
 
     def test_a_failed_call_for_the_states_is_every_instance_s_error(self):
         records = [record("n1"), record("n2")]
         seen = self.operations(self.cloud(failure=TransientError("503"))).observe_all(records)
         self.assertEqual([type(one) for one in seen], [TransientError, TransientError])
 
-    def test_health_checks_that_reach_their_nodes_run_at_once(self):
-        checker = HealthChecker(pinger=BarrierPinger(3))
-        records = [record(f"n{number}", health_check={"ping": True}) for number in range(3)]
-        seen = self.operations(self.cloud(), checker).observe_all(records)
-        self.assertEqual([one.report.ready for one in seen], [True] * 3, seen)
-
     def test_booting_instances_are_not_checked(self):
         checker = HealthChecker(pinger=BarrierPinger(1, timeout=0.1))
         checker.check = mock.Mock(side_effect=AssertionError("checked while booting"))
         seen = self.operations(self.cloud(state=NodeState.PENDING), checker).observe_all(
             [record("n1", health_check={"ping": True})])
+        self.assertIsInstance(seen[0], Observation)
         self.assertEqual((seen[0].resource, seen[0].report), (NodeState.PENDING, None))
 
     def test_a_node_is_timed_from_when_the_call_that_made_it_was_sent(self):
@@ -159,6 +185,22 @@ class EnginePollsTest(SimCloudCase):
         self.assertGreaterEqual(sum(carried), 40)
         self.assertGreater(max(carried), 1, carried)
         self.assertLess(len(carried), sum(carried))
+
+    def test_a_node_whose_health_check_hangs_holds_up_no_other(self):
+        world = EngineWorld(self, {"web_node": [simcloud_definition(
+            self.cloud, health_check={"ping": True})]}, ("web", "web_node"))
+        pinger = HeldPinger()
+        ready_while_held = []
+
+        def on_ready(name, step):
+            if step is Step.READY and pinger.holding.is_set():
+                ready_while_held.append(name)
+                pinger.released.set()
+        world.progress.hook = on_ready
+        engine = world.engine(checker=HealthChecker(pinger=pinger, timeout=2.0))
+        result = world.execute(engine, CreateNodes("web", 2, NOTHING))
+        self.assertTrue(result.ok, result)
+        self.assertEqual(ready_while_held, ["web"])
 
     def test_a_node_whose_health_check_failed_has_its_failing_period_cleared_when_healthy(self):
         gate = Gate(self)

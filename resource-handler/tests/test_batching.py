@@ -7,9 +7,10 @@ import time
 import unittest
 from functools import partial
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import ClassVar
 
-from occo.util.config import Settings
+from occo.util.config import PluginSettings, Settings
 from occo.util.nodes import NodeState, ResolvedNode
 
 from occo.resourcehandler.base import (Instance, PermanentError, ResourceError,
@@ -240,6 +241,20 @@ class GuardTest(unittest.TestCase):
             self.guarded.get_state(instance(1))
         self.assertIn("get_states gave 0 answers for 1 items: a bug in the fake plugin",
                       str(caught.exception))
+
+    def test_sent_is_when_this_thread_s_last_call_left_past_the_backend_s_limits(self):
+        cloud = type("FakeCloud", (FakeCloud,), {"asked": []})
+        settings = Settings(plugins=MappingProxyType({"fake": PluginSettings(rate_per_second=10)}))
+        handlers = ResourceHandlers(settings, load=lambda type_name: cloud)
+        self.addCleanup(handlers.close)
+        guarded = handlers.for_resource({"type": "fake"})
+        guarded.get_state(instance(1))
+        asked = time.monotonic()
+        guarded.get_state(instance(2))          # its turn comes a tenth of a second after
+        self.assertGreater(guarded.sent - asked, 0.05)
+        other: list[float] = []
+        self.assertEqual(run_threads([lambda: other.append(guarded.sent)]), [])
+        self.assertGreater(other[0], guarded.sent, "another thread has made no call: now")
 
     def test_get_states_asks_the_plugin_once_for_all_of_them(self):
         cloud = self.handler(8, lambda instances: [NodeState.READY, NodeState.PENDING])

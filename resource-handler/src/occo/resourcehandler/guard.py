@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,9 +43,16 @@ class GuardedHandler:
     def __init__(self, handler: ResourceHandler, limiter: Limiter) -> None:
         self.handler = handler
         self.limiter = limiter
+        self._sent = threading.local()
         # a cloud that tells many states in one call is asked once for the polls made at once
         self._states = (Batcher(self._get_states, handler.states_per_call)
                         if handler.states_per_call > 1 else None)
+
+    @property
+    def sent(self) -> float:
+        """When this thread's last call here left for the cloud (monotonic), past the wait for
+        the backend's limits: what the cloud did began a latency later. Now, if it made none."""
+        return getattr(self._sent, "at", time.monotonic())
 
     @property
     def type_name(self) -> str:
@@ -128,6 +136,7 @@ class GuardedHandler:
         handler = self.handler
         with self.limiter.slot(), _classified(f"[{handler.label}] {operation}", handler.type_name,
                                               handler.resource, handler.auth_data):
+            self._sent.at = time.monotonic()
             return method(*args)
 
 

@@ -63,7 +63,7 @@ from ..instructions import (CreateInfrastructure, CreateNodes, DropInfrastructur
 from ..resolution import resolve_node
 from .backends import describe_section, section_key
 from .dispatcher import Dispatcher, Timer
-from .operations import Launched, Observation, observed_state
+from .operations import Launched, Observation, Told, observed_state
 from .pacing import Boot, Pacing, peer_group
 from .progress import Step
 from .record import InstanceRecord, Phase, RecordError
@@ -397,11 +397,23 @@ class Execution:
                                    then=partial(self._observed_all, batch))
 
     def _observed_all(self, batch: Sequence[_Tracked],
-                      future: Future[tuple[float, list[Observation | OccoError]]]) -> None:
+                      future: Future[tuple[float, list[Observation | Told | OccoError]]]
+                      ) -> None:
         asked, outcomes = future.result()
         for tracked, seen in zip(batch, outcomes, strict=True):
             tracked.busy = False
-            self._observed(tracked, asked, seen)
+            if isinstance(seen, Told):      # its addresses or health check: a call of its own
+                self._call(tracked, partial(self.operations.finish, seen), tracked.record,
+                           then=partial(self._finished, asked))
+            else:
+                self._observed(tracked, asked, seen)
+
+    def _finished(self, asked: float, tracked: _Tracked, future: Future[Observation]) -> None:
+        try:
+            seen: Observation | OccoError = future.result()
+        except OccoError as error:
+            seen = error
+        self._observed(tracked, asked, seen)
 
     def _observed(self, tracked: _Tracked, asked: float, seen: Observation | OccoError) -> None:
         assert tracked.boot is not None

@@ -9,7 +9,6 @@ listings are retried while they fail transiently, readiness probes are not
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,6 @@ from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
 from ..health import FailingPeriods, HealthChecker, HealthReport, combine
-from ..health.checker import run_bounded
 from .backends import Backends
 from .record import InstanceRecord
 from .retry import Retrier
@@ -43,9 +41,19 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class Told:
+    """What a poll's cloud call told of an instance whose observation takes calls of its own
+    still (its addresses, a health check that reaches it): `Operations.finish` makes them."""
+
+    instance: Instance                  # the copy the cloud's answer was noted in
+    resource: NodeState
+
+
+@dataclass(frozen=True)
 class Launched:
     """A node its cloud has made: the instance, when the call that made it was sent
-    (monotonic), and its addresses if the cloud could tell them at once (else empty).
+    (monotonic; `GuardedHandler.sent`), and its addresses if the cloud could tell them at
+    once (else empty).
 
     Its boot began a latency after the call was sent, as for any other call,
     whereas the answer of a call that makes many comes later the more it makes:
@@ -124,8 +132,9 @@ class Operations:
             sent: dict[str, float] = {}         # node id -> when the last call for it was sent
 
             def create(batch: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
-                sent.update(dict.fromkeys((node.node_id for node in batch), time.monotonic()))
-                return cloud.create_nodes(batch)
+                made = cloud.create_nodes(batch)
+                sent.update(dict.fromkeys((node.node_id for node in batch), cloud.sent))
+                return made
             made = self.create_retrier.call_each(
                 f"[{cloud.label}] creating {len(registered)} node(s) of "
                 f"{nodes[registered[0]].name}", create, [nodes[index] for index in registered])
@@ -157,19 +166,20 @@ class Operations:
         instance = Instance.from_dict(record.instance.to_dict())
         return self._observed(record, instance, cloud.get_state(instance))
 
-    def observe_all(self, records: Sequence[InstanceRecord]) -> list[Observation | OccoError]:
+    def observe_all(self, records: Sequence[InstanceRecord]
+                    ) -> list[Observation | Told | OccoError]:
         """What `observe` tells of each instance, or the error that stopped it, for up to
-        `states_per_call` instances of one resource section: their resource states in one
-        call, then the rest (addresses, service, health) as each one needs it.
+        `states_per_call` instances of one resource section, whose states the cloud tells in
+        one call; `Told` for an instance whose observation takes network calls of its own.
 
         One worker polls a level of hundreds of booting instances: as many
         workers, each waking up to hand in its answer, kept the engine busy
-        for longer than the cloud's answer took to come. The health checks
-        that reach their nodes and the address lookups run `checker.max_workers`
-        at once (a node that does not answer costs a timeout); the rest one
-        after the other, faster than handing them to threads. Config managers
-        are asked in turn: a node's state is a manager's own bookkeeping
-        (`ConfigManager.get_node_state`).
+        for longer than the cloud's answer took to come. What needs no network
+        is done here, one after the other (config managers answer from what
+        they keep: `ConfigManager.get_node_state`); address lookups and health
+        checks that reach their nodes are each a call of their own
+        (`finish`), so that a node that does not answer yet, costing a
+        timeout, holds up no other.
         """
         instances = [Instance.from_dict(record.instance.to_dict()) for record in records
                      if record.instance is not None]
@@ -178,17 +188,20 @@ class Operations:
             states = self.backends.cloud(records[0].resource).get_states(instances)
         except OccoError as error:
             return [error] * len(records)
-
-        def observed(index: int) -> Observation | OccoError:
+        seen: list[Observation | Told | OccoError] = []
+        for record, instance, state in zip(records, instances, states):
+            if _asks_the_network(record, state):
+                seen.append(Told(instance, state))
+                continue
             try:
-                return self._observed(records[index], instances[index], states[index])
+                seen.append(self._observed(record, instance, state))
             except OccoError as error:
-                return error
-        slow = [index for index, (record, state) in enumerate(zip(records, states))
-                if _asks_the_network(record, state)]
-        seen = dict(zip(slow, run_bounded(observed, slow, self.checker.max_workers)))
-        return [seen[index] if index in seen else observed(index)
-                for index in range(len(records))]
+                seen.append(error)
+        return seen
+
+    def finish(self, told: Told, record: InstanceRecord) -> Observation:
+        """The observation of an instance `observe_all` left `told`."""
+        return self._observed(record, told.instance, told.resource)
 
     def _observed(self, record: InstanceRecord, instance: Instance,
                   resource: NodeState) -> Observation:

@@ -240,8 +240,10 @@ class SimCloudServer:
         requests = _json_object(body).get("instances")
         if not (isinstance(requests, list) and 1 <= len(requests) <= MAX_BATCH):
             raise BadRequest(f"instances must be a list of 1 to {MAX_BATCH} create requests")
-        replies = [self._make_or_refuse(request) for request in requests]
-        await self.cloud.state.saved()
+        try:
+            replies = [self._make_or_refuse(request) for request in requests]
+        finally:                    # what was made before a failure is saved all the same
+            await self.cloud.state.saved()
         return {"results": [{"status": reply.status, "instance": reply.payload}
                             if reply.status < 400 else {"status": reply.status, **reply.payload}
                             for reply in replies]}
