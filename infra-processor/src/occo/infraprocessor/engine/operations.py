@@ -85,12 +85,17 @@ def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods, *,
     return combine(seen.resource, seen.service, health)
 
 
+def _asks_addresses(record: InstanceRecord, resource: NodeState) -> bool:
+    """Whether its addresses are asked: while it boots or once it is up, until it has some
+    (many clouds know them by then, and its dependents need them once it is ready)."""
+    return resource in (NodeState.PENDING, NodeState.READY) and not record.addresses
+
+
 def _asks_the_network(record: InstanceRecord, resource: NodeState) -> bool:
     """Whether observing the instance, its resource's state told, takes network calls: its
-    addresses while it boots without any, a health check that reaches it once it is up."""
-    if resource in (NodeState.PENDING, NodeState.READY) and not record.addresses:
-        return True
-    return resource == NodeState.READY and record.health_target().probes
+    addresses, a health check that reaches it once it is up."""
+    return _asks_addresses(record, resource) or (resource == NodeState.READY
+                                                 and record.health_target().probes)
 
 
 class Operations:
@@ -207,9 +212,7 @@ class Operations:
                   resource: NodeState) -> Observation:
         """The rest of an observation once the cloud has told the resource's state."""
         addresses, private_ip = record.addresses, record.private_ip
-        if resource in (NodeState.PENDING, NodeState.READY) and not addresses:
-            # asked while it boots: many clouds know the address by then, and the
-            # dependents waiting for this node need it as soon as it is ready
+        if _asks_addresses(record, resource):
             addresses, private_ip = self.addresses(record.resource, instance)
         service = (self.backends.manager(record.node.config_management).get_node_state(
             record.infra_id, record.node_id) if resource == NodeState.READY else NodeState.UNKNOWN)
