@@ -54,8 +54,8 @@ class HealthTarget:
 
     @property
     def probes(self) -> bool:
-        """Whether checking it reaches the node (ping, ports, urls, databases): a check that
-        does not takes no time worth sharing out among threads."""
+        """Whether checking it reaches the node (ping, ports, urls, databases): only such a
+        check can wait for a timeout, and is worth a call of its own."""
         section = self.section
         return bool(section["ping"] or any(section.get(key) for key in
                                            ("ports", "urls", "mysqldbs")))
