@@ -2,7 +2,8 @@ import random
 import unittest
 
 from occo.infobroker.selection import (STRATEGIES, NoMatchingNodeDefinition, UnknownStrategy,
-                                       matching, select_implementation)
+                                       choose_implementation, matching,
+                                       select_implementation)
 
 EC2_A = {"resource": {"type": "ec2", "endpoint": "https://a", "image_id": "ami-1"},
          "contextualisation": {"type": "cloudinit"}}
@@ -49,6 +50,17 @@ class SelectImplementationTest(unittest.TestCase):
         chosen = select_implementation("web", IMPLEMENTATIONS, {"type": "nova"}, "first")
         chosen["resource"]["image_id"] = "changed"
         self.assertEqual(NOVA["resource"]["image_id"], "img")
+
+    def test_choosing_gives_the_index_of_what_selecting_copies(self):
+        for seed in range(5):
+            with self.subTest(seed=seed):
+                index = choose_implementation("web", IMPLEMENTATIONS, {"type": "ec2"}, "random",
+                                              random.Random(seed))
+                self.assertEqual(IMPLEMENTATIONS[index],
+                                 select_implementation("web", IMPLEMENTATIONS, {"type": "ec2"},
+                                                       "random", random.Random(seed)))
+        self.assertEqual(choose_implementation("web", IMPLEMENTATIONS, {"type": "nova"}, "first"),
+                         2)
 
     def test_an_unknown_strategy_suggests_a_known_one(self):
         with self.assertRaises(UnknownStrategy) as raised:

@@ -98,6 +98,40 @@ class CreateTest(SimCloudCase):
         self.assertLessEqual(len(written), 12, writes)      # at most created and ready each
         self.assertEqual({data["phase"] for data in world.records().values()}, {"ready"})
 
+    def test_records_seen_ready_are_written_before_templates_can_read_them(self):
+        """Other records kept back wait until the creates have left, unless the nodes about to
+        be resolved render templates, which may read them."""
+        for context, phase_then in ((None, "created"), (LIST_DB, "ready")):
+            with self.subTest(templated=context is not None):
+                extra = ({} if context is None else
+                         {"contextualisation": {"type": "cloudinit", "context_template": context}})
+                world = EngineWorld(self, {"db_node": [simcloud_definition(self.cloud)],
+                                           "web_node": [simcloud_definition(self.cloud, **extra)]},
+                                    ("db", "db_node"), ("web", "web_node"))
+                seen = []           # the db record's phase when the web intent was written
+                store_put_instances = world.store.put_instances
+
+                def put_instances(infra_id, records, fence=None):
+                    if any(name == "web" for name, _, _ in records):
+                        seen.extend(data["phase"] for data in world.records("db").values())
+                    store_put_instances(infra_id, records, fence=fence)
+                world.store.put_instances = put_instances
+                result = world.execute(world.engine(), CreateNodes("db", 1, NOTHING),
+                                       CreateNodes("web", 1, frozenset({"db"})))
+                self.assertTrue(result.ok, result)
+                self.assertEqual(seen[0], phase_then)
+                self.assertEqual({data["phase"] for data in world.records().values()}, {"ready"})
+
+    def test_a_node_whose_type_has_no_definitions_fails_and_the_others_go_on(self):
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("web", "web_node"), ("ghost", "ghost_node"))
+        result = world.execute(world.engine(), CreateNodes("ghost", 1, NOTHING),
+                               CreateNodes("web", 1, NOTHING))
+        self.assertEqual([r.outcome for r in result.of("web")], [Outcome.CREATED])
+        (ghost,) = result.of("ghost")
+        self.assertIs(ghost.outcome, Outcome.FAILED)
+        self.assertIn("ghost_node", ghost.reason)
+
     def test_a_node_type_starts_when_its_own_dependencies_are_ready_not_its_level(self):
         """Two chains, slow -> after_slow and fast -> after_fast: the slow node is held
         until after_fast is ready, which only a walk per node type allows."""

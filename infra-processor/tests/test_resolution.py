@@ -1,11 +1,13 @@
 import random
 import unittest
+from dataclasses import replace
 from unittest import mock
 
 import yaml
 
 from occo.infobroker.selection import NoMatchingNodeDefinition
-from occo.infraprocessor.resolution import CommandError, resolve_node
+from occo.infraprocessor.resolution import CommandError, NodeResolver, resolve_node
+from occo.infraprocessor.resolution import node as resolution
 from occo.infraprocessor.templates import TemplateError
 from occo.util.config import Settings
 from occo.util.errors import PluginNotAvailable
@@ -174,23 +176,79 @@ class ResolveTest(unittest.TestCase):
                             attributes_of_manager=lambda node: {"puppet": {"modules": "a b"}})
         self.assertEqual(node.context, "a b")
 
-    def test_implementations_the_caller_has_read_are_not_read_again(self):
-        implementations = self.infra.router.get("node.definition.all", node_type="plain_node")
-        other = {**PLAIN, "resource": {**PLAIN["resource"], "name": "from-the-caller"}}
-        with mock.patch.object(self.infra.router, "get",
-                               side_effect=AssertionError("the definitions were read again")):
-            node = resolve_node(self.descriptions["plain"], NODE_ID, router=self.infra.router,
-                                settings=Settings(), rng=random.Random(1),
-                                implementations=[other])
-        self.assertEqual(node.resource["name"], "from-the-caller")
-        self.assertNotEqual(implementations, [other])
-
     def test_an_unknown_contextualisation_type_is_not_available(self):
         other = {**PLAIN, "contextualisation": {"type": "cooked"}}
         self.infra.store.put_node_definitions({"plain_node": [other]})
         with self.assertRaises(PluginNotAvailable) as raised:
             self.resolve("plain")
         self.assertIn("cloudinit", raised.exception.hint)
+
+
+class NodeResolverTest(unittest.TestCase):
+    """Many nodes resolved by one resolver, as an engine execution resolves a level."""
+
+    def setUp(self):
+        self.descriptions = {name: node_description(name, node_type, variables=VARIABLES)
+                             for name, node_type in (("web", "web_node"), ("plain", "plain_node"),
+                                                     ("db", "db_node"))}
+        self.infra = StoredInfrastructure(self, DEFINITIONS, list(self.descriptions.values()))
+        self.infra.add_instance("db", "d-1", ["127.0.0.5", "10.1.0.5"], "192.168.1.5")
+        self.resolver = NodeResolver(self.infra.router, settings=Settings(),
+                                     rng=random.Random(3), strategy="first")
+        self.rendered = mock.patch.object(resolution, "resolver_for",
+                                          wraps=resolution.resolver_for).start()
+        self.addCleanup(mock.patch.stopall)
+
+    def test_a_node_types_implementations_are_read_once(self):
+        with mock.patch.object(self.infra.router, "get", wraps=self.infra.router.get) as read:
+            for index in range(3):
+                self.resolver.resolve(self.descriptions["web"], f"n-{index}")
+        self.assertEqual(read.call_args_list.count(
+            mock.call("node.definition.all", node_type="web_node")), 1)
+
+    def test_an_implementation_without_templates_is_resolved_once(self):
+        nodes = [self.resolver.resolve(self.descriptions["plain"], f"n-{index}")
+                 for index in range(3)]
+        self.assertEqual(self.rendered.call_count, 1)
+        self.assertEqual([node.node_id for node in nodes], ["n-0", "n-1", "n-2"])
+        first = resolve_node(self.descriptions["plain"], "n-0", router=self.infra.router,
+                             settings=Settings(), rng=random.Random(), strategy="first")
+        for node in nodes:
+            self.assertEqual(replace(node, node_id="n-0"), first)
+
+    def test_an_implementation_with_templates_is_resolved_for_each_node(self):
+        nodes = [self.resolver.resolve(self.descriptions["web"], f"node-{index}")
+                 for index in range(2)]
+        self.assertEqual(self.rendered.call_count, 2)
+        self.assertEqual([node.resource["tags"]["Name"] for node in nodes],
+                         ["web-node-0", "web-node-1"])
+
+    def test_each_implementation_chosen_is_kept_apart(self):
+        plain = {"resource": {**PLAIN["resource"], "image": "other"}}
+        self.infra.store.put_node_definitions({"plain_node": [PLAIN, plain]})
+        resolver = NodeResolver(self.infra.router, settings=Settings(), rng=random.Random(5),
+                                strategy="random")
+        images = {resolver.resolve(self.descriptions["plain"], f"n-{index}").resource.get("image")
+                  for index in range(20)}
+        self.assertEqual(images, {None, "other"})
+
+    def test_a_template_never_changes_what_later_nodes_are_resolved_from(self):
+        changing = {"resource": {**PLAIN["resource"], "image": "img",
+                                 "note": "{{ resource.update({'image': 'changed'}) or 'x' }}"}}
+        self.infra.store.put_node_definitions({"plain_node": [changing]})
+        images = [self.resolver.resolve(self.descriptions["plain"], f"n-{index}").resource["image"]
+                  for index in range(2)]
+        self.assertEqual(images, ["img", "img"])
+
+    def test_whether_a_node_type_renders_templates(self):
+        self.assertTrue(self.resolver.renders_templates(self.descriptions["web"]))
+        self.assertFalse(self.resolver.renders_templates(self.descriptions["plain"]))
+        checked = {**PLAIN, "health_check": {"urls": ["http://{{ip}}/"]}}
+        self.infra.store.put_node_definitions({"db_node": [checked]})
+        self.assertFalse(self.resolver.renders_templates(self.descriptions["db"]),
+                         "a health check is rendered when the node is checked")
+        unknown = {**self.descriptions["plain"], "type": "ghost_node"}
+        self.assertTrue(self.resolver.renders_templates(unknown))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from occo.util.merge import is_subdict
 from occo.util.redact import redact
 from occo.util.schema import did_you_mean
 
-Strategy = Callable[[Sequence[dict], random.Random], dict]
+# picks one of the fitting implementations, given by their indices
+Strategy = Callable[[Sequence[int], random.Random], int]
 
 STRATEGIES: dict[str, Strategy] = {
     "random": lambda candidates, rng: rng.choice(candidates),
@@ -38,9 +39,7 @@ class UnknownStrategy(OccoError):
 
 def matching(implementations: Sequence[dict], filter: Mapping[str, Any] | None) -> list[dict]:
     """The implementations whose `resource` section has every key=value of `filter`."""
-    wanted = dict(filter or {})
-    return [implementation for implementation in implementations
-            if is_subdict(wanted, implementation.get("resource"))]
+    return [implementations[index] for index in _fitting(implementations, filter)]
 
 
 def select_implementation(node_type: str, implementations: Sequence[dict],
@@ -48,18 +47,39 @@ def select_implementation(node_type: str, implementations: Sequence[dict],
                           strategy: str = DEFAULT_STRATEGY,
                           rng: random.Random | None = None) -> dict:
     """A copy of the implementation `strategy` picks among those fitting `filter`."""
+    return copy.deepcopy(implementations[choose_implementation(node_type, implementations,
+                                                               filter, strategy, rng)])
+
+
+def choose_implementation(node_type: str, implementations: Sequence[dict],
+                          filter: Mapping[str, Any] | None = None,
+                          strategy: str = DEFAULT_STRATEGY,
+                          rng: random.Random | None = None) -> int:
+    """The index in `implementations` of the one `strategy` picks among those fitting `filter`.
+
+    For a caller that only reads the implementation, or has already made what
+    it makes of it: it copies nothing.
+    """
     try:
         choose = STRATEGIES[strategy]
     except KeyError:
         raise UnknownStrategy(f"unknown selection strategy {strategy!r}",
                               hint=did_you_mean(strategy, STRATEGIES)
                               or f"use one of: {', '.join(STRATEGIES)}") from None
-    candidates = matching(implementations, filter)
+    candidates = _fitting(implementations, filter)
     if not candidates:
         raise NoMatchingNodeDefinition(
             f"no implementation of node type '{node_type}' fits the filter {redact(dict(filter or {}))}",
             hint=_offered(implementations, filter or {}))
-    return copy.deepcopy(choose(candidates, rng or random.Random()))
+    return choose(candidates, rng or random.Random())
+
+
+def _fitting(implementations: Sequence[dict], filter: Mapping[str, Any] | None) -> list[int]:
+    """The indices of the implementations whose `resource` section has every key=value of
+    `filter`."""
+    wanted = dict(filter or {})
+    return [index for index, implementation in enumerate(implementations)
+            if is_subdict(wanted, implementation.get("resource"))]
 
 
 def _offered(implementations: Sequence[dict], filter: Mapping[str, Any]) -> str:

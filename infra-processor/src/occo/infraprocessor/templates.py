@@ -142,7 +142,7 @@ def render_data(data: Any, context: Mapping[str, Any], *, source: str,
 
     def walk(value: Any, path: str) -> Any:
         if isinstance(value, str):
-            if "{" not in value:     # no Jinja delimiter: nothing to render
+            if not is_template(value):
                 return value
             return render_traced(value, context, source=path, functions=functions,
                                  environment=environment).text
@@ -154,6 +154,23 @@ def render_data(data: Any, context: Mapping[str, Any], *, source: str,
         return value
 
     return walk(data, source)
+
+
+def is_template(text: str) -> bool:
+    """Whether `text` holds anything Jinja would not write out as it is: its delimiters
+    (`{{`, `{%`, `{#`) all open with a brace."""
+    return "{" in text
+
+
+def has_templates(data: Any) -> bool:
+    """Whether any string in `data`, keys too, is a template (`render_data` would change it)."""
+    if isinstance(data, str):
+        return is_template(data)
+    if isinstance(data, Mapping):
+        return any(has_templates(key) or has_templates(value) for key, value in data.items())
+    if isinstance(data, (list, tuple)):
+        return any(has_templates(item) for item in data)
+    return False
 
 
 def _template_frame(generator: Any) -> Any:

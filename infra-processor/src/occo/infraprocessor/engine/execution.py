@@ -60,7 +60,7 @@ from occo.util.nodes import NodeState
 
 from ..instructions import (CreateInfrastructure, CreateNodes, DropInfrastructure, DropNode,
                             Instruction)
-from ..resolution import resolve_node
+from ..resolution import NodeResolver
 from .backends import describe_section, section_key
 from .dispatcher import Dispatcher, Timer
 from .operations import Launched, Observation, Told, observed_state
@@ -119,7 +119,9 @@ class Execution:
         self.pacing = Pacing(engine.tuning.poll, engine.tuning.retry, engine.rng)
         self.peers: dict[str, dict[str, _Tracked]] = {}    # each group's booting instances
         self.due: list[_Tracked] = []          # polls fallen due, sent together after each step
-        self.definitions: dict[str, list[dict]] = {}     # node type -> its implementations
+        self.resolver = NodeResolver(engine.router, settings=engine.settings, rng=engine.rng,
+                                     strategy=engine.strategy,
+                                     attributes_of_manager=self.operations.backends.attributes)
         # the clouds and config managers the infrastructure uses, to sweep when it is dropped
         self.resources: dict[str, dict[str, Any]] = {}
         self.managers: dict[str, dict[str, Any]] = {}
@@ -190,7 +192,7 @@ class Execution:
         if self.stopping.is_set() and not self.halted:
             self._halt()
         start, skip = self.walk.advance()
-        if start:
+        if any(self.resolver.renders_templates(self.nodes[create.node_name]) for create in start):
             self._flush()       # templates read the records of the instances they depend on
         for create, why in skip:
             self._never_started(create.node_name, create.count, Outcome.SKIPPED, why)
@@ -227,11 +229,7 @@ class Execution:
         node_id = str(uuid.uuid4())
         started = time.monotonic()
         try:
-            node = resolve_node(description, node_id, router=self.engine.router,
-                                settings=self.engine.settings, rng=self.engine.rng,
-                                strategy=self.engine.strategy,
-                                attributes_of_manager=self.operations.backends.attributes,
-                                implementations=self._implementations(description["type"]))
+            node = self.resolver.resolve(description, node_id)
         except OccoError as error:
             reason = f"cannot resolve it: {describe(error)}"
             self._event("nodefailed", node_id=node_id, name=name, reason=reason)
@@ -245,14 +243,6 @@ class Execution:
         self._event("nodecreating", node_id=node_id, name=name)
         return self._track(record, owned=True, started=started)
 
-    def _implementations(self, node_type: str) -> list[dict]:
-        """The node type's implementations, read once an execution (a level reads them for
-        each of its hundreds of nodes otherwise)."""
-        if node_type not in self.definitions:
-            self.definitions[node_type] = self.engine.router.get("node.definition.all",
-                                                                 node_type=node_type)
-        return self.definitions[node_type]
-
     def _launch(self, intents: Sequence[_Tracked]) -> None:
         """Create the instances whose intents are stored.
 
@@ -263,7 +253,9 @@ class Execution:
         statement). Interleaved with the creates, the intents of a level of
         250 instances took seconds rather than a fraction of one, and its
         last create left that much later. Each intent is still stored before
-        its cloud is asked.
+        its cloud is asked. Only the intents are: the other records kept back
+        (the instances just seen ready, whose dependents these are) are
+        written once the creates have left.
 
         The instances of one resource section go to their cloud together,
         as many in a call (and a worker) as it takes (`creates_per_call`):
@@ -272,7 +264,7 @@ class Execution:
         """
         if not intents:
             return
-        self._flush()
+        self._flush([tracked.record.node_id for tracked in intents])
         for tracked in intents:
             self._progress(tracked.record.name, tracked.record.node_id, Step.CREATING,
                            tracked.started)
@@ -613,14 +605,17 @@ class Execution:
         """
         self.pending[record.node_id] = record
 
-    def _flush(self) -> None:
-        """Write the records kept back, in one transaction."""
-        if self.pending:
+    def _flush(self, node_ids: Sequence[str] | None = None) -> None:
+        """Write the records kept back, or those of `node_ids`, in one transaction."""
+        records = (list(self.pending.values()) if node_ids is None
+                   else [self.pending[node_id] for node_id in node_ids if node_id in self.pending])
+        if records:
             self.store.put_instances(self.infra_id,
                                      [(record.name, record.node_id, record.to_dict())
-                                      for record in self.pending.values()],
+                                      for record in records],
                                      fence=self.fence)
-            self.pending.clear()
+            for record in records:
+                del self.pending[record.node_id]
 
     def _event(self, event: str, /, **data: Any) -> None:
         """Log an event, stamped now; it is written with the next write-behind."""

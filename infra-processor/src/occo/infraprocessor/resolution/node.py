@@ -10,19 +10,22 @@ checked, once its address is known.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from occo.configmanager.plugins import DEFAULT_SECTION, make_manager
 from occo.infobroker.broker import InfoRouter
-from occo.infobroker.selection import DEFAULT_STRATEGY, select_implementation
+from occo.infobroker.selection import DEFAULT_STRATEGY, choose_implementation
 from occo.util.config import Settings
+from occo.util.errors import OccoError
 from occo.util.nodes import ResolvedNode
 from occo.util.redact import redact
 
+from ..templates import has_templates
 from .base import DEFAULT_TYPE, resolver_for
 from .functions import template_functions
 from .scope import TemplateScope
@@ -30,6 +33,8 @@ from .scope import TemplateScope
 log = logging.getLogger("occo.infraprocessor.resolution")
 
 ManagerAttributes = Callable[[ResolvedNode], Mapping[str, Any]]
+# the sections of an implementation resolution renders
+RENDERED = ("resource", "config_management", "contextualisation")
 
 
 def manager_attributes(node: ResolvedNode) -> Mapping[str, Any]:
@@ -39,43 +44,113 @@ def manager_attributes(node: ResolvedNode) -> Mapping[str, Any]:
 
 def resolve_node(node_description: Mapping[str, Any], node_id: str, *, router: InfoRouter,
                  settings: Settings, rng: random.Random, strategy: str = DEFAULT_STRATEGY,
-                 attributes_of_manager: ManagerAttributes = manager_attributes,
-                 implementations: Sequence[dict] | None = None) -> ResolvedNode:
+                 attributes_of_manager: ManagerAttributes = manager_attributes) -> ResolvedNode:
     """The node `node_id` of a compiled node description, ready for the plugins.
 
     `rng` drives the `random` strategy; `attributes_of_manager` gives the
-    template data of the node's config manager. `implementations` are its
-    node type's (`node.definition.all`), if the caller has them already: one
-    that resolves hundreds of nodes of a type reads them once.
+    template data of the node's config manager. To resolve many nodes, use one
+    `NodeResolver`.
     """
-    node_type = node_description["type"]
-    if implementations is None:
-        implementations = router.get("node.definition.all", node_type=node_type)
-    chosen = select_implementation(node_type, implementations, node_description.get("filter"),
-                                   strategy, rng)
-    label = f"node_def:{node_type}[{implementations.index(chosen)}]"
-    section = chosen.get("contextualisation") or {"type": DEFAULT_TYPE}
-    scope = TemplateScope(
-        {**node_description, "node_id": node_id, "resource": chosen["resource"],
-         "contextualisation": section,
-         "config_management": chosen.get("config_management") or dict(DEFAULT_SECTION),
-         "health_check": chosen.get("health_check") or {}},
-        template_functions(router, node_description["infra_id"],
-                           cmd_enabled=settings.cmd_enabled),
-        label)
-    node = ResolvedNode(
-        infra_id=node_description["infra_id"], infra_name=node_description["infra_name"],
-        user_id=node_description["user_id"], node_id=node_id, name=node_description["name"],
-        resource=scope.render_data(scope.values["resource"], "resource"),
-        config_management=scope.render_data(scope.values["config_management"],
-                                            "config_management"),
-        health_check=dict(scope.values["health_check"]),
-        create_timeout=node_description.get("create_timeout"))
-    scope = scope.with_values(**{**attributes_of_manager(node), "resource": node.resource,
-                                 "config_management": node.config_management})
-    result = resolver_for(section.get("type", DEFAULT_TYPE)).resolve(section, scope)
-    node = replace(node, contextualisation=result.contextualisation, context=result.context,
-                   attributes=result.attributes)
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("resolved node %s of %s with %s: %s", node_id, node.name, label, redact(node))
-    return node
+    return NodeResolver(router, settings=settings, rng=rng, strategy=strategy,
+                        attributes_of_manager=attributes_of_manager).resolve(node_description,
+                                                                             node_id)
+
+
+class NodeResolver:
+    """Resolves the nodes of one infrastructure's descriptions, as they stand while it is
+    used (one engine execution): a node's description, and its type's implementations, are
+    read once.
+
+    An implementation with no template in the sections resolution renders is
+    resolved once for each node description: its nodes differ in their ids
+    only. A level of hundreds of nodes of one type, resolved in the thread
+    every other step of the engine waits for, then costs one resolution
+    rather than hundreds. Those nodes share their sections: the plugins and
+    the engine read a resolved node, never change it.
+    """
+
+    def __init__(self, router: InfoRouter, *, settings: Settings, rng: random.Random,
+                 strategy: str = DEFAULT_STRATEGY,
+                 attributes_of_manager: ManagerAttributes = manager_attributes) -> None:
+        self.router = router
+        self.settings = settings
+        self.rng = rng
+        self.strategy = strategy
+        self.attributes_of_manager = attributes_of_manager
+        self._implementations: dict[str, list[dict]] = {}       # node type -> its implementations
+        self._templated: dict[str, bool] = {}                   # node type -> any template?
+        self._resolved: dict[tuple[str, int], ResolvedNode] = {}   # (node, implementation)
+
+    def implementations(self, node_type: str) -> list[dict]:
+        """The node type's implementations (`node.definition.all`), read once."""
+        if node_type not in self._implementations:
+            self._implementations[node_type] = self.router.get("node.definition.all",
+                                                               node_type=node_type)
+        return self._implementations[node_type]
+
+    def renders_templates(self, node_description: Mapping[str, Any]) -> bool:
+        """Whether resolving a node of it may render templates (which may read the records of
+        the infrastructure's instances); also True when its implementations cannot be read:
+        resolving it will say why."""
+        node_type = node_description["type"]
+        if node_type not in self._templated:
+            try:
+                implementations = self.implementations(node_type)
+            except OccoError:
+                return True
+            self._templated[node_type] = any(map(_has_templates, implementations))
+        return self._templated[node_type]
+
+    def resolve(self, node_description: Mapping[str, Any], node_id: str) -> ResolvedNode:
+        """The node `node_id` of the description, ready for the plugins."""
+        node_type = node_description["type"]
+        implementations = self.implementations(node_type)
+        index = choose_implementation(node_type, implementations,
+                                      node_description.get("filter"), self.strategy, self.rng)
+        key = (node_description["name"], index)
+        known = self._resolved.get(key)
+        if known is not None:
+            return replace(known, node_id=node_id)
+        chosen = implementations[index]
+        templated = _has_templates(chosen)
+        # a template may change what it is given: give it a copy, never what is kept here
+        node = self._render(node_description, node_id,
+                            copy.deepcopy(chosen) if templated else chosen,
+                            f"node_def:{node_type}[{index}]")
+        if not templated:
+            self._resolved[key] = node
+        return node
+
+    def _render(self, node_description: Mapping[str, Any], node_id: str,
+                chosen: Mapping[str, Any], label: str) -> ResolvedNode:
+        section = chosen.get("contextualisation") or {"type": DEFAULT_TYPE}
+        scope = TemplateScope(
+            {**node_description, "node_id": node_id, "resource": chosen["resource"],
+             "contextualisation": section,
+             "config_management": chosen.get("config_management") or dict(DEFAULT_SECTION),
+             "health_check": chosen.get("health_check") or {}},
+            template_functions(self.router, node_description["infra_id"],
+                               cmd_enabled=self.settings.cmd_enabled),
+            label)
+        node = ResolvedNode(
+            infra_id=node_description["infra_id"], infra_name=node_description["infra_name"],
+            user_id=node_description["user_id"], node_id=node_id, name=node_description["name"],
+            resource=scope.render_data(scope.values["resource"], "resource"),
+            config_management=scope.render_data(scope.values["config_management"],
+                                                "config_management"),
+            health_check=dict(scope.values["health_check"]),
+            create_timeout=node_description.get("create_timeout"))
+        scope = scope.with_values(**{**self.attributes_of_manager(node), "resource": node.resource,
+                                     "config_management": node.config_management})
+        result = resolver_for(section.get("type", DEFAULT_TYPE)).resolve(section, scope)
+        node = replace(node, contextualisation=result.contextualisation, context=result.context,
+                       attributes=result.attributes)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("resolved node %s of %s with %s: %s", node_id, node.name, label, redact(node))
+        return node
+
+
+def _has_templates(implementation: Mapping[str, Any]) -> bool:
+    """Whether resolving a node of the implementation renders a template (its health check
+    is rendered later, when the node is checked)."""
+    return has_templates([implementation.get(key) for key in RENDERED])
