@@ -2,12 +2,13 @@
 import threading
 import time
 from collections import Counter
+from unittest import mock
 
 import yaml
 
 from occo.infobroker.store.base import StaleFenceError
 from occo.infobroker.store.sqlite import SqliteStore
-from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning
+from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning, execution
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
 from occo.resourcehandler.base import PermanentError, TransientError
@@ -97,6 +98,32 @@ class CreateTest(SimCloudCase):
         self.assertEqual(written.count("ready"), 6, writes)
         self.assertLessEqual(len(written), 12, writes)      # at most created and ready each
         self.assertEqual({data["phase"] for data in world.records().values()}, {"ready"})
+
+    def test_the_write_behind_writes_a_share_at_a_time(self):
+        """So that answers coming meanwhile are looked at between shares. Intents, which must
+        be stored before their creates, are written whole, and so is what is left at the end."""
+        world = self.web_world()
+        records, events = [], []
+        store_put_instances = world.store.put_instances
+        store_append_events = world.store.append_events
+
+        def put_instances(infra_id, batch, fence=None):
+            records.append([data["phase"] for _, _, data in batch])
+            store_put_instances(infra_id, batch, fence=fence)
+
+        def append_events(batch):
+            events.append(len(batch))
+            store_append_events(batch)
+        world.store.put_instances, world.store.append_events = put_instances, append_events
+        with mock.patch.object(execution, "SHARE", 2):
+            result = world.execute(world.engine(), CreateNodes("web", 5, NOTHING))
+        self.assertTrue(result.ok, result)
+        self.assertEqual(records[0], ["intent"] * 5)
+        self.assertTrue(all(len(phases) <= 2 for phases in records[1:-1]), records)
+        self.assertGreater(len(records), 3, records)
+        self.assertEqual(sum(map(len, records[1:])), 10, records)      # created and ready
+        self.assertTrue(all(count <= 2 for count in events[:-1]), events)
+        self.assertEqual(sum(events), 10)                  # nodecreating and nodecreated
 
     def test_records_seen_ready_are_written_before_templates_can_read_them(self):
         """Other records kept back wait until the creates have left, unless the nodes about to

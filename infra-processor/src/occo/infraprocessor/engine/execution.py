@@ -15,11 +15,11 @@ in the owning thread:
 
 The instances of the creates that may start together are resolved and their
 intents stored first, then all of them are sent (`_launch` says why). Other
-records and the events are kept back and written together, in one
-transaction each, when the owning thread has nothing else to do, and always
-before a record must be in the store: before the cloud is asked to create or
-drop, before templates read the records, before `execute` returns (`_put`
-says why).
+records and the events are kept back and written together, a share in a
+transaction (`_write_share`), when the owning thread has nothing else to do,
+and always before a record must be in the store: before the cloud is asked
+to create or drop, before templates read the records, before `execute`
+returns (`_put` says why).
 
 A failure at any step (an error, FAILED or SHUTDOWN while booting, the
 `create_timeout`) gives `nodefailed`, marks the record `failed` (so that a
@@ -42,6 +42,7 @@ again: the records written so far let the next owner's recovery finish the job.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -78,6 +79,7 @@ T = TypeVar("T")
 
 GONE = (NodeState.FAILED, NodeState.SHUTDOWN)
 NOT_STARTED = "cancelled before it started"
+SHARE = 50      # records, or events, the write-behind writes in one transaction (`_write_share`)
 
 
 class UnknownNode(OccoError):
@@ -153,7 +155,7 @@ class Execution:
                 self._advance()
                 self._send_polls()
                 if not self.dispatcher.ready:
-                    self._write_behind()
+                    self._write_share()
             if any(isinstance(i, DropInfrastructure) for i in instructions):
                 if self.halted:
                     self.problems.append("cancelled before the infrastructure was dropped")
@@ -625,6 +627,22 @@ class Execution:
         """Write the records and the events kept back."""
         self._flush()
         self._write_events()
+
+    def _write_share(self) -> None:
+        """Write up to `SHARE` of the records kept back, or else of the events, in one
+        transaction: what the owning thread writes while it waits for answers.
+
+        Written whole, the records and events of a level of hundreds just seen
+        ready kept the thread for tens of milliseconds (encoding them is most
+        of it), and the answers of the polls that came meanwhile, which the
+        next level waited for, waited that long to be looked at. A share at a
+        time, the loop looks for them between shares.
+        """
+        if self.pending:
+            self._flush(list(itertools.islice(self.pending, SHARE)))
+        elif self.events:
+            self.store.append_events(self.events[:SHARE])
+            del self.events[:SHARE]
 
     def _save_what_is_left(self) -> None:
         """After an error: write what was kept back, as far as the store still takes it
