@@ -40,14 +40,28 @@ class Backends:
         self.auth_data = auth_data
         self._managers: dict[str, ConfigManager] = {}
         self._prepared: set[tuple[str, str]] = set()
+        self._keys: dict[int, tuple[Mapping[str, Any], str]] = {}     # id -> (section, key)
         self._lock = threading.Lock()
+
+    def key(self, section: Mapping[str, Any]) -> str:
+        """`section_key(section)`, remembered for the section itself.
+
+        The nodes resolved from one implementation share their sections
+        (`NodeResolver`), and encoding a section again for every node, and
+        every call about it, cost more than the rest of a poll's work on the
+        node. A section is never changed once resolved or read from a record.
+        """
+        known = self._keys.get(id(section))
+        if known is None or known[0] is not section:
+            known = self._keys[id(section)] = (section, section_key(section))
+        return known[1]
 
     def cloud(self, resource: Mapping[str, Any]) -> GuardedHandler:
         return self.handlers.for_resource(resource, self._credentials("resource", resource))
 
     def manager(self, section: Mapping[str, Any] | None) -> ConfigManager:
         section = section or DEFAULT_SECTION
-        key = section_key(section)
+        key = self.key(section)
         with self._lock:
             manager = self._managers.get(key)
         if manager is None:
@@ -63,7 +77,7 @@ class Backends:
     def prepare(self, section: Mapping[str, Any] | None, infra_id: str) -> ConfigManager:
         """The section's manager, with `create_infrastructure` done once for `infra_id`."""
         manager = self.manager(section)
-        key = (section_key(section or DEFAULT_SECTION), infra_id)
+        key = (self.key(section or DEFAULT_SECTION), infra_id)
         with self._lock:
             done = key in self._prepared
         if not done:

@@ -62,7 +62,7 @@ from occo.util.nodes import NodeState
 from ..instructions import (CreateInfrastructure, CreateNodes, DropInfrastructure, DropNode,
                             Instruction)
 from ..resolution import NodeResolver
-from .backends import describe_section, section_key
+from .backends import describe_section
 from .dispatcher import Dispatcher, Timer
 from .operations import Launched, Observation, Told, observed_state
 from .pacing import Boot, Pacing, peer_group
@@ -331,9 +331,9 @@ class Execution:
                     self._next_poll(tracked)
 
     def _track(self, record: InstanceRecord, *, owned: bool, started: float) -> _Tracked:
-        tracked = _Tracked(record, owned, started, section_key(record.resource))
+        tracked = _Tracked(record, owned, started, self.operations.backends.key(record.resource))
         self.tracked[record.node_id] = tracked
-        self._remember_sections(record, tracked.section)
+        self._remember_sections(record)
         return tracked
 
     # --- waiting until ready ----------------------------------------------------
@@ -585,11 +585,11 @@ class Execution:
         self._remember_sections(record)
         return record
 
-    def _remember_sections(self, record: InstanceRecord, resource: str | None = None) -> None:
-        """Keep its sections, to sweep them when the infrastructure is dropped; `resource` is
-        the key of its resource section if known already."""
-        self.resources.setdefault(resource or section_key(record.resource), record.resource)
-        self.managers.setdefault(section_key(record.node.config_management),
+    def _remember_sections(self, record: InstanceRecord) -> None:
+        """Keep its sections, to sweep them when the infrastructure is dropped."""
+        key = self.operations.backends.key
+        self.resources.setdefault(key(record.resource), record.resource)
+        self.managers.setdefault(key(record.node.config_management),
                                  record.node.config_management)
 
     def _put(self, record: InstanceRecord) -> None:

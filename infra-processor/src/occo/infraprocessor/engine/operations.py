@@ -18,7 +18,7 @@ from occo.resourcehandler.guard import GuardedHandler
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
-from ..health import FailingPeriods, HealthChecker, HealthReport, combine
+from ..health import FailingPeriods, HealthChecker, HealthReport, HealthTarget, combine
 from .backends import Backends
 from .record import InstanceRecord
 from .retry import Retrier
@@ -89,13 +89,6 @@ def _asks_addresses(record: InstanceRecord, resource: NodeState) -> bool:
     """Whether its addresses are asked: while it boots or once it is up, until it has some
     (many clouds know them by then, and its dependents need them once it is ready)."""
     return resource in (NodeState.PENDING, NodeState.READY) and not record.addresses
-
-
-def _asks_the_network(record: InstanceRecord, resource: NodeState) -> bool:
-    """Whether observing the instance, its resource's state told, takes network calls: its
-    addresses, a health check that reaches it once it is up."""
-    return _asks_addresses(record, resource) or (resource == NodeState.READY
-                                                 and record.health_target().probes)
 
 
 class Operations:
@@ -195,11 +188,13 @@ class Operations:
             return [error] * len(records)
         seen: list[Observation | Told | OccoError] = []
         for record, instance, state in zip(records, instances, states):
-            if _asks_the_network(record, state):
+            target = record.health_target()
+            # its addresses, or a health check that reaches it once it is up: network calls
+            if _asks_addresses(record, state) or (state == NodeState.READY and target.probes):
                 seen.append(Told(instance, state))
                 continue
             try:
-                seen.append(self._observed(record, instance, state))
+                seen.append(self._observed(record, instance, state, target))
             except OccoError as error:
                 seen.append(error)
         return seen
@@ -208,9 +203,10 @@ class Operations:
         """The observation of an instance `observe_all` left `told`."""
         return self._observed(record, told.instance, told.resource)
 
-    def _observed(self, record: InstanceRecord, instance: Instance,
-                  resource: NodeState) -> Observation:
-        """The rest of an observation once the cloud has told the resource's state."""
+    def _observed(self, record: InstanceRecord, instance: Instance, resource: NodeState,
+                  target: HealthTarget | None = None) -> Observation:
+        """The rest of an observation once the cloud has told the resource's state; `target`
+        is the record's health target, if made already."""
         addresses, private_ip = record.addresses, record.private_ip
         if _asks_addresses(record, resource):
             addresses, private_ip = self.addresses(record.resource, instance)
@@ -218,7 +214,9 @@ class Operations:
             record.infra_id, record.node_id) if resource == NodeState.READY else NodeState.UNKNOWN)
         report = timeout = None
         if service == NodeState.READY:
-            target = record.replace(addresses=addresses).health_target()
+            if addresses != record.addresses:
+                record, target = record.replace(addresses=addresses), None
+            target = target or record.health_target()
             report, timeout = self.checker.check(target), target.timeout
         detail = instance.data.get("error")
         return Observation(resource, service, report, timeout, addresses, private_ip,

@@ -8,7 +8,6 @@ rendered with `ip`, `node_id`, `variables` and `instance_data`.
 """
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,11 +45,12 @@ class HealthTarget:
     health_check: Mapping[str, Any] = field(default_factory=dict, repr=False)
     variables: Mapping[str, Any] = field(default_factory=dict, repr=False)
     instance_data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # the section with the schema's defaults (ping on, timeout 600 s) filled in: every use of
+    # a target reads it (made here, not cached on first use: a cached property takes a lock)
+    section: dict[str, Any] = field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def section(self) -> dict[str, Any]:
-        """The section with the schema's defaults (ping on, timeout 600 s) filled in."""
-        return with_defaults(dict(self.health_check), HEALTH_CHECK)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "section", with_defaults(dict(self.health_check), HEALTH_CHECK))
 
     @property
     def probes(self) -> bool:
