@@ -122,3 +122,11 @@ class UnreachableTest(unittest.TestCase):
         with self.assertRaises(TransientError) as raised:
             handler.list_owned("infra")
         self.assertIn("running", raised.exception.hint)
+
+
+class BatchesTest(unittest.TestCase):
+    def test_runs_stay_within_the_budget_and_a_larger_request_goes_alone(self):
+        encoded = ["a" * 9, "b" * 9, "c" * 9, "d" * 40, "e" * 9]
+        runs = [encoded[run] for run in plugin._batches(encoded, 20)]
+        self.assertEqual(runs, [["a" * 9, "b" * 9], ["c" * 9], ["d" * 40], ["e" * 9]])
+        self.assertEqual(list(plugin._batches([], 20)), [])

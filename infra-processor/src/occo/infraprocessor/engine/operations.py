@@ -91,6 +91,10 @@ def _asks_addresses(record: InstanceRecord, resource: NodeState) -> bool:
     return resource in (NodeState.PENDING, NodeState.READY) and not record.addresses
 
 
+def _addresses_of(cloud: GuardedHandler, instance: Instance) -> tuple[tuple[str, ...], str | None]:
+    return tuple(cloud.get_address(instance)), cloud.get_ip_address(instance)
+
+
 class Operations:
     """`create_retrier` may stop early when the engine is cancelled; `retrier` (drops,
     listings) never does, so that a rollback is not cut short by the cancellation
@@ -150,7 +154,7 @@ class Operations:
         try:
             addresses, private_ip = self.create_retrier.call(
                 f"[{cloud.label}] asking the addresses of node {node.node_id}",
-                lambda: self.addresses(node.resource, instance))
+                lambda: _addresses_of(cloud, instance))
         except ResourceError as error:
             log.info("node %s: no address yet: %s", node.node_id, error.message)
             return Launched(instance, sent)
@@ -225,8 +229,7 @@ class Operations:
     def addresses(self, resource: Mapping[str, Any],
                   instance: Instance) -> tuple[tuple[str, ...], str | None]:
         """Where the instance is reached, the preferred first, and its private IP address."""
-        cloud = self.backends.cloud(resource)
-        return tuple(cloud.get_address(instance)), cloud.get_ip_address(instance)
+        return _addresses_of(self.backends.cloud(resource), instance)
 
     def teardown(self, record: InstanceRecord, found: Sequence[Instance] | None = None) -> None:
         """Drop the instance's resource (or the resources `found` for it) and tell its config

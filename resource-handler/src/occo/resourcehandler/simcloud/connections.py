@@ -67,11 +67,12 @@ class Connections:
         self._lock = threading.Lock()
         self._closed = False
 
-    def request(self, method: str, path: str, *, json: Any = None,
+    def request(self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
                 params: dict[str, str] | None = None) -> Response:
-        """One call: its status and body; `TransportError` when no answer came."""
+        """One call: its status and body; `TransportError` when no answer came. The body is
+        `json` encoded, or `content`, JSON encoded already."""
         target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
-        body = None if json is None else jsonlib.dumps(json).encode()
+        body = content if json is None else jsonlib.dumps(json).encode()
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"

@@ -50,11 +50,15 @@ class SimCloudHandler(ResourceHandler):
         return made
 
     def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+        requests = [self._create_request(node) for node in nodes]
+        encoded = [json.dumps(request) for request in requests]     # once: sized, then sent
         made: list[Instance | ResourceError] = []
-        for batch in _batches([self._create_request(node) for node in nodes], BATCH_BYTES):
-            answer = self._call("POST", "/instances/batch", json={"instances": batch})
+        for batch in _batches(encoded, BATCH_BYTES):
+            body = '{"instances":[' + ",".join(encoded[batch]) + "]}"
+            answer = self._call("POST", "/instances/batch", content=body.encode())
             made.extend(self._made(request, result)
-                        for request, result in zip(batch, answer["results"], strict=True))
+                        for request, result in zip(requests[batch], answer["results"],
+                                                   strict=True))
         return made
 
     def _create_request(self, node: ResolvedNode) -> dict[str, Any]:
@@ -144,19 +148,18 @@ def _classified(message: str, status: int) -> ResourceError:
     return PermanentError(message)
 
 
-def _batches(requests: list[dict[str, Any]], budget: int) -> Iterator[list[dict[str, Any]]]:
-    """`requests` in order, in runs whose JSON stays within `budget` bytes (at least one each)."""
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for request in requests:
-        length = len(json.dumps(request)) + 2
-        if batch and size + length > budget:
-            yield batch
-            batch, size = [], 0
-        batch.append(request)
+def _batches(encoded: Sequence[str], budget: int) -> Iterator[slice]:
+    """The encoded requests in order, in runs (slices) that stay within `budget` bytes once
+    joined (at least one request each)."""
+    start, size = 0, 0
+    for index, text in enumerate(encoded):
+        length = len(text) + 1          # bytes too: json.dumps escapes all but ASCII
+        if index > start and size + length > budget:
+            yield slice(start, index)
+            start, size = index, 0
         size += length
-    if batch:
-        yield batch
+    if start < len(encoded):
+        yield slice(start, len(encoded))
 
 
 def _message(response: Response) -> str:
