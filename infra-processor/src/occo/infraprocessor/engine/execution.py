@@ -640,9 +640,8 @@ class Execution:
         """
         if self.pending:
             self._flush(list(itertools.islice(self.pending, SHARE)))
-        elif self.events:
-            self.store.append_events(self.events[:SHARE])
-            del self.events[:SHARE]
+        else:
+            self._write_events(SHARE)
 
     def _save_what_is_left(self) -> None:
         """After an error: write what was kept back, as far as the store still takes it
@@ -654,11 +653,12 @@ class Execution:
                 log.warning("the %s of infrastructure %s kept back could not be written: %s",
                             what, self.infra_id, error)
 
-    def _write_events(self) -> None:
-        """Write the events kept back, in one transaction."""
-        if self.events:
-            self.store.append_events(self.events)
-            self.events.clear()
+    def _write_events(self, count: int | None = None) -> None:
+        """Write the events kept back, or the first `count` of them, in one transaction."""
+        events = self.events[:count]
+        if events:
+            self.store.append_events(events)
+            del self.events[:len(events)]
 
     def _progress(self, name: str, node_id: str | None, step: Step, started: float) -> None:
         try:

@@ -92,6 +92,7 @@ def _asks_addresses(record: InstanceRecord, resource: NodeState) -> bool:
 
 
 def _addresses_of(cloud: GuardedHandler, instance: Instance) -> tuple[tuple[str, ...], str | None]:
+    """Where the instance is reached, the preferred first, and its private IP address."""
     return tuple(cloud.get_address(instance)), cloud.get_ip_address(instance)
 
 
@@ -192,9 +193,9 @@ class Operations:
             return [error] * len(records)
         seen: list[Observation | Told | OccoError] = []
         for record, instance, state in zip(records, instances, states):
-            target = record.health_target()
+            target = record.health_target() if state == NodeState.READY else None
             # its addresses, or a health check that reaches it once it is up: network calls
-            if _asks_addresses(record, state) or (state == NodeState.READY and target.probes):
+            if _asks_addresses(record, state) or (target is not None and target.probes):
                 seen.append(Told(instance, state))
                 continue
             try:
