@@ -182,6 +182,10 @@ class CrashAndInterruptTest(SimCloudCommandCase):
         build = self.build_until_both_apps_boot(fast, slow)
         build.process.send_signal(signal.SIGINT)
         wait_until(lambda: "cancelling" in build.stderr, "the build says it is cancelling")
+        # the cancel has taken effect once both app servers are marked failed, to roll back
+        store = self.open_store()
+        wait_until(lambda: app_phases(store) == ["failed", "failed"],
+                   lambda: f"both app servers are rolled back; they are {app_phases(store)}")
         build.process.send_signal(signal.SIGINT)
         self.assertEqual(build.wait(), 130, build.stderr)
         self.assertIn("occopus-build: interrupted", build.stderr)
@@ -195,3 +199,9 @@ class CrashAndInterruptTest(SimCloudCommandCase):
                                 if row["outcome"] != "dropped"),
                          [("app", "created"), ("app", "created"), ("db", "unchanged")])
         self.assert_converged(infra_id, {"db": 1, "app": 2}, fast, slow)
+
+
+def app_phases(store) -> list[str]:
+    """The phases of the app servers' records in `store`."""
+    return sorted(record["phase"] for infra_id in store.list_infrastructures()
+                  for record in store.get_instances(infra_id).get("app", {}).values())
