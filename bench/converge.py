@@ -145,7 +145,7 @@ def converge(nodes: int, *, error_rate: float, scratch: Path,
 
 
 def _live(cloud: SimCloudProcess, infra_id: str) -> list[Instance]:
-    handler = SimCloudHandler(cloud.resource())
+    handler = SimCloudHandler.for_section(cloud.resource())
     try:
         return handler.list_owned(infra_id)
     finally:

@@ -40,7 +40,7 @@ from occo.infobroker.broker import InfoRouter
 from occo.infobroker.providers import StoreProvider
 from occo.infobroker.store import LeaseOwner
 from occo.infobroker.store.sqlite import SqliteStore
-from occo.infraprocessor.engine import Backoff, Engine, Step, Tuning
+from occo.infraprocessor.engine import Backoff, Engine, InstanceRecord, Step, Tuning
 from occo.infraprocessor.health import HealthChecker
 from occo.infraprocessor.testing import DEADLINE, Gate, LoopbackPinger, wait_until  # noqa: F401 (tests import Gate here)
 from occo.resourcehandler.base import Instance, PermanentError, ResourceError
@@ -107,10 +107,11 @@ class Faults:
 def faulty_handlers(case: unittest.TestCase, faults: Faults) -> ResourceHandlers:
     class Faulty(SimCloudHandler):
         def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
-            if self.resource.get("image") in faults.images:
-                return [PermanentError(f"image {self.resource['image']} does not exist")
-                        for _ in nodes]
-            return super().create_nodes(nodes)
+            made = iter(super().create_nodes(
+                [node for node in nodes if node.resource.get("image") not in faults.images]))
+            return [PermanentError(f"image {node.resource['image']} does not exist")
+                    if node.resource.get("image") in faults.images else next(made)
+                    for node in nodes]
 
         def drop_node(self, instance: Instance) -> None:
             if faults.refuse_drops.is_set():
@@ -156,7 +157,7 @@ class World:
             self.store.add_infrastructure(self.infra_id, self.static.to_dict())
         self.handlers = ResourceHandlers(Settings())
         case.addCleanup(self.handlers.close)
-        self.handler = SimCloudHandler(cloud.resource())
+        self.handler = SimCloudHandler.for_section(cloud.resource())
         case.addCleanup(self.handler.close)
 
     def compile(self, description: str) -> StaticDescription:
@@ -186,16 +187,20 @@ class World:
 
     def running(self, node_id: str) -> bool:
         """Whether simcloud runs the instance of `node_id` (booted, not terminated)."""
-        instance = Instance.from_dict(self.records()[node_id]["instance"])
-        return self.handler.get_state(instance) == NodeState.READY
+        instance = InstanceRecord.from_dict(self.records()[node_id]).instance
+        assert instance is not None
+        return self.handler.get_states([instance])[0].state == NodeState.READY
 
     def make(self, node: ResolvedNode) -> None:
         """Have simcloud make an instance for `node`, as the engine would."""
-        self.handler.create_node(node)
+        [made] = self.handler.create_nodes([node])
+        assert isinstance(made, Instance), made
 
     def kill(self, node_id: str) -> None:
         """Drop an instance in simcloud behind the engine's back."""
-        self.handler.drop_node(Instance.from_dict(self.records()[node_id]["instance"]))
+        instance = InstanceRecord.from_dict(self.records()[node_id]).instance
+        assert instance is not None
+        self.handler.drop_node(instance)
 
     def event_names(self) -> list[str]:
         return [event.name for event in self.store.events(self.infra_id)]

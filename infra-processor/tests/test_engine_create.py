@@ -1,4 +1,5 @@
 """Creating nodes on simcloud: intent first, readiness, the walk per node type, failures, cancel."""
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -8,7 +9,7 @@ import yaml
 
 from occo.infobroker.store.base import StaleFenceError
 from occo.infobroker.store.sqlite import SqliteStore
-from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning, execution
+from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning, writes
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
 from occo.resourcehandler.base import PermanentError, TransientError
@@ -17,8 +18,8 @@ from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
-from .test_engine_fixture import (FAST, EngineWorld, Gate, SimCloudCase, simcloud_definition,
-                                  spy_handlers, wait_until)
+from .test_engine_fixture import (FAST, EngineWorld, Gate, SimCloudCase, create_one,
+                                  simcloud_definition, spy_handlers, wait_until)
 
 NOTHING = frozenset()
 LIST_DB = ("#cloud-config\nwrite_files:\n- path: /etc/db\n"
@@ -115,7 +116,7 @@ class CreateTest(SimCloudCase):
             events.append(len(batch))
             store_append_events(batch)
         world.store.put_instances, world.store.append_events = put_instances, append_events
-        with mock.patch.object(execution, "SHARE", 2):
+        with mock.patch.object(writes, "SHARE", 2):
             result = world.execute(world.engine(), CreateNodes("web", 5, NOTHING))
         self.assertTrue(result.ok, result)
         self.assertEqual(records[0], ["intent"] * 5)
@@ -191,7 +192,7 @@ class CreateTest(SimCloudCase):
         self.faults(boot_time=1.0)
         node = ResolvedNode(world.infra_id, "shop", "tester", "existing-web", "web",
                             self.cloud.resource(), health_check={"ping": False})
-        instance = world.handlers.for_resource(node.resource).create_node(node)
+        instance = create_one(world.handlers.for_resource(node.resource), node)
         world.store.put_instance(world.infra_id, "web", node.node_id, InstanceRecord(
             node, Phase.CREATED, time.time(), instance=instance).to_dict())
         result = world.execute(world.engine(), CreateNodes("app", 1, frozenset({"web"})))
@@ -215,7 +216,7 @@ class CreateTest(SimCloudCase):
         self.assertEqual(len(live), 3)
         self.assertEqual(self.cloud.stats()["ghosts"] - ghosts, 3)
 
-    def test_a_booting_instance_is_recorded_with_the_addresses_its_cloud_gave_at_once(self):
+    def test_a_booting_instance_is_recorded_with_the_addresses_its_first_poll_gave(self):
         gate = Gate(self)       # holds readiness until the record was seen
         world = EngineWorld(
             self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())]},
@@ -246,13 +247,15 @@ class CreateTest(SimCloudCase):
         failures = Counter()
 
         class Flaky(SimCloudHandler):
-            states_per_call = 1         # asked one at a time, through get_state
+            # asked one at a time
+            capabilities = dataclasses.replace(SimCloudHandler.capabilities, states_per_call=1)
 
-            def get_state(self, instance):
+            def get_states(self, instances):
+                (instance,) = instances
                 failures[instance.node_id] += 1
                 if failures[instance.node_id] <= 3:
                     raise TransientError("503: injected")
-                return super().get_state(instance)
+                return super().get_states(instances)
         handlers = ResourceHandlers(Settings(), load=lambda _: Flaky)
         self.addCleanup(handlers.close)
         world = self.web_world()

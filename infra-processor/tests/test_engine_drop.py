@@ -9,7 +9,8 @@ from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
-from .test_engine_fixture import EngineWorld, SimCloudCase, simcloud_definition
+from .test_engine_fixture import (EngineWorld, SimCloudCase, create_one, simcloud_definition,
+                                  status_of)
 
 
 class DropTest(SimCloudCase):
@@ -22,7 +23,7 @@ class DropTest(SimCloudCase):
         self.web = sorted(self.world.records("web"))
 
     def handler(self):
-        handler = SimCloudHandler(self.cloud.resource())
+        handler = SimCloudHandler.for_section(self.cloud.resource())
         self.addCleanup(handler.close)
         return handler
 
@@ -66,7 +67,7 @@ class DropTest(SimCloudCase):
 
     def test_dropping_the_infrastructure_drops_every_node_and_what_the_cloud_still_owns(self):
         world = self.world
-        orphan = self.handler().create_node(ResolvedNode(
+        orphan = create_one(self.handler(), ResolvedNode(
             world.infra_id, "shop", "tester", "orphan-node", "web", self.cloud.resource()))
         result = world.execute(world.engine(), DropNode("db", next(iter(world.records("db"))),
                                                         "removed"),
@@ -76,5 +77,5 @@ class DropTest(SimCloudCase):
         self.assertEqual({r.outcome for r in result.nodes}, {Outcome.DROPPED})
         self.assertEqual(world.records(), {})
         self.assertEqual(self.live(world.infra_id), [])
-        self.assertEqual(self.handler().get_state(orphan), "shutdown")
+        self.assertEqual(status_of(self.handler(), orphan).state, "shutdown")
         self.assertEqual(world.event_names()[-1], "infradrop")

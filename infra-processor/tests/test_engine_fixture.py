@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import signal
@@ -36,7 +37,7 @@ from occo.infraprocessor.engine import Backoff, Engine, ExecutionResult, Step, T
 from occo.infraprocessor.health import HealthChecker
 from occo.infraprocessor.testing import DEADLINE, Gate, LoopbackPinger, wait_until  # noqa: F401 (tests import them here)
 from occo.infraprocessor.instructions import CreateInfrastructure, CreateNodes, Instruction
-from occo.resourcehandler.base import Instance, ResourceError
+from occo.resourcehandler.base import Instance, ResourceError, ResourceHandler, ResourceStatus
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
@@ -68,7 +69,8 @@ def spy_handlers(case: unittest.TestCase,
     """Handlers whose simcloud creates call `before_create(node)` first (it may raise)."""
 
     class Spy(SimCloudHandler):
-        creates_per_call = 1        # one node a call, each in a worker of its own
+        # one node a call, each in a worker of its own
+        capabilities = dataclasses.replace(SimCloudHandler.capabilities, creates_per_call=1)
 
         def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
             (node,) = nodes
@@ -80,6 +82,19 @@ def spy_handlers(case: unittest.TestCase,
     handlers = ResourceHandlers(Settings(), load=lambda _: Spy)
     case.addCleanup(handlers.close)
     return handlers
+
+
+def create_one(handler: ResourceHandler, node: ResolvedNode) -> Instance:
+    """`create_nodes` of one node: its instance, or its error raised."""
+    [made] = handler.create_nodes([node])
+    if isinstance(made, ResourceError):
+        raise made
+    return made
+
+
+def status_of(handler: ResourceHandler, instance: Instance) -> ResourceStatus:
+    """What `get_states` tells of one instance."""
+    return handler.get_states([instance])[0]
 
 
 class Recorder:
@@ -166,7 +181,7 @@ class SimCloudCase(SimCloudTestCase):
 
     def live(self, infra_id: str, cloud: SimCloudProcess | None = None) -> list[Instance]:
         """What the cloud holds for the infrastructure, terminated instances left out."""
-        handler = SimCloudHandler((cloud or self.cloud).resource())
+        handler = SimCloudHandler.for_section((cloud or self.cloud).resource())
         self.addCleanup(handler.close)
         return handler.list_owned(infra_id)
 

@@ -12,9 +12,11 @@ from occo.infraprocessor.engine.backends import Backends
 from occo.infraprocessor.engine.operations import Observation, Operations, Told
 from occo.infraprocessor.engine.retry import Backoff, Retrier
 from occo.infraprocessor.health import HealthChecker
+from occo.infraprocessor.health.checker import HealthCheckError
 from occo.infraprocessor.health.report import CheckResult
 from occo.infraprocessor.instructions import CreateNodes
-from occo.resourcehandler.base import Instance, PermanentError, ResourceHandler, TransientError
+from occo.resourcehandler.base import (Capabilities, Instance, ResourceHandler, ResourceStatus,
+                                       TransientError)
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.util.config import Settings
 from occo.util.nodes import NodeState, ResolvedNode
@@ -26,32 +28,21 @@ NOTHING = frozenset()
 
 
 class StatesCloud(ResourceHandler):
-    """A stand-in cloud: every instance is in `state`; `get_address` fails for `no_address`."""
+    """A stand-in cloud: every instance is in `state`, at an address of its own."""
 
     type_name = "states"
     schema = Schema("resource states", {})
-    states_per_call = 50
+    capabilities = Capabilities(creates_per_call=10, states_per_call=50)
     state = NodeState.READY
-    no_address: frozenset[str] = frozenset()
     failure: Exception | None = None
 
-    def get_state(self, instance: Instance) -> NodeState:
-        return self.get_states([instance])[0]
-
-    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+    def get_states(self, instances: Sequence[Instance]) -> list[ResourceStatus]:
         if self.failure is not None:
             raise self.failure
-        return [self.state] * len(instances)
+        return [ResourceStatus(self.state, (f"10.1.0.{instance.node_id[1:]}",),
+                               f"10.1.0.{instance.node_id[1:]}") for instance in instances]
 
-    def get_address(self, instance: Instance) -> list[str]:
-        if instance.node_id in self.no_address:
-            raise PermanentError(f"no address for {instance.node_id}")
-        return ["10.1.0.1"]
-
-    def get_ip_address(self, instance: Instance) -> str | None:
-        return "10.1.0.1"
-
-    create_node = drop_node = list_owned = None     # not called here
+    create_nodes = drop_node = list_owned = None     # not called here
 
 
 class HeldPinger:
@@ -110,33 +101,41 @@ class OperationsTest(unittest.TestCase):
     def cloud(self, **attributes) -> type[StatesCloud]:
         return type("Cloud", (StatesCloud,), attributes)
 
-    def test_each_instance_gets_its_observation_in_order(self):
-        records = [record("n1"), record("n2", addresses=("10.1.0.2",))]
+    def test_each_instance_gets_its_observation_in_order_with_its_addresses(self):
+        records = [record("n1"), record("n2", addresses=())]
         seen = self.operations(self.cloud()).observe_all(records)
         self.assertEqual([type(one) for one in seen], [Observation, Observation])
         self.assertEqual([one.resource for one in seen], [NodeState.READY] * 2)
-        self.assertEqual([one.addresses for one in seen], [("10.1.0.1",), ("10.1.0.2",)])
+        self.assertEqual([(one.addresses, one.private_ip) for one in seen],
+                         [(("10.1.0.1",), "10.1.0.1"), (("10.1.0.2",), "10.1.0.2")])
         self.assertTrue(all(one.report.ready for one in seen))
 
-    def test_what_takes_network_calls_is_left_to_finish_one_by_one(self):
-        records = [record("n1", addresses=()), record("n2", health_check={"ping": True}),
-                   record("n3")]
+    def test_a_health_check_that_reaches_the_node_is_left_to_finish_one_by_one(self):
+        records = [record("n1", health_check={"ping": True}), record("n2")]
         operations = self.operations(self.cloud(), HealthChecker(pinger=BarrierPinger(1)))
         seen = operations.observe_all(records)
-        self.assertEqual([type(one) for one in seen], [Told, Told, Observation])
-        self.assertEqual([one.resource for one in seen[:2]], [NodeState.READY] * 2)
-        finished = [operations.finish(told, one) for told, one in zip(seen[:2], records)]
-        self.assertEqual(finished[0].addresses, ("10.1.0.1",))
-        self.assertTrue(finished[1].report.ready)
+        self.assertEqual([type(one) for one in seen], [Told, Observation])
+        self.assertEqual(seen[0].status.state, NodeState.READY)
+        finished = operations.finish(seen[0], records[0])
+        self.assertTrue(finished.report.ready)
+        self.assertEqual(finished.report.address, "10.1.0.1")
+
+    def test_a_health_check_is_made_at_the_address_the_cloud_gives_now(self):
+        pinged = []
+        pinger = mock.Mock(ping=lambda address, ports, timeout: pinged.append(address)
+                           or CheckResult("ping", address, True))
+        operations = self.operations(self.cloud(), HealthChecker(pinger=pinger))
+        stored = record("n3", addresses=("10.9.9.9",), health_check={"ping": True})
+        [told] = operations.observe_all([stored])
+        self.assertEqual(operations.finish(told, stored).addresses, ("10.1.0.3",))
+        self.assertEqual(pinged, ["10.1.0.3"])
 
     def test_an_instance_whose_observation_fails_fails_alone(self):
-        records = [record("n1", addresses=()), record("n2", addresses=())]
-        operations = self.operations(self.cloud(no_address=frozenset({"n2"})))
-        first, second = operations.observe_all(records)
-        self.assertEqual(operations.finish(first, records[0]).addresses, ("10.1.0.1",))
-        with self.assertRaises(PermanentError) as raised:
-            operations.finish(second, records[1])
-        self.assertEqual(raised.exception.message, "no address for n2")
+        records = [record("n1"), record("n2", health_check={"ping": False, "timeout": "soon"})]
+        first, second = self.operations(self.cloud()).observe_all(records)
+        self.assertIsInstance(first, Observation)
+        self.assertIsInstance(second, HealthCheckError)
+        self.assertIn("not a number", second.message)
 
     def test_a_failed_call_for_the_states_is_every_instance_s_error(self):
         records = [record("n1"), record("n2")]
@@ -150,13 +149,12 @@ class OperationsTest(unittest.TestCase):
             [record("n1", health_check={"ping": True})])
         self.assertIsInstance(seen[0], Observation)
         self.assertEqual((seen[0].resource, seen[0].report), (NodeState.PENDING, None))
+        self.assertEqual(seen[0].addresses, ("10.1.0.1",), "a booting node's address is kept")
 
     def test_a_node_is_timed_from_when_the_call_that_made_it_was_sent(self):
         calls = []
 
         class Making(StatesCloud):
-            creates_per_call = 10
-
             def create_nodes(self, nodes):
                 calls.append(time.monotonic())
                 time.sleep(0.05)        # a call making many answers late
@@ -170,7 +168,6 @@ class OperationsTest(unittest.TestCase):
         self.assertGreater(first.sent, calls[0] - 0.04)
         self.assertLessEqual(retried.sent, calls[1])
         self.assertGreater(retried.sent, calls[0] + 0.04)
-        self.assertEqual(first.addresses, ("10.1.0.1",))
 
 
 class EnginePollsTest(SimCloudCase):

@@ -11,7 +11,7 @@ from occo.infraprocessor.instructions import CreateNodes
 from occo.util.nodes import NodeState, ResolvedNode
 
 from .test_engine_fixture import (DEADLINE, FAST, EngineWorld, SimCloudCase, crash_child,
-                                  simcloud_definition)
+                                  create_one, simcloud_definition, status_of)
 
 WEB = 3     # web instances the crashed builds create
 
@@ -37,7 +37,7 @@ class RecoverTest(SimCloudCase):
 
     def test_a_create_that_lands_after_the_crash_is_waited_for_and_adopted(self):
         self.store("late", Phase.INTENT)          # the crashed command's create is in flight
-        landed = threading.Timer(0.3, lambda: self.handler.create_node(self.node("late")))
+        landed = threading.Timer(0.3, lambda: create_one(self.handler, self.node("late")))
         landed.start()
         self.addCleanup(landed.cancel)
         tuning = dataclasses.replace(FAST, settle=5.0)
@@ -58,14 +58,14 @@ class RecoverTest(SimCloudCase):
         self.assertEqual(sleeps, [])
 
     def test_records_and_resources_are_matched(self):
-        adopted = self.handler.create_node(self.node("adopted"))
+        adopted = create_one(self.handler, self.node("adopted"))
         self.store("adopted", Phase.INTENT)
         self.store("never-made", Phase.INTENT)
-        orphan = self.handler.create_node(self.node("orphan"))
-        failed = self.handler.create_node(self.node("failed"))
+        orphan = create_one(self.handler, self.node("orphan"))
+        failed = create_one(self.handler, self.node("failed"))
         self.store("failed", Phase.FAILED)
-        kept = self.store("kept", Phase.CREATED, self.handler.create_node(self.node("kept")))
-        vanished = self.handler.create_node(self.node("vanished"))
+        kept = self.store("kept", Phase.CREATED, create_one(self.handler, self.node("kept")))
+        vanished = create_one(self.handler, self.node("vanished"))
         self.store("vanished", Phase.READY, vanished)
         self.handler.drop_node(vanished)
 
@@ -78,11 +78,11 @@ class RecoverTest(SimCloudCase):
         self.assertEqual(sorted(records), ["adopted", "kept", "vanished"])
         self.assertEqual(records["adopted"]["phase"], "created")
         self.assertEqual(records["adopted"]["instance"]["instance_id"], adopted.instance_id)
-        self.assertEqual(records["adopted"]["addresses"], [self.handler.get_address(adopted)[0]])
+        self.assertEqual(records["adopted"]["addresses"], [status_of(self.handler, adopted).addresses[0]])
         self.assertEqual(records["kept"], kept.to_dict())
         self.assertEqual(list(self.world.store.failed_instances(self.world.infra_id)), ["failed"])
         for instance in (orphan, failed):
-            self.assertEqual(self.handler.get_state(instance), NodeState.SHUTDOWN)
+            self.assertEqual(status_of(self.handler, instance).state, NodeState.SHUTDOWN)
         self.assertEqual(sorted(i.node_id for i in self.live(self.world.infra_id)),
                          ["adopted", "kept"])
 

@@ -12,8 +12,8 @@ from occo.infraprocessor.instructions import CreateNodes
 from occo.resourcehandler.base import Instance
 from occo.util.nodes import NodeState, ResolvedNode
 
-from .test_engine_fixture import (EngineWorld, Gate, SimCloudCase, simcloud_definition,
-                                  wait_until)
+from .test_engine_fixture import (EngineWorld, Gate, SimCloudCase, create_one,
+                                  simcloud_definition, status_of, wait_until)
 
 NOTHING = frozenset()
 
@@ -54,8 +54,8 @@ class SurveyTest(SimCloudCase):
 
     def made(self, node_id, health_check=None):
         """An instance simcloud made for `node_id`, once it runs."""
-        instance = self.handler.create_node(self.node(node_id, health_check))
-        wait_until(lambda: self.handler.get_state(instance) == NodeState.READY,
+        instance = create_one(self.handler, self.node(node_id, health_check))
+        wait_until(lambda: status_of(self.handler, instance).state == NodeState.READY,
                    f"simcloud runs {node_id}")
         return instance
 
@@ -115,7 +115,7 @@ class SurveyTest(SimCloudCase):
         self.assertEqual(records["adopted"]["phase"], "ready")
         self.assertIsNotNone(records["adopted"]["ready_at"])
         self.assertEqual(records["adopted"]["addresses"],
-                         [self.handler.get_address(adopted.instance)[0]])
+                         [status_of(self.handler, adopted.instance).addresses[0]])
         self.assertIs(statuses["adopted"].record.phase, Phase.READY)
         # not ready: still `created`, with the addresses it was found to have
         self.assertEqual(records["held"]["phase"], "created")
@@ -143,7 +143,7 @@ class SurveyTest(SimCloudCase):
 
     def test_a_booting_instance_reads_pending(self):
         self.faults(boot_time=30.0)
-        instance = self.handler.create_node(self.node("booting"))
+        instance = create_one(self.handler, self.node("booting"))
         self.store("booting", Phase.CREATED, instance)
         (status,) = self.survey()
         self.assertIs(status.state, NodeState.PENDING)
@@ -185,7 +185,7 @@ class SurveyTest(SimCloudCase):
         self.assertNotEqual(statuses[0].record.node_id, "alien")
 
     def test_recorded_maps_phases_to_states_without_asking_any_cloud(self):
-        instance = self.handler.create_node(self.node("ready"))
+        instance = create_one(self.handler, self.node("ready"))
         self.store("ready", Phase.READY, instance, created_at=1.0)
         self.store("created", Phase.CREATED, instance, created_at=2.0)
         self.store("intent", Phase.INTENT, created_at=3.0)

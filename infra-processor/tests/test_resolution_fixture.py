@@ -9,6 +9,8 @@ from pathlib import Path
 from occo.infobroker.broker import InfoRouter
 from occo.infobroker.providers import StoreProvider
 from occo.infobroker.store.sqlite import SqliteStore
+from occo.infraprocessor.record import InstanceRecord, Phase
+from occo.util.nodes import ResolvedNode
 
 INFRA_ID = "3f2a9c1e-0000-4000-8000-000000000001"
 
@@ -38,6 +40,12 @@ class StoredInfrastructure:
 
     def add_instance(self, name, node_id, addresses=(), private_ip=None):
         """An instance record as the engine stores it."""
-        self.store.put_instance(self.infra_id, name, node_id, {
-            "node_id": node_id, "name": name, "infra_id": self.infra_id,
-            "addresses": list(addresses), "private_ip": private_ip})
+        self.store.put_instance(self.infra_id, name, node_id,
+                                stored_record(self.infra_id, name, node_id, addresses, private_ip))
+
+
+def stored_record(infra_id, name, node_id, addresses=(), private_ip=None):
+    """A ready instance's record, as the engine stores it."""
+    node = ResolvedNode(infra_id, "shop", "tester", node_id, name, {"type": "simcloud"})
+    return InstanceRecord(node, Phase.READY, 0.0, addresses=tuple(addresses),
+                          private_ip=private_ip).to_dict()

@@ -6,7 +6,8 @@ from occo.infraprocessor.resolution.functions import (CommandError, NodeLookupEr
                                                       template_functions)
 from occo.infraprocessor.templates import render
 
-from .test_resolution_fixture import INFRA_ID, StoredInfrastructure, node_description
+from .test_resolution_fixture import (INFRA_ID, StoredInfrastructure, node_description,
+                                      stored_record)
 
 NODES = [node_description("db", "db_node"), node_description("web", "web_node"),
          node_description("cache", "cache_node")]
@@ -76,7 +77,7 @@ class NewestFirst(InfoProvider):
 
     @provides("node.find")
     def find(self, infra_id, name=None, node_id=None):
-        return [{"node_id": f"n-{number}", "name": name, "addresses": [f"127.0.3.{number}"]}
+        return [stored_record(infra_id, name, f"n-{number}", [f"127.0.3.{number}"])
                 for number in (3, 1, 2)]
 
 

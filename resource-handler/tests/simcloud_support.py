@@ -11,7 +11,7 @@ class SimCloudCase(SimCloudTestCase):
     """A simcloud server for the class, with handlers and nodes to create on it."""
 
     def simcloud_handler(self) -> SimCloudHandler:
-        handler = SimCloudHandler(self.cloud.resource(image="debian-12", flavor="small"))
+        handler = SimCloudHandler.for_section(self.cloud.resource(image="debian-12", flavor="small"))
         self.addCleanup(handler.close)
         return handler
 

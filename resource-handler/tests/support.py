@@ -4,6 +4,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
+from occo.util.nodes import NodeState, ResolvedNode
+
+from occo.resourcehandler.base import Instance, ResourceError, ResourceHandler
+
 
 class Clock:
     """A clock that moves only when the test sets `now`."""
@@ -30,3 +34,16 @@ def run_threads(targets: Iterable[Callable[[], object]]) -> list[BaseException]:
     for thread in threads:
         thread.join()
     return failures
+
+
+def create_one(handler: ResourceHandler, node: ResolvedNode) -> Instance:
+    """`create_nodes` of one node: its instance, or its error raised."""
+    [made] = handler.create_nodes([node])
+    if isinstance(made, ResourceError):
+        raise made
+    return made
+
+
+def state_of(handler: ResourceHandler, instance: Instance) -> NodeState:
+    """The state `get_states` tells of one instance."""
+    return handler.get_states([instance])[0].state

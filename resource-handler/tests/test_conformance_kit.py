@@ -5,30 +5,35 @@ purpose; the real plugin passes the whole kit (test_simcloud_conformance).
 """
 from __future__ import annotations
 
+import dataclasses
 import unittest
 import uuid
 
 from occo.util.nodes import ResolvedNode
 
-from occo.resourcehandler.base import INFRA_TAG, Instance, PermanentError, TransientError
+from occo.resourcehandler.base import (INFRA_TAG, Instance, PermanentError, ResourceStatus,
+                                       TransientError)
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 
-from .conformance import ResourceHandlerConformance
+from occo.resourcehandler.conformance import ResourceHandlerConformance
 from .simcloud_support import SimCloudCase
 
 
 class NewTokenEachTime(SimCloudHandler):
-    def create_node(self, node):
-        made = self._call("POST", "/instances", json={
-            "client_token": uuid.uuid4().hex, "tags": {INFRA_TAG: node.infra_id,
-                                                       "occopus-node-id": node.node_id}})
-        return Instance(node.infra_id, node.node_id, made["id"])
+    def _create_request(self, node):
+        return dict(super()._create_request(node), client_token=uuid.uuid4().hex)
 
 
 class TagsNothing(SimCloudHandler):
-    def create_node(self, node):
-        made = self._call("POST", "/instances", json={"client_token": node.node_id})
-        return Instance(node.infra_id, node.node_id, made["id"])
+    def _create_request(self, node):
+        return dict(super()._create_request(node), tags={})
+
+    def _made(self, request, result):
+        return Instance(self.infra_id, self.node_id, result["instance"]["id"])
+
+    def create_nodes(self, nodes):
+        self.infra_id, self.node_id = nodes[0].infra_id, nodes[0].node_id
+        return super().create_nodes(nodes)
 
 
 class MissingIsAnError(SimCloudHandler):
@@ -37,8 +42,8 @@ class MissingIsAnError(SimCloudHandler):
 
 
 class CloudStates(SimCloudHandler):
-    def get_state(self, instance):
-        return self._get(instance)["state"]
+    def _status(self, item):
+        return ResourceStatus(item["state"])
 
 
 class ListsTheDead(SimCloudHandler):
@@ -51,6 +56,16 @@ class ListsTheDead(SimCloudHandler):
 class BatchOutOfOrder(SimCloudHandler):
     def create_nodes(self, nodes):
         return super().create_nodes(nodes)[::-1]
+
+
+class ChangesTheNode(SimCloudHandler):
+    def _create_request(self, node):
+        node.resource.setdefault("image", "chosen-by-the-plugin")
+        return super()._create_request(node)
+
+
+class CostlessButAsked(SimCloudHandler):
+    capabilities = dataclasses.replace(SimCloudHandler.capabilities, costs=False)
 
 
 class NeverTransient(SimCloudHandler):
@@ -70,7 +85,7 @@ class KitTest(SimCloudCase):
             READY_TIMEOUT = 5.0
 
             def make_handler(self):
-                return plugin(cloud.resource())
+                return plugin.for_section(cloud.resource())
 
             def make_node(self, infra_id, node_id):
                 return ResolvedNode(infra_id, "kit", "u", node_id, "web", cloud.resource())
@@ -97,7 +112,9 @@ class KitTest(SimCloudCase):
                           "test_a_resource_becomes_ready_and_is_shutdown_after_drop",
                           "test_only_live_resources_are_listed",
                           "test_a_rate_limit_is_a_transient_error",
-                          "test_create_nodes_does_what_create_node_does_for_each_in_order"):
+                          "test_create_nodes_answers_each_node_in_order",
+                          "test_a_create_changes_nothing_it_is_given",
+                          "test_costs_are_told_only_where_declared"):
             with self.subTest(test_name):
                 result = self.run_kit(SimCloudHandler, test_name)
                 self.assertTrue(result.wasSuccessful(), result.failures + result.errors)
@@ -122,7 +139,13 @@ class KitTest(SimCloudCase):
 
     def test_creates_in_one_call_answered_out_of_order_fail(self):
         self.assert_fails(BatchOutOfOrder,
-                          "test_create_nodes_does_what_create_node_does_for_each_in_order")
+                          "test_create_nodes_answers_each_node_in_order")
+
+    def test_a_plugin_that_changes_the_node_it_is_given_fails(self):
+        self.assert_fails(ChangesTheNode, "test_a_create_changes_nothing_it_is_given")
+
+    def test_costs_told_by_a_plugin_that_declares_none_fail(self):
+        self.assert_fails(CostlessButAsked, "test_costs_are_told_only_where_declared")
 
     def test_a_rate_limit_reported_as_permanent_fails(self):
         self.assert_fails(NeverTransient, "test_a_rate_limit_is_a_transient_error")

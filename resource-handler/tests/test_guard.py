@@ -8,10 +8,10 @@ from types import MappingProxyType
 from occo.util.config import PluginSettings, Settings
 from occo.util.errors import ConfigurationError
 from occo.util.nodes import NodeState, ResolvedNode
-from occo.util.schema import Schema
+from occo.util.schema import Field, Schema
 
-from occo.resourcehandler.base import (Instance, PermanentError, ResourceHandler,
-                                       TransientError)
+from occo.resourcehandler.base import (GONE, Capabilities, Instance, PermanentError,
+                                       ResourceHandler, ResourceStatus, TransientError)
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 
@@ -22,31 +22,42 @@ from .test_limits import InFlight
 INSTANCE = Instance("infra", "node", "i-1")
 
 
+def _connection_keys(*names: str) -> dict[str, Field]:
+    return {name: Field("any", connection=True) for name in names}
+
+
 class ScriptedHandler(ResourceHandler):
-    """A test double of a plugin: `get_state` raises `resource["raise"]`, or waits at a barrier."""
+    """A test double of a plugin: `get_states` raises `raise` of its connection, or waits at a
+    barrier; `answers` says how many answers it gives."""
 
     type_name = "scripted"
-    schema = Schema("resource scripted", {})
-    built: list["ScriptedHandler"] = []
+    schema = Schema("resource scripted", {
+        "type": Field("str"), "image": Field("str"),
+        **_connection_keys("endpoint", "name", "raise", "inside", "together", "broken",
+                           "answers", "vnc_password")})
+    capabilities = Capabilities(states_per_call=3)
 
-    def __init__(self, resource, auth_data=None):
-        if resource.get("broken"):
-            raise ValueError(f"cannot use {auth_data}")
-        super().__init__(resource, auth_data)
+    def __init__(self, connection):
+        if connection.settings.get("broken"):
+            raise ValueError(f"cannot use {dict(connection.credentials)}")
+        super().__init__(connection)
         self.closed = False
-        self.inside = resource.get("inside")
+        self.inside = connection.settings.get("inside")
 
-    def get_state(self, instance):
-        if "raise" in self.resource:
-            raise self.resource["raise"]
+    def get_states(self, instances):
+        settings = self.connection.settings
+        if "raise" in settings:
+            raise settings["raise"]
+        if "answers" in settings:
+            return [GONE] * settings["answers"]
         with self.inside:
-            self.resource["together"].wait()
-        return NodeState.READY
+            settings["together"].wait()
+        return [ResourceStatus(NodeState.READY)] * len(instances)
 
     def close(self):
         self.closed = True
 
-    create_node = drop_node = get_address = get_ip_address = list_owned = None  # not called
+    create_nodes = drop_node = list_owned = None  # not called
 
 
 def load(type_name: str) -> type[ResourceHandler]:
@@ -61,7 +72,7 @@ class ClassificationTest(unittest.TestCase):
     def state_raising(self, error: Exception, auth_data=None, **resource):
         handler = self.handlers.for_resource({"type": "scripted", "raise": error, **resource},
                                              auth_data)
-        return handler.get_state(INSTANCE)
+        return handler.get_states([INSTANCE])
 
     def test_resource_errors_pass_as_they_are(self):
         for error in (TransientError("rate limited"), PermanentError("no such image")):
@@ -74,7 +85,7 @@ class ClassificationTest(unittest.TestCase):
                 self.assertRaises(PermanentError) as raised:
             self.state_raising(KeyError("instanceId"), name="my-cloud")
         message = raised.exception.message
-        self.assertEqual(message, "[my-cloud] get_state failed unexpectedly: KeyError: "
+        self.assertEqual(message, "[my-cloud] get_states failed unexpectedly: KeyError: "
                                   "'instanceId'")
         self.assertIn("bug in the scripted plugin", raised.exception.hint)
         self.assertIn("Traceback", logged.output[0])
@@ -83,7 +94,7 @@ class ClassificationTest(unittest.TestCase):
         with self.assertLogs("occo.resourcehandler", "WARNING"), \
                 self.assertRaises(PermanentError) as raised:
             self.state_raising(ConfigurationError("bad key file", hint="check key_name"))
-        self.assertEqual(raised.exception.message, "[scripted] get_state failed unexpectedly: "
+        self.assertEqual(raised.exception.message, "[scripted] get_states failed unexpectedly: "
                                                    "ConfigurationError: bad key file")
         self.assertEqual(raised.exception.hint, "check key_name")
 
@@ -111,18 +122,47 @@ class ClassificationTest(unittest.TestCase):
         self.assertNotIn("abcdef123", raised.exception.message)
 
 
+class BatchCheckTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.handlers = ResourceHandlers(Settings(), load=load)
+
+    def test_a_call_never_carries_more_than_the_plugin_declares(self):
+        handler = self.handlers.for_resource({"type": "scripted", "answers": 4})
+        for count in (0, 4):
+            with self.subTest(count), self.assertRaises(ValueError) as raised:
+                handler.get_states([INSTANCE] * count)
+            self.assertIn(f"takes 1 to 3 items a call, not {count}", str(raised.exception))
+
+    def test_a_wrong_number_of_answers_is_a_plugin_bug(self):
+        handler = self.handlers.for_resource({"type": "scripted", "answers": 1})
+        with self.assertRaises(PermanentError) as raised:
+            handler.get_states([INSTANCE, INSTANCE])
+        self.assertIn("get_states gave 1 answers for 2 items: a bug in the scripted plugin",
+                      raised.exception.message)
+
+    def test_what_is_not_an_operation_is_read_from_the_handler(self):
+        handler = self.handlers.for_resource({"type": "scripted", "endpoint": "e"})
+        self.assertEqual((handler.label, handler.capabilities.states_per_call), ("e", 3))
+        self.assertEqual(handler.get_states.__doc__, ScriptedHandler.get_states.__doc__)
+        with self.assertRaises(AttributeError):
+            handler._not_there
+
+
 class HandlerKeepingTest(unittest.TestCase):
     def setUp(self) -> None:
         self.handlers = ResourceHandlers(Settings(), load=load)
 
-    def test_one_handler_per_section_and_credentials(self):
-        section = {"type": "scripted", "endpoint": "e", "tags": {"a": "1", "b": "2"}}
+    def test_one_handler_per_connection_whatever_the_launch_parameters(self):
+        section = {"type": "scripted", "endpoint": "e", "image": "debian"}
         first = self.handlers.for_resource(section, {"token": "t"})
-        self.assertIs(self.handlers.for_resource(dict(reversed(section.items())), {"token": "t"}),
-                      first)
+        for same in (dict(reversed(section.items())), dict(section, image="alpine"),
+                     {"type": "scripted", "endpoint": "e"}):
+            with self.subTest(same):
+                self.assertIs(self.handlers.for_resource(same, {"token": "t"}), first)
         self.assertIsNot(self.handlers.for_resource(section, {"token": "other"}), first)
         self.assertIsNot(self.handlers.for_resource(dict(section, endpoint="f"),
                                                     {"token": "t"}), first)
+        self.assertEqual(dict(first.connection.settings), {"endpoint": "e"})
 
     def test_close_closes_every_kept_handler_and_forgets_it(self):
         with self.handlers as handlers:
@@ -147,7 +187,7 @@ class BackendLimitTest(unittest.TestCase):
         def call() -> None:
             with lock:
                 handler = next(turns)
-            handler.get_state(INSTANCE)
+            handler.get_states([INSTANCE])
         self.assertEqual(run_threads([call] * 8), [])
         self.assertEqual((inside.peak, inside.calls), (2, 8))
 
@@ -167,9 +207,9 @@ class InstalledPluginTest(SimCloudCase):
             self.assertIsInstance(handler.handler, SimCloudHandler)
             node = ResolvedNode("guarded-infra", "g", "u", "guarded-node", "web",
                                 self.cloud.resource())
-            instance = handler.create_node(node)
+            [instance] = handler.create_nodes([node])
             self.assertEqual(handler.list_owned("guarded-infra"), [instance])
             handler.drop_node(instance)
-            self.assertIs(handler.get_state(instance), NodeState.SHUTDOWN)
+            self.assertEqual(handler.get_states([instance]), [GONE])
             self.assertEqual(handler.label, self.cloud.url)
             self.assertEqual(handler.backend_key, f"simcloud:{self.cloud.url}")

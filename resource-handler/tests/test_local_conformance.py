@@ -6,7 +6,7 @@ from occo.util.nodes import ResolvedNode
 from occo.resourcehandler.local.plugin import LocalHandler
 from occo.resourcehandler.local.registry import Entry, RegistryError
 
-from .conformance import ResourceHandlerConformance
+from occo.resourcehandler.conformance import ResourceHandlerConformance
 from .test_local_support import LocalCase
 
 # a node with a background service, so that every drop has a process group to stop

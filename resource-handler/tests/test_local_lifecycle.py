@@ -18,6 +18,7 @@ from occo.resourcehandler.local.cloudconfig import ContextError
 from occo.resourcehandler.local.plugin import LocalHandler
 
 from .test_local_support import LocalCase, accepts, free_port, wait_until
+from .support import create_one, state_of
 
 
 def web_server(port: int, page: str) -> str:
@@ -59,15 +60,16 @@ class LocalLifecycleTest(LocalCase):
     def test_services_run_on_their_own_addresses_and_drop_leaves_nothing(self) -> None:
         handler = self.new_handler()
         port = free_port(str(ipaddress.ip_network(self.address_range)[-2]))
-        first = handler.create_node(self.node("node-a", web_server(port, "page-a")))
-        second = handler.create_node(self.node("node-b", web_server(port, "page-b")))
-        addresses = [handler.get_ip_address(first), handler.get_ip_address(second)]
+        first = create_one(handler, self.node("node-a", web_server(port, "page-a")))
+        second = create_one(handler, self.node("node-b", web_server(port, "page-b")))
+        statuses = handler.get_states([first, second])
+        addresses = [status.private_ip for status in statuses]
 
         self.assertNotEqual(addresses[0], addresses[1])
-        for address, instance in zip(addresses, (first, second)):
+        for address, instance, status in zip(addresses, (first, second), statuses):
             self.assertIn(ipaddress.ip_address(address), ipaddress.ip_network(self.address_range))
             self.assertNotEqual(address, "127.0.0.1")
-            self.assertEqual(handler.get_address(instance), [address])
+            self.assertEqual(status.addresses, (address,))
             self.wait_for(handler, instance, NodeState.READY)
             wait_until(lambda address=address: accepts(address, port),
                        f"{address}:{port} is served")
@@ -82,11 +84,11 @@ class LocalLifecycleTest(LocalCase):
         self.assertGroupEnds(first)
         self.assertEqual(group_members(pgid), [])
         self.assertFalse(Path(first.data["node_dir"]).exists())
-        self.assertIs(handler.get_state(first), NodeState.SHUTDOWN)
+        self.assertIs(state_of(handler, first), NodeState.SHUTDOWN)
         self.assertEqual(fetch(addresses[1], port), "page-b", "the other node is untouched")
 
-        third = handler.create_node(self.node("node-c"))
-        self.assertEqual(handler.get_ip_address(third), addresses[0],
+        third = create_one(handler, self.node("node-c"))
+        self.assertEqual(handler.get_states([third])[0].private_ip, addresses[0],
                          "a dropped node's address is reused")
 
         handler.drop_node(second)
@@ -139,7 +141,7 @@ class LocalLifecycleTest(LocalCase):
             bootcmd:
             - test ! -e "$OCCOPUS_NODE_ROOT/marker" && echo bootcmd >> order.txt
             """), name="db")
-        instance = handler.create_node(node)
+        instance = create_one(handler, node)
         self.wait_for(handler, instance, NodeState.READY)
         folder = Path(instance.data["node_dir"])
 
@@ -149,7 +151,7 @@ class LocalLifecycleTest(LocalCase):
         self.assertEqual({key: variables.get(key) for key in (
             "OCCOPUS_NODE_ADDRESS", "OCCOPUS_NODE_ID", "OCCOPUS_NODE_NAME", "OCCOPUS_INFRA_ID",
             "OCCOPUS_NODE_DIR", "OCCOPUS_NODE_ROOT", "PWD", "GREETING", "DEBUG")}, {
-            "OCCOPUS_NODE_ADDRESS": handler.get_ip_address(instance),
+            "OCCOPUS_NODE_ADDRESS": instance.data["address"],
             "OCCOPUS_NODE_ID": "node-order",
             "OCCOPUS_NODE_NAME": "db", "OCCOPUS_INFRA_ID": "infra-1",
             "OCCOPUS_NODE_DIR": str(folder), "OCCOPUS_NODE_ROOT": str(folder / "root"),
@@ -171,27 +173,28 @@ class LocalLifecycleTest(LocalCase):
         self.wait_for(handler, instance, NodeState.FAILED)
         folder = Path(instance.data["node_dir"])
 
-        self.assertEqual(instance.data["exit_code"], 3)
-        self.assertIn("runcmd[1] exited with 3", instance.data["error"])
-        self.assertIn("no such database", instance.data["log_tail"])
+        detail = handler.get_states([instance])[0].detail
+        self.assertIn("runcmd[1] exited with 3", detail)
+        self.assertIn("no such database", detail)
+        self.assertEqual(len(detail.splitlines()), 1, "a reason is one line")
         self.assertFalse((folder / "never.txt").exists(), "the steps after a failure do not run")
         self.assertIn("not applied on a local node: packages", (folder / "node.log").read_text())
-        [listed] = handler.list_owned("infra-1")
-        self.assertEqual(listed.data["exit_code"], 3, "a later process sees the failure too")
+        [listed] = self.new_handler().list_owned("infra-1")
+        self.assertEqual(self.new_handler().get_states([listed])[0].detail, detail,
+                         "a later process sees the failure too")
         handler.drop_node(instance)
 
     def test_a_program_that_cannot_be_found_fails_the_node(self) -> None:
         handler, instance = self.start_node("node-missing", "#cloud-config\n"
                                             "bootcmd: [[/nonexistent/program]]\n")
         self.wait_for(handler, instance, NodeState.FAILED)
-        self.assertEqual(instance.data["exit_code"], 127)
-        self.assertIn("bootcmd[0] could not start", instance.data["error"])
+        self.assertIn("bootcmd[0] could not start", handler.get_states([instance])[0].detail)
         handler.drop_node(instance)
 
     def test_a_node_is_pending_until_its_bootstrap_ends(self) -> None:
         handler, instance = self.start_node("node-slow", "#cloud-config\nruncmd:\n"
                                             "- while [ ! -e go ]; do sleep 0.05; done\n")
-        self.assertIs(handler.get_state(instance), NodeState.PENDING)
+        self.assertIs(state_of(handler, instance), NodeState.PENDING)
         (Path(instance.data["node_dir"]) / "go").touch()
         self.wait_for(handler, instance, NodeState.READY)
         handler.drop_node(instance)
@@ -199,20 +202,19 @@ class LocalLifecycleTest(LocalCase):
     def test_dropping_a_node_during_its_bootstrap_stops_it(self) -> None:
         handler, instance = self.start_node("node-booting", "#cloud-config\n"
                                             "runcmd: ['sleep 300']\n")
-        self.assertIs(handler.get_state(instance), NodeState.PENDING)
+        self.assertIs(state_of(handler, instance), NodeState.PENDING)
         handler.drop_node(instance)
-        self.assertIs(handler.get_state(instance), NodeState.SHUTDOWN)
+        self.assertIs(state_of(handler, instance), NodeState.SHUTDOWN)
         self.assertGroupEnds(instance)
         self.assertEqual(handler.registry.read(), {})
 
     def test_a_killed_bootstrap_fails_the_node(self) -> None:
         handler, instance = self.start_node("node-killed", "#cloud-config\n"
                                             "runcmd: ['sleep 300']\n")
-        self.assertIs(handler.get_state(instance), NodeState.PENDING)
+        self.assertIs(state_of(handler, instance), NodeState.PENDING)
         os.kill(instance.data["pgid"], signal.SIGKILL)     # the bootstrap; its sleep lives on
         self.wait_for(handler, instance, NodeState.FAILED)
-        self.assertIsNone(instance.data["exit_code"])
-        self.assertIn("stopped before it finished", instance.data["error"])
+        self.assertIn("stopped before it finished", handler.get_states([instance])[0].detail)
         handler.drop_node(instance)
         self.assertGroupEnds(instance)
 
@@ -232,15 +234,15 @@ class LocalLifecycleTest(LocalCase):
     def test_creating_again_returns_the_instance_from_any_handler(self) -> None:
         first_handler, second_handler = self.new_handler(), self.new_handler()
         node = self.node("node-once", "#cloud-config\nruncmd: ['sleep 300 &']\n")
-        instance = first_handler.create_node(node)
+        instance = create_one(first_handler, node)
 
-        again = second_handler.create_node(node)
+        again = create_one(second_handler, node)
         self.assertEqual((again.instance_id, again.data["address"], again.data["pgid"]),
                          (instance.instance_id, instance.data["address"], instance.data["pgid"]))
         self.assertEqual(len(os.listdir(self.workdir / "nodes")), 1, "one node folder")
         self.wait_for(second_handler, instance, NodeState.READY)
         second_handler.drop_node(instance)
-        self.assertIs(first_handler.get_state(instance), NodeState.SHUTDOWN)
+        self.assertIs(state_of(first_handler, instance), NodeState.SHUTDOWN)
         self.assertGroupEnds(instance)
 
     def test_another_process_sees_and_drops_the_nodes(self) -> None:
@@ -250,26 +252,27 @@ class LocalLifecycleTest(LocalCase):
         script = textwrap.dedent("""\
             import json, sys
             from occo.resourcehandler.local.plugin import LocalHandler
-            handler = LocalHandler(json.loads(sys.argv[1]))
+            handler = LocalHandler.for_section(json.loads(sys.argv[1]))
             [instance] = handler.list_owned("infra-1")
-            before = handler.get_state(instance)
+            [before] = handler.get_states([instance])
             handler.drop_node(instance)
-            print(json.dumps([instance.instance_id, before, handler.get_state(instance)]))
+            [after] = handler.get_states([instance])
+            print(json.dumps([instance.instance_id, before.state, after.state]))
             """)
         result = subprocess.run([sys.executable, "-c", script, json.dumps(self.resource)],
                                 capture_output=True, text=True, timeout=60, check=True)
         self.assertEqual(json.loads(result.stdout), [instance.instance_id, "ready", "shutdown"])
-        self.assertIs(handler.get_state(instance), NodeState.SHUTDOWN)
+        self.assertIs(state_of(handler, instance), NodeState.SHUTDOWN)
         self.assertGroupEnds(instance)
 
     def test_a_bad_context_fails_the_create_and_leaves_nothing(self) -> None:
         handler = self.new_handler()
         with self.assertRaises(ContextError):
-            handler.create_node(self.node("node-bad", "#cloud-config\nruncmd: echo not a list\n"))
+            create_one(handler, self.node("node-bad", "#cloud-config\nruncmd: echo not a list\n"))
         self.assertEqual(handler.registry.read(), {})
         self.assertFalse((self.workdir / "nodes").exists())
 
     def test_the_workdir_defaults_to_the_users_occopus_folder(self) -> None:
-        handler = LocalHandler({"type": "local"})
+        handler = LocalHandler.for_section({"type": "local"})
         self.assertEqual(handler.workdir, Path.home() / ".occopus" / "local")
         self.assertEqual(str(handler.registry.network), "127.0.1.0/24")

@@ -22,6 +22,7 @@ from occo.util.nodes import NodeState, ResolvedNode
 from occo.resourcehandler.base import Instance
 from occo.resourcehandler.local import processes
 from occo.resourcehandler.local.plugin import LocalHandler
+from .support import create_one, state_of
 
 DEADLINE = 20.0   # seconds any awaited change may take on a slow machine
 POLL = 0.05
@@ -83,7 +84,7 @@ class LocalCase(unittest.TestCase):
                          "address_range": self.address_range}
 
     def new_handler(self) -> LocalHandler:
-        return LocalHandler(self.resource)
+        return LocalHandler.for_section(self.resource)
 
     def node(self, node_id: str, context: str | None = None, infra_id: str = "infra-1",
              name: str = "web") -> ResolvedNode:
@@ -94,15 +95,15 @@ class LocalCase(unittest.TestCase):
                    **details: str) -> tuple[LocalHandler, Instance]:
         """A new handler, and the node it created."""
         handler = self.new_handler()
-        return handler, handler.create_node(self.node(node_id, context, **details))
+        return handler, create_one(handler, self.node(node_id, context, **details))
 
     def assertGroupEnds(self, instance: Instance) -> None:
         wait_until(lambda: not group_exists(instance.data["pgid"]),
                    f"no process of {instance.node_id}'s group is left")
 
     def wait_for(self, handler: LocalHandler, instance: Instance, state: NodeState) -> None:
-        wait_until(lambda: handler.get_state(instance) == state,
-                   lambda: f"{instance.node_id} is {state} (it is {handler.get_state(instance)}: "
+        wait_until(lambda: state_of(handler, instance) == state,
+                   lambda: f"{instance.node_id} is {state} (it is {state_of(handler, instance)}: "
                            f"{instance.data})")
 
     def kill_leftovers(self) -> None:

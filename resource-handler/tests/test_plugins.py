@@ -1,6 +1,7 @@
 """Finding a handler class by resource type, and what is said when there is none."""
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -12,9 +13,19 @@ from occo.resourcehandler.plugins import handler_class
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 
 EXTRA_ENTRY_POINTS = """\
-[occo.resource_handlers]
-broken = occo_no_such_module.plugin:Handler
-not_a_handler = json:dumps
+[occo.resource_plugins]
+broken = occo_test_registrations:BROKEN
+not_a_handler = occo_test_registrations:NOT_A_HANDLER
+not_declared = occo_test_registrations:NOT_DECLARED
+"""
+REGISTRATIONS = """\
+from occo.util.plugins import Declared
+from occo.util.schema import Schema
+
+SCHEMA = Schema("resource test", {})
+BROKEN = Declared(SCHEMA, "occo_no_such_module.plugin:Handler")
+NOT_A_HANDLER = Declared(SCHEMA, "json:dumps")
+NOT_DECLARED = SCHEMA
 """
 
 
@@ -24,17 +35,28 @@ class HandlerClassTest(unittest.TestCase):
 
     def test_a_declared_type_without_implementation_says_so(self):
         with self.assertRaises(PluginNotAvailable) as raised:
-            handler_class("ec2")
+            handler_class("nova")
         self.assertEqual(raised.exception.message,
-                         "resource type 'ec2' is declared but not available in this release")
+                         "resource type 'nova' is declared but not available in this release")
         self.assertIn("simcloud", raised.exception.hint)
+        self.assertNotIn("nova", raised.exception.hint)
 
     def test_an_unknown_type_lists_the_installed_ones(self):
         with self.assertRaises(PluginNotAvailable) as raised:
             handler_class("vmware")
         self.assertEqual(raised.exception.message, "no resource type 'vmware' is installed")
         self.assertIn("simcloud", raised.exception.hint)
-        self.assertNotIn("ec2", raised.exception.hint)
+
+    def test_a_schema_is_read_without_importing_its_plugin_or_sdk(self):
+        """What the compiler does for every node definition: it must not pay for boto3."""
+        code = ("import sys; from occo.util.plugins import registered\n"
+                "schemas = [entry.load().schema for entry in "
+                "registered('occo.resource_plugins').values()]\n"
+                "print(sorted(name for name in ('boto3', 'docker', 'occo.resourcehandler.ec2."
+                "handler', 'occo.resourcehandler.docker.handler') if name in sys.modules))")
+        loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True)
+        self.assertEqual(loaded.stdout.strip(), "[]")
 
 
 class BrokenRegistrationTest(unittest.TestCase):
@@ -48,6 +70,7 @@ class BrokenRegistrationTest(unittest.TestCase):
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: occo-broken-plugins\n"
                                        "Version: 0\n")
         (info / "entry_points.txt").write_text(EXTRA_ENTRY_POINTS)
+        Path(scratch.name, "occo_test_registrations.py").write_text(REGISTRATIONS)
         sys.path.append(scratch.name)
         self.addCleanup(sys.path.remove, scratch.name)
 
@@ -57,7 +80,12 @@ class BrokenRegistrationTest(unittest.TestCase):
         self.assertIn("resource type 'broken' cannot be loaded: No module named "
                       "'occo_no_such_module'", raised.exception.message)
 
-    def test_an_entry_that_is_not_a_handler_class_is_refused(self):
+    def test_an_implementation_that_is_not_a_handler_class_is_refused(self):
         with self.assertRaises(PluginNotAvailable) as raised:
             handler_class("not_a_handler")
         self.assertIn("is not a ResourceHandler class", raised.exception.message)
+
+    def test_an_entry_that_is_not_a_declared_plugin_is_refused(self):
+        with self.assertRaises(PluginNotAvailable) as raised:
+            handler_class("not_declared")
+        self.assertIn("is not registered as a Declared plugin", raised.exception.message)

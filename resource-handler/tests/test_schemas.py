@@ -1,9 +1,11 @@
 """The resource schemas say what Occopus 1.10 required and allowed for each cloud
 (and what the two backends without a cloud account take)."""
 import unittest
-from importlib.metadata import entry_points
 
-from occo.resourcehandler import schemas
+from occo.resourcehandler.declared import AZURE_VM
+from occo.resourcehandler.docker.schema import DOCKER
+from occo.resourcehandler.plugins import PLUGINS
+from occo.util.plugins import registered as entries
 from occo.util.schema import Problems, check
 
 # type: (required keys, optional keys), as the original's schema checkers had them
@@ -29,8 +31,16 @@ ORIGINAL = {
 }
 
 
+# the keys that say which backend a section reaches: one handler per distinct value
+CONNECTION = {"ec2": {"endpoint", "regionname"}, "nova": {"endpoint", "project_id",
+              "region_name", "user_domain_name"}, "azure_vm": {"endpoint"},
+              "azure_aci": {"endpoint"}, "cloudbroker": {"endpoint"}, "cloudsigma": {"endpoint"},
+              "simcloud": {"endpoint"}, "local": {"workdir", "address_range"},
+              "docker": {"endpoint"}}
+
+
 def registered():
-    return {ep.name: ep.load() for ep in entry_points(group="occo.resource_schemas")}
+    return {name: entry.load().schema for name, entry in entries(PLUGINS).items()}
 
 
 class ResourceSchemaTest(unittest.TestCase):
@@ -44,6 +54,11 @@ class ResourceSchemaTest(unittest.TestCase):
                 self.assertEqual(set(schema.required), required | {"type"})
                 self.assertEqual(set(schema.fields) - set(schema.required), optional)
 
+    def test_the_connection_keys_are_the_endpoint_and_where_it_is(self):
+        for type_name, schema in registered().items():
+            with self.subTest(type_name):
+                self.assertEqual(set(schema.connection_keys), CONNECTION[type_name] | {"name"})
+
     def test_a_bare_section_is_missing_every_required_key(self):
         for type_name, schema in registered().items():
             problems = Problems()
@@ -55,15 +70,15 @@ class ResourceSchemaTest(unittest.TestCase):
     def test_azure_vm_needs_a_password_or_an_ssh_key(self):
         section = {key: "x" for key in ORIGINAL["azure_vm"][0]} | {"type": "azure_vm"}
         problems = Problems()
-        check(section, schemas.AZURE_VM, "resource", problems)
+        check(section, AZURE_VM.schema, "resource", problems)
         self.assertEqual([p.message for p in problems],
                          ["resource needs one of: password, ssh_key_data"])
         problems = Problems()
-        check(section | {"ssh_key_data": "ssh-ed25519 AAAA"}, schemas.AZURE_VM, "resource", problems)
+        check(section | {"ssh_key_data": "ssh-ed25519 AAAA"}, AZURE_VM.schema, "resource", problems)
         self.assertEqual(problems, [])
 
     def test_docker_network_mode_is_no_longer_accepted(self):
         problems = Problems()
         check({"type": "docker", "endpoint": "e", "origin": "local", "image": "i", "tag": "t",
-               "network_mode": "host"}, schemas.DOCKER, "resource", problems)
+               "network_mode": "host"}, DOCKER, "resource", problems)
         self.assertEqual([p.message for p in problems], ["unknown key 'network_mode' in resource"])

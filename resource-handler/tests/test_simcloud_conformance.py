@@ -5,7 +5,7 @@ from occo.util.nodes import ResolvedNode
 
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 
-from .conformance import ResourceHandlerConformance
+from occo.resourcehandler.conformance import ResourceHandlerConformance
 from .simcloud_support import SimCloudCase
 
 FAULT_STATUS = {"rate_limit": 429, "bad_request": 400}
@@ -15,7 +15,7 @@ class SimCloudConformanceTest(ResourceHandlerConformance, SimCloudCase):
     READY_TIMEOUT = 10.0
 
     def make_handler(self) -> SimCloudHandler:
-        return SimCloudHandler(self.cloud.resource(image="debian-12", flavor="small"))
+        return SimCloudHandler.for_section(self.cloud.resource(image="debian-12", flavor="small"))
 
     def make_node(self, infra_id: str, node_id: str) -> ResolvedNode:
         return self.node(infra_id, node_id)

@@ -15,6 +15,7 @@ from occo.util.nodes import ResolvedNode
 from occo.resourcehandler.simcloud.connections import Connections, TransportError
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
+from .support import create_one
 
 
 class Recorder:
@@ -114,10 +115,10 @@ class RestartTest(unittest.TestCase):
     def test_a_kept_connection_is_replaced_once_the_server_restarted(self):
         cloud = SimCloudProcess().start()
         self.addCleanup(cloud.close)
-        handler = SimCloudHandler(cloud.resource())
+        handler = SimCloudHandler.for_section(cloud.resource())
         self.addCleanup(handler.close)
         infra_id = f"infra-{uuid.uuid4().hex[:8]}"
-        instance = handler.create_node(ResolvedNode(infra_id, "shop", "tester", "n1", "web",
+        instance = create_one(handler, ResolvedNode(infra_id, "shop", "tester", "n1", "web",
                                                     cloud.resource()))
         cloud.restart()         # the connection kept from the create is closed by now
         self.assertEqual([i.instance_id for i in handler.list_owned(infra_id)],

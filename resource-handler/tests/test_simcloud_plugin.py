@@ -9,12 +9,13 @@ import httpx
 
 from occo.util.nodes import NodeState
 
-from occo.resourcehandler.base import Instance, PermanentError, TransientError
+from occo.resourcehandler.base import GONE, Instance, PermanentError, TransientError
 from occo.resourcehandler.simcloud import plugin
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
 
 from .simcloud_support import SimCloudCase
+from .support import create_one, state_of
 
 
 class FaultTest(SimCloudCase):
@@ -38,8 +39,8 @@ class FaultTest(SimCloudCase):
         node = self.new_node()
         self.cloud.set_faults(ghost_rate=1.0)
         with self.assertRaises(TransientError):
-            self.handler.create_node(node)
-        retried = self.handler.create_node(node)     # the ghost rate is still 1: found, not made
+            create_one(self.handler, node)
+        retried = create_one(self.handler, node)     # the ghost rate is still 1: found, not made
         self.addCleanup(self.handler.drop_node, retried)
         owned = self.handler.list_owned(self.infra_id)
         self.assertEqual([(i.node_id, i.instance_id) for i in owned],
@@ -48,7 +49,7 @@ class FaultTest(SimCloudCase):
 
     def test_creates_in_one_call_get_their_own_instances_and_errors(self):
         nodes = [self.new_node("web"), self.new_node("db")]
-        first = self.handler.create_node(nodes[1])
+        first = create_one(self.handler, nodes[1])
         self.cloud.set_faults(ghost_rate=1.0)      # only new instances turn into ghosts
         made = self.handler.create_nodes(nodes)
         self.assertIsInstance(made[0], TransientError)
@@ -72,40 +73,53 @@ class FaultTest(SimCloudCase):
 
     def test_an_unavailable_cloud_is_transient(self):
         self.cloud.set_faults(error_rate=1.0)
-        for call in (lambda: self.handler.create_node(self.new_node()),
+        for call in (lambda: create_one(self.handler, self.new_node()),
                      lambda: self.handler.list_owned(self.infra_id)):
             with self.assertRaises(TransientError) as raised:
                 call()
             self.assertIn("503", raised.exception.message)
 
     def test_server_errors_are_transient_and_client_errors_permanent(self):
-        instance = self.handler.create_node(self.new_node())
+        instance = create_one(self.handler, self.new_node())
         self.addCleanup(self.handler.drop_node, instance)
         for status, expected in ((500, TransientError), (502, TransientError),
                                  (400, PermanentError), (403, PermanentError),
                                  (409, PermanentError)):
             self.cloud.fail_next(status)
             with self.subTest(status), self.assertRaises(expected):
-                self.handler.get_state(instance)
+                state_of(self.handler, instance)
 
     def test_a_gone_instance_is_shutdown_with_no_address(self):
         gone = Instance(self.infra_id, "n", "i-fffffff0")
-        self.assertIs(self.handler.get_state(gone), NodeState.SHUTDOWN)
-        self.assertEqual(self.handler.get_address(gone), [])
-        self.assertIsNone(self.handler.get_ip_address(gone))
+        self.assertEqual(self.handler.get_states([gone]), [GONE])
+        self.assertEqual((GONE.state, GONE.addresses, GONE.private_ip),
+                         (NodeState.SHUTDOWN, (), None))
         with self.assertRaises(PermanentError):
             self.handler.get_cost(gone)
 
-    def test_tags_of_the_resource_section_are_added_and_cannot_hide_the_node_id(self):
-        handler = SimCloudHandler(self.cloud.resource(tags={"team": "ops", "occopus-node-id": "x"}))
-        self.addCleanup(handler.close)
-        node = self.new_node("db")
-        instance = handler.create_node(node)
-        self.addCleanup(handler.drop_node, instance)
-        self.assertEqual([i.node_id for i in handler.list_owned(self.infra_id)], [node.node_id])
+    def test_each_nodes_tags_are_added_and_cannot_hide_the_node_id(self):
+        node = dataclasses.replace(self.new_node("db"), resource=self.cloud.resource(
+            tags={"team": "ops", "occopus-node-id": "x"}))
+        instance = create_one(self.handler, node)
+        self.addCleanup(self.handler.drop_node, instance)
+        self.assertEqual([i.node_id for i in self.handler.list_owned(self.infra_id)],
+                         [node.node_id])
+        with httpx.Client() as http:
+            tags = http.get(f"{self.cloud.url}/instances/{instance.instance_id}").json()["tags"]
+        self.assertEqual((tags["team"], tags["occopus-owner"]), ("ops", node.user_id))
+
+    def test_a_status_tells_the_state_and_the_address_in_one_call(self):
+        instance = create_one(self.handler, self.new_node())
+        self.addCleanup(self.handler.drop_node, instance)
+        before = self.cloud.stats()["calls"]
+        [status] = self.handler.get_states([instance])
+        self.assertEqual(self.cloud.stats()["calls"] - before, 1)
+        self.assertIn(status.state, (NodeState.PENDING, NodeState.READY))
+        self.assertEqual(status.addresses, (status.private_ip,))
+        self.assertTrue(status.private_ip.startswith("10."))
 
     def test_the_cost_is_what_the_cloud_says(self):
-        instance = self.handler.create_node(self.new_node())
+        instance = create_one(self.handler, self.new_node())
         self.handler.drop_node(instance)        # its cost no longer changes
         with httpx.Client() as http:
             said = http.get(f"{self.cloud.url}/instances/{instance.instance_id}").json()["cost"]
@@ -116,7 +130,7 @@ class UnreachableTest(unittest.TestCase):
     def test_a_cloud_that_does_not_answer_is_transient(self):
         cloud = SimCloudProcess().start()
         self.addCleanup(cloud.close)
-        handler = SimCloudHandler(cloud.resource())
+        handler = SimCloudHandler.for_section(cloud.resource())
         self.addCleanup(handler.close)
         cloud.stop()
         with self.assertRaises(TransientError) as raised:

@@ -11,18 +11,19 @@ from occo.util.nodes import NodeState, ResolvedNode
 
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudError, SimCloudProcess
+from .support import create_one, state_of
 
 
 class ProcessTest(unittest.TestCase):
     def setUp(self) -> None:
         self.cloud = SimCloudProcess(boot_time=0).start()
         self.addCleanup(self.cloud.close)
-        self.handler = SimCloudHandler(self.cloud.resource())
+        self.handler = SimCloudHandler.for_section(self.cloud.resource())
         self.addCleanup(self.handler.close)
         self.infra_id = f"infra-{uuid.uuid4().hex[:8]}"
 
     def create(self, node_id: str):
-        return self.handler.create_node(ResolvedNode(self.infra_id, "i", "u", node_id, "web",
+        return create_one(self.handler, ResolvedNode(self.infra_id, "i", "u", node_id, "web",
                                                      self.cloud.resource()))
 
     def owned(self) -> list[tuple[str, str]]:
@@ -35,7 +36,7 @@ class ProcessTest(unittest.TestCase):
         bring_back()
         self.assertEqual(self.owned(), before)
         self.assertEqual(self.create("kept").instance_id, kept.instance_id)
-        self.assertIs(self.handler.get_state(dropped), NodeState.SHUTDOWN)
+        self.assertIs(state_of(self.handler, dropped), NodeState.SHUTDOWN)
         self.assertNotIn(self.create("new").instance_id,
                          {kept.instance_id, dropped.instance_id}, "ids are never given out twice")
 
@@ -82,7 +83,7 @@ class StartFailureTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as scratch:
             state = Path(scratch, "kept", "state.json")
             with SimCloudProcess(state) as cloud:
-                handler = SimCloudHandler(cloud.resource())
+                handler = SimCloudHandler.for_section(cloud.resource())
                 self.addCleanup(handler.close)
-                instance = handler.create_node(ResolvedNode("i", "i", "u", "n", "web", {}))
+                instance = create_one(handler, ResolvedNode("i", "i", "u", "n", "web", {}))
             self.assertIn(instance.instance_id, state.read_text())

@@ -1,147 +1,81 @@
 """The face the engine calls resource handlers through.
 
-`ResourceHandlers(settings).for_resource(resource, auth_data)` gives an
-object with the plugin contract's methods. Each call waits for its backend's
-limits (`limits.py`) and fails only with `TransientError` or
-`PermanentError`: any other exception from a plugin is a bug in it, reported
-as permanent with secrets hidden and its traceback logged. Retrying is the
-caller's business.
+`ResourceHandlers(settings).for_resource(resource, credentials)` gives the
+handler of the connection a resolved `resource` section reaches, guarded:
+each operation of the contract waits for its backend's limits (`limits.py`)
+and fails only with `TransientError` or `PermanentError`. Any other exception
+from a plugin is a bug in it, reported as permanent with secrets hidden and
+its traceback logged. Retrying is the caller's business.
 
-Handlers are kept, one per resource section and credentials, so that a
-plugin's connections are reused across calls; `close()` lets them go.
+One handler is kept per connection (type, the section's connection keys,
+credentials): nodes whose launch parameters differ, down to a per-node name
+or tag, share it and its connection pool. `close()` lets them go.
 """
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from occo.util.config import Settings
 from occo.util.errors import OccoError
-from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.redact import REDACTED, is_secret_key, redact_url
 
-from .base import Instance, PermanentError, ResourceError, ResourceHandler
-from .batching import Batcher
+from .base import Connection, Instance, PermanentError, ResourceError, ResourceHandler
 from .limits import Limiter, Limits
 from .plugins import handler_class
 
 log = logging.getLogger("occo.resourcehandler")
 
-T = TypeVar("T")
 SHORTEST_SECRET = 4     # shorter values would garble messages more than they hide
+# the contract's operations, each with the capability that bounds the items of one call
+OPERATIONS: Mapping[str, str | None] = {
+    "create_nodes": "creates_per_call", "get_states": "states_per_call",
+    "drop_node": None, "list_owned": None, "get_cost": None,
+}
 
 
 class GuardedHandler:
-    """One handler whose calls respect its backend's limits and raise only `ResourceError`."""
+    """A handler whose operations respect its backend's limits and raise only `ResourceError`.
+
+    The contract's operations (`OPERATIONS`) are forwarded, guarded; a batch
+    operation is checked against the plugin's declared capability, and its
+    answers against the items asked. Other attributes (`label`,
+    `capabilities`, `type_name`) are read from the handler.
+    """
 
     def __init__(self, handler: ResourceHandler, limiter: Limiter) -> None:
         self.handler = handler
         self.limiter = limiter
-        self._sent = threading.local()
-        # a cloud that tells many states in one call is asked once for the polls made at once
-        self._states = (Batcher(self._get_states, handler.states_per_call)
-                        if handler.states_per_call > 1 else None)
 
-    @property
-    def sent(self) -> float:
-        """When this thread's last call here left for the cloud (monotonic), past the wait for
-        the backend's limits: what the cloud did began a latency later. Now, if it made none."""
-        return getattr(self._sent, "at", time.monotonic())
+    def __getattr__(self, name: str) -> Any:
+        if name not in OPERATIONS:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return getattr(self.handler, name)
+        guarded = functools.update_wrapper(
+            functools.partial(self._call, name, OPERATIONS[name]), getattr(type(self.handler), name))
+        self.__dict__[name] = guarded       # looked up once a handler
+        return guarded
 
-    @property
-    def type_name(self) -> str:
-        return self.handler.type_name
-
-    @property
-    def backend_key(self) -> str:
-        return self.handler.backend_key
-
-    @property
-    def label(self) -> str:
-        return self.handler.label
-
-    @property
-    def creates_per_call(self) -> int:
-        """The most nodes `create_nodes` takes."""
-        return self.handler.creates_per_call
-
-    @property
-    def states_per_call(self) -> int:
-        """The most instances `get_states` takes."""
-        return self.handler.states_per_call
-
-    def create_node(self, node: ResolvedNode) -> Instance:
-        return self._call("create_node", self.handler.create_node, node)
-
-    def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
-        """Up to `creates_per_call` nodes made in one call: each one's instance or error."""
-        self._check_count("creates", "nodes", nodes, self.creates_per_call)
-        made = self._answers("create_nodes", self.handler.create_nodes, nodes)
-        return [answer if isinstance(answer, (Instance, ResourceError)) else PermanentError(
-                    f"[{self.label}] create_nodes answered {type(answer).__name__} for node "
-                    f"{node.node_id}, neither an instance nor a ResourceError: a bug in the "
-                    f"{self.type_name} plugin")
-                for node, answer in zip(nodes, made)]
-
-    def drop_node(self, instance: Instance) -> None:
-        return self._call("drop_node", self.handler.drop_node, instance)
-
-    def get_state(self, instance: Instance) -> NodeState:
-        if self._states is not None:
-            return self._states.call(instance)
-        return self._call("get_state", self.handler.get_state, instance)
-
-    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
-        """The states of up to `states_per_call` instances, asked in one call."""
-        self._check_count("tells the states of", "instances", instances, self.states_per_call)
-        if self.states_per_call == 1:
-            return [self._call("get_state", self.handler.get_state, instances[0])]
-        return self._get_states(instances)
-
-    def _check_count(self, does: str, what: str, items: Sequence[Any], most: int) -> None:
-        if not 1 <= len(items) <= most:
-            raise ValueError(f"[{self.label}] {does} 1 to {most} {what} a call, not {len(items)}")
-
-    def _get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
-        return self._answers("get_states", self.handler.get_states, instances)
-
-    def _answers(self, operation: str, method: Callable[[Sequence[Any]], list[T]],
-                 items: Sequence[Any]) -> list[T]:
-        """A merged call's answers, one per item: another count is a plugin bug."""
-        answers = self._call(operation, method, items)
-        if len(answers) != len(items):
-            raise PermanentError(f"[{self.label}] {operation} gave {len(answers)} answers for "
-                                 f"{len(items)} items: a bug in the {self.type_name} plugin")
-        return answers
-
-    def get_address(self, instance: Instance) -> list[str]:
-        return self._call("get_address", self.handler.get_address, instance)
-
-    def get_ip_address(self, instance: Instance) -> str | None:
-        return self._call("get_ip_address", self.handler.get_ip_address, instance)
-
-    def list_owned(self, infra_id: str) -> list[Instance]:
-        return self._call("list_owned", self.handler.list_owned, infra_id)
-
-    def get_cost(self, instance: Instance) -> float:
-        return self._call("get_cost", self.handler.get_cost, instance)
-
-    def _call(self, operation: str, method: Callable[..., T], *args: Any) -> T:
+    def _call(self, operation: str, per_call: str | None, *args: Any) -> Any:
         handler = self.handler
-        with self.limiter.slot(), _classified(f"[{handler.label}] {operation}", handler.type_name,
-                                              handler.resource, handler.auth_data):
-            self._sent.at = time.monotonic()
-            return method(*args)
+        if per_call is not None:
+            _check_count(handler, operation, args[0], getattr(handler.capabilities, per_call))
+        with self.limiter.slot(), _classified(f"[{handler.label}] {operation}",
+                                              handler.type_name, handler.connection):
+            answers = getattr(handler, operation)(*args)
+        if per_call is not None:
+            return _checked_answers(handler, operation, args[0], answers)
+        return answers
 
 
 class ResourceHandlers:
-    """Builds and keeps the guarded handlers of the resource sections in use; thread-safe."""
+    """Builds and keeps the guarded handler of each connection in use; thread-safe."""
 
     def __init__(self, settings: Settings, *,
                  load: Callable[[str], type[ResourceHandler]] = handler_class) -> None:
@@ -151,14 +85,22 @@ class ResourceHandlers:
         self._handlers: dict[str, GuardedHandler] = {}
         self._lock = threading.Lock()
 
+    def connection(self, resource: Mapping[str, Any],
+                   credentials: Mapping[str, Any] | None = None) -> Connection:
+        """The connection a resolved `resource` section reaches, with its credentials."""
+        return Connection.of(self._load(str(resource["type"])).schema, resource, credentials)
+
     def for_resource(self, resource: Mapping[str, Any],
-                     auth_data: Mapping[str, Any] | None = None) -> GuardedHandler:
-        """The handler of a resolved `resource` section with the credentials selected for it."""
-        key = json.dumps([resource, auth_data], sort_keys=True, default=str)
+                     credentials: Mapping[str, Any] | None = None) -> GuardedHandler:
+        """The handler of the connection a resolved `resource` section reaches."""
+        return self.for_connection(self.connection(resource, credentials))
+
+    def for_connection(self, connection: Connection) -> GuardedHandler:
+        key = connection.key
         with self._lock:
             guarded_handler = self._handlers.get(key)
             if guarded_handler is None:
-                handler = _build(self._load(resource["type"]), resource, auth_data)
+                handler = _build(self._load(connection.type_name), connection)
                 guarded_handler = GuardedHandler(
                     handler, self._limits.for_backend(handler.type_name, handler.backend_key))
                 self._handlers[key] = guarded_handler
@@ -178,23 +120,45 @@ class ResourceHandlers:
         self.close()
 
 
-def _build(cls: type[ResourceHandler], resource: Mapping[str, Any],
-           auth_data: Mapping[str, Any] | None) -> ResourceHandler:
-    type_name = resource["type"]
-    with _classified(f"[{type_name}] building the handler", type_name, resource, auth_data):
-        return cls(resource, auth_data)
+def _build(cls: type[ResourceHandler], connection: Connection) -> ResourceHandler:
+    with _classified(f"[{connection.label}] building the handler", connection.type_name,
+                     connection):
+        return cls(connection)
+
+
+def _check_count(handler: ResourceHandler, operation: str, items: Sequence[Any],
+                 most: int) -> None:
+    if not 1 <= len(items) <= most:
+        raise ValueError(f"[{handler.label}] {operation} takes 1 to {most} items a call, "
+                         f"not {len(items)}")
+
+
+def _checked_answers(handler: ResourceHandler, operation: str, items: Sequence[Any],
+                     answers: Sequence[Any]) -> list[Any]:
+    """A batch call's answers, one per item: another count, or a create answered with neither
+    an instance nor an error, is a plugin bug."""
+    if len(answers) != len(items):
+        raise PermanentError(f"[{handler.label}] {operation} gave {len(answers)} answers for "
+                             f"{len(items)} items: a bug in the {handler.type_name} plugin")
+    if operation != "create_nodes":
+        return list(answers)
+    return [answer if isinstance(answer, (Instance, ResourceError)) else PermanentError(
+                f"[{handler.label}] create_nodes answered {type(answer).__name__} for node "
+                f"{node.node_id}, neither an instance nor a ResourceError: a bug in the "
+                f"{handler.type_name} plugin")
+            for node, answer in zip(items, answers)]
 
 
 @contextmanager
-def _classified(what: str, type_name: str, resource: Mapping[str, Any],
-                auth_data: Mapping[str, Any] | None) -> Iterator[None]:
+def _classified(what: str, type_name: str, connection: Connection) -> Iterator[None]:
     """Let `ResourceError`s through; report anything else as a plugin bug, secrets hidden."""
     try:
         yield
     except ResourceError:
         raise
     except Exception as error:
-        secrets = set(_secrets({"auth_data": auth_data, **resource}))
+        secrets = set(_secrets({"auth_data": dict(connection.credentials),
+                                **connection.settings}))
         said = error.message if isinstance(error, OccoError) else str(error)
         message = _scrub(f"{what} failed unexpectedly: {type(error).__name__}: {said}", secrets)
         log.warning("%s\n%s", message, _scrub("".join(traceback.format_exception(error)), secrets))

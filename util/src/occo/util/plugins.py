@@ -7,11 +7,14 @@ pyproject.toml, and the code that needs one loads only the entry it names.
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
 
 from .errors import PluginNotAvailable
+from .schema import Schema
 
 T = TypeVar("T")
 
@@ -75,6 +78,62 @@ def load_plugin_class(group: str, name: str, what: str, base: type[T],
             raise PluginNotAvailable(f"{what} '{name}' is declared but not available in this "
                                      "release", hint=error.hint) from None
         raise
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise PluginNotAvailable(f"{what} '{name}' is not a {base.__name__} class",
+                                 hint="reinstall the package that registers it")
+    return cls
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A plugin as its package registers it, once: the keys its section takes, and where its
+    implementation is (`"module:attribute"`).
+
+    The schema is read without importing the implementation, which may pull in a cloud's
+    SDK: the compiler checks every node definition against schemas, and must stay quick.
+    `implementation` None: the type is declared (files using it validate) but not available
+    in this release.
+    """
+
+    schema: Schema
+    implementation: str | None = None
+
+
+def load_declared(group: str, name: str, what: str, base: type[T]) -> type[T]:
+    """The implementation class of plugin `name` of a group of `Declared` entries.
+
+    `PluginNotAvailable` when no such plugin is registered (naming the installed ones), when
+    it is declared without an implementation, or when the implementation cannot be imported.
+    """
+    declared = load_plugin(group, name, what)
+    if not isinstance(declared, Declared):
+        raise PluginNotAvailable(f"{what} '{name}' is not registered as a Declared plugin",
+                                 hint="reinstall the package that registers it")
+    if declared.implementation is None:
+        available = ", ".join(plugin for plugin in plugin_names(group)
+                              if _entry_object(group, plugin).implementation) or "none"
+        raise PluginNotAvailable(f"{what} '{name}' is declared but not available in this "
+                                 "release", hint=f"the available ones are: {available}")
+    return _implementation(declared, what, name, base)
+
+
+def _entry_object(group: str, name: str) -> Declared:
+    return _loaded(registered(group)[name])
+
+
+@functools.lru_cache(maxsize=64)
+def _imported(implementation: str) -> Any:
+    module, _, attribute = implementation.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _implementation(declared: Declared, what: str, name: str, base: type[T]) -> type[T]:
+    assert declared.implementation is not None
+    try:
+        cls = _imported(declared.implementation)
+    except (ImportError, AttributeError) as error:
+        raise PluginNotAvailable(f"{what} '{name}' cannot be loaded: {error}",
+                                 hint="reinstall the package that registers it") from None
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise PluginNotAvailable(f"{what} '{name}' is not a {base.__name__} class",
                                  hint="reinstall the package that registers it")

@@ -44,6 +44,8 @@ class Field:
     doc: str = ""
     items: str | None = None          # the kind of each item of a list
     schema: Schema | None = None    # the schema of a nested mapping
+    connection: bool = False          # it says which backend to reach (endpoint, region), not
+                                      # what to make there: a plugin connects once per value
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ class Schema:
     @property
     def required(self) -> list[str]:
         return [name for name, spec in self.fields.items() if spec.required]
+
+    @property
+    def connection_keys(self) -> tuple[str, ...]:
+        """The keys marked `connection`: together, the backend a section reaches."""
+        return tuple(name for name, spec in self.fields.items() if spec.connection)
 
 
 class Problem(OccoError):

@@ -1,11 +1,14 @@
 """A node's cloud and config manager, each built with the credentials the auth file gives it.
 
 Built per execution and shared by its worker threads: resource handlers come
-from the caller's `ResourceHandlers` (which keeps them and applies each
-backend's limits), config managers are kept here per section (finding a
-plugin by entry point costs milliseconds, too much to pay per node), and each
-manager is asked to prepare an infrastructure once (`prepare`), before the
-first node it configures there.
+from the caller's `ResourceHandlers` (which keeps one per connection and
+applies each backend's limits), config managers are kept here per section
+(finding a plugin by entry point costs milliseconds, too much to pay per
+node), and each manager is asked to prepare an infrastructure once
+(`prepare`), before the first node it configures there. What a section
+resolves to is remembered for the section object: the nodes of one
+implementation share theirs (`NodeResolver`), and a level of hundreds must
+not select credentials and encode its section hundreds of times.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ class Backends:
         self._managers: dict[str, ConfigManager] = {}
         self._prepared: set[tuple[str, str]] = set()
         self._keys: dict[int, tuple[Mapping[str, Any], str]] = {}     # id -> (section, key)
+        self._clouds: dict[int, tuple[Mapping[str, Any], GuardedHandler]] = {}
         self._lock = threading.Lock()
 
     def key(self, section: Mapping[str, Any]) -> str:
@@ -57,7 +61,12 @@ class Backends:
         return known[1]
 
     def cloud(self, resource: Mapping[str, Any]) -> GuardedHandler:
-        return self.handlers.for_resource(resource, self._credentials("resource", resource))
+        """The handler of the connection the section reaches, remembered for the section."""
+        known = self._clouds.get(id(resource))
+        if known is None or known[0] is not resource:
+            cloud = self.handlers.for_resource(resource, self._credentials("resource", resource))
+            known = self._clouds[id(resource)] = (resource, cloud)
+        return known[1]
 
     def manager(self, section: Mapping[str, Any] | None) -> ConfigManager:
         section = section or DEFAULT_SECTION

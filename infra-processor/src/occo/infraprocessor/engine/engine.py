@@ -18,7 +18,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from occo.infobroker.auth import CredentialSource
@@ -28,56 +27,14 @@ from occo.infobroker.store.base import Store
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.util.config import Settings
 
-from ..health import FailingPeriods, HealthChecker
+from ..health import HealthChecker
 from ..instructions import Instruction
-from .backends import Backends
 from .execution import Execution
-from .operations import Operations
+from .parts import Parts, Tuning
 from .progress import NoProgress, Progress
 from .recovery import Recovery
 from .results import ExecutionResult, RecoveryReport
-from .retry import Backoff, Retrier
 from .survey import InstanceStatus, Survey
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """How the engine paces itself.
-
-    `max_workers` bounds the node operations in flight at once (each
-    backend's own limits apply on top, in the guard). Its calls wait on
-    clouds rather than compute, and the pool starts threads only as work
-    comes, so the bound is set to let a whole level of a large
-    infrastructure (hundreds of creates) go at once: 32 made 250 creates of
-    50 ms each take 0.4 s in turns, all of it on the build's critical path.
-
-    Failed cloud calls are made `attempts` times in all with `retry`
-    delays, which are "full jitter" (anything up to the delay): most
-    transient errors are one call in many (a 503 from one busy server), so
-    the first retries come at once, within 5, 10, 20 ms, while the doubling
-    reaches a second within eight, for a cloud in real trouble. Each failed retry
-    of a create delays its instance's boot, and everything waiting for it:
-    with a fifth of calls failing, the unluckiest of 250 creates fails four
-    times or five, and delays from 25 ms made that a third of a second a
-    level (from 0.2 s, seconds). Twelve attempts wait 10 s at most, more
-    patience than before. What bounds the calls a cloud in trouble gets is
-    its backend's limits (`plugins: {TYPE: {concurrency, rate_per_second}}`),
-    retries included.
-
-    Readiness is polled as `pacing` says: `poll` delays of a quarter of the
-    time booted so far (0.25 s at least, the original's fixed 10 s at most),
-    so that an instance is seen ready at most a quarter of its boot time
-    late, and sooner once a peer of it is.
-
-    `settle` is how long a create sent just before a crash may take to be
-    carried out: recovery waits for an intent that young (see `recovery`).
-    """
-
-    max_workers: int = 256
-    attempts: int = 12
-    retry: Backoff = field(default_factory=lambda: Backoff(0.005, 2.0, 10.0, jitter=1.0))
-    poll: Backoff = field(default_factory=lambda: Backoff(0.25, 1.25, 10.0, jitter=0.5))
-    settle: float = 10.0
 
 
 class Engine:
@@ -90,18 +47,9 @@ class Engine:
                  tuning: Tuning | None = None, strategy: str = DEFAULT_STRATEGY) -> None:
         """`router` answers the templates' queries from `store`; `clock` gives epoch seconds
         (record times, failing periods); `strategy` chooses among a node's implementations."""
-        self.store = store
-        self.router = router
-        self.handlers = handlers
-        self.settings = settings or Settings()
-        self.auth_data = auth_data
-        self.checker = checker or HealthChecker()
-        self.rng = rng or random.Random()
-        self.clock = clock
-        self.progress: Progress = progress or NoProgress()
-        self.tuning = tuning or Tuning()
-        self.strategy = strategy
-        self.failing = FailingPeriods(store, clock=clock)
+        self.parts = Parts(store, router, handlers, settings or Settings(), auth_data,
+                           checker or HealthChecker(), rng or random.Random(), clock,
+                           progress or NoProgress(), tuning or Tuning(), strategy)
         self._cancelled = threading.Event()
         self._current: Execution | None = None
 
@@ -118,7 +66,7 @@ class Engine:
         from. Node failures are results, not exceptions; a store write that
         is refused (`StaleFenceError`) stops the execution and is raised.
         """
-        execution = Execution(self, infra_id, fence=fence, nodes=nodes)
+        execution = Execution(self.parts, infra_id, fence=fence, nodes=nodes)
         self._current = execution
         if self.cancelled:
             execution.stop()
@@ -129,18 +77,16 @@ class Engine:
 
     def recover(self, infra_id: str, *, fence: int | None) -> RecoveryReport:
         """Match the infrastructure's records against what its clouds own (see `recovery`)."""
-        return Recovery(self, infra_id, fence=fence).run()
+        return Recovery(self.parts, infra_id, fence=fence).run()
 
     def survey(self, infra_id: str, *, fence: int | None) -> list[InstanceStatus]:
         """The live state of every stored instance (see `survey`); writes back only with `fence`."""
-        return Survey(self, infra_id, fence=fence).run()
+        return Survey(self.parts, infra_id, fence=fence).run()
 
     def cancel(self) -> None:
         """Start no new work: instances in flight finish or are rolled back. Stays cancelled."""
         self._cancelled.set()
-        execution = self._current
-        if execution is not None:
-            execution.stop()
+        self.interrupt()
 
     def interrupt(self) -> None:
         """Stop the execution in flight as `cancel` does, leaving later calls free to run
@@ -148,18 +94,3 @@ class Engine:
         execution = self._current
         if execution is not None:
             execution.stop()
-
-    def operations(self, stopping: threading.Event) -> Operations:
-        """The blocking calls of one execution or recovery; creates stop retrying at `stopping`."""
-        return Operations(
-            Backends(self.handlers, self.auth_data), self.checker,
-            create_retrier=Retrier(self.tuning.retry, self.tuning.attempts, rng=self.rng,
-                                   sleep=stopping.wait),
-            retrier=Retrier(self.tuning.retry, self.tuning.attempts, rng=self.rng,
-                            sleep=_sleep))
-
-
-def _sleep(seconds: float) -> bool:
-    """Wait, never cut short: a rollback must not stop half-way."""
-    time.sleep(seconds)
-    return False

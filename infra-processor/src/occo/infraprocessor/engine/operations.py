@@ -2,25 +2,26 @@
 
 They run in worker threads and never touch the store: the thread that owns
 the store records what they return. Cloud calls go through the guard (each
-backend's limits); creates (with the address lookup right after), drops and
-listings are retried while they fail transiently, readiness probes are not
-(the next poll is their retry, soon: see `pacing`).
+backend's limits); creates, drops and listings are retried while they fail
+transiently, readiness probes are not (the next poll is their retry, soon:
+see `pacing`). A poll's one cloud call tells an instance's state and its
+addresses (`ResourceStatus`).
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from occo.resourcehandler.base import Instance, ResourceError
-from occo.resourcehandler.guard import GuardedHandler
+from occo.resourcehandler.base import Instance, ResourceError, ResourceStatus
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
 from ..health import FailingPeriods, HealthChecker, HealthReport, HealthTarget, combine
 from .backends import Backends
-from .record import InstanceRecord
+from ..record import InstanceRecord
 from .retry import Retrier
 
 log = logging.getLogger("occo.infraprocessor.engine")
@@ -28,8 +29,7 @@ log = logging.getLogger("occo.infraprocessor.engine")
 
 @dataclass(frozen=True)
 class Observation:
-    """One look at a booting instance: each source is asked only once the one before is ready;
-    the addresses are asked until the cloud gives one."""
+    """One look at a booting instance: each source is asked only once the one before is ready."""
 
     resource: NodeState
     service: NodeState
@@ -42,18 +42,15 @@ class Observation:
 
 @dataclass(frozen=True)
 class Told:
-    """What a poll's cloud call told of an instance whose observation takes calls of its own
-    still (its addresses, a health check that reaches it): `Operations.finish` makes them."""
+    """What a poll's cloud call told of an instance whose health check reaches it:
+    `Operations.finish` checks it in a call of its own."""
 
-    instance: Instance                  # the copy the cloud's answer was noted in
-    resource: NodeState
+    status: ResourceStatus
 
 
 @dataclass(frozen=True)
 class Launched:
-    """A node its cloud has made: the instance, when the call that made it was sent
-    (monotonic; `GuardedHandler.sent`), and its addresses if the cloud could tell them at
-    once (else empty).
+    """A node its cloud has made, and when the call that made it was sent (monotonic).
 
     Its boot began a latency after the call was sent, as for any other call,
     whereas the answer of a call that makes many comes later the more it makes:
@@ -63,8 +60,6 @@ class Launched:
 
     instance: Instance
     sent: float
-    addresses: tuple[str, ...] = ()
-    private_ip: str | None = None
 
 
 def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods, *,
@@ -85,17 +80,6 @@ def observed_state(infra_id: str, seen: Observation, failing: FailingPeriods, *,
     return combine(seen.resource, seen.service, health)
 
 
-def _asks_addresses(record: InstanceRecord, resource: NodeState) -> bool:
-    """Whether its addresses are asked: while it boots or once it is up, until it has some
-    (many clouds know them by then, and its dependents need them once it is ready)."""
-    return resource in (NodeState.PENDING, NodeState.READY) and not record.addresses
-
-
-def _addresses_of(cloud: GuardedHandler, instance: Instance) -> tuple[tuple[str, ...], str | None]:
-    """Where the instance is reached, the preferred first, and its private IP address."""
-    return tuple(cloud.get_address(instance)), cloud.get_ip_address(instance)
-
-
 class Operations:
     """`create_retrier` may stop early when the engine is cancelled; `retrier` (drops,
     listings) never does, so that a rollback is not cut short by the cancellation
@@ -109,18 +93,9 @@ class Operations:
         self.retrier = retrier
 
     def launch(self, nodes: Sequence[ResolvedNode]) -> list[Launched | OccoError]:
-        """Make nodes of one resource section, as many a call as their cloud takes
-        (`creates_per_call`): each is registered with its config manager first; after the
-        create, its addresses are asked if the cloud knows them already. Each node's
-        `Launched`, or the error that stopped it.
-
-        Most clouds give an address as soon as they have made the instance;
-        asked here, in the worker that made it (retried as the create is), the
-        address goes into the `created` record: a store write of its own
-        later on (a disk sync for each instance) is saved, and the readiness
-        polls make one call each rather than three. A failure to tell is left
-        to those polls, which ask until the cloud gives one, as they did.
-        """
+        """Make nodes of one connection, as many a call as their cloud takes
+        (`creates_per_call`), each registered with its config manager first: each node's
+        `Launched`, or the error that stopped it."""
         outcomes: dict[int, Launched | OccoError] = {}
         registered: list[int] = []
         for index, node in enumerate(nodes):
@@ -135,102 +110,79 @@ class Operations:
             sent: dict[str, float] = {}         # node id -> when the last call for it was sent
 
             def create(batch: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
-                made = cloud.create_nodes(batch)
-                sent.update(dict.fromkeys((node.node_id for node in batch), cloud.sent))
-                return made
+                sent.update(dict.fromkeys((node.node_id for node in batch), time.monotonic()))
+                return cloud.create_nodes(batch)
             made = self.create_retrier.call_each(
                 f"[{cloud.label}] creating {len(registered)} node(s) of "
                 f"{nodes[registered[0]].name}", create, [nodes[index] for index in registered])
             for index, instance in zip(registered, made):
                 if isinstance(instance, Instance):
-                    outcomes[index] = self._launched(cloud, nodes[index], instance,
-                                                     sent[nodes[index].node_id])
+                    outcomes[index] = Launched(instance, sent[nodes[index].node_id])
                 else:
                     assert isinstance(instance, ResourceError), "the guard hands no other"
                     outcomes[index] = instance
         return [outcomes[index] for index in range(len(nodes))]
 
-    def _launched(self, cloud: GuardedHandler, node: ResolvedNode, instance: Instance,
-                  sent: float) -> Launched:
-        try:
-            addresses, private_ip = self.create_retrier.call(
-                f"[{cloud.label}] asking the addresses of node {node.node_id}",
-                lambda: _addresses_of(cloud, instance))
-        except ResourceError as error:
-            log.info("node %s: no address yet: %s", node.node_id, error.message)
-            return Launched(instance, sent)
-        return Launched(instance, sent, addresses, private_ip)
+    def status(self, resource: Mapping[str, Any], instance: Instance) -> ResourceStatus:
+        """What the instance's cloud tells of it now."""
+        return self.backends.cloud(resource).get_states([instance])[0]
 
     def observe(self, record: InstanceRecord) -> Observation:
-        """The instance's resource, service and health, with its addresses once it is up."""
+        """The instance's resource, service and health, and its addresses."""
         assert record.instance is not None, "only a created instance can be observed"
-        cloud = self.backends.cloud(record.resource)
-        # a copy: the plugin may note a failure in its data while others read the record
-        instance = Instance.from_dict(record.instance.to_dict())
-        return self._observed(record, instance, cloud.get_state(instance))
+        return self._observed(record, self.status(record.resource, record.instance))
 
     def observe_all(self, records: Sequence[InstanceRecord]
                     ) -> list[Observation | Told | OccoError]:
         """What `observe` tells of each instance, or the error that stopped it, for up to
-        `states_per_call` instances of one resource section, whose states the cloud tells in
-        one call; `Told` for an instance whose observation takes network calls of its own.
+        `states_per_call` instances of one connection, whose states the cloud tells in one
+        call; `Told` for an instance whose health check reaches it.
 
         One worker polls a level of hundreds of booting instances: as many
         workers, each waking up to hand in its answer, kept the engine busy
         for longer than the cloud's answer took to come. What needs no network
         is done here, one after the other (config managers answer from what
-        they keep: `ConfigManager.get_node_state`); address lookups and health
-        checks that reach their nodes are each a call of their own
-        (`finish`), so that a node that does not answer yet, costing a
-        timeout, holds up no other.
+        they keep: `ConfigManager.get_node_state`); a health check that
+        reaches its node is a call of its own (`finish`), so that a node that
+        does not answer yet, costing a timeout, holds up no other.
         """
-        instances = [Instance.from_dict(record.instance.to_dict()) for record in records
-                     if record.instance is not None]
+        instances = [record.instance for record in records if record.instance is not None]
         assert len(instances) == len(records), "only created instances can be observed"
         try:
-            states = self.backends.cloud(records[0].resource).get_states(instances)
+            statuses = self.backends.cloud(records[0].resource).get_states(instances)
         except OccoError as error:
             return [error] * len(records)
         seen: list[Observation | Told | OccoError] = []
-        for record, instance, state in zip(records, instances, states):
-            target = record.health_target() if state == NodeState.READY else None
-            # its addresses, or a health check that reaches it once it is up: network calls
-            if _asks_addresses(record, state) or (target is not None and target.probes):
-                seen.append(Told(instance, state))
+        for record, status in zip(records, statuses):
+            target = (_target(record, status) if status.state == NodeState.READY else None)
+            if target is not None and target.probes:
+                seen.append(Told(status))
                 continue
             try:
-                seen.append(self._observed(record, instance, state, target))
+                seen.append(self._observed(record, status, target))
             except OccoError as error:
                 seen.append(error)
         return seen
 
     def finish(self, told: Told, record: InstanceRecord) -> Observation:
         """The observation of an instance `observe_all` left `told`."""
-        return self._observed(record, told.instance, told.resource)
+        return self._observed(record, told.status)
 
-    def _observed(self, record: InstanceRecord, instance: Instance, resource: NodeState,
+    def _observed(self, record: InstanceRecord, status: ResourceStatus,
                   target: HealthTarget | None = None) -> Observation:
-        """The rest of an observation once the cloud has told the resource's state; `target`
-        is the record's health target, if made already."""
-        addresses, private_ip = record.addresses, record.private_ip
-        if _asks_addresses(record, resource):
-            addresses, private_ip = self.addresses(record.resource, instance)
+        """The rest of an observation once the cloud has told the resource's status; `target`
+        is the health target, if made already."""
+        addresses = status.addresses or record.addresses
+        private_ip = status.private_ip or record.private_ip
+        resource = status.state
         service = (self.backends.manager(record.node.config_management).get_node_state(
             record.infra_id, record.node_id) if resource == NodeState.READY else NodeState.UNKNOWN)
         report = timeout = None
         if service == NodeState.READY:
-            if addresses != record.addresses:
-                record, target = record.replace(addresses=addresses), None
-            target = target or record.health_target()
+            target = target or _target(record, status)
             report, timeout = self.checker.check(target), target.timeout
-        detail = instance.data.get("error")
         return Observation(resource, service, report, timeout, addresses, private_ip,
-                           None if detail is None else str(detail))
-
-    def addresses(self, resource: Mapping[str, Any],
-                  instance: Instance) -> tuple[tuple[str, ...], str | None]:
-        """Where the instance is reached, the preferred first, and its private IP address."""
-        return _addresses_of(self.backends.cloud(resource), instance)
+                           status.detail)
 
     def teardown(self, record: InstanceRecord, found: Sequence[Instance] | None = None) -> None:
         """Drop the instance's resource (or the resources `found` for it) and tell its config
@@ -274,3 +226,9 @@ class Operations:
                 dropped.append(instance.instance_id)
         return dropped
 
+
+def _target(record: InstanceRecord, status: ResourceStatus) -> HealthTarget:
+    """The record's health target at the addresses the cloud gives now."""
+    if status.addresses and status.addresses != record.addresses:
+        record = record.replace(addresses=status.addresses)
+    return record.health_target()

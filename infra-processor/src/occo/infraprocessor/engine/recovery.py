@@ -33,18 +33,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from occo.resourcehandler.base import Instance, TransientError
+from occo.resourcehandler.base import Instance, ResourceStatus, TransientError
 from occo.util.errors import OccoError
 
-from .backends import describe_section, section_key
+from .backends import describe_section
 from .dispatcher import Dispatcher
-from .record import InstanceRecord, Phase, RecordError
+from .parts import Parts
+from ..record import InstanceRecord, Phase, RecordError
 from .results import RecoveryReport, describe
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 
 @dataclass(frozen=True)
@@ -59,14 +57,14 @@ class _Step:
 class Recovery:
     """One `Engine.recover` call."""
 
-    def __init__(self, engine: Engine, infra_id: str, *, fence: int | None) -> None:
-        self.store = engine.store
-        self.clock = engine.clock
-        self.settle = engine.tuning.settle
+    def __init__(self, parts: Parts, infra_id: str, *, fence: int | None) -> None:
+        self.store = parts.store
+        self.clock = parts.clock
+        self.settle = parts.tuning.settle
         self.infra_id = infra_id
         self.fence = fence
-        self.dispatcher = Dispatcher(engine.tuning.max_workers)
-        self.operations = engine.operations(threading.Event())
+        self.dispatcher = Dispatcher(parts.tuning.max_workers)
+        self.operations = parts.operations(threading.Event())
         self.adopted: list[str] = []
         self.removed: list[str] = []
         self.orphans: list[str] = []
@@ -75,10 +73,7 @@ class Recovery:
     def run(self) -> RecoveryReport:
         records = list(self._records())
         self._let_creates_land(records)
-        backends: dict[str, list[InstanceRecord]] = {}
-        for record in records:
-            backends.setdefault(section_key(record.resource), []).append(record)
-        groups = list(backends.values())
+        groups = list(self._by_connection(records).values())
         try:
             listings = self.dispatcher.map(
                 lambda group: self.operations.owned(group[0].resource, self.infra_id), groups)
@@ -90,6 +85,20 @@ class Recovery:
             self.dispatcher.close()
         return RecoveryReport(self.infra_id, tuple(self.adopted), tuple(self.removed),
                               tuple(self.orphans), tuple(self.problems))
+
+    def _by_connection(self, records: Sequence[InstanceRecord]) -> dict[Any, list[InstanceRecord]]:
+        """The records by the connection their resource reaches: each is listed once. A record
+        whose handler cannot be built is a problem of its own."""
+        connections: dict[Any, list[InstanceRecord]] = {}
+        for record in records:
+            try:
+                cloud = self.operations.backends.cloud(record.resource)
+            except OccoError as error:
+                self.problems.append(f"cannot reach {describe_section(record.resource)} of "
+                                     f"node {record.node_id}: {describe(error)}")
+                continue
+            connections.setdefault(cloud, []).append(record)
+        return connections
 
     def _let_creates_land(self, records: Sequence[InstanceRecord]) -> None:
         unconfirmed = [record.created_at for record in records
@@ -135,21 +144,19 @@ class Recovery:
                      partial(self.operations.drop, resource, instance),
                      lambda _: self.orphans.append(instance.instance_id))
 
-    def _locate(self, resource: dict[str, Any],
-                instance: Instance) -> tuple[tuple[str, ...], str | None]:
-        """The instance's addresses; none yet if its cloud cannot say now."""
+    def _locate(self, resource: dict[str, Any], instance: Instance) -> ResourceStatus | None:
+        """What the cloud tells of the instance; None if it cannot say now."""
         try:
-            return self.operations.addresses(resource, instance)
+            return self.operations.status(resource, instance)
         except TransientError:
-            return (), None
+            return None
 
     def _adopt(self, record: InstanceRecord, instance: Instance,
-               located: tuple[tuple[str, ...], str | None]) -> None:
-        addresses, private_ip = located
+               located: ResourceStatus | None) -> None:
         phase = Phase.CREATED if record.phase is Phase.INTENT else record.phase
         record = record.replace(phase=phase, instance=instance,
-                                addresses=addresses or record.addresses,
-                                private_ip=private_ip or record.private_ip)
+                                addresses=located and located.addresses or record.addresses,
+                                private_ip=located and located.private_ip or record.private_ip)
         self.store.put_instance(self.infra_id, record.name, record.node_id, record.to_dict(),
                                 fence=self.fence)
         self.adopted.append(record.node_id)

@@ -13,20 +13,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from occo.infobroker.store.base import Store
 from occo.resourcehandler.base import TransientError
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
+from ..record import InstanceRecord, Phase, RecordError
 from .dispatcher import Dispatcher
 from .operations import Observation, observed_state
-from .record import InstanceRecord, Phase, RecordError
+from .parts import Parts
 from .results import describe
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 
 @dataclass(frozen=True)
@@ -60,16 +58,16 @@ def recorded(store: Store, infra_id: str) -> list[InstanceStatus]:
 class Survey:
     """One `Engine.survey` call."""
 
-    def __init__(self, engine: Engine, infra_id: str, *, fence: int | None) -> None:
-        self.engine = engine
+    def __init__(self, parts: Parts, infra_id: str, *, fence: int | None) -> None:
+        self.parts = parts
         self.infra_id = infra_id
         self.fence = fence
 
     def run(self) -> list[InstanceStatus]:
-        records = _decoded(self.engine.store, self.infra_id)
+        records = _decoded(self.parts.store, self.infra_id)
         made = [record for record in records if record.instance is not None]
-        dispatcher = Dispatcher(self.engine.tuning.max_workers)
-        operations = self.engine.operations(threading.Event())
+        dispatcher = Dispatcher(self.parts.tuning.max_workers)
+        operations = self.parts.operations(threading.Event())
         try:
             # retried while the cloud answers transiently: an instance whose state stays
             # unknown is kept (not replaced), and the pass reports it
@@ -97,13 +95,13 @@ class Survey:
         return _sorted(statuses)
 
     def _status(self, record: InstanceRecord, seen: Observation) -> InstanceStatus:
-        state = observed_state(self.infra_id, seen, self.engine.failing)
+        state = observed_state(self.infra_id, seen, self.parts.failing)
         updated = record.replace(addresses=seen.addresses or record.addresses,
                                  private_ip=seen.private_ip or record.private_ip)
         if state == NodeState.READY and record.phase is Phase.CREATED:
-            updated = updated.replace(phase=Phase.READY, ready_at=self.engine.clock())
+            updated = updated.replace(phase=Phase.READY, ready_at=self.parts.clock())
         if updated != record and self.fence is not None:
-            self.engine.store.put_instance(self.infra_id, record.name, record.node_id,
+            self.parts.store.put_instance(self.infra_id, record.name, record.node_id,
                                            updated.to_dict(), fence=self.fence)
         detail = None if state == NodeState.READY else _why(seen, state)
         return InstanceStatus(updated, state, detail)

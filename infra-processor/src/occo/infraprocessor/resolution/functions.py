@@ -1,9 +1,9 @@
 """The functions node templates call: `getip`, `getipall`, `getprivip`, `find_node_id`,
 `cut`, `cmd` and `ibget`, with the names of Occopus 1.10 and its bugs fixed.
 
-The node functions read the instance records the engine stores (`node.find`):
-each has `node_id`, `name`, `infra_id`, `addresses` (the preferred first) and
-`private_ip`. Instances are taken in node-id order, so "the first instance"
+The node functions read the instance records the engine stores (`node.find`),
+decoded (`InstanceRecord`): their node ids, addresses (the preferred first)
+and private IP addresses. A record this version cannot read is passed over. Instances are taken in node-id order, so "the first instance"
 is the same one every time. An instance the cloud has not given an address
 yet is passed over; a node with no instance, or with none addressed yet, is an
 error naming the node (the node it depends on may not have been created).
@@ -18,6 +18,8 @@ from typing import Any
 
 from occo.infobroker.broker import InfoRouter
 from occo.util.errors import OccoError
+
+from ..record import InstanceRecord, RecordError
 
 log = logging.getLogger("occo.infraprocessor.resolution")
 
@@ -39,15 +41,15 @@ class NodeLookup:
         self.router = router
         self.infra_id = infra_id
 
-    def instances(self, name: str) -> list[dict]:
+    def instances(self, name: str) -> list[InstanceRecord]:
         """The stored instances of node `name`, in node-id order; an error if there are none."""
-        found = self.router.get("node.find", infra_id=self.infra_id, name=name)
+        found = _decoded(self.router.get("node.find", infra_id=self.infra_id, name=name))
         if not found:
             raise NodeLookupError(f"node '{name}' has no instance in infrastructure "
                                   f"{self.infra_id}",
                                   hint="check the node name, and that the nodes this one uses "
                                        "are listed as its dependencies so they are built first")
-        return sorted(found, key=lambda instance: str(instance.get("node_id")))
+        return sorted(found, key=lambda instance: instance.node_id)
 
     def getip(self, name: str) -> str:
         """The first address of the first instance of node `name` that has one."""
@@ -59,35 +61,46 @@ class NodeLookup:
 
     def getprivip(self, name: str) -> str:
         """The private IP address of the first instance of node `name` that has one."""
-        return self._first(name, "private IP address", lambda instance: instance.get("private_ip"))
+        return self._first(name, "private IP address", lambda instance: instance.private_ip)
 
     def find_node_id(self, name: str, allnodes: bool = False) -> str | list[str]:
         """The node id of the first instance of node `name`, or with `allnodes` every id."""
-        ids = [str(instance["node_id"]) for instance in self.instances(name)]
+        ids = [instance.node_id for instance in self.instances(name)]
         return ids if allnodes else ids[0]
 
-    def _first(self, name: str, what: str, value: Callable[[dict], str | None]) -> str:
+    def _first(self, name: str, what: str,
+               value: Callable[[InstanceRecord], str | None]) -> str:
         found = self._every(name, what, value)
         if len(found) > 1:
             log.debug("node '%s' has %d instances; using the %s of the first: %s",
                       name, len(found), what, found[0])
         return found[0]
 
-    def _every(self, name: str, what: str, value: Callable[[dict], str | None]) -> list[str]:
+    def _every(self, name: str, what: str,
+               value: Callable[[InstanceRecord], str | None]) -> list[str]:
         instances = self.instances(name)
         found = [item for item in map(value, instances) if item]
         if not found:
             raise NodeLookupError(
                 f"node '{name}' has no {what} yet (instances: "
-                f"{', '.join(str(instance.get('node_id')) for instance in instances)})",
+                f"{', '.join(instance.node_id for instance in instances)})",
                 hint="the node must be created before the nodes that use its address: make "
                      "it a dependency of this node")
         return found
 
 
-def _first_address(instance: dict) -> str | None:
-    addresses: Sequence[str] | None = instance.get("addresses")
-    return addresses[0] if addresses else None
+def _first_address(instance: InstanceRecord) -> str | None:
+    return instance.addresses[0] if instance.addresses else None
+
+
+def _decoded(stored: Sequence[dict]) -> list[InstanceRecord]:
+    records = []
+    for data in stored:
+        try:
+            records.append(InstanceRecord.from_dict(data))
+        except RecordError as error:
+            log.warning("a template passes over a record it cannot read: %s", error.message)
+    return records
 
 
 def cut(text: str, start: int, end: int) -> str:

@@ -6,8 +6,8 @@ A node instance here is what a VM is on a cloud, made of what one machine has:
   `address_range` (default `127.0.1.0/24`; it must lie in `127.0.0.0/8`, and
   `127.0.0.1` is never given out). Linux routes all of `127.0.0.0/8` to the
   loopback device, so services can bind to it with no set-up, and
-  `getip('db')` names each node's own address. `get_address` and
-  `get_ip_address` both answer it.
+  `getip('db')` names each node's own address, its only address and its
+  private one.
 - **A folder of its own**, `<workdir>/nodes/<instance id>/` (workdir default
   `~/.occopus/local`): the working folder of its commands, with `node.log`
   (all their output), and `root/`, the node's stand-in for `/`.
@@ -42,8 +42,8 @@ hides a failure:
    or that breaks these rules, fails the create call with `ContextError`.
 
 States: PENDING while the bootstrap runs, READY once it finished with exit
-code 0, FAILED when a step failed or the bootstrap was killed (the instance's
-data then holds `exit_code`, `error` and `log_tail`), SHUTDOWN once dropped or
+code 0, FAILED when a step failed or the bootstrap was killed (the status's
+`detail` then gives the exit code, the error and the log's tail), SHUTDOWN once dropped or
 its folder is gone. Dropping sends SIGTERM to the group, SIGKILL after a short
 grace, then frees the address and removes the folder and registry entry.
 
@@ -56,3 +56,8 @@ leaves a `status.json` in its folder. A node's processes carry
 never mistaken for a stranger's after its processes are gone.
 Two workdirs should not share an address range.
 """
+from occo.util.plugins import Declared
+
+from .schema import LOCAL
+
+PLUGIN = Declared(LOCAL, "occo.resourcehandler.local.plugin:LocalHandler")

@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -20,12 +20,13 @@ from typing import Any, ClassVar
 
 from occo.util.nodes import NodeState, ResolvedNode
 
-from ..base import Instance, PermanentError, ResourceHandler, TransientError
-from ..schemas import LOCAL
+from ..base import (GONE, Capabilities, Connection, Instance, PermanentError, ResourceError,
+                    ResourceHandler, ResourceStatus, TransientError, each)
 from . import bootstrap, processes
 from .cloudconfig import Plan, parse
 from .layout import NodeFolder, Status
 from .registry import Entry, Registry, address_range
+from .schema import LOCAL
 
 log = logging.getLogger("occo.resourcehandler.local")
 
@@ -41,6 +42,8 @@ class LocalHandler(ResourceHandler):
 
     type_name = "local"
     schema = LOCAL
+    # one registry read tells every node's state
+    capabilities = Capabilities(states_per_call=256)
     STATE_MAP: ClassVar[Mapping[str, NodeState]] = {
         "booting": NodeState.PENDING,    # the bootstrap is running
         "booted": NodeState.READY,       # it finished with exit code 0
@@ -49,18 +52,21 @@ class LocalHandler(ResourceHandler):
     }
     STOP_GRACE = 3.0                     # seconds between SIGTERM and SIGKILL
 
-    def __init__(self, resource: Mapping[str, Any],
-                 auth_data: Mapping[str, Any] | None = None) -> None:
-        super().__init__(resource, auth_data)
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        settings = connection.settings
         # absolute, so that processes started in other folders share it
-        workdir = str(self.resource.get("workdir") or DEFAULT_WORKDIR)
+        workdir = str(settings.get("workdir") or DEFAULT_WORKDIR)
         self.workdir = Path(workdir).expanduser().absolute()
-        network = address_range(self.resource.get("address_range") or DEFAULT_RANGE)
+        network = address_range(settings.get("address_range") or DEFAULT_RANGE)
         self.registry = Registry(self.workdir, network)
 
     @property
     def backend_key(self) -> str:
         return f"{self.type_name}:{self.workdir}"
+
+    def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
+        return each(nodes, self.create_node)
 
     def create_node(self, node: ResolvedNode) -> Instance:
         plan = parse(node.context)
@@ -97,22 +103,19 @@ class LocalHandler(ResourceHandler):
                     registry.remove(entry.node_id)
         log.info("[%s] node %s dropped; %s is free", self.label, instance.node_id, entry.address)
 
-    def get_state(self, instance: Instance) -> NodeState:
-        """The node's state; a failure's exit code, message and log tail go into `instance.data`."""
-        with _machine_errors(f"cannot read the state of local node {instance.node_id}"):
-            entry = self._entry_of(instance, self.registry.read())
-            state, status = self._observe(entry)
-        if state == "failed" and status is not None:
-            instance.data.update(_failure(status))
-        return self.map_state(state)
+    def get_states(self, instances: Sequence[Instance]) -> list[ResourceStatus]:
+        """Each node's state and address; a failure's exit code, message and log tail are its
+        `detail`."""
+        with _machine_errors("cannot read the state of local nodes"):
+            entries = self.registry.read()
+            return [self._status(self._entry_of(instance, entries)) for instance in instances]
 
-    def get_address(self, instance: Instance) -> list[str]:
-        entry = self._entry_of(instance, self.registry.read())
-        return [entry.address] if entry is not None else []
-
-    def get_ip_address(self, instance: Instance) -> str | None:
-        entry = self._entry_of(instance, self.registry.read())
-        return entry.address if entry is not None else None
+    def _status(self, entry: Entry | None) -> ResourceStatus:
+        state, status = self._observe(entry)
+        if entry is None or state == "gone":
+            return GONE
+        detail = _failure(status) if state == "failed" and status is not None else None
+        return ResourceStatus(self.map_state(state), (entry.address,), entry.address, detail)
 
     def list_owned(self, infra_id: str) -> list[Instance]:
         with _machine_errors(f"cannot list the local nodes of {infra_id}"):
@@ -149,12 +152,9 @@ class LocalHandler(ResourceHandler):
 
     def _instance(self, entry: Entry) -> Instance:
         folder = self._folder(entry)
-        data: dict[str, Any] = {"address": entry.address, "pgid": entry.pgid,
-                                "node_dir": str(folder.path), "log": str(folder.log)}
-        state, status = self._observe(entry)
-        if state == "failed" and status is not None:
-            data.update(_failure(status))
-        return Instance(entry.infra_id, entry.node_id, entry.instance_id, data)
+        return Instance(entry.infra_id, entry.node_id, entry.instance_id,
+                        {"address": entry.address, "pgid": entry.pgid,
+                         "node_dir": str(folder.path), "log": str(folder.log)})
 
     def _start(self, entry: Entry, node: ResolvedNode, plan: Plan) -> int:
         """Start the node's bootstrap at the head of a new session; its pid is the group id."""
@@ -187,8 +187,10 @@ def _environment(entry: Entry, node: ResolvedNode, plan: Plan,
             **processes.mark(entry.instance_id)}
 
 
-def _failure(status: Status) -> dict[str, Any]:
-    return {"exit_code": status.exit_code, "error": status.message, "log_tail": status.log_tail}
+def _failure(status: Status) -> str:
+    """A failed bootstrap on one line: what went wrong, and the last lines of its log."""
+    lines = [line.strip() for line in status.log_tail.splitlines() if line.strip()][-3:]
+    return status.message + (f" (log: {' | '.join(lines)})" if lines else "")
 
 
 @contextmanager

@@ -14,10 +14,11 @@ from typing import Any
 
 from occo.util.nodes import NodeState, ResolvedNode
 
-from ..base import (INFRA_TAG, NODE_TAG, Instance, PermanentError, ResourceError,
-                    ResourceHandler, TransientError)
-from ..schemas import SIMCLOUD
+from ..base import (GONE, INFRA_TAG, NODE_TAG, OWNER_TAG, Capabilities, Connection, Instance,
+                    PermanentError, ResourceError, ResourceHandler, ResourceStatus,
+                    TransientError)
 from .connections import Connections, Response, TransportError
+from .schema import SIMCLOUD
 
 NAME_TAG = "occopus-node-name"
 # bytes of create requests in one batch: simcloud takes bodies up to 1 MiB; a node whose own
@@ -32,22 +33,17 @@ class SimCloudHandler(ResourceHandler):
     schema = SIMCLOUD
     STATE_MAP = {"pending": NodeState.PENDING, "running": NodeState.READY,
                  "terminated": NodeState.SHUTDOWN}
-    states_per_call = 200           # ids in one query string: about 3 KB
-    creates_per_call = 200          # simcloud's most in a batch (fewer when user data is large)
+    # ids in one query string: about 3 KB; simcloud's most in a batch (fewer when user data
+    # is large)
+    capabilities = Capabilities(creates_per_call=200, states_per_call=200, costs=True)
 
-    def __init__(self, resource: Mapping[str, Any],
-                 auth_data: Mapping[str, Any] | None = None) -> None:
-        super().__init__(resource, auth_data)
-        self._connections = Connections(str(self.resource["endpoint"]))
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.endpoint = str(connection.settings["endpoint"])
+        self._connections = Connections(self.endpoint)
 
     def close(self) -> None:
         self._connections.close()
-
-    def create_node(self, node: ResolvedNode) -> Instance:
-        made = self.create_nodes([node])[0]
-        if isinstance(made, ResourceError):
-            raise made
-        return made
 
     def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
         requests = [self._create_request(node) for node in nodes]
@@ -62,11 +58,13 @@ class SimCloudHandler(ResourceHandler):
         return made
 
     def _create_request(self, node: ResolvedNode) -> dict[str, Any]:
-        tags = {str(key): str(value) for key, value in (self.resource.get("tags") or {}).items()}
-        tags.update({INFRA_TAG: node.infra_id, NODE_TAG: node.node_id, NAME_TAG: node.name})
+        resource = node.resource
+        tags = {str(key): str(value) for key, value in (resource.get("tags") or {}).items()}
+        tags.update({INFRA_TAG: node.infra_id, NODE_TAG: node.node_id, NAME_TAG: node.name,
+                     OWNER_TAG: node.user_id})
         return {"client_token": node.node_id, "tags": tags, "user_data": node.context,
-                **{key: str(self.resource[key]) for key in ("image", "flavor")
-                   if self.resource.get(key) is not None}}
+                **{key: str(resource[key]) for key in ("image", "flavor")
+                   if resource.get(key) is not None}}
 
     def _made(self, request: dict[str, Any], result: dict[str, Any]) -> Instance | ResourceError:
         """One create's answer in a batch: its instance, or its error classified."""
@@ -75,34 +73,23 @@ class SimCloudHandler(ResourceHandler):
         if status >= 400:
             return _classified(f"[{self.label}] creating node {tags[NODE_TAG]} answered "
                                f"{status}: {result['error']['message']}", status)
-        created = result["instance"]
-        # the answer names the private address, as EC2's RunInstances does: kept, it
-        # saves asking for it (a round trip on every node's way to ready)
-        return Instance(tags[INFRA_TAG], tags[NODE_TAG], created["id"],
-                        {"private_ip": created["private_ip"]})
+        return Instance(tags[INFRA_TAG], tags[NODE_TAG], result["instance"]["id"])
 
     def drop_node(self, instance: Instance) -> None:
         self._call("DELETE", f"/instances/{instance.instance_id}", missing_ok=True)
 
-    def get_state(self, instance: Instance) -> NodeState:
-        return self.get_states([instance])[0]
-
-    def get_states(self, instances: Sequence[Instance]) -> list[NodeState]:
+    def get_states(self, instances: Sequence[Instance]) -> list[ResourceStatus]:
         ids = [instance.instance_id for instance in instances]
         found = self._call("GET", "/instances", params={"ids": ",".join(ids)})
-        states = {item["id"]: item["state"] for item in found["instances"]}
-        return [NodeState.SHUTDOWN if instance_id not in states
-                else self.map_state(states[instance_id]) for instance_id in ids]
+        statuses = {item["id"]: self._status(item) for item in found["instances"]}
+        return [statuses.get(instance_id, GONE) for instance_id in ids]
 
-    def get_address(self, instance: Instance) -> list[str]:
-        address = self.get_ip_address(instance)
-        return [] if address is None else [address]
-
-    def get_ip_address(self, instance: Instance) -> str | None:
-        if instance.data.get("private_ip"):
-            return str(instance.data["private_ip"])      # an instance keeps its address
-        found = self._get(instance)
-        return None if found is None or found["state"] == "terminated" else found["private_ip"]
+    def _status(self, item: Mapping[str, Any]) -> ResourceStatus:
+        state = self.map_state(item["state"])
+        if state == NodeState.SHUTDOWN:
+            return GONE
+        address = item.get("private_ip")
+        return ResourceStatus(state, (address,) if address else (), address)
 
     def get_cost(self, instance: Instance) -> float:
         found = self._get(instance)
@@ -113,8 +100,7 @@ class SimCloudHandler(ResourceHandler):
 
     def list_owned(self, infra_id: str) -> list[Instance]:
         found = self._call("GET", "/instances", params={f"tag.{INFRA_TAG}": infra_id})
-        return [Instance(infra_id, item["tags"][NODE_TAG], item["id"],
-                         {"private_ip": item["private_ip"]})
+        return [Instance(infra_id, item["tags"][NODE_TAG], item["id"])
                 for item in found["instances"] if item["state"] != "terminated"]
 
     def _get(self, instance: Instance) -> dict[str, Any] | None:
@@ -137,8 +123,7 @@ class SimCloudHandler(ResourceHandler):
                 return response.json()
             except ValueError:
                 raise PermanentError(f"{what} answered {status} without JSON",
-                                     hint=f"is {self.resource['endpoint']} a simcloud server?"
-                                     ) from None
+                                     hint=f"is {self.endpoint} a simcloud server?") from None
         raise _classified(f"{what} answered {status}: {_message(response)}", status)
 
 

@@ -1,9 +1,10 @@
 """The instance record: what the engine stores for each node instance, as JSON.
 
-Other components read it (the enactor counts instances and asks their state,
-the template functions read `addresses` and `private_ip`, the providers
-`node.resource.*` and `node.service.state` take it as it is), so its shape is
-written down here, once:
+The infra-processor owns it: it writes it, and it alone decodes it
+(`InstanceRecord.from_dict`), for the engine, the template functions and the
+enactor above. Components below it are handed typed values taken from it
+(a `ResolvedNode`, an `Instance`, a `resource` section), never the document.
+Its shape, written down once:
 
 | key | value |
 |---|---|
@@ -38,7 +39,7 @@ from occo.resourcehandler.base import Instance
 from occo.util.errors import OccoError
 from occo.util.nodes import ResolvedNode
 
-from ..health import HealthTarget
+from .health import HealthTarget
 
 FORMAT = 1
 

@@ -1,11 +1,19 @@
 """The behaviour every resource-handler plugin must show, as a unittest mixin.
 
-A plugin's test class combines `ResourceHandlerConformance` with
-`unittest.TestCase` and defines two hooks:
+Shipped with the resource-handler, so that a plugin of another package is
+held to the same rules:
+
+    from occo.resourcehandler.conformance import ResourceHandlerConformance
+
+    class MyCloudConformance(ResourceHandlerConformance, unittest.TestCase):
+        def make_handler(self): ...
+        def make_node(self, infra_id, node_id): ...
+
+Hooks a test class defines:
 
 - `make_handler()`: a new handler for the backend under test. Every call
   must reach the same backend: a second handler has to see what the first
-  made, as the engine's does after a crash. A `close()` it has is called.
+  made, as the engine's does after a crash. Its `close()` is called.
 - `make_node(infra_id, node_id)`: a `ResolvedNode` the backend can create.
 
 and may define:
@@ -21,25 +29,45 @@ Each test uses infrastructure and node ids of its own and drops what it made.
 """
 from __future__ import annotations
 
+import copy
+import threading
 import time
 import unittest
 import uuid
-from importlib.metadata import entry_points
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from occo.util.nodes import NodeState, ResolvedNode
+from occo.util.plugins import Declared, registered
 
-from occo.resourcehandler.base import (Instance, PermanentError, ResourceError, ResourceHandler,
-                                       TransientError)
-from occo.resourcehandler.plugins import SCHEMAS, handler_class
-
-from .support import run_threads
+from .base import (Instance, PermanentError, ResourceError, ResourceHandler, ResourceStatus,
+                   TransientError)
+from .plugins import PLUGINS, handler_class
 
 # Type checkers see the TestCase a mixin ends up in; unittest must not collect the mixin.
 if TYPE_CHECKING:
     Mixin = unittest.TestCase
 else:
     Mixin = object
+
+BOOTING = {NodeState.PENDING, NodeState.UNKNOWN, NodeState.READY}
+
+
+def run_threads(targets: Iterable[Callable[[], object]]) -> list[BaseException]:
+    """Run each target in a thread of its own, all at once; return what they raised."""
+    failures: list[BaseException] = []
+
+    def run(target: Callable[[], object]) -> None:
+        try:
+            target()
+        except BaseException as error:     # a thread's failure must reach the test
+            failures.append(error)
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
 
 
 class ResourceHandlerConformance(Mixin):
@@ -69,23 +97,36 @@ class ResourceHandlerConformance(Mixin):
 
     def open_handler(self) -> ResourceHandler:
         handler = self.make_handler()
-        close = getattr(handler, "close", None)
-        if close is not None:
-            self.addCleanup(close)
+        self.addCleanup(handler.close)
         return handler
 
     @staticmethod
     def new_id(what: str) -> str:
         return f"conformance-{what}-{uuid.uuid4().hex[:12]}"
 
+    def create_one(self, node: ResolvedNode) -> Instance:
+        """`create_nodes` of one node, which must make it."""
+        made = self.handler.create_nodes([node])
+        self.assertEqual(len(made), 1, f"create_nodes of one node answered {made!r}")
+        if isinstance(made[0], Instance):
+            self.addCleanup(self.handler.drop_node, made[0])
+        elif isinstance(made[0], ResourceError):
+            raise made[0]
+        self.assertIsInstance(made[0], Instance)
+        return made[0]
+
     def create(self, node: ResolvedNode | None = None) -> Instance:
         """Create a node of this test's infrastructure; it is dropped when the test ends."""
         node = node or self.make_node(self.infra_id, self.new_id("node"))
-        instance = self.handler.create_node(node)
-        self.addCleanup(self.handler.drop_node, instance)
-        self.assertIsInstance(instance, Instance)
+        instance = self.create_one(node)
         self.assertEqual((instance.infra_id, instance.node_id), (node.infra_id, node.node_id))
         return instance
+
+    def status(self, instance: Instance) -> ResourceStatus:
+        [status] = self.handler.get_states([instance])
+        self.assertIsInstance(status, ResourceStatus)
+        self.assertIsInstance(status.state, NodeState)
+        return status
 
     def owned(self, infra_id: str | None = None,
               handler: ResourceHandler | None = None) -> list[tuple[str, str]]:
@@ -98,27 +139,29 @@ class ResourceHandlerConformance(Mixin):
         return sorted((instance.node_id, instance.instance_id) for instance in found)
 
     def wait_for_state(self, instance: Instance, wanted: NodeState,
-                       fatal: tuple[NodeState, ...] = ()) -> list[NodeState]:
+                       fatal: tuple[NodeState, ...] = ()) -> list[ResourceStatus]:
         """Poll until the state is `wanted`; fail on a `fatal` state or at the deadline."""
-        seen: list[NodeState] = []
+        seen: list[ResourceStatus] = []
         deadline = time.monotonic() + self.READY_TIMEOUT
         while True:
-            state = self.handler.get_state(instance)
-            self.assertIsInstance(state, NodeState)
-            seen.append(state)
-            if state == wanted:
+            status = self.status(instance)
+            seen.append(status)
+            if status.state == wanted:
                 return seen
-            if state in fatal or time.monotonic() > deadline:
+            if status.state in fatal or time.monotonic() > deadline:
                 self.fail(f"{instance.instance_id} did not become {wanted} within "
-                          f"{self.READY_TIMEOUT:g} s; states seen: {sorted(set(seen))}")
+                          f"{self.READY_TIMEOUT:g} s; seen: {seen[-3:]}")
             time.sleep(self.POLL_INTERVAL)
 
     # --- the plugin as registered -------------------------------------------
-    def test_the_plugin_is_registered_with_its_schema_and_state_map(self) -> None:
+    def test_the_plugin_is_registered_once_with_its_schema_and_state_map(self) -> None:
         cls = type(self.handler)
         self.assertIs(handler_class(cls.type_name), cls)
-        schemas = [entry.load() for entry in entry_points(group=SCHEMAS, name=cls.type_name)]
-        self.assertEqual(schemas, [cls.schema])
+        declared = registered(PLUGINS)[cls.type_name].load()
+        self.assertIsInstance(declared, Declared)
+        self.assertIs(declared.schema, cls.schema)
+        self.assertTrue(cls.schema.connection_keys or cls.type_name == "local",
+                        "the schema marks no connection key")
         self.assertTrue(cls.STATE_MAP, "STATE_MAP maps no cloud state")
         for cloud_state, state in cls.STATE_MAP.items():
             self.assertIsInstance(state, NodeState, cloud_state)
@@ -133,14 +176,16 @@ class ResourceHandlerConformance(Mixin):
 
     def test_concurrent_creates_of_a_node_make_one_resource(self) -> None:
         node = self.make_node(self.infra_id, self.new_id("node"))
-        made: list[Instance] = []
-        failures = run_threads([lambda: made.append(self.handler.create_node(node))]
+        made: list[Instance | ResourceError] = []
+        failures = run_threads([lambda: made.extend(self.handler.create_nodes([node]))]
                                * self.CONCURRENT_CREATES)
         for instance in made:
-            self.addCleanup(self.handler.drop_node, instance)
+            if isinstance(instance, Instance):
+                self.addCleanup(self.handler.drop_node, instance)
         self.assertEqual(failures, [])
-        self.assertEqual(len({instance.instance_id for instance in made}), 1)
-        self.assertEqual(self.owned(), [(node.node_id, made[0].instance_id)])
+        self.assertTrue(all(isinstance(instance, Instance) for instance in made), made)
+        self.assertEqual(len({instance.instance_id for instance in made}), 1)   # type: ignore
+        self.assertEqual(self.owned(), [(node.node_id, made[0].instance_id)])   # type: ignore
 
     def test_a_resource_is_tagged_with_its_infrastructure_when_created(self) -> None:
         node = self.make_node(self.infra_id, self.new_id("node"))
@@ -156,6 +201,35 @@ class ResourceHandlerConformance(Mixin):
         self.handler.drop_node(dropped)
         self.assertEqual(self.owned(), [(kept.node_id, kept.instance_id)])
 
+    def test_a_create_changes_nothing_it_is_given(self) -> None:
+        node = self.make_node(self.infra_id, self.new_id("node"))
+        before = copy.deepcopy(node)
+        self.create(node)
+        self.assertEqual(node, before, "nodes share their sections: a plugin only reads them")
+
+    def test_create_nodes_answers_each_node_in_order(self) -> None:
+        per_call = type(self.handler).capabilities.creates_per_call
+        old = self.make_node(self.infra_id, self.new_id("node"))
+        made_before = self.create(old)
+        new = [self.make_node(self.infra_id, self.new_id("node")) for _ in range(2)]
+        nodes = [new[0], old, new[1]][:per_call]
+        made = self.handler.create_nodes(nodes)
+        for instance in made:
+            if isinstance(instance, Instance):
+                self.addCleanup(self.handler.drop_node, instance)
+        self.assertEqual(len(made), len(nodes))
+        for node, instance in zip(nodes, made):
+            self.assertIsInstance(instance, Instance, f"node {node.node_id}: {instance}")
+            assert isinstance(instance, Instance)
+            self.assertEqual((instance.infra_id, instance.node_id),
+                             (node.infra_id, node.node_id))
+        if old in nodes:
+            self.assertEqual(made[nodes.index(old)].instance_id,   # type: ignore[union-attr]
+                             made_before.instance_id,
+                             "a node made before is found again, not made twice")
+        self.assertEqual(self.owned(), sorted(
+            {(i.node_id, i.instance_id) for i in [made_before, *made]}))    # type: ignore
+
     # --- drop ---------------------------------------------------------------
     def test_dropping_a_resource_again_succeeds(self) -> None:
         instance = self.create()
@@ -166,71 +240,52 @@ class ResourceHandlerConformance(Mixin):
     def test_dropping_a_missing_resource_succeeds(self) -> None:
         missing = Instance(self.infra_id, self.new_id("node"), self.missing_instance_id())
         self.handler.drop_node(missing)
-        self.assertIs(self.handler.get_state(missing), NodeState.SHUTDOWN)
+        self.assertIs(self.status(missing).state, NodeState.SHUTDOWN)
 
     # --- state and addresses ------------------------------------------------
     def test_a_resource_becomes_ready_and_is_shutdown_after_drop(self) -> None:
         instance = self.create()
         seen = self.wait_for_state(instance, NodeState.READY,
                                    fatal=(NodeState.FAILED, NodeState.SHUTDOWN))
-        self.assertTrue(set(seen) <= {NodeState.PENDING, NodeState.UNKNOWN, NodeState.READY},
+        self.assertTrue({status.state for status in seen} <= BOOTING,
                         f"states seen on the way: {seen}")
         self.handler.drop_node(instance)
         self.wait_for_state(instance, NodeState.SHUTDOWN)
 
     def test_a_ready_resource_has_addresses_as_strings(self) -> None:
         instance = self.create()
-        self.wait_for_state(instance, NodeState.READY, fatal=(NodeState.FAILED,))
-        addresses = self.handler.get_address(instance)
-        self.assertIsInstance(addresses, list)
-        self.assertTrue(addresses, "a ready node has no address")
-        for address in addresses:
+        status = self.wait_for_state(instance, NodeState.READY, fatal=(NodeState.FAILED,))[-1]
+        self.assertIsInstance(status.addresses, tuple)
+        self.assertTrue(status.addresses, "a ready node has no address")
+        for address in status.addresses:
             self.assertIsInstance(address, str)
             self.assertTrue(address.strip())
-        ip_address = self.handler.get_ip_address(instance)
-        if ip_address is not None:
-            self.assertIsInstance(ip_address, str)
+        if status.private_ip is not None:
+            self.assertIsInstance(status.private_ip, str)
 
-    def test_get_states_tells_what_get_state_tells_of_each_in_order(self) -> None:
-        cls = type(self.handler)
-        self.assertGreaterEqual(cls.states_per_call, 1)
+    def test_get_states_answers_each_instance_in_order(self) -> None:
+        per_call = type(self.handler).capabilities.states_per_call
         live, dropped = self.create(), self.create()
         self.handler.drop_node(dropped)
         self.wait_for_state(dropped, NodeState.SHUTDOWN)
         missing = Instance(self.infra_id, self.new_id("node"), self.missing_instance_id())
-        asked = [dropped, live, missing, live][:max(1, cls.states_per_call)]
-        states = self.handler.get_states(asked)
-        self.assertEqual(len(states), len(asked))
-        # `live` may boot meanwhile: its answer is one of the states of a booting node
-        booting = {NodeState.PENDING, NodeState.UNKNOWN, NodeState.READY}
-        for instance, state in zip(asked, states):
-            self.assertIsInstance(state, NodeState)
-            if instance is live:
-                self.assertIn(state, booting)
+        asked = [dropped, live, missing, live][:per_call]
+        statuses = self.handler.get_states(asked)
+        self.assertEqual(len(statuses), len(asked))
+        for instance, status in zip(asked, statuses):
+            self.assertIsInstance(status, ResourceStatus)
+            if instance is live:        # it may boot meanwhile
+                self.assertIn(status.state, BOOTING)
             else:
-                self.assertIs(state, NodeState.SHUTDOWN, instance)
+                self.assertIs(status.state, NodeState.SHUTDOWN, instance)
 
-    def test_create_nodes_does_what_create_node_does_for_each_in_order(self) -> None:
-        cls = type(self.handler)
-        self.assertGreaterEqual(cls.creates_per_call, 1)
-        old = self.make_node(self.infra_id, self.new_id("node"))
-        made_before = self.create(old)
-        new = [self.make_node(self.infra_id, self.new_id("node")) for _ in range(2)]
-        nodes = [new[0], old, new[1]][:max(1, cls.creates_per_call)]
-        made = self.handler.create_nodes(nodes)
-        for instance in made:
-            if isinstance(instance, Instance):
-                self.addCleanup(self.handler.drop_node, instance)
-        self.assertEqual(len(made), len(nodes))
-        for node, instance in zip(nodes, made):
-            self.assertIsInstance(instance, Instance, f"node {node.node_id}: {instance}")
-            self.assertEqual((instance.infra_id, instance.node_id),
-                             (node.infra_id, node.node_id))
-        if old in nodes:
-            self.assertEqual(made[nodes.index(old)].instance_id, made_before.instance_id,
-                             "a node made before is found again, not made twice")
-        self.assertEqual(self.owned(), sorted(
-            {(i.node_id, i.instance_id) for i in [made_before, *made]}))
+    def test_costs_are_told_only_where_declared(self) -> None:
+        instance = self.create()
+        if type(self.handler).capabilities.costs:
+            self.assertIsInstance(self.handler.get_cost(instance), float)
+        else:
+            with self.assertRaises(PermanentError):
+                self.handler.get_cost(instance)
 
     # --- errors -------------------------------------------------------------
     def test_a_rate_limit_is_a_transient_error(self) -> None:
@@ -244,8 +299,13 @@ class ResourceHandlerConformance(Mixin):
         if not self.inject_fault(kind):
             self.skipTest(f"{type(self).__name__} cannot inject a '{kind}' fault "
                           "(it defines no inject_fault for it)")
-        with self.assertRaises(expected) as raised:
-            created = self.handler.create_node(node)
-            self.addCleanup(self.handler.drop_node, created)
-        self.assertTrue(raised.exception.message)
+        try:
+            [made] = self.handler.create_nodes([node])
+        except ResourceError as error:
+            made = error
+        if isinstance(made, Instance):
+            self.addCleanup(self.handler.drop_node, made)
+        self.assertIsInstance(made, expected)
+        assert isinstance(made, ResourceError)
+        self.assertTrue(made.message)
         self.assertEqual(self.owned(), [], "a refused create must leave nothing behind")
