@@ -1,11 +1,12 @@
 import unittest
-from importlib.metadata import entry_points
 
+from occo.configmanager.plugins import PLUGINS
+from occo.util.plugins import registered as entries
 from occo.util.schema import Problems, check
 
 
 def registered():
-    return {ep.name: ep.load() for ep in entry_points(group="occo.config_management_schemas")}
+    return {name: entry.load().schema for name, entry in entries(PLUGINS).items()}
 
 
 class ConfigManagementSchemaTest(unittest.TestCase):

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import bump, doctor, imports, index, installer, testrun, upload, venvs
+from . import bump, docker, doctor, imports, index, installer, testrun, upload, venvs
 from .errors import DevError
 from .graph import build_graph, check_sibling_pins
 from .lock import Lock, run_lock
@@ -76,6 +76,38 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"index running at {state['url']} (pid {state['pid']}), "
           f"{state['files']} file(s) in {state['packages']}")
     return 0
+
+
+def cmd_docker(args: argparse.Namespace) -> int:
+    root = Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd()))    # the engine needs no components
+    if args.action == "start":
+        state = docker.start(root)
+        if args.json:
+            print(json.dumps(state, indent=1))
+        else:
+            endpoints = state["endpoints"]
+            print(f"docker engine running (pid {state['pid']}, version {state['version']}) at "
+                  f"{endpoints['unix']} and {endpoints['tcp']}; base image {state['base_image']}")
+            print(f"point a docker resource at it with: endpoint: {endpoints['unix']}")
+        return 0
+    if args.action == "stop":
+        state = docker.stop(root)
+        if args.json:
+            print(json.dumps({"stopped": state is not None, **(state or {})}, indent=1))
+        else:
+            print(f"docker engine (pid {state['pid']}) stopped" if state
+                  else "docker engine is not running")
+        return 0
+    state = docker.status(root)
+    if args.json:
+        print(json.dumps(state, indent=1))
+    elif state["running"]:
+        endpoints = state["endpoints"]
+        print(f"docker engine running (pid {state['pid']}, version {state['version']}, "
+              f"API {state['api_version']}) at {endpoints['unix']} and {endpoints['tcp']}")
+    else:
+        print("docker engine is not running; start it with ./occo-dev docker start")
+    return 0 if state["running"] else 1
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -229,6 +261,11 @@ def parser() -> argparse.ArgumentParser:
                            help="address to listen on (0.0.0.0 inside the dev VM)")
     index_cmd.add_argument("--dir", help="folder of the packages (default env/index/packages)")
     index_cmd.set_defaults(func=cmd_index)
+
+    docker_cmd = sub.add_parser("docker", help="run a Docker engine for the examples and tests")
+    docker_cmd.add_argument("action", choices=("start", "stop", "status"))
+    docker_cmd.add_argument("--json", action="store_true", help="answer in JSON")
+    docker_cmd.set_defaults(func=cmd_docker)
 
     test = sub.add_parser("test", help="run the tests and print 'N passed, N failed'")
     test.add_argument("components", nargs="*", metavar="COMP",

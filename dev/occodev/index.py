@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DevError
+from .proc import reap
 from .repo import Repo
 
 DEFAULT_PORT = 8080
@@ -169,21 +170,13 @@ def stop(repo: Repo) -> dict | None:
     os.killpg(state["pid"], signal.SIGTERM)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and Path(f"/proc/{state['pid']}").exists():
-        _reap(state["pid"])
+        reap(state["pid"])
         time.sleep(0.05)
     if Path(f"/proc/{state['pid']}").exists():
         os.killpg(state["pid"], signal.SIGKILL)
-        _reap(state["pid"])
+        reap(state["pid"])
     paths.state.unlink(missing_ok=True)
     return state
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status if the server happens to be our child."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def status(repo: Repo) -> dict | None:

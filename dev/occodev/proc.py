@@ -46,3 +46,12 @@ def run(cmd: Sequence[str | os.PathLike], *, cwd: Path | None = None,
         raise DevError(f"{what or args[0]} failed (exit {result.returncode}): "
                        f"{shlex.join(args)}{detail}")
     return result
+
+
+def reap(pid: int) -> None:
+    """Collect a server's exit status if it happens to be our child (as in tests), so that
+    it leaves no zombie and its pid reads as gone."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

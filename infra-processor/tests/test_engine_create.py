@@ -76,7 +76,7 @@ class CreateTest(SimCloudCase):
             self.assertEqual(record["phase"], "intent")
             self.assertIsNone(record["instance"])
             self.assertEqual(record["node"]["node_id"], node_id)
-            self.assertEqual(record["resource"]["endpoint"], self.cloud.url)
+            self.assertEqual(record["node"]["resource"]["endpoint"], self.cloud.url)
 
     def test_records_are_written_in_batches_the_intents_of_a_batch_before_its_creates(self):
         world = self.web_world()

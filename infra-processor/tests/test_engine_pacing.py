@@ -108,12 +108,10 @@ class PeersTest(unittest.TestCase):
         self.assertEqual(round(self.pacing.sooner(self.late, 101.0), 6), 101.2)
         self.assertEqual(round(self.pacing.sooner(looked, 101.2), 6), 101.225)
 
-    def test_a_group_is_one_node_on_one_cloud(self):
-        cloud = {"type": "simcloud", "endpoint": "http://127.0.0.1:1", "name": "a"}
-        self.assertEqual(peer_group("web", cloud), peer_group("web", {**cloud, "name": "b"}))
-        self.assertNotEqual(peer_group("web", cloud), peer_group("db", cloud))
-        self.assertNotEqual(peer_group("web", cloud),
-                            peer_group("web", {**cloud, "endpoint": "http://127.0.0.1:2"}))
+    def test_a_group_is_one_node_on_one_connection(self):
+        self.assertEqual(peer_group("web", "connection-a"), peer_group("web", "connection-a"))
+        self.assertNotEqual(peer_group("web", "connection-a"), peer_group("db", "connection-a"))
+        self.assertNotEqual(peer_group("web", "connection-a"), peer_group("web", "connection-b"))
 
 
 class LateTest(unittest.TestCase):

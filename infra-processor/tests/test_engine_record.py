@@ -23,11 +23,26 @@ class RecordTest(unittest.TestCase):
             {"node_id": "n1", "name": "web", "infra_id": "i1", "phase": "ready",
              "addresses": ["10.0.0.1", "192.0.2.1"], "private_ip": "10.0.0.1",
              "created_at": 1000.0, "ready_at": 1010.0, "error": None})
-        self.assertEqual(data["resource"], NODE.resource)
-        self.assertEqual(data["config_management"], {"type": "dummy"})
+        self.assertEqual(data["node"]["resource"], NODE.resource)
+        self.assertEqual(data["node"]["config_management"], {"type": "dummy"})
+        self.assertNotIn("resource", data, "the node's sections are stored once, in the node")
         self.assertEqual(data["instance"]["instance_id"], "i-1")
         self.assertEqual(data["node"]["context"], "#cloud-config\n")
         self.assertEqual(InstanceRecord.from_dict(data), RECORD)
+
+    def test_a_record_stored_with_its_sections_twice_reads_the_same(self):
+        """Records written before the sections were stored once, in the node, still read."""
+        earlier = {**RECORD.to_dict(), "resource": NODE.resource,
+                   "config_management": {"type": "dummy"}}
+        self.assertEqual(InstanceRecord.from_dict(earlier), RECORD)
+
+    def test_a_copy_changes_only_what_it_is_told(self):
+        ready = RECORD.replace(phase=Phase.FAILED, error="gone")
+        self.assertEqual((ready.phase, ready.error, RECORD.phase, RECORD.error),
+                         (Phase.FAILED, "gone", Phase.READY, None))
+        self.assertEqual(ready, dataclasses.replace(RECORD, phase=Phase.FAILED, error="gone"))
+        with self.assertRaises(AssertionError):
+            RECORD.replace(phases=Phase.FAILED)
 
     def test_an_intent_has_no_instance_yet(self):
         intent = InstanceRecord(NODE, Phase.INTENT, 1000.0)

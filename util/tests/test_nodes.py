@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import unittest
 
@@ -17,3 +18,11 @@ class ResolvedNodeTest(unittest.TestCase):
         node = ResolvedNode("i", "infra", "u", "n1", "web", {"type": "local"})
         self.assertEqual(node.resource_type, "local")
         self.assertEqual(node.config_management, {"type": "dummy"})
+
+    def test_another_instance_of_a_definition_shares_its_sections(self):
+        node = ResolvedNode("i", "infra", "u", "n1", "web", {"type": "local"},
+                            contextualisation={"type": "basic"}, context="#cloud-config\n")
+        other = node.with_node_id("n2")
+        self.assertEqual(other, dataclasses.replace(node, node_id="n2"))
+        self.assertIs(other.resource, node.resource)
+        self.assertEqual(node.node_id, "n1")

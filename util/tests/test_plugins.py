@@ -1,7 +1,11 @@
+import importlib
+import sys
+import tempfile
 import unittest
+from pathlib import Path
 
 from occo.util.errors import PluginNotAvailable
-from occo.util.plugins import load_plugin, load_plugin_class, plugin_names
+from occo.util.plugins import load_declared, load_plugin, plugin_names
 
 
 class LoadPluginTest(unittest.TestCase):
@@ -25,15 +29,67 @@ class LoadPluginTest(unittest.TestCase):
         self.assertIn("the installed ones are: none", caught.exception.hint)
 
 
-class LoadPluginClassTest(unittest.TestCase):
-    def test_the_class_must_subclass_the_base(self):
-        with self.assertRaises(PluginNotAvailable) as caught:
-            load_plugin_class("console_scripts", "nose2", "console script", Exception)
-        self.assertIn("is not a Exception class", str(caught.exception))
+ENTRY_POINTS = """\
+[occo.test_plugins]
+ready = occo_util_test_plugins:READY
+declared = occo_util_test_plugins:DECLARED
+broken = occo_util_test_plugins:BROKEN
+wrong = occo_util_test_plugins:WRONG
+"""
+PLUGINS = """\
+from occo.util.plugins import Declared
+from occo.util.schema import Schema
 
-    def test_a_name_declared_elsewhere_is_declared_but_not_available(self):
+class Base:
+    pass
+
+class Ready(Base):
+    pass
+
+SCHEMA = Schema("thing", {})
+READY = Declared(SCHEMA, "occo_util_test_plugins:Ready")
+DECLARED = Declared(SCHEMA)
+BROKEN = Declared(SCHEMA, "occo_util_no_such_module:Ready")
+WRONG = Declared(SCHEMA, "occo_util_test_plugins:SCHEMA")
+"""
+
+
+class LoadDeclaredTest(unittest.TestCase):
+    """Plugins of a distribution made for the test, found on sys.path like any other."""
+
+    def setUp(self):
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        info = Path(scratch.name, "occo_util_test_plugins-0.dist-info")
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: occo-util-test-plugins\n"
+                                       "Version: 0\n")
+        (info / "entry_points.txt").write_text(ENTRY_POINTS)
+        Path(scratch.name, "occo_util_test_plugins.py").write_text(PLUGINS)
+        sys.path.append(scratch.name)
+        self.addCleanup(sys.path.remove, scratch.name)
+        self.addCleanup(sys.modules.pop, "occo_util_test_plugins", None)
+        self.module = importlib.import_module("occo_util_test_plugins")
+
+    def load(self, name):
+        return load_declared("occo.test_plugins", name, "thing", self.module.Base)
+
+    def test_a_declared_plugin_loads_its_implementation(self):
+        self.assertIs(self.load("ready"), self.module.Ready)
+
+    def test_a_plugin_declared_without_implementation_names_the_available_ones(self):
         with self.assertRaises(PluginNotAvailable) as caught:
-            load_plugin_class("occo.no_such_group", "nose2", "tool", object,
-                              declared_in="console_scripts")
-        self.assertIn("tool 'nose2' is declared but not available in this release",
-                      str(caught.exception))
+            self.load("declared")
+        self.assertEqual(caught.exception.message,
+                         "thing 'declared' is declared but not available in this release")
+        self.assertEqual(caught.exception.hint, "the available ones are: broken, ready, wrong")
+
+    def test_an_implementation_that_cannot_be_imported_says_why(self):
+        with self.assertRaises(PluginNotAvailable) as caught:
+            self.load("broken")
+        self.assertIn("No module named 'occo_util_no_such_module'", caught.exception.message)
+
+    def test_an_implementation_must_subclass_the_base(self):
+        with self.assertRaises(PluginNotAvailable) as caught:
+            self.load("wrong")
+        self.assertIn("thing 'wrong' is not a Base class", caught.exception.message)

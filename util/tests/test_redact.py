@@ -1,7 +1,8 @@
 import unittest
 from dataclasses import dataclass, field
 
-from occo.util.redact import REDACTED, is_secret_key, redact, redact_url
+from occo.util.redact import (REDACTED, hide, is_secret_key, redact, redact_url,
+                              secret_values)
 from occo.util.yamlload import load_text
 
 SECRET_KEYS = [
@@ -117,3 +118,20 @@ class RedactUrlTest(unittest.TestCase):
         for url, expected in self.CASES:
             with self.subTest(url=url):
                 self.assertEqual(redact_url(url), expected)
+
+
+class HideTest(unittest.TestCase):
+    def test_the_values_redact_hides_are_found_for_free_text(self):
+        found = secret_values({"auth_data": {"user": "alice", "password": "s3cr3t-pw"},
+                               "endpoint": "https://cloud", "vnc_password": "vnc-pass",
+                               "token": "abc", "ports": ["1234", None]})
+        self.assertEqual(found, {"alice", "s3cr3t-pw", "vnc-pass"}, "too short to hide: abc")
+
+    def test_masked_values_are_all_secret(self):
+        self.assertEqual(secret_values({"accesskey": "AKIA1234", "region": "eu-west-1"},
+                                       masked=True), {"AKIA1234", "eu-west-1"})
+
+    def test_hide_replaces_the_longest_first_and_url_passwords(self):
+        text = hide("login s3cr3t-pw-long with s3cr3t at https://bob:hunter22@cloud/",
+                    {"s3cr3t", "s3cr3t-pw-long"})
+        self.assertEqual(text, "login *** with *** at https://bob:***@cloud/")

@@ -63,3 +63,12 @@ class HelpersTest(unittest.TestCase):
     def test_defaults_fill_only_absent_keys(self):
         self.assertEqual(with_defaults({"host": "h"}, PORT), {"host": "h", "port": 80})
         self.assertEqual(with_defaults({"port": 1}, PORT), {"port": 1})
+
+
+class ConnectionKeysTest(unittest.TestCase):
+    def test_the_keys_marked_connection_in_their_order(self):
+        schema = Schema("resource x", {"type": Field("str"),
+                                       "endpoint": Field("scalar", connection=True),
+                                       "image": Field("scalar"),
+                                       "region": Field("scalar", connection=True)})
+        self.assertEqual(schema.connection_keys, ("endpoint", "region"))

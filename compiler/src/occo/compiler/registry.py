@@ -4,8 +4,9 @@ Each component that owns a kind of section (resource-handler the `resource`
 types, config-manager the `config_management` types, infra-processor the
 `contextualisation` and `health_check` types) declares its schemas as data in
 an entry-point group; the compiler reads them from there and never imports
-those components. Resource types are plugins registered once, as `Declared`
-entries whose schema is read without importing the plugin (nor its SDK).
+those components. Resource and config-management types are plugins registered
+once, as `Declared` entries whose schema is read without importing the plugin
+(nor its SDK).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from occo.util.schema import Schema
 SECTION_GROUPS = {
     "resource": "occo.resource_plugins",
     "contextualisation": "occo.contextualisation_schemas",
-    "config_management": "occo.config_management_schemas",
+    "config_management": "occo.config_management_plugins",
     "health_check": "occo.health_check_schemas",
 }
 

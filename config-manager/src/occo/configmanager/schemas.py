@@ -1,6 +1,7 @@
 """The `config_management` section of each manager the original Occopus knew, as data.
 
-Read by the compiler through the entry-point group `occo.config_management_schemas`.
+Registered, with each manager's class, in `declared.py` (entry-point group
+`occo.config_management_plugins`), through which the compiler reads them.
 A node definition without this section gets the `dummy` manager.
 """
 from __future__ import annotations

@@ -11,9 +11,7 @@ Its shape, written down once:
 | `format` | 1 |
 | `node_id`, `name`, `infra_id` | who it is |
 | `phase` | `intent`, `created`, `ready` or `failed` (`Phase`) |
-| `node` | the resolved definition: `ResolvedNode`'s fields |
-| `resource` | the resolved `resource` section (a copy of `node.resource`) |
-| `config_management` | the resolved section (a copy of `node.config_management`) |
+| `node` | the resolved definition: `ResolvedNode`'s fields (`resource` and `config_management` among them) |
 | `variables` | the node's variables, for health-check templates |
 | `instance` | `Instance.to_dict()` once the cloud made it, else null |
 | `addresses` | where others reach it, the preferred first (empty until known) |
@@ -88,7 +86,12 @@ class InstanceRecord:
         return self.node.resource
 
     def replace(self, **changes: Any) -> InstanceRecord:
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes`; its fields are copied, not passed through the constructor
+        (`dataclasses.replace`), which cost most of a poll's work on a node."""
+        assert changes.keys() <= _FIELDS, f"not fields of a record: {changes.keys() - _FIELDS}"
+        record = object.__new__(InstanceRecord)
+        record.__dict__.update(self.__dict__, **changes)
+        return record
 
     def health_target(self) -> HealthTarget:
         """What the health checker needs to check this instance."""
@@ -100,9 +103,7 @@ class InstanceRecord:
         change it."""
         return {"format": FORMAT, "node_id": self.node_id, "name": self.name,
                 "infra_id": self.infra_id, "phase": self.phase.value,
-                "node": _node_dict(self.node), "resource": self.node.resource,
-                "config_management": self.node.config_management,
-                "variables": dict(self.variables),
+                "node": _node_dict(self.node), "variables": dict(self.variables),
                 "instance": None if self.instance is None else self.instance.to_dict(),
                 "addresses": list(self.addresses), "private_ip": self.private_ip,
                 "created_at": self.created_at, "ready_at": self.ready_at, "error": self.error}
@@ -150,6 +151,7 @@ class _Stored(Mapping[str, Any]):
 
 
 _NODE_FIELDS = tuple(item.name for item in dataclasses.fields(ResolvedNode))
+_FIELDS = frozenset(item.name for item in dataclasses.fields(InstanceRecord))
 
 
 def _node_dict(node: ResolvedNode) -> dict[str, Any]:

@@ -78,10 +78,15 @@ class Connection:
     type_name: str
     settings: Mapping[str, Any] = field(default_factory=dict)
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # one string per distinct connection (credentials hashed, never kept in clear)
+    key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", _frozen(self.settings))
         object.__setattr__(self, "credentials", _frozen(self.credentials))
+        text = json.dumps([self.type_name, dict(self.settings), dict(self.credentials)],
+                          sort_keys=True, default=str)
+        object.__setattr__(self, "key", hashlib.sha256(text.encode()).hexdigest())
 
     @classmethod
     def of(cls, schema: Schema, resource: Mapping[str, Any],
@@ -90,13 +95,6 @@ class Connection:
         return cls(str(resource["type"]),
                    {key: resource[key] for key in schema.connection_keys if key in resource},
                    credentials or {})
-
-    @property
-    def key(self) -> str:
-        """One string per distinct connection (credentials hashed, never kept in clear)."""
-        text = json.dumps([self.type_name, dict(self.settings), dict(self.credentials)],
-                          sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def label(self) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from occo.util.config import Settings
 from occo.util.errors import OccoError
-from occo.util.redact import REDACTED, is_secret_key, redact_url
+from occo.util.redact import hide, secret_values
 
 from .base import Connection, Instance, PermanentError, ResourceError, ResourceHandler
 from .limits import Limiter, Limits
@@ -31,7 +31,6 @@ from .plugins import handler_class
 
 log = logging.getLogger("occo.resourcehandler")
 
-SHORTEST_SECRET = 4     # shorter values would garble messages more than they hide
 # the contract's operations, each with the capability that bounds the items of one call
 OPERATIONS: Mapping[str, str | None] = {
     "create_nodes": "creates_per_call", "get_states": "states_per_call",
@@ -96,15 +95,20 @@ class ResourceHandlers:
         return self.for_connection(self.connection(resource, credentials))
 
     def for_connection(self, connection: Connection) -> GuardedHandler:
+        """The kept handler of a connection; built outside the lock (an SDK's client may take
+        a while to make), and kept by whoever is first when two threads build one at once."""
         key = connection.key
         with self._lock:
             guarded_handler = self._handlers.get(key)
-            if guarded_handler is None:
-                handler = _build(self._load(connection.type_name), connection)
-                guarded_handler = GuardedHandler(
-                    handler, self._limits.for_backend(handler.type_name, handler.backend_key))
-                self._handlers[key] = guarded_handler
+        if guarded_handler is not None:
             return guarded_handler
+        handler = _build(self._load(connection.type_name), connection)
+        with self._lock:
+            kept = self._handlers.setdefault(key, GuardedHandler(
+                handler, self._limits.for_backend(handler.type_name, handler.backend_key)))
+        if kept.handler is not handler:
+            handler.close()
+        return kept
 
     def close(self) -> None:
         """Let every kept handler release what it holds."""
@@ -157,29 +161,10 @@ def _classified(what: str, type_name: str, connection: Connection) -> Iterator[N
     except ResourceError:
         raise
     except Exception as error:
-        secrets = set(_secrets({"auth_data": dict(connection.credentials),
-                                **connection.settings}))
+        secrets = secret_values({"auth_data": connection.credentials, **connection.settings})
         said = error.message if isinstance(error, OccoError) else str(error)
-        message = _scrub(f"{what} failed unexpectedly: {type(error).__name__}: {said}", secrets)
-        log.warning("%s\n%s", message, _scrub("".join(traceback.format_exception(error)), secrets))
+        message = hide(f"{what} failed unexpectedly: {type(error).__name__}: {said}", secrets)
+        log.warning("%s\n%s", message, hide("".join(traceback.format_exception(error)), secrets))
         hint = error.hint if isinstance(error, OccoError) and error.hint else (
             f"this is a bug in the {type_name} plugin; its traceback is in the log")
         raise PermanentError(message, hint=hint) from None
-
-
-def _secrets(value: Any, masked: bool = False) -> Iterator[str]:
-    """The strings that `redact` would hide in `value`, to hide them in free text too."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _secrets(item, masked or is_secret_key(key))
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _secrets(item, masked)
-    elif masked and isinstance(value, str) and len(value) >= SHORTEST_SECRET:
-        yield value
-
-
-def _scrub(text: str, secrets: set[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return redact_url(text)

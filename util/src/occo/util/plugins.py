@@ -63,27 +63,6 @@ def load_plugin(group: str, name: str, what: str) -> Any:
                              hint=f"the installed ones are: {installed}")
 
 
-def load_plugin_class(group: str, name: str, what: str, base: type[T],
-                      declared_in: str | None = None) -> type[T]:
-    """A plugin class that must subclass `base`.
-
-    When `name` is missing from `group` but has a schema in `declared_in`
-    (so files using it validate), the error says the type is declared but
-    not available in this release, rather than unknown.
-    """
-    try:
-        cls = load_plugin(group, name, what)
-    except PluginNotAvailable as error:
-        if declared_in and name in plugin_names(declared_in):
-            raise PluginNotAvailable(f"{what} '{name}' is declared but not available in this "
-                                     "release", hint=error.hint) from None
-        raise
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise PluginNotAvailable(f"{what} '{name}' is not a {base.__name__} class",
-                                 hint="reinstall the package that registers it")
-    return cls
-
-
 @dataclass(frozen=True)
 class Declared:
     """A plugin as its package registers it, once: the keys its section takes, and where its
@@ -111,24 +90,9 @@ def load_declared(group: str, name: str, what: str, base: type[T]) -> type[T]:
                                  hint="reinstall the package that registers it")
     if declared.implementation is None:
         available = ", ".join(plugin for plugin in plugin_names(group)
-                              if _entry_object(group, plugin).implementation) or "none"
+                              if _loaded(registered(group)[plugin]).implementation) or "none"
         raise PluginNotAvailable(f"{what} '{name}' is declared but not available in this "
                                  "release", hint=f"the available ones are: {available}")
-    return _implementation(declared, what, name, base)
-
-
-def _entry_object(group: str, name: str) -> Declared:
-    return _loaded(registered(group)[name])
-
-
-@functools.lru_cache(maxsize=64)
-def _imported(implementation: str) -> Any:
-    module, _, attribute = implementation.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
-def _implementation(declared: Declared, what: str, name: str, base: type[T]) -> type[T]:
-    assert declared.implementation is not None
     try:
         cls = _imported(declared.implementation)
     except (ImportError, AttributeError) as error:
@@ -138,3 +102,9 @@ def _implementation(declared: Declared, what: str, name: str, base: type[T]) -> 
         raise PluginNotAvailable(f"{what} '{name}' is not a {base.__name__} class",
                                  hint="reinstall the package that registers it")
     return cls
+
+
+@functools.lru_cache(maxsize=64)
+def _imported(implementation: str) -> Any:
+    module, _, attribute = implementation.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 REDACTED = "***"
+SHORTEST_SECRET = 4
 
 SECRET_NAMES = frozenset({
     "authdata",          # a whole credentials section of the auth file
@@ -77,6 +78,27 @@ def redact_url(text: str) -> str:
     return _QUERY_PARAM.sub(
         lambda match: match["head"] + REDACTED if is_secret_key(match["name"]) and match["value"]
         else match[0], text)
+
+
+def secret_values(obj: Any, masked: bool = False) -> set[str]:
+    """The strings `redact` would hide in `obj` (and `masked`: all of it), to hide them in free
+    text too (an error a library raised may quote a password); those shorter than
+    `SHORTEST_SECRET` would garble a message more than they hide, and are left out."""
+    if isinstance(obj, Mapping):
+        return {text for key, value in obj.items()
+                for text in secret_values(value, masked or is_secret_key(key))}
+    if isinstance(obj, _COLLECTIONS):
+        return {text for item in obj for text in secret_values(item, masked)}
+    if masked and obj is not None and len(str(obj)) >= SHORTEST_SECRET:
+        return {str(obj)}
+    return set()
+
+
+def hide(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each of `secrets` (see `secret_values`) and every URL password hidden."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return redact_url(text)
 
 
 def _copy(obj: Any, masked: bool) -> Any:

@@ -6,6 +6,7 @@ events and scaling requests are stored as the JSON of their dataclass fields.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Any
 
@@ -14,10 +15,13 @@ from .base import SCHEMA_VERSION, Event, Lease, LeaseOwner, ScalingRequest, Stor
 FOREIGN = "another program wrote this store; check the store settings"
 
 
+# one encoder for every document: `json.dumps` with options builds a new one each call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def encode(data: Any) -> str:
     """The document text for `data` (JSON values only: a NaN or an object is a caller's bug)."""
-    return json.dumps({"v": SCHEMA_VERSION, "data": data}, ensure_ascii=False,
-                      allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode({"v": SCHEMA_VERSION, "data": data})
 
 
 def decode(text: str | bytes) -> Any:
@@ -48,9 +52,16 @@ def encode_record(record: Lease | Event | ScalingRequest) -> str:
 def _fields(record: Any) -> dict[str, Any]:
     """A dataclass's fields by name, nested dataclasses too: `asdict` without its deep copy
     of every value, which JSON encoding does not need (an engine logs thousands of events)."""
-    return {field.name: _fields(value) if dataclasses.is_dataclass(value) else value
-            for field in dataclasses.fields(record)
-            for value in (getattr(record, field.name),)}
+    return {name: _fields(value) if _field_names(type(value)) else value
+            for name in _field_names(type(record))
+            for value in (getattr(record, name),)}
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of a dataclass type; () for any other type."""
+    return (tuple(field.name for field in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls) else ())
 
 
 def decode_lease(text: str | bytes) -> Lease:

@@ -48,13 +48,11 @@ starts late. `Pacing` decides with three rules:
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from .retry import Backoff
 
@@ -62,9 +60,9 @@ LATE = 0.01      # seconds a poll at an age its peers or kin give comes after th
 SCOUTS = 16       # instances of a group that poll at the full pace until one is seen ready
 
 
-def peer_group(name: str, resource: Mapping[str, Any]) -> str:
-    """The instances that boot alike: one node's, on one cloud (type and endpoint)."""
-    return json.dumps([name, resource.get("type"), resource.get("endpoint")], default=str)
+def peer_group(name: str, connection: str) -> str:
+    """The instances that boot alike: one node's, on one cloud (its connection's key)."""
+    return f"{name}\0{connection}"
 
 
 @dataclass

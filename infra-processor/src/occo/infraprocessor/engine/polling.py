@@ -49,7 +49,8 @@ class Polling:
     # --- what the execution asks ------------------------------------------------------
     def booted(self, tracked: Tracked, launched: Launched) -> None:
         """Its cloud made it: poll it, paced from when its create was sent, among its peers."""
-        peers = peer_group(tracked.record.name, tracked.record.resource)
+        cloud = self.state.operations.backends.cloud(tracked.record.resource)
+        peers = peer_group(tracked.record.name, cloud.connection.key)
         tracked.boot = Boot(peers, launched.sent, kin=tracked.section)
         self.peers.setdefault(peers, {})[tracked.record.node_id] = tracked
         self._next_poll(tracked)

@@ -30,10 +30,12 @@ _PRECEDENCE = (NodeState.FAILED, NodeState.SHUTDOWN, NodeState.TEMP_FAILED)
 
 def combine(resource: NodeState, service: NodeState, health: NodeState) -> NodeState:
     """The node's state from the three partial ones (the table above)."""
-    states = (resource, service, health)
-    if all(state == NodeState.READY for state in states):
+    if resource == service == health == NodeState.READY:
         return NodeState.READY
-    return next((state for state in _PRECEDENCE if state in states), NodeState.PENDING)
+    for state in _PRECEDENCE:
+        if state in (resource, service, health):
+            return state
+    return NodeState.PENDING
 
 
 @dataclass(frozen=True)

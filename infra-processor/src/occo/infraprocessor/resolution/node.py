@@ -110,7 +110,7 @@ class NodeResolver:
         key = (node_description["name"], index)
         known = self._resolved.get(key)
         if known is not None:
-            return replace(known, node_id=node_id)
+            return known.with_node_id(node_id)
         chosen = implementations[index]
         templated = _has_templates(chosen)
         # a template may change what it is given: give it a copy, never what is kept here

@@ -1,0 +1,35 @@
+"""Debian's apt-get as occo-dev uses it: non-interactive, quiet, and retried once after
+`apt-get update` when run as root, since a fresh machine has no package lists (or old ones)."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from .errors import DevError
+
+
+def apt_get(args: list[str], cwd: Path | None = None, exit_code: int = 1) -> None:
+    """`apt-get ARGS`; a failure is a one-line DevError with apt's last words."""
+    root = os.geteuid() == 0
+    if root and args and args[0] == "download":     # apt's sandbox user cannot write to `cwd`
+        args = ["-o", "APT::Sandbox::User=root", *args]
+    result = _attempt(["apt-get", *args], cwd, exit_code)
+    if result.returncode != 0 and root:
+        _attempt(["apt-get", "update"], cwd, exit_code)
+        result = _attempt(["apt-get", *args], cwd, exit_code)
+    if result.returncode != 0:
+        said = (result.stdout.strip().splitlines() or ["no output"])[-1]
+        advice = "" if root else "; run apt-get update as root, then try again"
+        raise DevError(f"apt-get {' '.join(args)} failed: {said}{advice}", exit_code)
+
+
+def _attempt(command: list[str], cwd: Path | None,
+             exit_code: int) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        return subprocess.run(command, cwd=cwd, env=env, text=True, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except FileNotFoundError:
+        raise DevError(f"{command[0]} is not installed: this needs Debian's packages, on a "
+                       "Debian or Ubuntu machine", exit_code) from None
