@@ -19,6 +19,7 @@ from occo.util.errors import OccoError
 from occo.infobroker.store.base import (SCHEMA_VERSION, Event, InfrastructureExists,
                                         InfrastructureNotFound, LeaseHeld, LeaseOwner,
                                         ScalingRequest, StaleFenceError, Store, StoreError)
+from occo.infobroker.store.codec import Encoded
 
 OWNER = LeaseOwner("host-a", 101, "occopus-build")
 RIVAL = LeaseOwner("host-b", 202, "occopus-scale")
@@ -169,6 +170,11 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.get_instances("infra"), {
             "web": {"w1": {"state": "created"}, "w2": {"state": "created"}},
             "db": {"d1": AWKWARD}})
+
+    def test_a_record_encoded_by_its_caller_is_stored_as_the_same_data(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.put_instances("infra", [("db", "d1", Encoded(json.dumps(AWKWARD)))])
+        self.assertEqual(self.store.get_instances("infra"), {"db": {"d1": AWKWARD}})
 
     def test_instance_names_with_awkward_characters_round_trip(self) -> None:
         self.store.add_infrastructure("infra", {})

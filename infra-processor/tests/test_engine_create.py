@@ -2,6 +2,7 @@
 import dataclasses
 import threading
 import time
+import uuid
 from collections import Counter
 from unittest import mock
 
@@ -10,6 +11,7 @@ import yaml
 from occo.infobroker.store.base import StaleFenceError
 from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning, writes
+from occo.infraprocessor.engine.execution import new_node_ids
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
 from occo.resourcehandler.base import PermanentError, TransientError
@@ -19,7 +21,7 @@ from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
 from .test_engine_fixture import (FAST, EngineWorld, Gate, SimCloudCase, create_one,
-                                  simcloud_definition, spy_handlers, wait_until)
+                                  simcloud_definition, spy_handlers, stored, wait_until)
 
 NOTHING = frozenset()
 LIST_DB = ("#cloud-config\nwrite_files:\n- path: /etc/db\n"
@@ -78,6 +80,29 @@ class CreateTest(SimCloudCase):
             self.assertEqual(record["node"]["node_id"], node_id)
             self.assertEqual(record["node"]["resource"]["endpoint"], self.cloud.url)
 
+    def test_a_levels_first_create_leaves_before_its_last_intent_is_stored(self):
+        """Each call's intents are stored just before it: the cloud works on the first calls
+        while the engine resolves the rest."""
+        world = self.web_world()
+        stored_then = []        # the intents stored when each create call was made
+
+        def look(node):
+            with SqliteStore(world.path, "tester") as store:
+                stored_then.append(len(store.get_instances(world.infra_id).get("web", {})))
+        result = world.execute(world.engine(spy_handlers(self, look)),
+                               CreateNodes("web", 4, NOTHING))     # one node a call
+        self.assertTrue(result.ok, result)
+        self.assertEqual(len(stored_then), 4)
+        self.assertLess(min(stored_then), 4, stored_then)
+
+    def test_new_node_ids_are_version_4_uuids_each_once(self):
+        ids = list(new_node_ids(500))
+        self.assertEqual(len(set(ids)), 500)
+        for node_id in ids:
+            parsed = uuid.UUID(node_id)
+            self.assertEqual((parsed.version, parsed.variant, str(parsed)),
+                             (4, uuid.RFC_4122, node_id))
+
     def test_records_are_written_in_batches_the_intents_of_a_batch_before_its_creates(self):
         world = self.web_world()
         writes = []             # (records in one transaction, creates the cloud had made then)
@@ -85,7 +110,8 @@ class CreateTest(SimCloudCase):
         store_put_instances = world.store.put_instances
 
         def put_instances(infra_id, records, fence=None):
-            writes.append(([data["phase"] for _, _, data in records], self.created_calls()))
+            writes.append(([stored(data)["phase"] for _, _, data in records],
+                           self.created_calls()))
             store_put_instances(infra_id, records, fence=fence)
         world.store.put_instances = put_instances
         world.store.put_instance = lambda *args, **kwargs: single.append(args)
@@ -109,7 +135,7 @@ class CreateTest(SimCloudCase):
         store_append_events = world.store.append_events
 
         def put_instances(infra_id, batch, fence=None):
-            records.append([data["phase"] for _, _, data in batch])
+            records.append([stored(data)["phase"] for _, _, data in batch])
             store_put_instances(infra_id, batch, fence=fence)
 
         def append_events(batch):
@@ -331,7 +357,7 @@ class CreateTest(SimCloudCase):
         store_put_instances = world.store.put_instances
 
         def put_instances(infra_id, records, fence=None):
-            if any(data["phase"] == "failed" for _, _, data in records):
+            if any(stored(data)["phase"] == "failed" for _, _, data in records):
                 # a write kept back until after the roll-back would now let it go first
                 dropped.wait(1.0)
                 order.append("failed")

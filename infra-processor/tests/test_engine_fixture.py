@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import random
 import signal
@@ -82,6 +83,11 @@ def spy_handlers(case: unittest.TestCase,
     handlers = ResourceHandlers(Settings(), load=lambda _: Spy)
     case.addCleanup(handlers.close)
     return handlers
+
+
+def stored(data: dict | str) -> dict:
+    """A record as the engine hands it to the store: a dict, or its JSON (`codec.Encoded`)."""
+    return json.loads(data) if isinstance(data, str) else data
 
 
 def create_one(handler: ResourceHandler, node: ResolvedNode) -> Instance:

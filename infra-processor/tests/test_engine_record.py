@@ -3,6 +3,7 @@ import dataclasses
 import json
 import unittest
 
+from occo.infobroker.store.codec import Encoded
 from occo.infraprocessor.engine import InstanceRecord, Phase, RecordError
 from occo.resourcehandler.base import Instance
 from occo.util.nodes import ResolvedNode
@@ -35,6 +36,15 @@ class RecordTest(unittest.TestCase):
         earlier = {**RECORD.to_dict(), "resource": NODE.resource,
                    "config_management": {"type": "dummy"}}
         self.assertEqual(InstanceRecord.from_dict(earlier), RECORD)
+
+    def test_the_encoded_record_is_its_json(self):
+        other = RECORD.replace(node=NODE.with_node_id("n2"), addresses=(), phase=Phase.CREATED)
+        tricky = RECORD.replace(node=dataclasses.replace(NODE, context="\x00node-id\x00"))
+        for record in (RECORD, other, RECORD, tricky):
+            with self.subTest(record.node_id):
+                self.assertEqual(json.loads(record.encoded()), json.loads(json.dumps(
+                    record.to_dict())))
+        self.assertIsInstance(RECORD.encoded(), Encoded)
 
     def test_a_copy_changes_only_what_it_is_told(self):
         ready = RECORD.replace(phase=Phase.FAILED, error="gone")

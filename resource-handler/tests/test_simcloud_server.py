@@ -76,9 +76,17 @@ class InstanceApiTest(SimCloudApiCase):
         self.assertEqual(answer.status_code, 200)
         self.assertEqual([(item["id"], item["state"]) for item in answer.json()["instances"]],
                          [(db["id"], "terminated"), (web["id"], "pending")])
-        self.assertEqual(answer.json()["instances"][1], self.http.get(
-            f"/instances/{web['id']}").json(), "each as GET /instances/ID shows it")
+        alone = self.http.get(f"/instances/{web['id']}").json()
+        self.assertEqual(answer.json()["instances"][1], {
+            key: value for key, value in alone.items() if key != "user_data"},
+            "each as GET /instances/ID shows it, but its user data")
         self.assertEqual(self.by_ids("i-ffffffff").json(), {"instances": []})
+
+    def test_a_status_view_gives_what_a_poll_needs(self):
+        web = self.create("node-w").json()
+        answer = self.http.get("/instances", params={"ids": web["id"], "view": "status"})
+        self.assertEqual(answer.json(), {"instances": [
+            {"id": web["id"], "state": "pending", "private_ip": web["private_ip"]}]})
 
     def test_listing_by_ids_and_tags_needs_both(self):
         mine = self.create("node-m").json()

@@ -60,17 +60,30 @@ def choose_implementation(node_type: str, implementations: Sequence[dict],
     For a caller that only reads the implementation, or has already made what
     it makes of it: it copies nothing.
     """
+    return pick(fitting(node_type, implementations, filter), strategy, rng)
+
+
+def fitting(node_type: str, implementations: Sequence[dict],
+            filter: Mapping[str, Any] | None = None) -> list[int]:
+    """The indices of the implementations fitting `filter`; `NoMatchingNodeDefinition` when
+    none does. The same for every node of a description: a caller resolving many keeps it."""
+    candidates = _fitting(implementations, filter)
+    if not candidates:
+        raise NoMatchingNodeDefinition(
+            f"no implementation of node type '{node_type}' fits the filter {redact(dict(filter or {}))}",
+            hint=_offered(implementations, filter or {}))
+    return candidates
+
+
+def pick(candidates: Sequence[int], strategy: str = DEFAULT_STRATEGY,
+         rng: random.Random | None = None) -> int:
+    """The index `strategy` picks among `candidates` (as `fitting` gives them)."""
     try:
         choose = STRATEGIES[strategy]
     except KeyError:
         raise UnknownStrategy(f"unknown selection strategy {strategy!r}",
                               hint=did_you_mean(strategy, STRATEGIES)
                               or f"use one of: {', '.join(STRATEGIES)}") from None
-    candidates = _fitting(implementations, filter)
-    if not candidates:
-        raise NoMatchingNodeDefinition(
-            f"no implementation of node type '{node_type}' fits the filter {redact(dict(filter or {}))}",
-            hint=_offered(implementations, filter or {}))
     return choose(candidates, rng or random.Random())
 
 

@@ -152,7 +152,8 @@ class Store(abc.ABC):
 
     def put_instances(self, infra_id: str, records: Sequence[tuple[str, str, dict]],
                       fence: int | None = None) -> None:
-        """Create or replace several instance records, given as (node name, node id, data).
+        """Create or replace several instance records, given as (node name, node id, data);
+        data is a JSON value, or its text already encoded (`codec.Encoded`).
 
         The engine keeps the records of many instances changing at once: one
         transaction for all of them costs about what one record does. Stores

@@ -19,8 +19,16 @@ FOREIGN = "another program wrote this store; check the store settings"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+class Encoded(str):
+    """Data its caller has encoded as JSON text already, stored as it is: a caller that knows
+    which parts of its documents repeat (an engine's records of thousands of nodes of one
+    definition) encodes them faster than `encode` can."""
+
+
 def encode(data: Any) -> str:
     """The document text for `data` (JSON values only: a NaN or an object is a caller's bug)."""
+    if isinstance(data, Encoded):
+        return f'{{"v":{SCHEMA_VERSION},"data":{data}}}'
     return _ENCODER.encode({"v": SCHEMA_VERSION, "data": data})
 
 

@@ -24,9 +24,9 @@ again: the records written so far let the next owner's recovery finish the job.
 """
 from __future__ import annotations
 
+import os
 import time
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
@@ -39,7 +39,8 @@ from ..record import InstanceRecord, Phase
 from ..resolution import NodeResolver
 from .operations import Launched
 from .parts import Parts
-from .polling import Polling, batches
+from .calls import CREATES_PER_CALL, call_group
+from .polling import Polling
 from .progress import Step
 from .results import ExecutionResult, Outcome, describe
 from .state import ExecutionState, Tracked
@@ -134,15 +135,21 @@ class Execution:
             state.writes.flush()    # templates read the records of the instances they depend on
         for create, why in skip:
             self._never_started(create.node_name, create.count, Outcome.SKIPPED, why)
-        intents: list[Tracked] = []
+        filling: dict[Any, list[Tracked]] = {}     # the next create call of each connection
+        node_ids = new_node_ids(sum(create.count for create in start))
         for create in start:
             for _ in range(create.count):
                 if state.stopping.is_set():
                     state.walk.failed(create.node_name)
                     self._never_started(create.node_name, 1, Outcome.CANCELLED, NOT_STARTED)
-                elif (tracked := self._intend(create.node_name)) is not None:
-                    intents.append(tracked)
-        self._launch(intents)
+                elif (tracked := self._intend(create.node_name, next(node_ids))) is not None:
+                    cloud, size = call_group(state, tracked, CREATES_PER_CALL)
+                    batch = filling.setdefault(cloud, [])
+                    batch.append(tracked)
+                    if len(batch) == size:
+                        self._launch(filling.pop(cloud))
+        for batch in filling.values():
+            self._launch(batch)
 
     def _halt(self) -> None:
         self.state.halted = True
@@ -159,11 +166,10 @@ class Execution:
             self.state.finish(name, None, outcome, why)
 
     # --- creating ---------------------------------------------------------------
-    def _intend(self, name: str) -> Tracked | None:
+    def _intend(self, name: str, node_id: str) -> Tracked | None:
         """Resolve a new instance and store its intent; None if it cannot be resolved."""
         state = self.state
         description = self.nodes[name]
-        node_id = str(uuid.uuid4())
         started = time.monotonic()
         try:
             node = self.resolver.resolve(description, node_id)
@@ -174,44 +180,40 @@ class Execution:
             state.walk.failed(name)
             state.finish(name, node_id, Outcome.FAILED, reason)
             return None
+        # the description's variables, shared by its nodes' records (read-only)
         record = InstanceRecord(node, Phase.INTENT, state.parts.clock(),
-                                variables=dict(description.get("variables") or {}))
+                                variables=description.get("variables") or {})
         state.writes.put(record)
         state.writes.event("nodecreating", node_id=node_id, name=name)
         return self._track(record, owned=True, started=started)
 
-    def _launch(self, intents: Sequence[Tracked]) -> None:
-        """Create the instances whose intents are stored.
+    def _launch(self, batch: Sequence[Tracked]) -> None:
+        """Create the instances of one call, their intents stored first, in one transaction.
 
-        Every intent of a batch is stored before the first create is sent:
-        the worker threads that send and answer creates hold the GIL for much
-        of their time, and each store write the owning thread makes among
-        them waits for it several times (SQLite lets the GIL go around each
-        statement). Interleaved with the creates, the intents of a level of
-        250 instances took seconds rather than a fraction of one, and its
-        last create left that much later. Each intent is still stored before
-        its cloud is asked. Only the intents are: the other records kept back
-        (the instances just seen ready, whose dependents these are) are
-        written once the creates have left.
+        A level's creates leave a call at a time, as soon as the call's
+        intents are resolved and stored: the cloud works on the first calls
+        while the engine resolves the rest, rather than after (on simcloud,
+        making a level of 2,500 took a core for as long as resolving it).
+        The intents of a call go in one transaction: the worker threads that
+        send and answer creates hold the GIL for much of their time, and each
+        store write waits for it several times (SQLite lets it go around each
+        statement); an intent a transaction, a level of 250 took seconds. The
+        other records kept back (the instances just seen ready, whose
+        dependents these are) are written once the creates have left.
 
         The instances of one connection go to their cloud together, as many
         in a call (and a worker) as it takes (`creates_per_call`): a level of
         250 on a cloud that takes 200 a call is two calls, not 250 threads
         each starting, sending and waking up in turn.
         """
-        if not intents:
-            return
         state = self.state
-        state.writes.flush([tracked.record.node_id for tracked in intents])
-        for tracked in intents:
+        state.writes.flush([tracked.record.node_id for tracked in batch])
+        for tracked in batch:
+            tracked.busy = True
             state.progress(tracked.record.name, tracked.record.node_id, Step.CREATING,
                            tracked.started)
-        for batch in batches(state, intents, lambda cloud: cloud.capabilities.creates_per_call):
-            for tracked in batch:
-                tracked.busy = True
-            state.dispatcher.submit(state.operations.launch,
-                                    [tracked.record.node for tracked in batch],
-                                    then=partial(self._launched, batch))
+        state.dispatcher.submit(state.operations.launch, [tracked.record.node for tracked in batch],
+                                then=partial(self._launched, batch))
 
     def _launched(self, batch: Sequence[Tracked], future: Future[list[Launched | OccoError]]
                   ) -> None:
@@ -251,3 +253,17 @@ class Execution:
         self.state.tracked[record.node_id] = tracked
         self.teardown.remember(record)
         return tracked
+
+
+def new_node_ids(count: int) -> Iterator[str]:
+    """`count` random (version 4) UUIDs, as `uuid.uuid4()` makes them, from one read of the
+    system's randomness: a level of thousands made them one system call and one `UUID`
+    object each, in the thread every other step waits for."""
+    data = bytearray(os.urandom(16 * count))
+    for start in range(0, len(data), 16):
+        data[start + 6] = data[start + 6] & 0x0F | 0x40       # version 4
+        data[start + 8] = data[start + 8] & 0x3F | 0x80       # the RFC 4122 variant
+    text = data.hex()
+    for start in range(0, len(text), 32):
+        h = text[start:start + 32]
+        yield f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import partial
 from typing import Any, TypeVar
 
 from occo.resourcehandler.base import TransientError
-from occo.resourcehandler.guard import GuardedHandler
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
 from ..record import InstanceRecord, Phase
+from .calls import STATES_PER_CALL, batches
 from .operations import Launched, Observation, Told, observed_state
 from .pacing import Boot, Pacing, peer_group
 from .progress import Step
@@ -89,7 +89,7 @@ class Polling:
                 tracked.busy = False
                 self.give_up(tracked)
             return
-        for batch in batches(self.state, due, lambda cloud: cloud.capabilities.states_per_call):
+        for batch in batches(self.state, due, STATES_PER_CALL):
             self.state.dispatcher.submit(_begun(self.state.operations.observe_all),
                                          [tracked.record for tracked in batch],
                                          then=partial(self._observed_all, batch))
@@ -196,26 +196,6 @@ class Polling:
         """It no longer boots: its peers stop looking at it."""
         if tracked.boot is not None and tracked.boot.peers is not None:
             self.peers.get(tracked.boot.peers, {}).pop(tracked.record.node_id, None)
-
-
-def batches(state: ExecutionState, tracked: Sequence[Tracked],
-            per_call: Callable[[GuardedHandler], int]) -> Iterator[list[Tracked]]:
-    """The instances by the connection their resource reaches, in runs of as many as their
-    cloud takes in a call (`per_call` of its handler)."""
-    clouds: dict[Any, list[Tracked]] = {}
-    sizes: dict[Any, int] = {}
-    for one in tracked:
-        try:
-            cloud: Any = state.operations.backends.cloud(one.record.resource)
-            size = per_call(cloud)
-        except OccoError:       # the handler cannot be built: each call says why
-            cloud, size = one.section, 1
-        clouds.setdefault(cloud, []).append(one)
-        sizes[cloud] = size
-    for cloud, same in clouds.items():
-        size = sizes[cloud]
-        for start in range(0, len(same), size):
-            yield same[start:start + size]
 
 
 def _begun(function: Callable[[Any], T]) -> Callable[[Any], tuple[float, T]]:

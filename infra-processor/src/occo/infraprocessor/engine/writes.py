@@ -57,7 +57,7 @@ class WriteBehind:
                    else [self.pending[node_id] for node_id in node_ids if node_id in self.pending])
         if records:
             self.store.put_instances(self.infra_id,
-                                     [(record.name, record.node_id, record.to_dict())
+                                     [(record.name, record.node_id, record.encoded())
                                       for record in records],
                                      fence=self.fence)
             for record in records:

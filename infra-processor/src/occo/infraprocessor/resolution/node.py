@@ -19,7 +19,7 @@ from typing import Any
 
 from occo.configmanager.plugins import DEFAULT_SECTION, make_manager
 from occo.infobroker.broker import InfoRouter
-from occo.infobroker.selection import DEFAULT_STRATEGY, choose_implementation
+from occo.infobroker.selection import DEFAULT_STRATEGY, fitting, pick
 from occo.util.config import Settings
 from occo.util.errors import OccoError
 from occo.util.nodes import ResolvedNode
@@ -80,6 +80,7 @@ class NodeResolver:
         self._implementations: dict[str, list[dict]] = {}       # node type -> its implementations
         self._templated: dict[str, bool] = {}                   # node type -> any template?
         self._resolved: dict[tuple[str, int], ResolvedNode] = {}   # (node, implementation)
+        self._fitting: dict[str, list[int]] = {}        # node -> its fitting implementations
 
     def implementations(self, node_type: str) -> list[dict]:
         """The node type's implementations (`node.definition.all`), read once."""
@@ -103,11 +104,14 @@ class NodeResolver:
 
     def resolve(self, node_description: Mapping[str, Any], node_id: str) -> ResolvedNode:
         """The node `node_id` of the description, ready for the plugins."""
-        node_type = node_description["type"]
+        node_type, name = node_description["type"], node_description["name"]
         implementations = self.implementations(node_type)
-        index = choose_implementation(node_type, implementations,
-                                      node_description.get("filter"), self.strategy, self.rng)
-        key = (node_description["name"], index)
+        candidates = self._fitting.get(name)
+        if candidates is None:
+            candidates = self._fitting[name] = fitting(node_type, implementations,
+                                                       node_description.get("filter"))
+        index = pick(candidates, self.strategy, self.rng)
+        key = (name, index)
         known = self._resolved.get(key)
         if known is not None:
             return known.with_node_id(node_id)

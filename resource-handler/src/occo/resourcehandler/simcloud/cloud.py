@@ -152,17 +152,25 @@ class Cloud:
         return self.view(record), existing is None
 
     def get(self, instance_id: str) -> Instance | None:
+        """An instance with its user data, as a cloud tells it when asked for one instance."""
         record = self._instances.get(instance_id)
-        return None if record is None else self.view(record)
+        return None if record is None else self.view(record, user_data=True)
 
-    def find(self, tags: Mapping[str, str], ids: Iterable[str] | None = None) -> list[Instance]:
+    def find(self, tags: Mapping[str, str], ids: Iterable[str] | None = None, *,
+             status: bool = False) -> list[Instance]:
         """The remembered instances carrying all of `tags`, terminated ones included: all of
-        them, or those among `ids`, each once, in their order (unknown ids left out)."""
+        them, or those among `ids`, each once, in their order (unknown ids left out). With
+        `status`, only what a poll needs of each: its id, state and private address."""
         known = self._instances
         records = (known.values() if ids is None
                    else [known[key] for key in dict.fromkeys(ids) if key in known])
         wanted = tags.items()
-        return [self.view(record) for record in records if wanted <= record["tags"].items()]
+        found = [record for record in records if wanted <= record["tags"].items()]
+        if status:
+            now = self._clock()
+            return [{"id": record["id"], "state": _state(record, now),
+                     "private_ip": record["private_ip"]} for record in found]
+        return [self.view(record) for record in found]
 
     async def delete(self, instance_id: str) -> Instance | None:
         """Terminate an instance (again: no change); None if it is unknown."""
@@ -185,16 +193,16 @@ class Cloud:
             counts[self.view(record)["state"]] += 1
         return counts
 
-    def view(self, record: Instance) -> Instance:
-        """What the API shows of an instance: its record with its state and cost now."""
+    def view(self, record: Instance, *, user_data: bool = False) -> Instance:
+        """What the API shows of an instance: its record with its state and cost now; its
+        user data only when asked (EC2 answers it apart too: DescribeInstanceAttribute)."""
         now = self._clock()
         end = record["terminated_at"] or now
-        if record["terminated_at"] is not None:
-            state = "terminated"
-        else:
-            state = "running" if now >= record["ready_at"] else "pending"
         running = max(0.0, end - record["ready_at"])
-        return dict(record, state=state, cost=round(running * PRICE_PER_HOUR / 3600, 6))
+        shown = {key: value for key, value in record.items()
+                 if user_data or key != "user_data"}
+        return dict(shown, state=_state(record, now),
+                    cost=round(running * PRICE_PER_HOUR / 3600, 6))
 
     def _forget_terminated(self, now: float) -> None:
         """Forget the instances terminated over `FORGET_AFTER` ago: the first ones in line."""
@@ -214,6 +222,12 @@ class Cloud:
         """The state file's text."""
         return (f'{{"version":{FORMAT_VERSION},"next_seq":{self._next_seq},'
                 f'"instances":{{{",".join(self._entries.values())}}}}}')
+
+
+def _state(record: Instance, now: float) -> str:
+    if record["terminated_at"] is not None:
+        return "terminated"
+    return "running" if now >= record["ready_at"] else "pending"
 
 
 def _entry(record: Instance) -> str:

@@ -80,7 +80,7 @@ class SimCloudHandler(ResourceHandler):
 
     def get_states(self, instances: Sequence[Instance]) -> list[ResourceStatus]:
         ids = [instance.instance_id for instance in instances]
-        found = self._call("GET", "/instances", params={"ids": ",".join(ids)})
+        found = self._call("GET", "/instances", params={"ids": ",".join(ids), "view": "status"})
         statuses = {item["id"]: self._status(item) for item in found["instances"]}
         return [statuses.get(instance_id, GONE) for instance_id in ids]
 

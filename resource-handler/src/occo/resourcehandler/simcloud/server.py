@@ -23,12 +23,14 @@ The API speaks JSON; an error is `{"error": {"code": ..., "message": ...}}`.
                                 {"results": [...]}, one per request, in order: {"status",
                                 "instance"} or {"status", "error"}, each status what
                                 POST /instances would have answered that request
-    GET    /instances/ID        200: the instance; 404
+    GET    /instances/ID        200: the instance, with its user_data; 404
     GET    /instances?tag.K=V   200: {"instances": [...]} carrying every tag given,
                                 terminated ones included
     GET    /instances?ids=A,B   200: {"instances": [...]} of these ids, in this order, each
                                 once: those it knows (terminated ones included); with
-                                tag.K=V too, only those also carrying every tag given
+                                tag.K=V too, only those also carrying every tag given;
+                                with view=status, only the "id", "state" and
+                                "private_ip" of each (what a poll needs)
     DELETE /instances/ID        200: the instance, terminated (again: the same); 404
     GET    /health              200: {"status": "ok"}
     GET    /admin/faults        200: the fault settings
@@ -40,8 +42,9 @@ The API speaks JSON; an error is `{"error": {"code": ..., "message": ...}}`.
                                 and "instances": {state: n}
 
 An instance: `id`, `client_token`, `state` (pending, running, terminated),
-`tags`, `image`, `flavor`, `user_data`, `private_ip`, `created_at`,
-`ready_at`, `terminated_at` (epoch seconds) and `cost` (so far).
+`tags`, `image`, `flavor`, `private_ip`, `created_at`, `ready_at`,
+`terminated_at` (epoch seconds), `cost` (so far), and `user_data` where one
+instance is asked for.
 
 Faults hit the API calls (`/instances...`), never `/health` or `/admin`, in
 this order: every call waits `latency` seconds; beyond `rate_limit` calls a
@@ -282,7 +285,8 @@ class SimCloudServer:
     async def _list(self, query: Mapping[str, str], body: bytes) -> Any:
         tags = {key[4:]: value for key, value in query.items() if key.startswith("tag.")}
         ids = query.get("ids")
-        return {"instances": self.cloud.find(tags, None if ids is None else ids.split(","))}
+        return {"instances": self.cloud.find(tags, None if ids is None else ids.split(","),
+                                             status=query.get("view") == "status")}
 
     async def _health(self, query: Mapping[str, str], body: bytes) -> Any:
         return {"status": "ok"}
