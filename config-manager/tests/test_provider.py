@@ -18,11 +18,10 @@ class ServiceStateTest(unittest.TestCase):
         self.router = InfoRouter([ConfigManagerProvider(AuthData(auth))])
 
     def test_a_node_without_a_manager_is_configured(self):
-        state = self.router.get("node.service.state", instance={"infra_id": "i", "node_id": "n"})
+        state = self.router.get("node.service.state", infra_id="i", node_id="n")
         self.assertIs(state, NodeState.READY)
 
-    def test_the_manager_named_by_the_instance_is_asked(self):
+    def test_the_manager_the_section_names_is_asked(self):
         with self.assertRaises(PluginNotAvailable):
-            self.router.get("node.service.state", instance={
-                "infra_id": "i", "node_id": "n",
-                "config_management": {"type": "chef", "endpoint": "e", "run_list": []}})
+            self.router.get("node.service.state", infra_id="i", node_id="n", section={
+                "type": "chef", "endpoint": "e", "run_list": []})

@@ -12,15 +12,15 @@ from .plugins import DEFAULT_SECTION, make_manager
 
 
 class ConfigManagerProvider(InfoProvider):
-    """Answers from the manager named by a stored instance's `config_management` section."""
+    """Answers from the manager a node's `config_management` section names."""
 
     def __init__(self, auth_data: CredentialSource | None = None) -> None:
         self.auth_data = auth_data
 
     @provides("node.service.state")
-    def service_state(self, instance: Mapping[str, Any]) -> NodeState:
-        """The state of a stored instance record (`infra_id`, `node_id`, `config_management`)."""
-        section = instance.get("config_management") or DEFAULT_SECTION
+    def service_state(self, infra_id: str, node_id: str,
+                      section: Mapping[str, Any] | None = None) -> NodeState:
+        """What the manager of a node's `config_management` section (none: dummy) says of it."""
+        section = section or DEFAULT_SECTION
         credentials = self.auth_data.select("config_management", section) if self.auth_data else None
-        manager = make_manager(section, credentials)
-        return manager.get_node_state(instance["infra_id"], instance["node_id"])
+        return make_manager(section, credentials).get_node_state(infra_id, node_id)
