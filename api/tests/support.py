@@ -16,6 +16,11 @@ backend's workdir (`~/.occopus/local`) are the test's alone.
   holds a node until the test opens it.
 - Local nodes: `local_processes` finds the processes of a HOME's local
   nodes through their environment, `kill_local_nodes` ends them.
+- Tutorials and examples: `copy_tutorial` copies one of the users' tutorials
+  from ../shared/compat/occopus-tutorials and fills in its placeholders
+  (skipped where that folder is absent, failed in CI), `copy_filled` any
+  folder; `use_auth_data` writes the credentials where a user keeps them
+  (`~/.occopus/auth_data.yaml`).
 
 Deadlines are safety nets against hanging, never timing assertions.
 """
@@ -49,6 +54,7 @@ from occo.resourcehandler.simcloud.testing import SimCloudTestCase
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "three-tier"
+TUTORIALS = REPO.parent / "shared" / "compat" / "occopus-tutorials"   # users' files, as they are
 DEADLINE = 120.0        # a safety net against hanging, never a timing assertion
 USER = getpass.getuser()
 NAME_TAG = "occopus-node-name"
@@ -98,6 +104,21 @@ def table_rows(text: str) -> list[dict[str, Any]]:
     for row in rows:
         row["addresses"] = [] if row["addresses"] in ("", "-") else row["addresses"].split()
     return rows
+
+
+def tutorial_folder(name: str) -> Path:
+    """A tutorial of the shared collection. Where the collection is absent the test is
+    skipped, saying so, except in CI (`CI=true`), where that is a failure."""
+    if not TUTORIALS.is_dir():
+        reason = (f"the Occopus tutorials are not at {TUTORIALS}: put the collection there "
+                  "(../shared/compat/occopus-tutorials from the repository root)")
+        if os.environ.get("CI") == "true":
+            raise AssertionError(reason)
+        raise unittest.SkipTest(reason)
+    folder = TUTORIALS / name
+    if not folder.is_dir():
+        raise AssertionError(f"the tutorial {name} is missing from {TUTORIALS}")
+    return folder
 
 
 def port_open(address: str, port: int) -> bool:
@@ -239,6 +260,29 @@ class CommandCase(unittest.TestCase):
         path.write_text(text)
         return path
 
+    def copy_tutorial(self, name: str, fill: Callable[[str], str]) -> Path:
+        """A tutorial copied into the working folder and filled in (see `copy_filled`)."""
+        return self.copy_filled(tutorial_folder(name), fill)
+
+    def copy_filled(self, source: Path, fill: Callable[[str], str]) -> Path:
+        """A folder of Occopus files copied into the working folder, each file's text passed
+        through `fill`, which puts in the values a user puts in; no placeholder may be left."""
+        target = self.work / source.name
+        shutil.copytree(source, target)
+        for path in sorted(target.rglob("*")):
+            if path.is_file():
+                filled = fill(path.read_text())
+                self.assertNotIn("replace_with", filled, f"{path} keeps a placeholder")
+                path.write_text(filled)
+        return target
+
+    def use_auth_data(self, text: str) -> Path:
+        """`~/.occopus/auth_data.yaml`, where a user keeps their credentials."""
+        path = self.home / ".occopus" / "auth_data.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
     def use_config(self) -> Path:
         """A config file of the test's own, passed with --cfg to every command: the store is
         `state/state.db` next to it, not the default in HOME."""
@@ -296,6 +340,11 @@ class CommandCase(unittest.TestCase):
         """`occopus-build` that must succeed; the infrastructure id it printed last."""
         result = self.run_command("occopus-build", *args, description, code=0)
         return last_line(result.stdout)
+
+    def destroy_if_stored(self, infra_id: str) -> None:
+        """A cleanup: `occopus-destroy` of what a test that stopped half-way left stored."""
+        if infra_id in self.stored_ids():
+            self.run_command("occopus-destroy", "-i", infra_id)
 
     def listed(self) -> list[str]:
         """The infrastructures `occopus-maintain -l --json` lists."""

@@ -38,10 +38,6 @@ class ThreeTierOnLocalProcessesTest(CommandCase):
         self.assertEqual(patched.count("address_range"), 3, "the example's format changed")
         definitions.write_text(patched)
 
-    def destroy_if_stored(self, infra_id: str) -> None:
-        if infra_id in self.stored_ids():
-            self.run_command("occopus-destroy", "-i", infra_id)
-
     def fetch(self, address: str, port: int) -> str:
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # never a proxy
         with direct.open(f"http://{address}:{port}/", timeout=10) as answer:

@@ -140,7 +140,12 @@ def cmd_test(args: argparse.Namespace) -> int:
         suites.append(testrun.Suite("tool", dev_python, repo.root / "dev"))
     if "integration" in tool_suites:
         suites.append(testrun.Suite("integration", dev_python, repo.root))
-    total = testrun.run_suites(suites, verbose=args.verbose)
+    engine_was_running = docker.running_state(docker.EnginePaths.of(repo.root)) is not None
+    try:
+        total = testrun.run_suites(suites, verbose=args.verbose)
+    finally:        # the tests start the Docker engine as they need it; leave none behind
+        if not engine_was_running:
+            docker.stop(repo.root)
     print(total.line())
     if total.total == 0:
         raise DevError("no test ran; a test run that runs nothing is an error")

@@ -17,9 +17,9 @@ from docker.errors import NotFound
 from occo.util.nodes import NodeState, ResolvedNode
 
 from occo.resourcehandler.base import INFRA_TAG, Connection, Instance, ResourceStatus
+from occo.resourcehandler.docker import testing as docker_testing
 from occo.resourcehandler.docker.handler import DockerHandler
 
-from . import docker_support
 from .support import create_one
 
 T = TypeVar("T")
@@ -33,11 +33,11 @@ class DockerCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls.engine = docker_support.engine()
+        cls.engine = docker_testing.engine()
 
     def setUp(self) -> None:
         super().setUp()
-        self.docker = docker_support.client()
+        self.docker = docker_testing.client()
         self.infra_id = self.new_id("infra")
         self._infra_ids = {self.infra_id}
         self._image_tags: list[str] = []
@@ -49,7 +49,7 @@ class DockerCase(unittest.TestCase):
 
     # --- making things ------------------------------------------------------
     def handler(self, kind: str = "unix") -> DockerHandler:
-        handler = DockerHandler(Connection("docker", {"endpoint": docker_support.endpoint(kind)}))
+        handler = DockerHandler(Connection("docker", {"endpoint": docker_testing.endpoint(kind)}))
         self.addCleanup(handler.close)
         return handler
 
@@ -66,7 +66,7 @@ class DockerCase(unittest.TestCase):
         repository = self.engine.base_image.rpartition(":")[0] if image is None else image
         return ResolvedNode(infra_id, f"{infra_id}-name", "tester@example.org",
                             node_id or self.new_id("node"), "web",
-                            {"type": "docker", "endpoint": docker_support.endpoint(),
+                            {"type": "docker", "endpoint": docker_testing.endpoint(),
                              "origin": origin, "image": repository, "tag": tag},
                             contextualisation)
 

@@ -11,9 +11,9 @@ from botocore.client import BaseClient
 from occo.util.nodes import ResolvedNode
 
 from occo.resourcehandler.ec2.handler import EC2Handler
+from occo.resourcehandler.ec2.testing import CREDENTIALS, Account, MotoServer, prepare_account
 
 from .ec2_fault_injector import EC2FaultInjector
-from .moto_support import CREDENTIALS, Account, MotoServer, prepare_account
 
 CONTEXT = "#cloud-config\nruncmd:\n  - echo hello\n"
 

@@ -11,9 +11,8 @@ from occo.util.nodes import ResolvedNode
 
 from occo.resourcehandler.base import Connection
 from occo.resourcehandler.conformance import ResourceHandlerConformance
+from occo.resourcehandler.docker import testing as docker_testing
 from occo.resourcehandler.docker.handler import DockerHandler
-
-from . import docker_support
 
 
 class DockerConformanceTest(ResourceHandlerConformance, unittest.TestCase):
@@ -22,12 +21,12 @@ class DockerConformanceTest(ResourceHandlerConformance, unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls.engine = docker_support.engine()
+        cls.engine = docker_testing.engine()
 
     def setUp(self) -> None:
         super().setUp()
         # the nodes' image: a tag of the base image of this test's own, which a fault removes
-        self.docker = docker_support.client()
+        self.docker = docker_testing.client()
         self.addCleanup(self.docker.close)
         self.image, self.tag = "occopus-test/conformance", uuid.uuid4().hex[:12]
         self.docker.tag(self.engine.base_image, self.image, self.tag)
@@ -40,11 +39,11 @@ class DockerConformanceTest(ResourceHandlerConformance, unittest.TestCase):
             pass
 
     def make_handler(self) -> DockerHandler:
-        return DockerHandler(Connection("docker", {"endpoint": docker_support.endpoint()}))
+        return DockerHandler(Connection("docker", {"endpoint": docker_testing.endpoint()}))
 
     def make_node(self, infra_id: str, node_id: str) -> ResolvedNode:
         return ResolvedNode(infra_id, "conformance", "tester@example.org", node_id, "node",
-                            {"type": "docker", "endpoint": docker_support.endpoint(),
+                            {"type": "docker", "endpoint": docker_testing.endpoint(),
                              "origin": "local", "image": self.image, "tag": self.tag},
                             {"type": "docker", "env": [], "command": "sleep inf"})
 

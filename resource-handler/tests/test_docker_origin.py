@@ -7,9 +7,9 @@ import time
 from occo.util.nodes import NodeState
 
 from occo.resourcehandler.base import PermanentError, ResourceError
+from occo.resourcehandler.docker import testing as docker_testing
 from occo.resourcehandler.docker.launch import launch_of
 
-from . import docker_support
 from .docker_case import DockerCase
 from .support import run_threads
 
@@ -48,7 +48,7 @@ class LocalTest(DockerCase):
         node = self.node(image=repository, tag=tag)
         [error] = handler.create_nodes([node])
         self.assertIsInstance(error, PermanentError)
-        self.assertEqual(f"[{docker_support.endpoint()}] node {node.node_id}: image "
+        self.assertEqual(f"[{docker_testing.endpoint()}] node {node.node_id}: image "
                          f"{repository}:{tag} is not on the Docker engine, and origin local "
                          "uses an image already there", error.message)
         self.assertIn("docker import", error.hint)
@@ -57,7 +57,7 @@ class LocalTest(DockerCase):
 
 class TarballURLTest(DockerCase):
     def test_the_helloworld_tutorial_image_is_imported_from_its_url_and_says_hello(self):
-        url = docker_support.tutorial_image_url("busybox_helloworld")
+        url = docker_testing.tutorial_image_url("busybox_helloworld")
         repository, tag = self.unique_image()
         handler = self.handler()
         instance = self.create(handler, self.node(
@@ -73,28 +73,28 @@ class TarballURLTest(DockerCase):
         handler = self.handler()
         receiver_image, sender_image = self.unique_image(), self.unique_image()
         receiver = self.create(handler, self.node(
-            origin=docker_support.tutorial_image_url("busybox_helloworld"),
+            origin=docker_testing.tutorial_image_url("busybox_helloworld"),
             image=receiver_image[0], tag=receiver_image[1], env=["message=receiving"],
             command="sh -c /root/start.sh"))
         address = self.wait_for(handler, receiver, NodeState.READY).addresses[0]
         sender = self.create(handler, self.node(
-            origin=docker_support.tutorial_image_url("busybox_ping"),
+            origin=docker_testing.tutorial_image_url("busybox_ping"),
             image=sender_image[0], tag=sender_image[1], env=[f"target_ip={address}"],
             command="sh -c /root/start.sh"))
         self.wait_until(lambda: f"64 bytes from {address}" in self.logs(sender),
                         "a ping answered by the receiver")
 
     def test_an_image_is_loaded_once_however_many_nodes_need_it_at_once(self):
-        url = docker_support.tutorial_image_url("busybox_helloworld")
+        url = docker_testing.tutorial_image_url("busybox_helloworld")
         path = url[url.index("/", len("http://")):]
         repository, tag = self.unique_image()
         handler = self.handler()
         calls = self.count_calls(handler)
-        downloads = docker_support.image_server().requests[path]
+        downloads = docker_testing.image_server().requests[path]
         launch = launch_of(self.node(origin=url, image=repository, tag=tag))
         self.assertEqual(run_threads([lambda: handler.images.ensure(launch)] * 100), [])
         self.assertEqual(calls.count("POST /images/create"), 1)
-        self.assertEqual(docker_support.image_server().requests[path], downloads + 1)
+        self.assertEqual(docker_testing.image_server().requests[path], downloads + 1)
         # and its nodes are made without loading it again, by this handler or another
         for made_by in (handler, self.handler()):
             calls = self.count_calls(made_by)
@@ -104,10 +104,10 @@ class TarballURLTest(DockerCase):
                                     for node in nodes])
             self.assertEqual(failures, [])
             self.assertNotIn("POST /images/create", calls)
-        self.assertEqual(docker_support.image_server().requests[path], downloads + 1)
+        self.assertEqual(docker_testing.image_server().requests[path], downloads + 1)
 
     def test_a_url_the_engine_cannot_download_is_a_permanent_error_in_the_engines_words(self):
-        url = docker_support.image_server().url("no-such-image.tar")
+        url = docker_testing.image_server().url("no-such-image.tar")
         repository, tag = self.unique_image()
         [error] = self.handler().create_nodes([self.node(origin=url, image=repository,
                                                          tag=tag)])
@@ -119,10 +119,10 @@ class TarballURLTest(DockerCase):
         self.assertEqual(self.handler().list_owned(self.infra_id), [])
 
     def test_a_url_of_something_else_than_an_image_tarball_is_a_permanent_error(self):
-        docker_support.image_tarball("busybox_helloworld")      # the server's folder exists
+        docker_testing.image_tarball("busybox_helloworld")      # the server's folder exists
         (self.engine.images / NOT_A_TARBALL).write_text("this is no tarball\n")
         self.addCleanup((self.engine.images / NOT_A_TARBALL).unlink)
-        url = docker_support.image_server().url(NOT_A_TARBALL)
+        url = docker_testing.image_server().url(NOT_A_TARBALL)
         repository, tag = self.unique_image()
         [error] = self.handler().create_nodes([self.node(origin=url, image=repository,
                                                          tag=tag)])

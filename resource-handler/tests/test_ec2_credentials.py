@@ -14,8 +14,8 @@ from occo.util.nodes import ResolvedNode
 
 from occo.resourcehandler.base import Instance, PermanentError, ResourceError
 from occo.resourcehandler.ec2.handler import EC2Handler
+from occo.resourcehandler.ec2.testing import REGION, Account, MotoServer, prepare_account
 
-from .moto_support import REGION, Account, MotoServer, prepare_account
 
 EC2_POLICY = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", '
               '"Resource": "*"}]}')

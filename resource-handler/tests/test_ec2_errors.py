@@ -19,9 +19,9 @@ from occo.resourcehandler.base import (Instance, PermanentError, ResourceError, 
                                        TransientError)
 from occo.resourcehandler.ec2.errors import classify
 from occo.resourcehandler.ec2.handler import EC2Handler
+from occo.resourcehandler.ec2.testing import CREDENTIALS, HOST
 
 from .ec2_support import MotoEC2Case
-from .moto_support import CREDENTIALS, HOST
 
 SECRETS = tuple(CREDENTIALS.values())
 

@@ -18,6 +18,7 @@ from typing import IO
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from occo.enactor.outcome import NodeRow
 from occo.enactor.plan import Plan
@@ -83,9 +84,10 @@ def print_rows(rows: Sequence[NodeRow], *, title: str, stream: IO[str] | None = 
     table = Table(title=title, title_justify="left")
     for column in ("node", "node id", "outcome", "state", "addresses", "reason"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row.node_name, row.node_id or "-", row.outcome, row.state or "-",
-                      " ".join(row.addresses) or "-", row.reason or "")
+    for row in rows:     # as Text: a cloud's words ("[endpoint] ... '[ami-1]'") are no markup
+        table.add_row(*map(Text, (row.node_name, row.node_id or "-", row.outcome,
+                                  row.state or "-", " ".join(row.addresses) or "-",
+                                  row.reason or "")))
     _console(stream).print(table)
 
 

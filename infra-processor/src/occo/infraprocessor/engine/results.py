@@ -10,8 +10,10 @@ from occo.util.errors import OccoError
 
 
 def describe(error: OccoError) -> str:
-    """An error as a result's reason: one line, with its position when it has one."""
-    return f"{error.location}: {error.message}" if error.location else error.message
+    """An error as a result's reason: one line, with its position when it has one and what to
+    do when it says (a plugin's hint: "check image_id ...")."""
+    text = f"{error.location}: {error.message}" if error.location else error.message
+    return f"{text} (hint: {error.hint})" if error.hint else text
 
 
 class Outcome(StrEnum):

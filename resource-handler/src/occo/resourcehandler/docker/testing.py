@@ -1,16 +1,18 @@
 """A real Docker engine for tests, and the tutorials' images for it, served over HTTP.
 
-Any suite can use it (the api end-to-end tests for the docker-helloworld and
-docker-ping tutorials too):
+Shipped with the plugin so that any suite can use it (the resource handler's
+tests, and the api's end-to-end runs of the docker-helloworld and docker-ping
+tutorials):
 
-    from tests.docker_support import endpoint, tutorial_image_url
+    from occo.resourcehandler.docker.testing import endpoint, tutorial_image_url
     endpoint()                         # unix:///.../env/docker/docker.sock (or "tcp")
     tutorial_image_url("busybox_ping") # http://127.0.0.1:PORT/busybox_ping.tar
 
 The engine is the checkout's own, started (or found running) by
 `./occo-dev docker start --json` once per test process and left running for
-the next one. Where it cannot be had the tests fail with the reason; outside
-CI (`CI=true`) they are skipped instead when this machine cannot have
+the next one; the checkout is the one this module is installed from
+(editable). Where no engine can be had the tests fail with the reason;
+outside CI (`CI=true`) they are skipped instead when this machine cannot have
 docker.io at all (occo-dev's exit code 3). The images are the base busybox
 root filesystem (`occopus/busybox:latest`, its tarball made by occo-dev)
 plus a `/root/start.sh` each, written with tarfile into the engine's
@@ -35,7 +37,16 @@ from typing import Any
 
 import docker
 
-REPO = Path(__file__).resolve().parents[2]
+
+def _checkout() -> Path | None:
+    """The Occopus checkout this module is installed from (editable), if it is."""
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "occo-dev").is_file() and (folder / "dev" / "occodev").is_dir():
+            return folder
+    return None
+
+
+REPO = _checkout()
 UNAVAILABLE = 3             # occo-dev's exit code: no dockerd, and no way to install it here
 START_TIMEOUT = 900.0       # a first start may install docker.io (about a minute)
 
@@ -101,6 +112,10 @@ def client(kind: str = "unix") -> docker.APIClient:
 
 
 def _start() -> Engine:
+    if REPO is None:
+        raise EngineUnavailable("no Docker engine for the tests: the engine is the one "
+                                "./occo-dev starts, and this module is not installed from an "
+                                "Occopus checkout (./occo-dev reset-env makes one that is)")
     command = [str(REPO / "occo-dev"), "docker", "start", "--json"]
     try:
         result = subprocess.run(command, cwd=REPO, text=True, capture_output=True,

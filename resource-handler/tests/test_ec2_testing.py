@@ -2,11 +2,18 @@
 the tutorials' placeholders."""
 from __future__ import annotations
 
+import ipaddress
 import unittest
+import uuid
 from contextlib import closing
 from typing import ClassVar
 
-from .moto_support import PLACEHOLDERS, REGION, MotoServer, fill_tutorial, tutorial_values
+from occo.util.nodes import ResolvedNode
+
+from occo.resourcehandler.base import Instance
+from occo.resourcehandler.ec2.handler import EC2Handler
+from occo.resourcehandler.ec2.testing import (CREDENTIALS, LOOPBACK, PLACEHOLDERS, REGION,
+                                              MotoServer, fill_tutorial, tutorial_values)
 
 # the resource section of the ec2-helloworld tutorial, as users have it
 TUTORIAL = """\
@@ -47,6 +54,26 @@ class MotoSupportTest(unittest.TestCase):
             self.assertEqual({group["VpcId"] for group in groups["SecurityGroups"]},
                              {subnet["VpcId"]})
             self.assertEqual(len(values["security_group_ids"]), 2)
+
+    def test_on_the_loopback_network_the_plugin_reports_one_loopback_address(self) -> None:
+        values = tutorial_values(self.server.url, network=LOOPBACK)
+        with closing(self.server.client()) as cloud:
+            [subnet] = cloud.describe_subnets(SubnetIds=[values["subnet_id"]])["Subnets"]
+        self.assertEqual(subnet["CidrBlock"], LOOPBACK.subnet_cidr)
+        self.assertFalse(subnet["MapPublicIpOnLaunch"])
+        handler = EC2Handler.for_section({"type": "ec2", **values}, CREDENTIALS)
+        self.addCleanup(handler.close)
+        infra_id = f"infra-{uuid.uuid4().hex[:8]}"
+        [made] = handler.create_nodes([ResolvedNode(infra_id, "loopback", "tester", "node-1",
+                                                    "web", {"type": "ec2", **values},
+                                                    context="#cloud-config\n")])
+        assert isinstance(made, Instance), made
+        self.addCleanup(handler.drop_node, made)
+        [status] = handler.get_states([made])
+        [address] = status.addresses        # no public name or address: only the private one
+        self.assertEqual(address, status.private_ip)
+        self.assertTrue(ipaddress.ip_address(address).is_loopback, address)
+        self.assertIn(ipaddress.ip_address(address), ipaddress.ip_network(LOOPBACK.subnet_cidr))
 
     def test_each_call_prepares_an_account_of_its_own(self) -> None:
         first, second = tutorial_values(self.server.url), tutorial_values(self.server.url)

@@ -1,8 +1,8 @@
 """moto's EC2 server for tests: a real HTTP server process, and an account set up in it.
 
-It imports nothing of Occopus and nothing of its own test package, so any
-suite whose environment has boto3 and `moto[server]` can use it, by import or
-loaded from its path:
+Shipped with the plugin so that any suite whose environment has `moto[server]`
+can use it (the resource handler's tests, and the api's end-to-end runs of the
+ec2 tutorials); it imports nothing of Occopus:
 
     with MotoServer() as server:
         values = tutorial_values(server.url)        # what the ec2 tutorials' placeholders take
@@ -10,7 +10,13 @@ loaded from its path:
 
 The server validates what a real account would (images, key pairs, instance
 types), so a wrong value fails as it would on AWS. The addresses it gives
-instances (10.x, 54.x) are invented: nothing may ever contact them.
+instances are invented. In the default account (`PUBLIC`: a 10.10.0.0/16 VPC
+whose subnet maps public addresses) they belong to nobody here, so nothing may
+ever contact them. An account on the `LOOPBACK` network (127.77.0.0/16, no
+public addresses) is for runs that let Occopus ping its nodes, as the
+tutorials' default health check does: every address moto hands out there is
+one of this machine's loopback addresses, which answer locally and reach no
+other host.
 """
 from __future__ import annotations
 
@@ -169,6 +175,21 @@ class MotoServer:
 
 
 @dataclass(frozen=True)
+class Network:
+    """Where an account's instances get their addresses."""
+
+    vpc_cidr: str
+    subnet_cidr: str
+    public_addresses: bool          # the subnet maps a public address (and DNS name) on launch
+
+
+# a public subnet, as users have one: its addresses are invented, never to be contacted
+PUBLIC = Network("10.10.0.0/16", "10.10.1.0/24", public_addresses=True)
+# a private subnet on this machine's loopback range: an instance's only address answers here
+LOOPBACK = Network("127.77.0.0/16", "127.77.1.0/24", public_addresses=False)
+
+
+@dataclass(frozen=True)
 class Account:
     """What a user has in their account before following the ec2 tutorials."""
 
@@ -177,7 +198,7 @@ class Account:
     instance_type: str
     key_name: str
     vpc_id: str
-    subnet_id: str                  # maps public addresses on launch, as a public subnet does
+    subnet_id: str
     security_group_ids: tuple[str, ...]
 
     def tutorial_values(self, endpoint: str) -> dict[str, Any]:
@@ -188,14 +209,17 @@ class Account:
                 "subnet_id": self.subnet_id}
 
 
-def prepare_account(client: BaseClient, region: str = REGION) -> Account:
-    """A key pair, a VPC with a public subnet and two security groups (SSH, ping), and an
+def prepare_account(client: BaseClient, region: str = REGION,
+                    network: Network = PUBLIC) -> Account:
+    """A key pair, a VPC with a subnet on `network` and two security groups (SSH, ping), and an
     image, made or found with `client` (of `region`). Names are unique: call it again freely."""
     suffix = uuid.uuid4().hex[:8]
     key_name = client.create_key_pair(KeyName=f"occopus-{suffix}")["KeyName"]
-    vpc_id = client.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
-    subnet_id = client.create_subnet(VpcId=vpc_id, CidrBlock="10.10.1.0/24")["Subnet"]["SubnetId"]
-    client.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
+    vpc_id = client.create_vpc(CidrBlock=network.vpc_cidr)["Vpc"]["VpcId"]
+    subnet_id = client.create_subnet(VpcId=vpc_id,
+                                     CidrBlock=network.subnet_cidr)["Subnet"]["SubnetId"]
+    client.modify_subnet_attribute(SubnetId=subnet_id,
+                                   MapPublicIpOnLaunch={"Value": network.public_addresses})
     groups = []
     for name, permission in (("ssh", {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22}),
                              ("ping", {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1})):
@@ -223,16 +247,17 @@ def find_image_id(client: BaseClient) -> str:
                                               image["ImageId"]))["ImageId"])
 
 
-def tutorial_values(endpoint: str, region: str = REGION) -> dict[str, Any]:
-    """For the moto server at `endpoint`: an account prepared in it, as the values the ec2
-    tutorials' placeholders take (endpoint, regionname, image_id, instance_type, key_name,
-    security_group_ids, subnet_id)."""
+def tutorial_values(endpoint: str, region: str = REGION,
+                    network: Network = PUBLIC) -> dict[str, Any]:
+    """For the moto server at `endpoint`: an account prepared in it on `network`, as the values
+    the ec2 tutorials' placeholders take (endpoint, regionname, image_id, instance_type,
+    key_name, security_group_ids, subnet_id)."""
     client = boto3.session.Session().client(
         "ec2", endpoint_url=endpoint, region_name=region,
         aws_access_key_id=CREDENTIALS["accesskey"],
         aws_secret_access_key=CREDENTIALS["secretkey"])
     try:
-        return prepare_account(client, region).tutorial_values(endpoint)
+        return prepare_account(client, region, network).tutorial_values(endpoint)
     finally:
         client.close()
 
