@@ -350,6 +350,29 @@ class CommandCase(unittest.TestCase):
         """The infrastructures `occopus-maintain -l --json` lists."""
         return json.loads(self.run_command("occopus-maintain", "-l", "--json", code=0).stdout)
 
+    def report_and_destroy(self, infra_id: str, rows: list[dict[str, Any]]) -> None:
+        """The report (table and JSON) shows every node built (`rows` of the build's table)
+        ready on its addresses; destroy drops each one and forgets the infrastructure, and
+        `assert_nothing_left` checks the cloud."""
+        made = {(row["node"], row["node_id"], tuple(row["addresses"])) for row in rows}
+        reported = table_rows(self.run_command("occopus-maintain", "-i", infra_id, "-r",
+                                               code=0).stdout)
+        self.assertEqual({(row["node"], row["node_id"], tuple(row["addresses"]))
+                          for row in reported}, made)
+        self.assertEqual({row["state"] for row in reported}, {"ready"})
+        self.assertEqual({(item["node_name"], item["node_id"], tuple(item["addresses"]))
+                          for item in self.report(infra_id)}, made)
+        destroyed = self.run_command("occopus-destroy", "-i", infra_id, code=0)
+        self.assertEqual({(row["node_id"], row["outcome"]) for row in table_rows(destroyed.stdout)},
+                         {(row["node_id"], "dropped") for row in rows})
+        self.assert_nothing_left(infra_id)
+        self.assertEqual(self.stored_ids(), [])
+        self.assertEqual(self.infralist_ids(), [])
+
+    def assert_nothing_left(self, infra_id: str) -> None:
+        """What a cloud's end-to-end case checks once an infrastructure was destroyed."""
+        raise NotImplementedError
+
     def report(self, infra_id: str) -> list[dict[str, Any]]:
         """`occopus-maintain -i ID -r --json`: every instance with its live state."""
         return json.loads(self.run_command("occopus-maintain", "-i", infra_id, "-r", "--json",

@@ -34,14 +34,14 @@ import subprocess
 import unittest
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from unittest import mock
 
 import yaml
 
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 from occo.resourcehandler.ec2.errors import PERMANENT_HINTS
-from occo.resourcehandler.ec2.testing import (CREDENTIALS, LOOPBACK, MotoServer, fill_tutorial,
+from occo.resourcehandler.ec2.testing import (CREDENTIALS, LOOPBACK, MotoTestCase, fill_tutorial,
                                               tutorial_values)
 
 from . import support
@@ -64,17 +64,9 @@ def tags_of(instance: Mapping[str, Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in instance.get("Tags", ())}
 
 
-class EC2TutorialCase(CommandCase):
+class EC2TutorialCase(CommandCase, MotoTestCase):
     """A moto server for the class; each test an account of its own in it, its credentials in
     the test's HOME, and a store of its own."""
-
-    server: ClassVar[MotoServer]
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.server = MotoServer().start()
-        cls.addClassCleanup(cls.server.stop)
 
     def setUp(self) -> None:
         super().setUp()
@@ -151,24 +143,10 @@ class EC2TutorialCase(CommandCase):
             by_name[row["node"]] = item
         return by_name
 
-    def report_and_destroy(self, infra_id: str, rows: list[dict[str, Any]]) -> None:
-        """The report shows every node ready on its address; destroy leaves nothing live."""
-        made = {(row["node"], row["node_id"], tuple(row["addresses"])) for row in rows}
-        reported = self.run_command("occopus-maintain", "-i", infra_id, "-r", code=0)
-        self.assertEqual({(row["node"], row["node_id"], tuple(row["addresses"]))
-                          for row in table_rows(reported.stdout)}, made)
-        self.assertEqual({row["state"] for row in table_rows(reported.stdout)}, {"ready"})
-        self.assertEqual({(item["node_name"], item["node_id"], tuple(item["addresses"]))
-                          for item in self.report(infra_id)}, made)
-
-        destroyed = self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assertEqual({(row["node_id"], row["outcome"]) for row in table_rows(destroyed.stdout)},
-                         {(row["node_id"], "dropped") for row in rows})
+    def assert_nothing_left(self, infra_id: str) -> None:
         self.assertEqual(self.live(infra_id), [])
         self.assertEqual({item["State"]["Name"] for item in self.instances(infra_id)},
                          {"terminated"})
-        self.assertEqual(self.stored_ids(), [])
-        self.assertEqual(self.infralist_ids(), [])
 
     def build_tutorial(self, description: Path) -> tuple[str, list[dict[str, Any]]]:
         """`occopus-build` that must succeed: the id it printed last, and its table's rows,

@@ -2,7 +2,6 @@
 and nodes for them."""
 from __future__ import annotations
 
-import unittest
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -11,17 +10,16 @@ from botocore.client import BaseClient
 from occo.util.nodes import ResolvedNode
 
 from occo.resourcehandler.ec2.handler import EC2Handler
-from occo.resourcehandler.ec2.testing import CREDENTIALS, Account, MotoServer, prepare_account
+from occo.resourcehandler.ec2.testing import Account, CREDENTIALS, MotoTestCase, prepare_account
 
 from .ec2_fault_injector import EC2FaultInjector
 
 CONTEXT = "#cloud-config\nruncmd:\n  - echo hello\n"
 
 
-class MotoEC2Case(unittest.TestCase):
+class MotoEC2Case(MotoTestCase):
     """Handlers reach moto through `faults`; `cloud` reaches it directly, to look."""
 
-    server: ClassVar[MotoServer]
     faults: ClassVar[EC2FaultInjector]
     cloud: ClassVar[BaseClient]
     account: ClassVar[Account]
@@ -29,8 +27,6 @@ class MotoEC2Case(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls.server = MotoServer().start()
-        cls.addClassCleanup(cls.server.stop)
         cls.faults = EC2FaultInjector(cls.server.url)
         cls.addClassCleanup(cls.faults.close)
         cls.cloud = cls.server.client()

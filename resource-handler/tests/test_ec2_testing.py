@@ -3,17 +3,16 @@ the tutorials' placeholders."""
 from __future__ import annotations
 
 import ipaddress
-import unittest
 import uuid
 from contextlib import closing
-from typing import ClassVar
 
 from occo.util.nodes import ResolvedNode
 
 from occo.resourcehandler.base import Instance
 from occo.resourcehandler.ec2.handler import EC2Handler
-from occo.resourcehandler.ec2.testing import (CREDENTIALS, LOOPBACK, PLACEHOLDERS, REGION,
-                                              MotoServer, fill_tutorial, tutorial_values)
+from occo.resourcehandler.ec2.testing import (CREDENTIALS, LOOPBACK, MotoServer, MotoTestCase,
+                                              PLACEHOLDERS, REGION, fill_tutorial,
+                                              tutorial_values)
 
 # the resource section of the ec2-helloworld tutorial, as users have it
 TUTORIAL = """\
@@ -32,15 +31,7 @@ TUTORIAL = """\
 """
 
 
-class MotoSupportTest(unittest.TestCase):
-    server: ClassVar[MotoServer]
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.server = MotoServer().start()
-        cls.addClassCleanup(cls.server.stop)
-
+class MotoSupportTest(MotoTestCase):
     def test_tutorial_values_name_what_exists_in_the_server(self) -> None:
         values = tutorial_values(self.server.url)
         self.assertEqual((values["endpoint"], values["regionname"]), (self.server.url, REGION))

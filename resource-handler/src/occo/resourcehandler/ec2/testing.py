@@ -27,12 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import boto3
 from botocore.client import BaseClient
@@ -172,6 +173,18 @@ class MotoServer:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.stop()
+
+
+class MotoTestCase(unittest.TestCase):
+    """A moto EC2 server (`server`) for the test class, stopped after it."""
+
+    server: ClassVar[MotoServer]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.server = MotoServer().start()
+        cls.addClassCleanup(cls.server.stop)
 
 
 @dataclass(frozen=True)
