@@ -105,15 +105,18 @@ class InstanceRecord:
         made from it (`_node_json`): a level of thousands of records, written twice each in
         the thread every other step waits for, spent most of that time encoding the same
         sections again."""
-        text = _ENCODER.encode({**self.to_dict(), "node": _NODE_ID})
+        text = _ENCODER.encode(self._document(_NODE_ID))
         return Encoded(text.replace(_NODE_ID_JSON, _node_json(self.node), 1))
 
     def to_dict(self) -> dict[str, Any]:
         """The record as stored. It shares the record's values: store it or copy it, never
         change it."""
+        return self._document(_node_dict(self.node))
+
+    def _document(self, node: Any) -> dict[str, Any]:
         return {"format": FORMAT, "node_id": self.node_id, "name": self.name,
-                "infra_id": self.infra_id, "phase": self.phase.value,
-                "node": _node_dict(self.node), "variables": dict(self.variables),
+                "infra_id": self.infra_id, "phase": self.phase.value, "node": node,
+                "variables": self.variables,
                 "instance": None if self.instance is None else self.instance.to_dict(),
                 "addresses": list(self.addresses), "private_ip": self.private_ip,
                 "created_at": self.created_at, "ready_at": self.ready_at, "error": self.error}
