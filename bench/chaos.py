@@ -4,20 +4,30 @@
 Run from the repository root with the api environment (created by
 `./occo-dev reset-env api`), whose console scripts it runs:
 
-    env/api/bin/python bench/chaos.py [--rounds N] [--seed S] [--quick] [-v]
+    env/api/bin/python bench/chaos.py [--cloud simcloud|docker] [--rounds N] [--seed S]
+        [--quick] [-v]
 
-One simcloud server holds every instance: 40 ms a call, 0.4 s to boot; while
-a command that will be killed runs, 10 % of the calls are answered 503 and
-15 % of the creates answer 500 after making the instance (both retried by
-the engine; they widen the moments between an intent and its instance, and
-between an instance and its record). The last pass and the checks run
-without these faults: a probe answered 503 leaves an instance's state
-unknown, which a pass rightly neither counts as gone nor replaces. The
-infrastructure has 4 node types, `db` and `cache` first, `app` waiting for
+With `--cloud simcloud` (the default), one simcloud server holds every
+instance: 40 ms a call, 0.4 s to boot; while a command that will be killed
+runs, 10 % of the calls are answered 503 and 15 % of the creates answer 500
+after making the instance (both retried by the engine; they widen the moments
+between an intent and its instance, and between an instance and its record).
+The last pass and the checks run without these faults: a probe answered 503
+leaves an instance's state unknown, which a pass rightly neither counts as
+gone nor replaces. The infrastructure has 4 node types, `db` and `cache` first, `app` waiting for
 both, `front` waiting for `app`, 11 to 20 instances in all; the nodes have no
 health check that pings (their 10.x addresses are never contacted). The
 commands are the real `occopus-*` console scripts, each a process of its own,
 with their own HOME and a config (`--cfg`) naming a temporary SQLite store.
+
+With `--cloud docker` the nodes are containers on the project's Docker engine
+(`./occo-dev docker start`, run unless it runs): the base busybox image
+running `sleep inf`, ready as soon as it runs, no faults but the kills. The
+engine is shared, so the run counts, and at its end (or on Ctrl+C) removes,
+only the containers labelled with its own owner (the infrastructure's user
+id, one a run); every container that exists counts, stopped or not. A
+container's name is its node id's, so the engine itself refuses a duplicate:
+orphans are what this mode looks for.
 
 Calibration times each kind of command once, uncut. Then every round:
 
@@ -40,15 +50,19 @@ Calibration times each kind of command once, uncut. Then every round:
    holder no longer runs and takes it over (its recovery then waits a moment
    for a create the dead command may still have in flight);
 5. runs one more pass to completion (`occopus-maintain -i ID`; after a killed
-   destroy, half the time `occopus-destroy -i ID` instead), which must exit 0;
-6. counts, over everything simcloud holds: orphans (live instances that no
+   destroy, half the time `occopus-destroy -i ID` instead), which must exit 0
+   (within 180 s on simcloud, 60 s on docker, or it has hung and is killed);
+6. counts, over everything the cloud holds: orphans (live instances that no
    stored record owns), duplicates (live instances beyond the first of a node
-   id), records without a live instance, and for each node type the live
-   instances and the stored target against the target the scaling requests
-   asked for.
+   id), records without a live instance, live instances that do not run
+   (pending, or a container made but never started), and for each node type
+   the live instances and the stored target against the target the scaling
+   requests asked for.
 
-`--rounds N` (default 100) rounds are played until N kills were made. At the
-end the infrastructure is destroyed and simcloud must hold nothing live.
+`--rounds N` (default 100) rounds are played until N kills were made, or
+until 3 last passes in a row failed (the infrastructure no longer converges;
+the rest would only repeat it). At the end the infrastructure is destroyed
+and the cloud must hold nothing live.
 
 Phases of a kill, from the store (records, the killed command's events, the
 lease) and simcloud's instances at that moment; a kill may catch nodes in
@@ -79,15 +93,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import httpx
 import yaml
 
 from occo.infobroker.store import Store, open_store
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG
 from occo.resourcehandler.simcloud.plugin import NAME_TAG
-from occo.resourcehandler.simcloud.process import SimCloudProcess
+
+from clouds import DockerEngine, Held, SimCloud
 
 LATENCY = 0.04          # seconds every simcloud call takes
 BOOT_TIME = 0.4         # seconds an instance stays pending
@@ -99,11 +113,11 @@ NODES = (("db", 1, 2, ()), ("cache", 3, 5, ()), ("app", 5, 9, ("db", "cache")),
 STRETCH = 1.0           # kill delays are drawn over STRETCH x the expected duration
 # how kill moments are drawn: the share of kills, and the mode (see `KillPlan`)
 MODES = (("anywhere", 0.3), ("executing", 0.5), ("at a call", 0.2))
-AT_A_CALL = 2.5 * LATENCY   # "at a call": the kill comes this long after the step, at most
+AT_A_CALL = 2.5             # "at a call": the kill comes this many call times after, at most
 PROGRESS = re.compile(r"\[\s*[\d.]+s\] ")        # a progress line of the commands (not a tty)
 CALL = re.compile(r"\[\s*[\d.]+s\] \S+\s+\S+\s+(creating|dropping) ")
 SECOND_KILL = 0.25      # the share of rounds that kill a second pass before the last one
-PASS_TIMEOUT = 180.0    # a pass that takes longer has hung
+GIVE_UP = 3             # last passes failed in a row: the infrastructure no longer converges
 DEFAULT_ROUNDS, QUICK_ROUNDS = 100, 12
 
 PHASES = (
@@ -155,6 +169,8 @@ class Tally:
     unbacked: int = 0             # records without a live instance after the last pass
     count_misses: int = 0         # rounds whose live count of some node type missed its target
     pass_failures: int = 0        # last passes that did not exit 0
+    failing_now: int = 0          # of which in a row, up to the last round
+    not_running: int = 0          # live resources not running after the last pass
     named_kept: int = 0           # instances named by a destroy request still there afterwards
     named_asked: int = 0
     rounds: int = 0
@@ -195,14 +211,14 @@ def _read(stream: IO[bytes], started: float, lines: list[tuple[float, str]]) -> 
 
 
 class Chaos:
-    def __init__(self, scratch: Path, rng: random.Random, verbose: bool) -> None:
+    def __init__(self, scratch: Path, rng: random.Random, verbose: bool,
+                 cloud: SimCloud | DockerEngine, user_id: str) -> None:
         self.scratch = scratch
         self.rng = rng
         self.verbose = verbose
         self.bin = Path(sys.executable).with_name
-        self.cloud = SimCloudProcess(latency=LATENCY, boot_time=BOOT_TIME,
-                                     seed=rng.randrange(1 << 30))
-        self.http = httpx.Client(timeout=30.0)
+        self.cloud = cloud
+        self.user_id = user_id
         self.cfg = scratch / "occopus_config.yaml"
         self.infra_file = scratch / "infra.yaml"
         self.logs = scratch / "logs"
@@ -211,6 +227,7 @@ class Chaos:
         self.env.update(HOME=str(scratch / "home"), OCCOPUS_LOG_DIR=str(self.logs),
                         PYTHONUNBUFFERED="1")
         self.infra_id: str | None = None
+        self.running: subprocess.Popen[bytes] | None = None     # the command running now
         self.last: Ran | None = None        # the last pass of the round, for diagnostics
         self.targets: dict[str, int] = {}
         # command kind -> expected (duration, seconds from the first progress line to the end,
@@ -224,13 +241,11 @@ class Chaos:
         (self.scratch / "home").mkdir()
         self.cfg.write_text(yaml.safe_dump(
             {"store": {"backend": "sqlite", "path": str(self.scratch / "state.db")}}))
-        definitions = {f"node_def:chaos_{name}": [
-            {"resource": self.cloud.resource(image="debian-12"), "health_check": {"ping": False}}]
-            for name, *_ in NODES}
+        definitions = {f"node_def:chaos_{name}": [self.cloud.definition()] for name, *_ in NODES}
         nodes_file = self.scratch / "nodes.yaml"
         nodes_file.write_text(yaml.safe_dump(definitions))
         self.infra_file.write_text(yaml.safe_dump({
-            "infra_name": "chaos", "user_id": "chaos@example.org",
+            "infra_name": "chaos", "user_id": self.user_id,
             "nodes": [{"name": name, "type": f"chaos_{name}",
                        "scaling": {"min": low, "max": high}} for name, low, high, _ in NODES],
             "dependencies": [[name, after] for name, _, _, waits in NODES for after in waits]},
@@ -238,7 +253,10 @@ class Chaos:
         self.must(self.run("occopus-import", str(nodes_file)))
 
     def close(self) -> None:
-        self.http.close()
+        """Stop the command still running (after Ctrl+C, say) before the cloud cleans up."""
+        if self.running is not None and self.running.poll() is None:
+            self.running.kill()
+            self.running.wait()
         self.cloud.close()
 
     # --- running commands -------------------------------------------------------
@@ -247,21 +265,23 @@ class Chaos:
         argv = [str(self.bin(name)), "--cfg", str(self.cfg), *args]
         out = tempfile.TemporaryFile(dir=self.scratch)
         began, started = time.time(), time.monotonic()
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.PIPE, env=self.env, cwd=self.scratch)
+        process = self.running = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE, env=self.env,
+            cwd=self.scratch)
         lines: list[tuple[float, str]] = []       # stderr: (seconds since the start, line)
         reader = threading.Thread(target=_read, args=(process.stderr, started, lines),
                                   daemon=True)
         reader.start()
         code: int | None = None
-        deadline = started + PASS_TIMEOUT
+        deadline = started + self.cloud.pass_timeout
         while (code := process.poll()) is None:
             now = time.monotonic()
             at = kill.moment(list(lines)) if kill is not None else None
             if at is not None and started + at <= now:
                 break
             if now > deadline:
-                self.problem(f"{name} {' '.join(args)} hung for {PASS_TIMEOUT:g} s; killed")
+                self.problem(f"{name} {' '.join(args)} hung for {self.cloud.pass_timeout:g} s; "
+                             "killed")
                 break
             time.sleep(0.002 if at is not None and started + at - now < 0.05 else 0.01)
         if code is None:
@@ -302,14 +322,9 @@ class Chaos:
         finally:
             store.close()
 
-    def live(self) -> list[dict[str, Any]]:
-        """Every instance simcloud holds that is not terminated."""
-        for _ in range(50):        # the faults hit this listing too
-            response = self.http.get(self.cloud.url + "/instances")
-            if response.status_code < 500:
-                break
-        response.raise_for_status()
-        return [i for i in response.json()["instances"] if i["state"] != "terminated"]
+    def live(self) -> list[Held]:
+        """Every live resource the cloud holds for the run."""
+        return self.cloud.held()
 
     def kill(self, kind: str, name: str, *args: str) -> Ran:
         """Run a command, SIGKILL it at a random moment, record the phase it was in."""
@@ -348,8 +363,7 @@ class Chaos:
 
     def faults(self, on: bool) -> None:
         """The cloud's faults: on while a command that will be killed runs, off otherwise."""
-        self.cloud.set_faults(error_rate=ERROR_RATE if on else 0.0,
-                              ghost_rate=GHOST_RATE if on else 0.0)
+        self.cloud.faults(on)
 
     def kill_plan(self, kind: str) -> KillPlan:
         total, executing, calls = self.durations[kind]
@@ -358,7 +372,7 @@ class Chaos:
             return KillPlan(mode, self.rng.uniform(0.0, STRETCH * total))
         if mode == "executing":
             return KillPlan(mode, self.rng.uniform(0.0, STRETCH * executing))
-        return KillPlan(mode, self.rng.uniform(0.0, AT_A_CALL),
+        return KillPlan(mode, self.rng.uniform(0.0, AT_A_CALL * self.cloud.call_time),
                         self.rng.randint(1, max(1, round(calls))))
 
     def learn(self, kind: str, ran: Ran) -> None:
@@ -383,8 +397,8 @@ class Chaos:
         infra_id = self.infra_id
         if infra_id is None:
             return {"starting": 0}
-        live = {i["tags"].get(NODE_TAG) for i in self.live()
-                if i["tags"].get(INFRA_TAG) == infra_id}
+        live = {i.tags.get(NODE_TAG) for i in self.live()
+                if i.tags.get(INFRA_TAG) == infra_id}
         store = self.store()
         try:
             if infra_id not in store.list_infrastructures():
@@ -448,6 +462,7 @@ class Chaos:
         if exists and (ran.killed or kind != "destroy"):
             last = ("destroy" if kind == "destroy" and self.rng.random() < 0.5 else "maintain")
             final = self.last = self.run(f"occopus-{last}", "-i", infra_id)
+            self.tally.failing_now = 0 if final.code == 0 else self.tally.failing_now + 1
             if final.code != 0:
                 self.tally.pass_failures += 1
                 self.problem(f"round {number}: the last pass (occopus-{last}) exited "
@@ -509,7 +524,7 @@ class Chaos:
     # --- checking ---------------------------------------------------------------
     def check(self, number: int, kind: str, infra_id: str | None,
               named: str | None = None) -> None:
-        """Orphans and duplicates over all simcloud holds; live counts of the infrastructure."""
+        """Orphans and duplicates over all the cloud holds; live counts of the infrastructure."""
         live = self.live()
         store = self.store()
         try:
@@ -519,20 +534,22 @@ class Chaos:
                               if self.infra_id else {})
         finally:
             store.close()
-        keys = Counter((i["tags"].get(INFRA_TAG), i["tags"].get(NODE_TAG)) for i in live)
+        keys = Counter((i.tags.get(INFRA_TAG), i.tags.get(NODE_TAG)) for i in live)
         orphans = [key for key in keys if key not in owned]
         duplicates = sum(count - 1 for count in keys.values())
         unbacked = [key for key in owned if key not in keys]
         self.tally.orphans += len(orphans)
         self.tally.duplicates += duplicates
         self.tally.unbacked += len(unbacked)
-        if orphans or duplicates or unbacked:
+        idle = Counter(i.state for i in live if i.state != "running")
+        self.tally.not_running += sum(idle.values())
+        if orphans or duplicates or unbacked or idle:
             self.problem(f"round {number} ({kind}): {len(orphans)} orphans {orphans[:3]}, "
                          f"{duplicates} duplicates, {len(unbacked)} records without an "
-                         f"instance {unbacked[:3]}")
+                         f"instance {unbacked[:3]}, not running: {dict(idle) or 0}")
         if self.infra_id is not None:
-            counts = Counter(i["tags"].get(NAME_TAG) for i in live
-                             if i["tags"].get(INFRA_TAG) == self.infra_id)
+            counts = Counter(i.tags.get(NAME_TAG) for i in live
+                             if i.tags.get(INFRA_TAG) == self.infra_id)
             wrong = {name: (counts[name], target, stored_targets.get(name))
                      for name, target in self.targets.items()
                      if counts[name] != target or stored_targets.get(name) != target}
@@ -541,13 +558,13 @@ class Chaos:
                 self.problem(f"round {number} ({kind}): node types whose (live, target, "
                              f"stored target) differ: {wrong}")
             if named is not None:
-                if any(i["tags"].get(NODE_TAG) == named for i in live):
+                if any(i.tags.get(NODE_TAG) == named for i in live):
                     self.tally.named_kept += 1
                     if self.verbose:
                         print(f"    the instance {named} named by a destroy request is still "
                               "there (the kill came after its request was consumed)")
         elif infra_id is not None:
-            left = [i["id"] for i in live if i["tags"].get(INFRA_TAG) == infra_id]
+            left = [i.id for i in live if i.tags.get(INFRA_TAG) == infra_id]
             if left:     # counted as orphans too: no record owns them
                 self.problem(f"round {number}: destroyed infrastructure {infra_id} still has "
                              f"{len(left)} live instances")
@@ -625,6 +642,8 @@ def report(chaos: Chaos, wanted: int, wall: float, left: tuple[int, int], crashe
         (f"rounds with a node type off its target {tally.count_misses}", "target 0",
          tally.count_misses == 0),
         (f"last passes that failed {tally.pass_failures}", "target 0", tally.pass_failures == 0),
+        (f"live instances not running after the last pass {tally.not_running}", "target 0",
+         tally.not_running == 0),
         (f"crash logs {crashes}", "target 0", crashes == 0),
         (f"after the final destroy: live instances {left[0]}, infrastructures {left[1]}",
          "target 0 and 0", left == (0, 0)),
@@ -635,9 +654,13 @@ def report(chaos: Chaos, wanted: int, wall: float, left: tuple[int, int], crashe
         ok = ok and passed
     print(f"  wall {wall:.0f} s ({wall / max(1, tally.rounds):.1f} s a round); expected "
           "durations at the end (whole / from the first step): " + ", ".join(
-              f"{k} {v[0]:.1f}/{v[1]:.1f} s" for k, v in chaos.durations.items()),
-          flush=True)
+              f"{k} {v[0]:.1f}/{v[1]:.1f} s" for k, v in chaos.durations.items())
+          + f"; load average now {load_average()}", flush=True)
     return ok
+
+
+def load_average() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -648,6 +671,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="for a reproducible run (default: random)")
     parser.add_argument("--quick", action="store_true",
                         help=f"a short smoke run: {QUICK_ROUNDS} rounds")
+    parser.add_argument("--cloud", choices=("simcloud", "docker"), default="simcloud",
+                        help="where the nodes are: a simcloud server of the run's own (with "
+                             "faults), or busybox containers on the project's Docker engine")
     parser.add_argument("-v", "--verbose", action="store_true", help="a line per kill and round")
     args = parser.parse_args(argv)
     if not Path(sys.executable).with_name("occopus-build").exists():
@@ -655,18 +681,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "(./occo-dev reset-env api creates it)")
     rounds = args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS)
     seed = args.seed if args.seed is not None else random.randrange(1 << 31)
-    print(f"chaos: {rounds} rounds, seed {seed}; simcloud {LATENCY * 1000:.0f} ms a call, "
-          f"{BOOT_TIME:g} s boot; nodes " + ", ".join(
-              f"{name} {low}-{high}" + (f" (after {'+'.join(waits)})" if waits else "")
-              for name, low, high, waits in NODES), flush=True)
+    rng = random.Random(seed)
+    user_id = "chaos@example.org"
+    cloud: SimCloud | DockerEngine
+    if args.cloud == "docker":
+        user_id = f"chaos-{rng.randrange(1 << 32):08x}-{os.getpid()}@example.org"
+        cloud = DockerEngine(owner=user_id)
+    else:
+        cloud = SimCloud(latency=LATENCY, boot_time=BOOT_TIME, error_rate=ERROR_RATE,
+                         ghost_rate=GHOST_RATE, seed=rng.randrange(1 << 30))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # clean up as on Ctrl+C
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="occo-chaos-") as folder:
-        chaos = Chaos(Path(folder), random.Random(seed), args.verbose)
+        chaos = Chaos(Path(folder), rng, args.verbose, cloud, user_id)
         try:
             chaos.start()
+            print(f"chaos: {rounds} rounds, seed {seed}; {cloud.describe()}; nodes " + ", ".join(
+                f"{name} {low}-{high}" + (f" (after {'+'.join(waits)})" if waits else "")
+                for name, low, high, waits in NODES) + f"; load average {load_average()}",
+                flush=True)
             chaos.calibrate()
             number = 0
-            while sum(chaos.tally.kills.values()) < rounds:
+            while sum(chaos.tally.kills.values()) < rounds and chaos.tally.failing_now < GIVE_UP:
                 number += 1
                 chaos.round(number)
                 if not args.verbose and number % 10 == 0:
@@ -674,6 +710,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {number} rounds, {sum(tally.kills.values())} kills, "
                           f"{tally.orphans} orphans, {tally.duplicates} duplicates, "
                           f"{time.monotonic() - started:.0f} s", flush=True)
+            if chaos.tally.failing_now >= GIVE_UP:
+                print(f"  !! stopped: {GIVE_UP} last passes in a row failed, the infrastructure "
+                      "no longer converges", flush=True)
             left = chaos.finish()
             crashes = len(list(chaos.logs.glob("*.log"))) if chaos.logs.exists() else 0
             for log in sorted(chaos.logs.glob("*.log"))[:3] if crashes else ():

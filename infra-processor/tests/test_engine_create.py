@@ -11,6 +11,7 @@ import yaml
 from occo.infobroker.store.base import StaleFenceError
 from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step, Tuning, writes
+from occo.infraprocessor.engine.dispatcher import Dispatcher
 from occo.infraprocessor.engine.execution import new_node_ids
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
@@ -80,20 +81,30 @@ class CreateTest(SimCloudCase):
             self.assertEqual(record["node"]["node_id"], node_id)
             self.assertEqual(record["node"]["resource"]["endpoint"], self.cloud.url)
 
-    def test_a_levels_first_create_leaves_before_its_last_intent_is_stored(self):
-        """Each call's intents are stored just before it: the cloud works on the first calls
-        while the engine resolves the rest."""
+    def test_a_levels_creates_leave_a_call_at_a_time_each_after_its_intents(self):
+        """Each call's intents are stored just before it is sent, not the whole level's first:
+        the cloud works on the first calls while the engine resolves the rest."""
         world = self.web_world()
-        stored_then = []        # the intents stored when each create call was made
+        order = []              # in the thread that owns the store
+        store_put_instances = world.store.put_instances
 
-        def look(node):
-            with SqliteStore(world.path, "tester") as store:
-                stored_then.append(len(store.get_instances(world.infra_id).get("web", {})))
-        result = world.execute(world.engine(spy_handlers(self, look)),
-                               CreateNodes("web", 4, NOTHING))     # one node a call
+        def put_instances(infra_id, records, fence=None):
+            phases = [stored(data)["phase"] for _, _, data in records]
+            if set(phases) == {"intent"}:
+                order.append(("intents", len(phases)))
+            store_put_instances(infra_id, records, fence=fence)
+        world.store.put_instances = put_instances
+        submit = Dispatcher.submit
+
+        def sent(dispatcher, function, *args, then):
+            if function.__name__ == "launch":
+                order.append(("create", len(args[0])))
+            return submit(dispatcher, function, *args, then=then)
+        with mock.patch.object(Dispatcher, "submit", sent):
+            result = world.execute(world.engine(spy_handlers(self, lambda node: None)),
+                                   CreateNodes("web", 3, NOTHING))     # one node a call
         self.assertTrue(result.ok, result)
-        self.assertEqual(len(stored_then), 4)
-        self.assertLess(min(stored_then), 4, stored_then)
+        self.assertEqual(order, [("intents", 1), ("create", 1)] * 3)
 
     def test_new_node_ids_are_version_4_uuids_each_once(self):
         ids = list(new_node_ids(500))

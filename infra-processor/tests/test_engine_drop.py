@@ -1,6 +1,7 @@
 """Dropping nodes and infrastructures on simcloud."""
 import threading
 
+from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.engine import Outcome, Step
 from occo.infraprocessor.instructions import CreateNodes, DropInfrastructure, DropNode
 from occo.resourcehandler.base import Instance
@@ -36,6 +37,24 @@ class DropTest(SimCloudCase):
         self.assertNotIn(self.web[0], {i.node_id for i in self.live(world.infra_id)})
         self.assertEqual(world.events_of(self.web[0])[-2:], ["nodedropping", "nodedropped"])
         self.assertEqual(world.progress.steps(self.web[0])[-2:], [Step.DROPPING, Step.DROPPED])
+
+    def test_a_node_is_stored_as_dropping_before_its_cloud_is_asked(self):
+        """A cloud carries out a drop its caller stopped waiting for: a pass after a crash must
+        not take the node for a live one."""
+        world = self.world
+        seen = []
+
+        class Looking(SimCloudHandler):
+            def drop_node(self, instance):
+                with SqliteStore(world.path, "tester") as store:
+                    seen.append(store.get_instances(world.infra_id)["web"][instance.node_id])
+                super().drop_node(instance)
+        handlers = ResourceHandlers(Settings(), load=lambda _: Looking)
+        self.addCleanup(handlers.close)
+        result = world.execute(world.engine(handlers), DropNode("web", self.web[0], "surplus"),
+                               DropNode("web", self.web[1], "surplus"))
+        self.assertTrue(result.ok, result)
+        self.assertEqual([record["phase"] for record in seen], ["dropping", "dropping"])
 
     def test_a_resource_already_gone_or_a_node_never_stored_is_dropped_all_the_same(self):
         world = self.world

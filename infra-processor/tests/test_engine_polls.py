@@ -1,5 +1,6 @@
 """Readiness polls: those due together go in one call a cloud, and one answer fails only its node;
 a created node's boot is timed from the call that made it."""
+import dataclasses
 import random
 import threading
 import time
@@ -10,6 +11,7 @@ from unittest import mock
 from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase, Step
 from occo.infraprocessor.engine.backends import Backends
 from occo.infraprocessor.engine.operations import Observation, Operations, Told
+from occo.infraprocessor.engine.pacing import Pacing
 from occo.infraprocessor.engine.retry import Backoff, Retrier
 from occo.infraprocessor.health import HealthChecker
 from occo.infraprocessor.health.checker import HealthCheckError
@@ -18,6 +20,7 @@ from occo.infraprocessor.instructions import CreateNodes
 from occo.resourcehandler.base import (Capabilities, Instance, ResourceHandler, ResourceStatus,
                                        TransientError)
 from occo.resourcehandler.guard import ResourceHandlers
+from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.util.config import Settings
 from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.schema import Schema
@@ -182,6 +185,21 @@ class EnginePollsTest(SimCloudCase):
         self.assertGreaterEqual(sum(carried), 40)
         self.assertGreater(max(carried), 1, carried)
         self.assertLess(len(carried), sum(carried))
+
+    def test_a_cloud_whose_resources_are_up_when_made_is_polled_at_once(self):
+        self.faults(boot_time=0.0)          # running as soon as made, as a started container
+
+        class UpWhenMade(SimCloudHandler):
+            capabilities = dataclasses.replace(SimCloudHandler.capabilities, up_when_made=True)
+        handlers = ResourceHandlers(Settings(), load=lambda _: UpWhenMade)
+        self.addCleanup(handlers.close)
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("web", "web_node"))
+        with mock.patch.object(Pacing, "delay", autospec=True,
+                               side_effect=AssertionError("a first poll waited")) as delay:
+            result = world.execute(world.engine(handlers), CreateNodes("web", 3, NOTHING))
+        self.assertTrue(result.ok, result)
+        delay.assert_not_called()
 
     def test_a_node_whose_health_check_hangs_holds_up_no_other(self):
         world = EngineWorld(self, {"web_node": [simcloud_definition(

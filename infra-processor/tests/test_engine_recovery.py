@@ -11,7 +11,7 @@ from occo.infraprocessor.instructions import CreateNodes
 from occo.util.nodes import NodeState, ResolvedNode
 
 from .test_engine_fixture import (DEADLINE, FAST, EngineWorld, SimCloudCase, crash_child,
-                                  create_one, simcloud_definition, status_of)
+                                  create_one, simcloud_definition, spy_handlers, status_of)
 
 WEB = 3     # web instances the crashed builds create
 
@@ -85,6 +85,32 @@ class RecoverTest(SimCloudCase):
             self.assertEqual(status_of(self.handler, instance).state, NodeState.SHUTDOWN)
         self.assertEqual(sorted(i.node_id for i in self.live(self.world.infra_id)),
                          ["adopted", "kept"])
+
+    def test_an_intent_whose_resource_is_found_has_its_create_finished(self):
+        """A create a crash cut short half-way (a container made but never started) is made
+        again, which finishes it: creates are idempotent for a node id."""
+        made = create_one(self.handler, self.node("half-made"))
+        self.store("half-made", Phase.INTENT)
+        creates = []
+        handlers = spy_handlers(self, lambda node: creates.append(node.node_id))
+        report = self.world.engine(handlers).recover(self.world.infra_id,
+                                                     fence=self.world.lease())
+        self.assertEqual(creates, ["half-made"])
+        self.assertEqual(report.adopted, ("half-made",))
+        record = self.world.records()["half-made"]
+        self.assertEqual((record["phase"], record["instance"]["instance_id"]),
+                         ("created", made.instance_id))
+        self.assertEqual([i.node_id for i in self.live(self.world.infra_id)], ["half-made"])
+
+    def test_a_node_being_dropped_at_the_crash_is_dropped_again_and_forgotten(self):
+        dropping = self.store("dropping", Phase.DROPPING,
+                              create_one(self.handler, self.node("dropping")))
+        report = self.world.engine().recover(self.world.infra_id, fence=self.world.lease())
+        self.assertEqual(report.removed, ("dropping",))
+        self.assertEqual(self.world.records(), {})
+        self.assertEqual(status_of(self.handler, dropping.instance).state, NodeState.SHUTDOWN)
+        self.assertEqual(self.world.store.failed_instances(self.world.infra_id), {},
+                         "a drop is no failure")
 
     def test_a_backend_that_cannot_be_listed_is_left_alone(self):
         self.store("elsewhere", Phase.INTENT, endpoint="http://127.0.0.1:9")

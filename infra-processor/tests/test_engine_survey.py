@@ -141,6 +141,17 @@ class SurveyTest(SimCloudCase):
         self.assertEqual(self.calls(), calls)
         self.assertEqual(self.world.records("web")["intent"]["phase"], "intent")
 
+    def test_a_node_on_its_way_out_reads_so_whatever_its_cloud_says(self):
+        """Being dropped, or failed with its rollback unfinished: the pass replaces it."""
+        self.store("dropping", Phase.DROPPING, self.made("dropping"))
+        self.store("failed", Phase.FAILED, self.made("failed"), error="its health check failed")
+        calls = self.calls()
+        statuses = {status.record.node_id: (status.state, status.detail)
+                    for status in self.survey()}
+        self.assertEqual(statuses, {"dropping": (NodeState.SHUTDOWN, "it is dropping"),
+                                    "failed": (NodeState.FAILED, "its health check failed")})
+        self.assertEqual(self.calls(), calls, "no cloud is asked")
+
     def test_a_booting_instance_reads_pending(self):
         self.faults(boot_time=30.0)
         instance = create_one(self.handler, self.node("booting"))

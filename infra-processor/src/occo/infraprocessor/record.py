@@ -10,7 +10,7 @@ Its shape, written down once:
 |---|---|
 | `format` | 1 |
 | `node_id`, `name`, `infra_id` | who it is |
-| `phase` | `intent`, `created`, `ready` or `failed` (`Phase`) |
+| `phase` | `intent`, `created`, `ready`, `failed` or `dropping` (`Phase`) |
 | `node` | the resolved definition: `ResolvedNode`'s fields (`resource` and `config_management` among them) |
 | `variables` | the node's variables, for health-check templates |
 | `instance` | `Instance.to_dict()` once the cloud made it, else null |
@@ -55,6 +55,7 @@ class Phase(StrEnum):
     CREATED = "created"    # the cloud made it; not ready yet
     READY = "ready"        # its resource, config manager and health check said ready
     FAILED = "failed"      # it failed and its rollback has not finished: a resource may remain
+    DROPPING = "dropping"  # it is being dropped: the drop may or may not have reached its cloud
 
 
 @dataclass(frozen=True)

@@ -151,12 +151,16 @@ class Capabilities:
     `creates_per_call` and `states_per_call`: the most nodes one `create_nodes`
     call makes and the most instances one `get_states` call asks about (EC2's
     DescribeInstances takes hundreds); the engine groups its calls by them.
-    `costs`: `get_cost` tells what a resource has cost.
+    `costs`: `get_cost` tells what a resource has cost. `up_when_made`: a
+    resource runs as soon as its create returns (a container, started by the
+    create): the engine asks its state at once, not after a first poll delay
+    meant for machines that boot.
     """
 
     creates_per_call: int = 1
     states_per_call: int = 1
     costs: bool = False
+    up_when_made: bool = False
 
     def __post_init__(self) -> None:
         if self.creates_per_call < 1 or self.states_per_call < 1:

@@ -279,6 +279,13 @@ class ResourceHandlerConformance(Mixin):
             else:
                 self.assertIs(status.state, NodeState.SHUTDOWN, instance)
 
+    def test_a_resource_up_when_made_is_ready_at_its_first_look(self) -> None:
+        if not type(self.handler).capabilities.up_when_made:
+            self.skipTest(f"{type(self.handler).__name__} does not declare up_when_made")
+        status = self.status(self.create())
+        self.assertIs(status.state, NodeState.READY, "it declares up_when_made, yet: "
+                      f"{status}")
+
     def test_costs_are_told_only_where_declared(self) -> None:
         instance = self.create()
         if type(self.handler).capabilities.costs:

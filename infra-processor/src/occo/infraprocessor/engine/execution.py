@@ -118,8 +118,8 @@ class Execution:
             self._halt()
         if any(isinstance(i, CreateInfrastructure) for i in instructions) and not state.halted:
             state.writes.event("infrastart")
-        for drop in drops:
-            self.teardown.drop(drop.node_name, drop.node_id, drop.reason, records)
+        self.teardown.drop([(drop.node_name, drop.node_id, drop.reason) for drop in drops],
+                           records)
         self._watch_dependencies(creates, records, {drop.node_id for drop in drops})
         for create in creates:
             state.progress(create.node_name, None, Step.WAITING, self._began)

@@ -123,6 +123,16 @@ class Operations:
                     outcomes[index] = instance
         return [outcomes[index] for index in range(len(nodes))]
 
+    def create_again(self, node: ResolvedNode) -> Instance:
+        """The node's resource, created again (retried while transient): the one made before,
+        finished if its first create stopped half-way."""
+        cloud = self.backends.cloud(node.resource)
+        [made] = self.retrier.call(f"[{cloud.label}] finishing the create of node {node.node_id}",
+                                   lambda: cloud.create_nodes([node]))
+        if isinstance(made, ResourceError):
+            raise made
+        return made
+
     def status(self, resource: Mapping[str, Any], instance: Instance) -> ResourceStatus:
         """What the instance's cloud tells of it now."""
         return self.backends.cloud(resource).get_states([instance])[0]

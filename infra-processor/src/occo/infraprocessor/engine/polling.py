@@ -48,12 +48,16 @@ class Polling:
 
     # --- what the execution asks ------------------------------------------------------
     def booted(self, tracked: Tracked, launched: Launched) -> None:
-        """Its cloud made it: poll it, paced from when its create was sent, among its peers."""
+        """Its cloud made it: poll it, paced from when its create was sent, among its peers;
+        at once where the cloud says its resources are up when made."""
         cloud = self.state.operations.backends.cloud(tracked.record.resource)
         peers = peer_group(tracked.record.name, cloud.connection.key)
         tracked.boot = Boot(peers, launched.sent, kin=tracked.section)
         self.peers.setdefault(peers, {})[tracked.record.node_id] = tracked
-        self._next_poll(tracked)
+        if cloud.capabilities.up_when_made and not self.state.halted:
+            self._poll(tracked)
+        else:
+            self._next_poll(tracked)
 
     def watch(self, tracked: Tracked) -> None:
         """An existing instance that is not ready yet: poll it (how long it has booted is

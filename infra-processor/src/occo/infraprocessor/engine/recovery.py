@@ -5,10 +5,13 @@ the start of every pass. For every backend the records name, the cloud lists
 what it owns for the infrastructure (`list_owned`), and:
 
 - a resource whose node id has a record is adopted: the record gets the
-  instance and its addresses (an intent becomes `created`; whether it gets
-  ready is the pass's business);
+  instance and its addresses (an intent becomes `created`, its create made
+  again first, which finishes one a crash cut short: a container made but
+  never started; whether it gets ready is the pass's business);
 - a second resource for one node id (a plugin that is not idempotent) is dropped;
 - a record in phase `failed` has its resource dropped, then is archived and removed;
+- a record in phase `dropping` has its resource dropped again (the drop the
+  crash cut short may still be carried out, or may not), then is removed;
 - an intent record whose resource never appeared is removed (the crash came
   before the create, or the create failed), and its config manager told;
 - a resource that no record owns is an orphan, and is dropped.
@@ -122,7 +125,8 @@ class Recovery:
             found.setdefault(instance.node_id, []).append(instance)
         for record in records:
             instances = found.pop(record.node_id, [])
-            if record.phase is Phase.FAILED or (record.phase is Phase.INTENT and not instances):
+            if record.phase in (Phase.FAILED, Phase.DROPPING) or (
+                    record.phase is Phase.INTENT and not instances):
                 yield _Step(f"cleaning up node {record.node_id}",
                             partial(self.operations.teardown, record, instances),
                             partial(self._remove, record))
@@ -132,10 +136,14 @@ class Recovery:
             known = record.instance.instance_id if record.instance is not None else None
             keep = next((i for i in instances if i.instance_id == known), instances[0])
             yield from (self._orphan(resource, extra) for extra in instances if extra is not keep)
-            if keep.instance_id != known:
+            if record.phase is Phase.INTENT:
+                yield _Step(f"finishing the create of node {record.node_id}",
+                            partial(self._finish_create, resource, record, keep),
+                            partial(self._adopt, record))
+            elif keep.instance_id != known:
                 yield _Step(f"adopting node {record.node_id}",
                             partial(self._locate, resource, keep),
-                            partial(self._adopt, record, keep))
+                            partial(self._adopt, record))
         yield from (self._orphan(resource, instance)
                     for instances in found.values() for instance in instances)
 
@@ -144,15 +152,25 @@ class Recovery:
                      partial(self.operations.drop, resource, instance),
                      lambda _: self.orphans.append(instance.instance_id))
 
-    def _locate(self, resource: dict[str, Any], instance: Instance) -> ResourceStatus | None:
-        """What the cloud tells of the instance; None if it cannot say now."""
+    def _locate(self, resource: dict[str, Any],
+                instance: Instance) -> tuple[Instance, ResourceStatus | None]:
+        """The instance and what the cloud tells of it; None if it cannot say now."""
         try:
-            return self.operations.status(resource, instance)
+            return instance, self.operations.status(resource, instance)
         except TransientError:
-            return None
+            return instance, None
 
-    def _adopt(self, record: InstanceRecord, instance: Instance,
-               located: ResourceStatus | None) -> None:
+    def _finish_create(self, resource: dict[str, Any], record: InstanceRecord,
+                       found: Instance) -> tuple[Instance, ResourceStatus | None]:
+        """An intent whose resource is `found`: its create is made again, since the crash may
+        have cut it short half-way (a container made, never started). Creates are idempotent
+        for a node id, and finish what an earlier attempt began."""
+        self.operations.create_again(record.node)
+        return self._locate(resource, found)
+
+    def _adopt(self, record: InstanceRecord,
+               found: tuple[Instance, ResourceStatus | None]) -> None:
+        instance, located = found
         phase = Phase.CREATED if record.phase is Phase.INTENT else record.phase
         record = record.replace(phase=phase, instance=instance,
                                 addresses=located and located.addresses or record.addresses,

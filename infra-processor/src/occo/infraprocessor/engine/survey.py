@@ -41,8 +41,10 @@ class InstanceStatus:
                 "created_at": self.record.created_at, "detail": self.detail}
 
 
+LEAVING = (Phase.FAILED, Phase.DROPPING)
 _RECORDED = {Phase.READY: NodeState.READY, Phase.CREATED: NodeState.PENDING,
-             Phase.INTENT: NodeState.PENDING, Phase.FAILED: NodeState.FAILED}
+             Phase.INTENT: NodeState.PENDING, Phase.FAILED: NodeState.FAILED,
+             Phase.DROPPING: NodeState.SHUTDOWN}
 
 
 def recorded(store: Store, infra_id: str) -> list[InstanceStatus]:
@@ -65,7 +67,11 @@ class Survey:
 
     def run(self) -> list[InstanceStatus]:
         records = _decoded(self.parts.store, self.infra_id)
-        made = [record for record in records if record.instance is not None]
+        # a failed record whose rollback did not finish, or one being dropped, is on its way
+        # out whatever its cloud says: the pass replaces it (recovery drops it again)
+        leaving = [record for record in records if record.phase in LEAVING]
+        made = [record for record in records
+                if record.instance is not None and record.phase not in LEAVING]
         dispatcher = Dispatcher(self.parts.tuning.max_workers)
         operations = self.parts.operations(threading.Event())
         try:
@@ -78,7 +84,11 @@ class Survey:
         finally:
             dispatcher.close()
         statuses = [InstanceStatus(record, NodeState.PENDING, "its create is not confirmed yet")
-                    for record in records if record.instance is None]
+                    for record in records
+                    if record.instance is None and record.phase not in LEAVING]
+        statuses += [InstanceStatus(record, _RECORDED[record.phase],
+                                    record.error or f"it is {record.phase}")
+                     for record in leaving]
         for record, future in zip(made, futures):
             try:
                 seen = future.result()

@@ -6,8 +6,9 @@ booting, the `create_timeout`) gives `nodefailed`, marks the record `failed`
 ([w] resource dropped, config manager told), then archives and removes the
 record. If the rollback fails the record stays `failed` for the next pass.
 
-A drop gives `nodedropping`, [w] drops the resource (gone already is fine)
-and tells the config manager, then removes the record; `nodedropped`.
+A drop stores the record as `dropping` (one transaction for a moment's
+drops) and gives `nodedropping`, then [w] drops the resource (gone already is
+fine) and tells the config manager, then removes the record; `nodedropped`.
 Dropping the infrastructure drops every instance left, sweeps what the clouds
 still own for it, then has the config managers drop their part; `infradrop`.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
@@ -77,26 +78,41 @@ class Teardown:
         self.state.finish(record.name, record.node_id, outcome, reason)
 
     # --- dropping -------------------------------------------------------------------
-    def drop(self, name: str, node_id: str, reason: str,
+    def drop(self, drops: Sequence[tuple[str, str, str]],
              records: Mapping[str, Mapping[str, dict]]) -> None:
+        """Drop instances given as (node name, node id, reason).
+
+        Each record is stored as `dropping` before its drop is sent, all of
+        them in one transaction: a cloud carries out a drop its caller no
+        longer waits for (a command killed meanwhile), and a pass after a
+        crash must not take such an instance for a live one; recovery drops
+        it again and removes the record.
+        """
         state = self.state
-        started = time.monotonic()
-        if state.halted:
-            state.walk.dropped(name)
-            state.progress(name, node_id, Step.CANCELLED, started)
-            state.finish(name, node_id, Outcome.CANCELLED, NOT_STARTED)
-            return
-        data = records.get(name, {}).get(node_id)
-        record = None if data is None else self.decode(data)
-        if record is None:
-            state.walk.dropped(name)
-            state.finish(name, node_id, Outcome.DROPPED if data is None else Outcome.FAILED,
-                         "it was not stored" if data is None else "its record is damaged")
-            return
-        state.writes.event("nodedropping", node_id=node_id, name=name, reason=reason)
-        state.progress(name, node_id, Step.DROPPING, started)
-        state.dispatcher.submit(state.operations.teardown, record,
-                                then=partial(self._dropped, record, started))
+        sending: list[tuple[InstanceRecord, float]] = []
+        for name, node_id, reason in drops:
+            started = time.monotonic()
+            if state.halted:
+                state.walk.dropped(name)
+                state.progress(name, node_id, Step.CANCELLED, started)
+                state.finish(name, node_id, Outcome.CANCELLED, NOT_STARTED)
+                continue
+            data = records.get(name, {}).get(node_id)
+            record = None if data is None else self.decode(data)
+            if record is None:
+                state.walk.dropped(name)
+                state.finish(name, node_id, Outcome.DROPPED if data is None else Outcome.FAILED,
+                             "it was not stored" if data is None else "its record is damaged")
+                continue
+            record = record.replace(phase=Phase.DROPPING)
+            state.writes.put(record)
+            state.writes.event("nodedropping", node_id=node_id, name=name, reason=reason)
+            state.progress(name, node_id, Step.DROPPING, started)
+            sending.append((record, started))
+        state.writes.flush([record.node_id for record, _ in sending])
+        for record, started in sending:
+            state.dispatcher.submit(state.operations.teardown, record,
+                                    then=partial(self._dropped, record, started))
 
     def _dropped(self, record: InstanceRecord, started: float, future: Future[None]) -> None:
         state = self.state
@@ -118,9 +134,8 @@ class Teardown:
         then the config managers' part; `infradrop`."""
         state = self.state
         records = state.writes.records()
-        for name, by_id in records.items():
-            for node_id in by_id:
-                self.drop(name, node_id, "infrastructure", records)
+        self.drop([(name, node_id, "infrastructure") for name, by_id in records.items()
+                   for node_id in by_id], records)
         state.dispatcher.drain()
         kept = {node_id for by_id in state.writes.records().values() for node_id in by_id}
         resources, managers = self._one_per_connection(), list(self.managers.values())

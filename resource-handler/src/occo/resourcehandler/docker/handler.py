@@ -46,8 +46,9 @@ class DockerHandler(ResourceHandler):
 
     type_name = "docker"
     schema = DOCKER
-    # one listing call (ids in its query string, about 70 bytes each) tells many states
-    capabilities = Capabilities(states_per_call=100)
+    # one listing call (ids in its query string, about 70 bytes each) tells many states; a
+    # container runs once its create (which starts it) returns
+    capabilities = Capabilities(states_per_call=100, up_when_made=True)
     STATE_MAP: ClassVar[Mapping[str, NodeState]] = STATE_MAP
 
     def __init__(self, connection: Connection) -> None:
