@@ -350,6 +350,18 @@ class CommandCase(unittest.TestCase):
         """The infrastructures `occopus-maintain -l --json` lists."""
         return json.loads(self.run_command("occopus-maintain", "-l", "--json", code=0).stdout)
 
+    def build_ready(self, description: Path) -> tuple[str, list[dict[str, Any]]]:
+        """`occopus-build` that must succeed: the id it printed last (destroyed at cleanup if
+        a test stops half-way), and its table's rows, every node created and ready."""
+        built = self.run_command("occopus-build", description, code=0)
+        infra_id = last_line(built.stdout)
+        self.addCleanup(self.destroy_if_stored, infra_id)
+        self.assertEqual(self.stored_ids(), [infra_id])
+        rows = table_rows(built.stdout)
+        for row in rows:
+            self.assertEqual((row["outcome"], row["state"]), ("created", "ready"), row)
+        return infra_id, rows
+
     def report_and_destroy(self, infra_id: str, rows: list[dict[str, Any]]) -> None:
         """The report (table and JSON) shows every node built (`rows` of the build's table)
         ready on its addresses; destroy drops each one and forgets the infrastructure, and

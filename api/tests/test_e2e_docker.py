@@ -32,7 +32,7 @@ from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 from occo.resourcehandler.docker import testing as docker_testing
 from occo.resourcehandler.docker.launch import NAME_TAG
 
-from .support import REPO, CommandCase, last_line, table_rows, wait_until
+from .support import REPO, CommandCase, wait_until
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 ENDPOINT_PLACEHOLDER = "replace_with_your_docker_endpoint"
@@ -83,14 +83,8 @@ class DockerCommandCase(CommandCase):
         imported = self.run_command("occopus-import", definitions, code=0)
         self.assertTrue(imported.stdout.startswith("Successfully imported nodes: "),
                         imported.stdout)
-        built = self.run_command("occopus-build", folder / infra_file, code=0)
-        infra_id = last_line(built.stdout)
+        infra_id, rows = self.build_ready(folder / infra_file)
         self.infra_ids.append(infra_id)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        self.assertEqual(self.stored_ids(), [infra_id])
-        rows = table_rows(built.stdout)
-        for row in rows:
-            self.assertEqual((row["outcome"], row["state"]), ("created", "ready"), row)
         return infra_id, rows
 
     # --- the engine ------------------------------------------------------------

@@ -148,24 +148,13 @@ class EC2TutorialCase(CommandCase, MotoTestCase):
         self.assertEqual({item["State"]["Name"] for item in self.instances(infra_id)},
                          {"terminated"})
 
-    def build_tutorial(self, description: Path) -> tuple[str, list[dict[str, Any]]]:
-        """`occopus-build` that must succeed: the id it printed last, and its table's rows,
-        every node created and ready."""
-        built = self.run_command("occopus-build", description, code=0)
-        infra_id = last_line(built.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        self.assertEqual(self.stored_ids(), [infra_id])
-        rows = table_rows(built.stdout)
-        for row in rows:
-            self.assertEqual((row["outcome"], row["state"]), ("created", "ready"), row)
-        return infra_id, rows
 
 
 class EC2HelloWorldTest(EC2TutorialCase):
 
     def test_build_report_and_destroy_the_tutorial(self) -> None:
         tutorial = self.import_tutorial("ec2-helloworld")
-        infra_id, rows = self.build_tutorial(tutorial / "infra-ec2-helloworld.yaml")
+        infra_id, rows = self.build_ready(tutorial / "infra-ec2-helloworld.yaml")
         self.assertEqual([row["node"] for row in rows], ["helloworld"])
         instance = self.assert_made_as_asked(infra_id, rows)["helloworld"]
         # the node's cloud-init file, its message rendered from the infrastructure's variables
@@ -179,7 +168,7 @@ class EC2PingTest(EC2TutorialCase):
 
     def test_build_report_and_destroy_the_tutorial(self) -> None:
         tutorial = self.import_tutorial("ec2-ping")
-        infra_id, rows = self.build_tutorial(tutorial / "infra-ec2-ping.yaml")
+        infra_id, rows = self.build_ready(tutorial / "infra-ec2-ping.yaml")
         self.assertEqual(sorted(row["node"] for row in rows), ["ping-receiver", "ping-sender"])
         made = self.assert_made_as_asked(infra_id, rows)
         receiver, sender = made["ping-receiver"], made["ping-sender"]
