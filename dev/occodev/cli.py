@@ -81,13 +81,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_docker(args: argparse.Namespace) -> int:
     root = Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd()))    # the engine needs no components
     if args.action == "start":
-        state = docker.start(root)
+        state = docker.start(root, tcp=args.tcp)
         if args.json:
             print(json.dumps(state, indent=1))
         else:
             endpoints = state["endpoints"]
             print(f"docker engine running (pid {state['pid']}, version {state['version']}) at "
-                  f"{endpoints['unix']} and {endpoints['tcp']}; base image {state['base_image']}")
+                  f"{' and '.join(endpoints.values())}; base image {state['base_image']}")
             print(f"point a docker resource at it with: endpoint: {endpoints['unix']}")
         return 0
     if args.action == "stop":
@@ -104,7 +104,7 @@ def cmd_docker(args: argparse.Namespace) -> int:
     elif state["running"]:
         endpoints = state["endpoints"]
         print(f"docker engine running (pid {state['pid']}, version {state['version']}, "
-              f"API {state['api_version']}) at {endpoints['unix']} and {endpoints['tcp']}")
+              f"API {state['api_version']}) at {' and '.join(endpoints.values())}")
     else:
         print("docker engine is not running; start it with ./occo-dev docker start")
     return 0 if state["running"] else 1
@@ -270,6 +270,9 @@ def parser() -> argparse.ArgumentParser:
     docker_cmd = sub.add_parser("docker", help="run a Docker engine for the examples and tests")
     docker_cmd.add_argument("action", choices=("start", "stop", "status"))
     docker_cmd.add_argument("--json", action="store_true", help="answer in JSON")
+    docker_cmd.add_argument("--tcp", action="store_true",
+                            help="start: also listen on a 127.0.0.1 port (no TLS: any local "
+                                 "user who reaches it is root)")
     docker_cmd.set_defaults(func=cmd_docker)
 
     test = sub.add_parser("test", help="run the tests and print 'N passed, N failed'")

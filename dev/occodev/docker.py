@@ -119,17 +119,25 @@ class EnginePaths:
         return f"occo{self.tag}"        # at most 15 characters, as Linux wants
 
 
-def start(root: Path) -> dict:
+def start(root: Path, *, tcp: bool = False) -> dict:
     """Start the engine unless it runs, and import the base image unless it is there.
 
-    Several processes may call it at once: they take turns (a file lock), and
-    all but the first find the engine running.
+    With `tcp` it also listens on a loopback port: an engine's API without
+    TLS is root on this machine to any local user who reaches it, so the port
+    is opened only when asked (the tests of the tcp endpoint ask), and an
+    engine running without one is restarted with one. Its socket and folders
+    are its user's alone. Several processes may call it at once: they take
+    turns (a file lock), and all but the first find the engine running.
     """
     paths = EnginePaths.of(root)
     with _locked(paths):
         state = running_state(paths)
+        if state is not None and tcp and "tcp" not in state["endpoints"]:
+            _terminate(state["pid"])
+            _clean_up(paths)
+            state = None
         if state is None:
-            state = _launch(paths, find_dockerd())
+            state = _launch(paths, find_dockerd(), tcp=tcp)
         api = EngineAPI(paths.socket)
         if not api.ping():
             raise DevError(f"the engine (pid {state['pid']}) does not answer on {paths.socket}; "
@@ -206,39 +214,47 @@ def _install_docker_io() -> None:
     apt_get(["install", "-y", "docker.io"], exit_code=UNAVAILABLE)
 
 
-def _launch(paths: EnginePaths, dockerd: str) -> dict:
+def _launch(paths: EnginePaths, dockerd: str, *, tcp: bool) -> dict:
     """Start dockerd and wait until it answers on its socket."""
-    paths.run_dir.mkdir(parents=True, exist_ok=True)     # dockerd makes its own folders
+    for private in (paths.home, paths.run_dir):     # dockerd makes its own folders inside
+        private.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private.chmod(0o700)
     stale = _engine_pid(paths, None)
     if stale is not None:           # ours, but its state file is gone: its TCP port is unknown
         _terminate(stale)
     paths.pidfile.unlink(missing_ok=True)
     paths.socket.unlink(missing_ok=True)
     _ensure_bridge(paths.bridge)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    port = listener.getsockname()[1]
-    command = [dockerd, "-H", f"unix://{paths.socket}", "-H", "fd://",
+    command = [dockerd, "-H", f"unix://{paths.socket}",
                "--data-root", str(paths.data_root), "--exec-root", str(paths.exec_root),
                "--pidfile", str(paths.pidfile), "--iptables=false", "--ip-masq=false",
                "--bridge", paths.bridge, "--shutdown-timeout", str(SHUTDOWN_TIMEOUT)]
-    # socket activation: the listener as fd 3, and LISTEN_PID naming dockerd (the shell's pid,
-    # which exec keeps)
-    fd = listener.fileno()
-    moved = "" if fd == 3 else f" 3<&{fd} {fd}<&-"
-    script = f'LISTEN_PID=$$ LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$@"{moved}'
+    endpoints = {"unix": f"unix://{paths.socket}"}
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM) if tcp else None
+    script, passed = 'exec "$@"', ()
+    if listener is not None:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        endpoints["tcp"] = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        command.extend(["-H", "fd://"])
+        # socket activation: the listener as fd 3, and LISTEN_PID naming dockerd (the shell's
+        # pid, which exec keeps)
+        fd = listener.fileno()
+        moved = "" if fd == 3 else f" 3<&{fd} {fd}<&-"
+        script = f'LISTEN_PID=$$ LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$@"{moved}'
+        passed = (fd,)
     try:
         with paths.log.open("w") as log:
-            process = subprocess.Popen(["/bin/sh", "-c", script, "sh", *command], pass_fds=(fd,),
-                                       stdin=subprocess.DEVNULL, stdout=log,
+            process = subprocess.Popen(["/bin/sh", "-c", script, "sh", *command],
+                                       pass_fds=passed, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
     finally:
-        listener.close()
+        if listener is not None:
+            listener.close()
     _wait_until_ready(paths, process)
     state = {"pid": process.pid, "home": str(paths.home), "socket": str(paths.socket),
-             "endpoints": {"unix": f"unix://{paths.socket}", "tcp": f"tcp://127.0.0.1:{port}"},
+             "endpoints": endpoints,
              "bridge": paths.bridge, "data_root": str(paths.data_root),
              "exec_root": str(paths.exec_root), "log": str(paths.log)}
     version = EngineAPI(paths.socket).version()

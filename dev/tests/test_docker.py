@@ -69,8 +69,19 @@ class EngineCase(unittest.TestCase):
 
 
 class StartStopTest(EngineCase):
-    def test_start_serves_both_endpoints_with_the_base_image_and_stop_removes_it_all(self):
+    def test_start_serves_its_socket_alone_unless_a_port_is_asked_for(self):
         state = docker.start(self.root)
+        self.assertEqual(list(state["endpoints"]), ["unix"])
+        self.assertEqual(self.paths.home.stat().st_mode & 0o777, 0o700, "private to its user")
+        self.assertEqual(self.paths.run_dir.stat().st_mode & 0o777, 0o700)
+        with_port = docker.start(self.root, tcp=True)
+        self.assertNotEqual(with_port["pid"], state["pid"], "restarted with a port")
+        self.assertEqual(tcp_ping(with_port["endpoints"]["tcp"]), b"OK")
+        self.assertEqual(docker.start(self.root, tcp=True)["pid"], with_port["pid"])
+        self.assertEqual(docker.start(self.root)["pid"], with_port["pid"], "a port is kept")
+
+    def test_start_serves_both_endpoints_with_the_base_image_and_stop_removes_it_all(self):
+        state = docker.start(self.root, tcp=True)
         endpoints = state["endpoints"]
         self.assertEqual(endpoints["unix"], f"unix://{self.paths.socket}")
         self.assertRegex(endpoints["tcp"], r"^tcp://127\.0\.0\.1:\d+$")
@@ -117,7 +128,7 @@ class StartStopTest(EngineCase):
             "GET", f"/images/{docker.BASE_IMAGE}/json")[1])["Id"], image, "imported once")
 
     def test_the_cli_answers_in_json_and_status_exits_1_when_stopped(self):
-        started = occo_dev(self.root, "docker", "start", "--json")
+        started = occo_dev(self.root, "docker", "start", "--tcp", "--json")
         self.assertEqual(started.returncode, 0, started.stderr)
         state = json.loads(started.stdout)
         status = occo_dev(self.root, "docker", "status")

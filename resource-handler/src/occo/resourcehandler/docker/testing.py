@@ -9,7 +9,7 @@ tutorials):
     tutorial_image_url("busybox_ping") # http://127.0.0.1:PORT/busybox_ping.tar
 
 The engine is the checkout's own, started (or found running) by
-`./occo-dev docker start --json` once per test process and left running for
+`./occo-dev docker start --tcp --json` once per test process and left running for
 the next one; the checkout is the one this module is installed from
 (editable). Where no engine can be had the tests fail with the reason;
 outside CI (`CI=true`) they are skipped instead when this machine cannot have
@@ -116,7 +116,8 @@ def _start() -> Engine:
         raise EngineUnavailable("no Docker engine for the tests: the engine is the one "
                                 "./occo-dev starts, and this module is not installed from an "
                                 "Occopus checkout (./occo-dev reset-env makes one that is)")
-    command = [str(REPO / "occo-dev"), "docker", "start", "--json"]
+    # the tests use both endpoints: the engine listens on a loopback port too while they run
+    command = [str(REPO / "occo-dev"), "docker", "start", "--tcp", "--json"]
     try:
         result = subprocess.run(command, cwd=REPO, text=True, capture_output=True,
                                 stdin=subprocess.DEVNULL, timeout=START_TIMEOUT)
