@@ -29,13 +29,10 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import os
 import subprocess
-import unittest
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import yaml
 
@@ -44,7 +41,6 @@ from occo.resourcehandler.ec2.errors import PERMANENT_HINTS
 from occo.resourcehandler.ec2.testing import (CREDENTIALS, LOOPBACK, MotoTestCase, fill_tutorial,
                                               tutorial_values)
 
-from . import support
 from .support import DEADLINE, CommandCase, last_line, table_rows
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
@@ -228,22 +224,3 @@ class EC2UnknownImageTest(EC2TutorialCase):
         [row] = table_rows(failed.stdout)
         self.assertIn(f"The image id '[{UNKNOWN_IMAGE}]' does not exist", row["reason"])
         self.assertIn(f"[{self.values['endpoint']}] node {row['node_id']}", row["reason"])
-
-
-class TutorialsFolderTest(unittest.TestCase):
-    """Where the tutorials are absent, their tests are skipped saying where they belong; in CI
-    that is a failure."""
-
-    def test_an_absent_folder_skips_outside_ci_and_fails_in_ci(self) -> None:
-        missing = Path("/nonexistent/shared/compat/occopus-tutorials")
-        with mock.patch.object(support, "TUTORIALS", missing):
-            with mock.patch.dict(os.environ, {"CI": ""}), \
-                    self.assertRaises(unittest.SkipTest) as skipped:
-                support.tutorial_folder("ec2-ping")
-            self.assertIn(f"the Occopus tutorials are not at {missing}", str(skipped.exception))
-            with mock.patch.dict(os.environ, {"CI": "true"}), self.assertRaises(AssertionError):
-                support.tutorial_folder("ec2-ping")
-
-    def test_a_tutorial_missing_from_the_folder_is_a_failure(self) -> None:
-        with self.assertRaises(AssertionError):
-            support.tutorial_folder("no-such-tutorial")

@@ -106,6 +106,19 @@ class CreateTest(SimCloudCase):
         self.assertTrue(result.ok, result)
         self.assertEqual(order, [("intents", 1), ("create", 1)] * 3)
 
+    def test_a_node_whose_cloud_cannot_be_reached_fails_and_is_rolled_back_cleanly(self):
+        world = EngineWorld(self, {"web_node": [{"resource": {
+            "type": "nova", "endpoint": "replace_with_your_keystone", "image_id": "i",
+            "flavor_name": "f", "project_id": "p"}, "health_check": {"ping": False}}]},
+            ("web", "web_node"))
+        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+            result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
+        (failed,) = result.nodes
+        self.assertEqual(failed.outcome, Outcome.FAILED)
+        self.assertIn("declared but not available", failed.reason)
+        self.assertNotIn("rolling it back failed", failed.reason)
+        self.assertEqual(world.records(), {}, "nothing is kept to drop later")
+
     def test_new_node_ids_are_version_4_uuids_each_once(self):
         ids = list(new_node_ids(500))
         self.assertEqual(len(set(ids)), 500)

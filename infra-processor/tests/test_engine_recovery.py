@@ -112,6 +112,15 @@ class RecoverTest(SimCloudCase):
         self.assertEqual(self.world.store.failed_instances(self.world.infra_id), {},
                          "a drop is no failure")
 
+    def test_a_record_whose_cloud_was_never_reached_is_forgotten(self):
+        node = dataclasses.replace(self.node("nowhere"), resource={
+            "type": "nova", "endpoint": "replace_with_your_keystone"})
+        self.world.store.put_instance(self.world.infra_id, "web", "nowhere", InstanceRecord(
+            node, Phase.FAILED, time.time(), error="cannot create it").to_dict())
+        report = self.world.engine().recover(self.world.infra_id, fence=self.world.lease())
+        self.assertEqual((report.removed, report.problems), (("nowhere",), ()))
+        self.assertEqual(self.world.records(), {})
+
     def test_a_backend_that_cannot_be_listed_is_left_alone(self):
         self.store("elsewhere", Phase.INTENT, endpoint="http://127.0.0.1:9")
         report = self.world.engine().recover(self.world.infra_id, fence=self.world.lease())

@@ -69,6 +69,12 @@ class RetrierTest(unittest.TestCase):
         self.assertEqual(self.retrier().call("creating", call), "done")
         self.assertEqual((len(calls), self.slept), (3, [0.1, 0.2]))
 
+    def test_a_throttled_call_waits_at_least_what_the_cloud_says(self):
+        call, calls = self.failing(TransientError("RequestLimitExceeded", retry_after=1.0),
+                                   TransientError("503"))
+        self.assertEqual(self.retrier().call("creating", call), "done")
+        self.assertEqual(self.slept, [1.0, 0.2])
+
     def test_a_permanent_error_is_raised_at_once(self):
         call, calls = self.failing(PermanentError("bad image"))
         with self.assertRaises(PermanentError):
@@ -125,6 +131,13 @@ class CallEachTest(unittest.TestCase):
         self.assertEqual(got, ["made a", "made b", bad_image])
         self.assertEqual(self.asked, [["a", "b", "c"], ["b"]])
         self.assertEqual(self.slept, [0.1])
+
+    def test_a_throttled_item_makes_the_next_call_wait_what_the_cloud_says(self):
+        call = self.cloud({"a": [TransientError("Throttling", retry_after=0.7), "made a"],
+                           "b": [TransientError("503"), "made b"]})
+        self.assertEqual(self.retrier().call_each("creating", call, ["a", "b"]),
+                         ["made a", "made b"])
+        self.assertEqual(self.slept, [0.7])
 
     def test_a_whole_call_failing_transiently_asks_for_every_item_again(self):
         answers = iter([TransientError("503"), ["made a", "made b"]])

@@ -141,6 +141,14 @@ class SurveyTest(SimCloudCase):
         self.assertEqual(self.calls(), calls)
         self.assertEqual(self.world.records("web")["intent"]["phase"], "intent")
 
+    def test_the_states_of_a_connections_instances_are_asked_in_one_call(self):
+        for node_id in ("a", "b", "c"):
+            self.store(node_id, Phase.READY, self.made(node_id))
+        calls = self.calls()
+        statuses = self.survey()
+        self.assertEqual([status.state for status in statuses], [NodeState.READY] * 3)
+        self.assertEqual(self.calls() - calls, 1)
+
     def test_a_node_on_its_way_out_reads_so_whatever_its_cloud_says(self):
         """Being dropped, or failed with its rollback unfinished: the pass replaces it."""
         self.store("dropping", Phase.DROPPING, self.made("dropping"))

@@ -103,6 +103,9 @@ class EC2ErrorsTest(ErrorChecks):
                 self.faults.fail_next(code, message, status, action="RunInstances")
                 error = self.refused(self.node(), TransientError)
                 self.assertIn(f"{code}: {message}", error.message)
+                self.assertEqual(error.retry_after,
+                                 1.0 if code in ("RequestLimitExceeded", "Throttling") else None,
+                                 "a throttled API is asked again a second later at the soonest")
 
     def test_a_proxys_error_page_is_transient(self) -> None:
         self.faults.fail_next("", "", 502, action="RunInstances",

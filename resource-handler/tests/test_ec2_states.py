@@ -1,6 +1,7 @@
 """States, addresses and ownership as the ec2 plugin reads them from moto."""
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -62,6 +63,19 @@ class EC2StatesTest(MotoEC2Case):
     def test_an_unknown_or_malformed_id_is_gone(self) -> None:
         for instance_id in ("i-0123456789abcdef0", "not-an-instance-id"):
             self.assertEqual(self.status(Instance(self.infra_id, "n", instance_id)), GONE)
+
+    def test_an_instance_not_listed_yet_right_after_its_launch_is_pending_not_gone(self) -> None:
+        """EC2 lists a new instance a moment after RunInstances answers (eventual
+        consistency); moto lists it at once, so the instance here is one it never made."""
+        launched = self.create()
+        self.assertIsInstance(launched.data["launched_at"], float)
+        unlisted = Instance(self.infra_id, "n", "i-0123456789abcdef0", dict(launched.data))
+        status = self.status(unlisted)
+        self.assertIs(status.state, NodeState.PENDING)
+        self.assertIn("not listed yet", status.detail)
+        long_ago = dict(launched.data, launched_at=time.time() - 3600)
+        self.assertEqual(self.status(Instance(self.infra_id, "n", "i-0123456789abcdef0",
+                                              long_ago)), GONE)
 
     def test_many_instances_are_asked_about_in_one_call_in_order(self) -> None:
         first, second = self.create(), self.create()

@@ -12,7 +12,7 @@ from occo.util.schema import Field, Schema
 
 from occo.resourcehandler.base import (GONE, Capabilities, Instance, PermanentError,
                                        ResourceHandler, ResourceStatus, TransientError)
-from occo.resourcehandler.guard import ResourceHandlers
+from occo.resourcehandler.guard import HandlerUnavailable, ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 
 from .simcloud_support import SimCloudCase
@@ -112,6 +112,17 @@ class ClassificationTest(unittest.TestCase):
         self.assertIsNone(raised.exception.__cause__)
         self.assertTrue(raised.exception.__suppress_context__)
 
+    def test_a_resource_error_quoting_a_secret_has_it_hidden(self):
+        error = PermanentError("cannot fetch https://bob:hunter22@images.example/x.tar with "
+                               "key s3cr3t-pw", hint="check https://bob:hunter22@images.example")
+        with self.assertRaises(PermanentError) as raised:
+            self.state_raising(error, {"password": "s3cr3t-pw"})
+        self.assertIs(raised.exception, error)
+        self.assertEqual(raised.exception.message, "cannot fetch https://bob:***@images.example/"
+                                                   "x.tar with key ***")
+        self.assertEqual(str(raised.exception).count("hunter22"), 0)
+        self.assertNotIn("hunter22", raised.exception.hint)
+
     def test_a_handler_that_cannot_be_built_is_a_permanent_error_without_its_secrets(self):
         with self.assertLogs("occo.resourcehandler", "WARNING"), \
                 self.assertRaises(PermanentError) as raised:
@@ -140,12 +151,28 @@ class BatchCheckTest(unittest.TestCase):
         self.assertIn("get_states gave 1 answers for 2 items: a bug in the scripted plugin",
                       raised.exception.message)
 
-    def test_what_is_not_an_operation_is_read_from_the_handler(self):
+    def test_what_describes_the_handler_is_read_from_it_and_nothing_else(self):
         handler = self.handlers.for_resource({"type": "scripted", "endpoint": "e"})
         self.assertEqual((handler.label, handler.capabilities.states_per_call), ("e", 3))
         self.assertEqual(handler.get_states.__doc__, ScriptedHandler.get_states.__doc__)
-        with self.assertRaises(AttributeError):
-            handler._not_there
+        for hidden in ("inside", "close", "_not_there"):
+            with self.subTest(hidden), self.assertRaises(AttributeError):
+                getattr(handler, hidden)
+
+    def test_a_status_that_is_not_a_resource_status_is_a_plugin_bug(self):
+        handler = self.handlers.for_resource({"type": "scripted", "answers": 1,
+                                              "image": "wrong"})
+        handler.handler.get_states = lambda instances: ["ready"]
+        with self.assertRaises(PermanentError) as raised:
+            handler.get_states([INSTANCE])
+        self.assertIn("get_states answered str, not a ResourceStatus", raised.exception.message)
+
+    def test_a_type_without_a_plugin_is_a_handler_unavailable(self):
+        handlers = ResourceHandlers(Settings())
+        self.addCleanup(handlers.close)
+        with self.assertRaises(HandlerUnavailable) as raised:
+            handlers.for_resource({"type": "nova", "endpoint": "https://keystone"})
+        self.assertIn("declared but not available", raised.exception.message)
 
 
 class HandlerKeepingTest(unittest.TestCase):

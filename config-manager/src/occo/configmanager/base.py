@@ -1,7 +1,7 @@
 """The contract of a config-manager plugin: one class per manager type.
 
-A plugin is registered in the entry-point group `occo.config_managers` (type
-name -> class) and built for one node's `config_management` section and the
+A plugin is registered once, in the entry-point group
+`occo.config_management_plugins`, as a `Declared(schema, "module:Class")`, and built for one node's `config_management` section and the
 credentials selected for it. A manager may keep state per infrastructure (a
 Chef environment) and per node (a Chef node); the engine calls
 `create_infrastructure` before the first node and `drop_infrastructure` after

@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -138,6 +138,25 @@ class InstanceRecord:
         except (KeyError, TypeError, ValueError) as error:
             raise RecordError(f"instance record {data.get('node_id')!r} is damaged: "
                               f"{type(error).__name__}: {error}") from None
+
+
+def decode_all(documents: Iterable[Mapping[str, Any]],
+               damaged: Callable[[RecordError], object]) -> list[InstanceRecord]:
+    """The records of stored documents; `damaged` is told of each this version cannot read
+    (logged, reported or passed over: each reader knows what it can do about one)."""
+    records = []
+    for data in documents:
+        try:
+            records.append(InstanceRecord.from_dict(data))
+        except RecordError as error:
+            damaged(error)
+    return records
+
+
+def stored_documents(instances: Mapping[str, Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Every document of `Store.get_instances`'s answer ({node name: {node id: document}})."""
+    for by_id in instances.values():
+        yield from by_id.values()
 
 
 class _Stored(Mapping[str, Any]):

@@ -50,9 +50,15 @@ class ResourceError(OccoError):
 
 
 class TransientError(ResourceError):
-    """A failure that may pass: rate limits, timeouts, a cloud's 5xx. Retry later."""
+    """A failure that may pass: rate limits, timeouts, a cloud's 5xx. Retry later, at least
+    `retry_after` seconds later where the cloud says how long (a throttled API)."""
 
     transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
 
 
 class PermanentError(ResourceError):

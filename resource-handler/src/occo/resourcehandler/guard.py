@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from occo.util.config import Settings
-from occo.util.errors import OccoError
+from occo.util.errors import OccoError, PluginNotAvailable
 from occo.util.redact import hide, secret_values
 
-from .base import Connection, Instance, PermanentError, ResourceError, ResourceHandler
+from .base import (Connection, Instance, PermanentError, ResourceError, ResourceHandler,
+                   ResourceStatus)
 from .limits import Limiter, Limits
 from .plugins import handler_class
 
@@ -38,13 +39,24 @@ OPERATIONS: Mapping[str, str | None] = {
 }
 
 
+# what else of a handler its callers read: what it is, never how it does its work
+DESCRIPTION = frozenset({"label", "type_name", "capabilities", "connection", "backend_key"})
+
+
+class HandlerUnavailable(PermanentError):
+    """A connection's handler cannot be had: its plugin is not installed, or will not build
+    (a bad endpoint, say). Nothing can have been sent to its cloud through it."""
+
+
 class GuardedHandler:
-    """A handler whose operations respect its backend's limits and raise only `ResourceError`.
+    """A handler whose operations respect its backend's limits and raise only `ResourceError`,
+    every message and hint with the connection's secrets and URL passwords hidden.
 
     The contract's operations (`OPERATIONS`) are forwarded, guarded; a batch
-    operation is checked against the plugin's declared capability, and its
-    answers against the items asked. Other attributes (`label`,
-    `capabilities`, `type_name`) are read from the handler.
+    operation's answers are checked against the items asked. What describes
+    the handler (`DESCRIPTION`) is read from it; nothing else is reachable.
+    Giving a batch operation more items than the plugin declares it takes is
+    the caller's bug (`ValueError`).
     """
 
     def __init__(self, handler: ResourceHandler, limiter: Limiter) -> None:
@@ -53,8 +65,8 @@ class GuardedHandler:
 
     def __getattr__(self, name: str) -> Any:
         if name not in OPERATIONS:
-            if name.startswith("_"):
-                raise AttributeError(name)
+            if name not in DESCRIPTION:
+                raise AttributeError(f"a guarded handler has no {name!r}")
             return getattr(self.handler, name)
         guarded = functools.update_wrapper(
             functools.partial(self._call, name, OPERATIONS[name]), getattr(type(self.handler), name))
@@ -87,7 +99,13 @@ class ResourceHandlers:
     def connection(self, resource: Mapping[str, Any],
                    credentials: Mapping[str, Any] | None = None) -> Connection:
         """The connection a resolved `resource` section reaches, with its credentials."""
-        return Connection.of(self._load(str(resource["type"])).schema, resource, credentials)
+        return Connection.of(self._plugin(str(resource["type"])).schema, resource, credentials)
+
+    def _plugin(self, type_name: str) -> type[ResourceHandler]:
+        try:
+            return self._load(type_name)
+        except PluginNotAvailable as error:
+            raise HandlerUnavailable(error.message, hint=error.hint) from None
 
     def for_resource(self, resource: Mapping[str, Any],
                      credentials: Mapping[str, Any] | None = None) -> GuardedHandler:
@@ -102,7 +120,7 @@ class ResourceHandlers:
             guarded_handler = self._handlers.get(key)
         if guarded_handler is not None:
             return guarded_handler
-        handler = _build(self._load(connection.type_name), connection)
+        handler = _build(self._plugin(connection.type_name), connection)
         with self._lock:
             kept = self._handlers.setdefault(key, GuardedHandler(
                 handler, self._limits.for_backend(handler.type_name, handler.backend_key)))
@@ -125,9 +143,12 @@ class ResourceHandlers:
 
 
 def _build(cls: type[ResourceHandler], connection: Connection) -> ResourceHandler:
-    with _classified(f"[{connection.label}] building the handler", connection.type_name,
-                     connection):
-        return cls(connection)
+    try:
+        with _classified(f"[{connection.label}] building the handler", connection.type_name,
+                         connection):
+            return cls(connection)
+    except ResourceError as error:
+        raise HandlerUnavailable(error.message, hint=error.hint) from None
 
 
 def _check_count(handler: ResourceHandler, operation: str, items: Sequence[Any],
@@ -144,7 +165,13 @@ def _checked_answers(handler: ResourceHandler, operation: str, items: Sequence[A
     if len(answers) != len(items):
         raise PermanentError(f"[{handler.label}] {operation} gave {len(answers)} answers for "
                              f"{len(items)} items: a bug in the {handler.type_name} plugin")
-    if operation != "create_nodes":
+    if operation == "get_states":
+        wrong = next((answer for answer in answers if not isinstance(answer, ResourceStatus)),
+                     None)
+        if wrong is not None:
+            raise PermanentError(f"[{handler.label}] get_states answered "
+                                 f"{type(wrong).__name__}, not a ResourceStatus: a bug in the "
+                                 f"{handler.type_name} plugin")
         return list(answers)
     return [answer if isinstance(answer, (Instance, ResourceError)) else PermanentError(
                 f"[{handler.label}] create_nodes answered {type(answer).__name__} for node "
@@ -155,16 +182,25 @@ def _checked_answers(handler: ResourceHandler, operation: str, items: Sequence[A
 
 @contextmanager
 def _classified(what: str, type_name: str, connection: Connection) -> Iterator[None]:
-    """Let `ResourceError`s through; report anything else as a plugin bug, secrets hidden."""
+    """`ResourceError`s with the connection's secrets hidden; anything else reported as a plugin
+    bug, secrets hidden too. Plugins hide what they know of (a node's environment), but one
+    place sees everything a plugin raises: a password in a URL it quotes is hidden here."""
+    def secrets() -> set[str]:
+        return secret_values({"auth_data": connection.credentials, **connection.settings})
     try:
         yield
-    except ResourceError:
+    except ResourceError as error:
+        hidden = secrets()
+        error.message = hide(error.message, hidden)
+        error.args = (error.message,)
+        if error.hint:
+            error.hint = hide(error.hint, hidden)
         raise
     except Exception as error:
-        secrets = secret_values({"auth_data": connection.credentials, **connection.settings})
+        hidden = secrets()
         said = error.message if isinstance(error, OccoError) else str(error)
-        message = hide(f"{what} failed unexpectedly: {type(error).__name__}: {said}", secrets)
-        log.warning("%s\n%s", message, hide("".join(traceback.format_exception(error)), secrets))
+        message = hide(f"{what} failed unexpectedly: {type(error).__name__}: {said}", hidden)
+        log.warning("%s\n%s", message, hide("".join(traceback.format_exception(error)), hidden))
         hint = error.hint if isinstance(error, OccoError) and error.hint else (
             f"this is a bug in the {type_name} plugin; its traceback is in the log")
         raise PermanentError(message, hint=hint) from None

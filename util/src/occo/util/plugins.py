@@ -1,8 +1,10 @@
 """Loading plugins by name from entry-point groups.
 
 Every extension point of Occopus is an entry-point group (`occo.stores`,
-`occo.resource_handlers`, ...): a component registers its plugins in its
+`occo.resource_plugins`, ...): a component registers its plugins in its
 pyproject.toml, and the code that needs one loads only the entry it names.
+Resource and config-manager types register once, as a `Declared` (their
+schema, and where their class is).
 """
 from __future__ import annotations
 

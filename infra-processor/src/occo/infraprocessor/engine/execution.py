@@ -143,7 +143,8 @@ class Execution:
                     state.walk.failed(create.node_name)
                     self._never_started(create.node_name, 1, Outcome.CANCELLED, NOT_STARTED)
                 elif (tracked := self._intend(create.node_name, next(node_ids))) is not None:
-                    cloud, size = call_group(state, tracked, CREATES_PER_CALL)
+                    cloud, size = call_group(state.operations.backends,
+                                             tracked.record.resource, CREATES_PER_CALL)
                     batch = filling.setdefault(cloud, [])
                     batch.append(tracked)
                     if len(batch) == size:

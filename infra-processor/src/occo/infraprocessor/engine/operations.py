@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from occo.resourcehandler.base import Instance, ResourceError, ResourceStatus
+from occo.resourcehandler.guard import HandlerUnavailable
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
@@ -137,10 +138,17 @@ class Operations:
         """What the instance's cloud tells of it now."""
         return self.backends.cloud(resource).get_states([instance])[0]
 
-    def observe(self, record: InstanceRecord) -> Observation:
-        """The instance's resource, service and health, and its addresses."""
-        assert record.instance is not None, "only a created instance can be observed"
-        return self._observed(record, self.status(record.resource, record.instance))
+    def statuses(self, records: Sequence[InstanceRecord]) -> list[ResourceStatus]:
+        """What the cloud tells of up to `states_per_call` created instances of one
+        connection, in one call."""
+        instances = [record.instance for record in records if record.instance is not None]
+        assert len(instances) == len(records), "only created instances can be asked"
+        return self.backends.cloud(records[0].resource).get_states(instances)
+
+    def observe(self, record: InstanceRecord, status: ResourceStatus) -> Observation:
+        """The instance's resource (as `status` tells it), service and health, and its
+        addresses."""
+        return self._observed(record, status)
 
     def observe_all(self, records: Sequence[InstanceRecord]
                     ) -> list[Observation | Told | OccoError]:
@@ -200,15 +208,22 @@ class Operations:
 
         Without an instance in the record the create's outcome is unknown (it
         failed, or a crash came first), so the cloud's list of what the
-        infrastructure owns says whether there is anything to drop.
+        infrastructure owns says whether there is anything to drop; where the
+        record's cloud cannot be reached at all (its plugin will not build: a
+        placeholder endpoint, say), nothing can have been made through it.
         """
         if found is not None:
             instances = list(found)
         elif record.instance is not None:
             instances = [record.instance]
         else:
-            instances = [instance for instance in self.owned(record.resource, record.infra_id)
-                         if instance.node_id == record.node_id]
+            try:
+                owned = self.owned(record.resource, record.infra_id)
+            except HandlerUnavailable as error:
+                log.info("node %s: nothing to drop, its cloud was never reached: %s",
+                         record.node_id, error.message)
+                owned = []
+            instances = [instance for instance in owned if instance.node_id == record.node_id]
         for instance in instances:
             self.drop(record.resource, instance)
         self.backends.manager(record.node.config_management).drop_node(record.infra_id,

@@ -93,7 +93,8 @@ class Polling:
                 tracked.busy = False
                 self.give_up(tracked)
             return
-        for batch in batches(self.state, due, STATES_PER_CALL):
+        for batch in batches(self.state.operations.backends, due,
+                             lambda tracked: tracked.record.resource, STATES_PER_CALL):
             self.state.dispatcher.submit(_begun(self.state.operations.observe_all),
                                          [tracked.record for tracked in batch],
                                          then=partial(self._observed_all, batch))

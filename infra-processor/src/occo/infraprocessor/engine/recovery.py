@@ -14,7 +14,10 @@ what it owns for the infrastructure (`list_owned`), and:
   crash cut short may still be carried out, or may not), then is removed;
 - an intent record whose resource never appeared is removed (the crash came
   before the create, or the create failed), and its config manager told;
-- a resource that no record owns is an orphan, and is dropped.
+- a resource that no record owns is an orphan, and is dropped;
+- a record without an instance whose cloud cannot be reached at all (its
+  plugin will not build: a placeholder endpoint, say) is removed: nothing
+  was ever made through it.
 
 A create sent just before a crash may still be carried out after it, so an
 intent younger than `Tuning.settle` seconds whose resource is not listed
@@ -39,12 +42,13 @@ from functools import partial
 from typing import Any
 
 from occo.resourcehandler.base import Instance, ResourceStatus, TransientError
+from occo.resourcehandler.guard import HandlerUnavailable
 from occo.util.errors import OccoError
 
 from .backends import describe_section
 from .dispatcher import Dispatcher
 from .parts import Parts
-from ..record import InstanceRecord, Phase, RecordError
+from ..record import InstanceRecord, Phase, decode_all, stored_documents
 from .results import RecoveryReport, describe
 
 
@@ -72,6 +76,7 @@ class Recovery:
         self.removed: list[str] = []
         self.orphans: list[str] = []
         self.problems: list[str] = []
+        self.never_reached: list[InstanceRecord] = []    # whose cloud cannot be reached
 
     def run(self) -> RecoveryReport:
         records = list(self._records())
@@ -82,6 +87,7 @@ class Recovery:
                 lambda group: self.operations.owned(group[0].resource, self.infra_id), groups)
             steps = [step for group, listing in zip(groups, listings)
                      for step in self._steps(group, listing)]
+            steps += [self._forget(record) for record in self.never_reached]
             for step, future in zip(steps, self.dispatcher.map(lambda s: s.call(), steps)):
                 self._record(step, future)
         finally:
@@ -91,17 +97,27 @@ class Recovery:
 
     def _by_connection(self, records: Sequence[InstanceRecord]) -> dict[Any, list[InstanceRecord]]:
         """The records by the connection their resource reaches: each is listed once. A record
-        whose handler cannot be built is a problem of its own."""
+        whose handler cannot be built is a problem of its own, unless nothing was ever made
+        through it (`_never_reached`)."""
         connections: dict[Any, list[InstanceRecord]] = {}
         for record in records:
             try:
                 cloud = self.operations.backends.cloud(record.resource)
-            except OccoError as error:
-                self.problems.append(f"cannot reach {describe_section(record.resource)} of "
-                                     f"node {record.node_id}: {describe(error)}")
+            except HandlerUnavailable as error:
+                if record.instance is None and record.phase is not Phase.READY:
+                    self.never_reached.append(record)
+                else:
+                    self.problems.append(f"cannot reach {describe_section(record.resource)} "
+                                         f"of node {record.node_id}: {describe(error)}")
                 continue
             connections.setdefault(cloud, []).append(record)
         return connections
+
+    def _forget(self, record: InstanceRecord) -> _Step:
+        """A record of a node whose cloud was never reached: its config manager is told, and
+        the record removed (archived if it failed)."""
+        return _Step(f"cleaning up node {record.node_id}",
+                     partial(self.operations.teardown, record, []), partial(self._remove, record))
 
     def _let_creates_land(self, records: Sequence[InstanceRecord]) -> None:
         unconfirmed = [record.created_at for record in records
@@ -194,11 +210,7 @@ class Recovery:
             return
         step.then(answer)
 
-    def _records(self) -> Iterator[InstanceRecord]:
-        for by_id in self.store.get_instances(self.infra_id).values():
-            for data in by_id.values():
-                try:
-                    yield InstanceRecord.from_dict(data)
-                except RecordError as error:
-                    self.problems.append(str(error))
+    def _records(self) -> list[InstanceRecord]:
+        return decode_all(stored_documents(self.store.get_instances(self.infra_id)),
+                          lambda error: self.problems.append(str(error)))
 

@@ -8,7 +8,8 @@ all) so they do not come back in lockstep. Retries take `delays()`, one
 after the other; readiness polls take `paced(elapsed)`, a delay in
 proportion to the time waited so far (see `pacing`).
 
-`Retrier` retries a call while it fails with a `TransientError`; a
+`Retrier` retries a call while it fails with a `TransientError`, waiting
+at least what the error's `retry_after` says (a throttled API); a
 `PermanentError` (or any other failure) is raised at once. `call_each`
 does so for a call that answers many items, each with its value or its
 error, asking again for those that failed transiently. Retrying a create
@@ -100,7 +101,7 @@ class Retrier:
                 if attempt >= self.attempts:
                     raise TransientError(f"{error.message} (gave up after {attempt} attempts)",
                                          hint=error.hint) from error
-                delay = next(delays)
+                delay = max(next(delays), error.retry_after or 0.0)
                 log.info("%s failed (attempt %d of %d), retrying in %.2f s: %s", what, attempt,
                          self.attempts, delay, error.message)
                 if self.sleep(delay):
@@ -131,7 +132,7 @@ class Retrier:
                     answers[index] = TransientError(
                         f"{error.message} (gave up after {attempt} attempts)", hint=error.hint)
                 break
-            delay = next(delays)
+            delay = max([next(delays), *(error.retry_after or 0.0 for _, error in failed)])
             log.info("%s: %d of %d failed (attempt %d of %d), retrying in %.2f s: %s", what,
                      len(failed), len(pending), attempt, self.attempts, delay,
                      failed[0][1].message)

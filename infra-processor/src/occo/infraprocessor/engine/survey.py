@@ -1,8 +1,10 @@
 """The live state of every instance of an infrastructure: what the enactor plans from.
 
-Each instance the cloud has made is asked, concurrently, as a readiness poll
-asks a booting one (resource, then config manager, then health check, with
-its failing period); an intent whose create has not been seen yet counts as
+Each instance the cloud has made is asked as a readiness poll asks a booting
+one (resource, then config manager, then health check, with its failing
+period): its cloud once for as many of a connection's instances as it tells
+in a call, then each instance's config manager and health check,
+concurrently. An intent whose create has not been seen yet counts as
 PENDING. With a fencing token, what was learnt is written back: an adopted
 `created` instance found ready becomes `ready`, new addresses are kept.
 Without one (a report by a command that holds no lease) nothing but the
@@ -12,17 +14,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from occo.infobroker.store.base import Store
-from occo.resourcehandler.base import TransientError
+from occo.resourcehandler.base import ResourceStatus, TransientError
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
-from ..record import InstanceRecord, Phase, RecordError
+from ..record import InstanceRecord, Phase, decode_all, stored_documents
+from .calls import STATES_PER_CALL, batches
 from .dispatcher import Dispatcher
-from .operations import Observation, observed_state
+from .operations import Observation, Operations, observed_state
 from .parts import Parts
 from .results import describe
 
@@ -75,23 +79,27 @@ class Survey:
         dispatcher = Dispatcher(self.parts.tuning.max_workers)
         operations = self.parts.operations(threading.Event())
         try:
-            # retried while the cloud answers transiently: an instance whose state stays
-            # unknown is kept (not replaced), and the pass reports it
+            told = self._told(dispatcher, operations, made)
             futures = dispatcher.map(
-                lambda record: operations.retrier.call(f"asking the state of {record.node_id}",
-                                                       lambda: operations.observe(record)),
-                made)
+                lambda record: operations.observe(record, told[record.node_id]),
+                [record for record in made if isinstance(told[record.node_id], ResourceStatus)])
         finally:
             dispatcher.close()
+        observed = iter(futures)
+        outcomes: list[Future[Observation] | OccoError] = [
+            next(observed) if isinstance(told[record.node_id], ResourceStatus)
+            else told[record.node_id] for record in made]
         statuses = [InstanceStatus(record, NodeState.PENDING, "its create is not confirmed yet")
                     for record in records
                     if record.instance is None and record.phase not in LEAVING]
         statuses += [InstanceStatus(record, _RECORDED[record.phase],
                                     record.error or f"it is {record.phase}")
                      for record in leaving]
-        for record, future in zip(made, futures):
+        for record, outcome in zip(made, outcomes):
             try:
-                seen = future.result()
+                if isinstance(outcome, OccoError):
+                    raise outcome
+                seen = outcome.result()
             except TransientError as error:
                 statuses.append(InstanceStatus(record, NodeState.UNKNOWN, describe(error)))
                 continue
@@ -103,6 +111,26 @@ class Survey:
             # that fails is the pass's problem, not a state of this instance
             statuses.append(self._status(record, seen))
         return _sorted(statuses)
+
+    def _told(self, dispatcher: Dispatcher, operations: Operations,
+              made: list[InstanceRecord]) -> dict[str, ResourceStatus | OccoError]:
+        """What each instance's cloud tells of it, or why it cannot: one call for as many of
+        a connection's instances as it takes, retried while the cloud answers transiently (an
+        instance whose state stays unknown is kept, not replaced, and the pass reports it)."""
+        calls = list(batches(operations.backends, made, lambda record: record.resource,
+                             STATES_PER_CALL))
+        answers = dispatcher.map(
+            lambda batch: operations.retrier.call(
+                f"asking the states of {len(batch)} instance(s)",
+                lambda: operations.statuses(batch)), calls)
+        told: dict[str, ResourceStatus | OccoError] = {}
+        for batch, answer in zip(calls, answers):
+            try:
+                statuses: list[ResourceStatus | OccoError] = list(answer.result())
+            except OccoError as error:
+                statuses = [error] * len(batch)
+            told.update((record.node_id, status) for record, status in zip(batch, statuses))
+        return told
 
     def _status(self, record: InstanceRecord, seen: Observation) -> InstanceStatus:
         state = observed_state(self.infra_id, seen, self.parts.failing)
@@ -118,14 +146,8 @@ class Survey:
 
 
 def _decoded(store: Store, infra_id: str) -> list[InstanceRecord]:
-    records: list[InstanceRecord] = []
-    for by_id in store.get_instances(infra_id).values():
-        for data in by_id.values():
-            try:
-                records.append(InstanceRecord.from_dict(data))
-            except RecordError:
-                continue    # recovery reports it; a pass cannot act on what it cannot read
-    return records
+    """The records a pass can act on: recovery reports those it cannot read."""
+    return decode_all(stored_documents(store.get_instances(infra_id)), lambda error: None)
 
 
 def _sorted(statuses: list[InstanceStatus]) -> list[InstanceStatus]:

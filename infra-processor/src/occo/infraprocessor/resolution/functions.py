@@ -19,7 +19,7 @@ from typing import Any
 from occo.infobroker.broker import InfoRouter
 from occo.util.errors import OccoError
 
-from ..record import InstanceRecord, RecordError
+from ..record import InstanceRecord, decode_all
 
 log = logging.getLogger("occo.infraprocessor.resolution")
 
@@ -94,13 +94,8 @@ def _first_address(instance: InstanceRecord) -> str | None:
 
 
 def _decoded(stored: Sequence[dict]) -> list[InstanceRecord]:
-    records = []
-    for data in stored:
-        try:
-            records.append(InstanceRecord.from_dict(data))
-        except RecordError as error:
-            log.warning("a template passes over a record it cannot read: %s", error.message)
-    return records
+    return decode_all(stored, lambda error: log.warning(
+        "a template passes over a record it cannot read: %s", error.message))
 
 
 def cut(text: str, start: int, end: int) -> str:

@@ -13,12 +13,13 @@ from contextlib import contextmanager
 import requests
 from docker.errors import APIError, DockerException
 
+from occo.util import redact
+from occo.util.redact import SHORTEST_SECRET
+
 from ..base import PermanentError, ResourceError, TransientError
 
 START_HINT = "start the engine (./occo-dev docker start in a checkout), or correct the endpoint"
 LONGEST_SAID = 300      # characters of the engine's own words kept in a message
-SHORTEST_SECRET = 4     # shorter values would garble messages more than they hide
-HIDDEN = "***"
 
 
 class EngineSaid(Exception):
@@ -48,14 +49,8 @@ def classify(error: Exception, what: str, endpoint: str, hint: str | None = None
     if isinstance(error, ResourceError):
         return error
     found = _classified(error, what, endpoint, hint)
-    secrets = sorted({text for text in hide if len(text) >= SHORTEST_SECRET}, key=len,
-                     reverse=True)
-    if secrets:
-        message = found.message
-        for secret in secrets:
-            message = message.replace(secret, HIDDEN)
-        found = type(found)(message, hint=found.hint)
-    return found
+    secrets = {text for text in hide if len(text) >= SHORTEST_SECRET}
+    return type(found)(redact.hide(found.message, secrets), hint=found.hint)
 
 
 def _classified(error: Exception, what: str, endpoint: str,

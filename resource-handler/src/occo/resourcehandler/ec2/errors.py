@@ -25,6 +25,10 @@ from ..base import PermanentError, ResourceError, TransientError
 GONE_CODES = frozenset({"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"})
 
 RETRY_HINT = "the engine retries it; if it lasts, check the cloud's status"
+# EC2 throttles an account's API calls with a token bucket that refills in about a second:
+# an answer sooner is throttled again (AWS: "retry with exponential backoff")
+THROTTLED = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+THROTTLED_WAIT = 1.0
 TRANSIENT_HINTS: Mapping[str, str] = {
     "RequestLimitExceeded": RETRY_HINT,
     "Throttling": RETRY_HINT,
@@ -122,7 +126,8 @@ def _from_cloud(error: ClientError, where: str, operation: str,
     message = _line(f"{where}: {operation} failed: {code}: {said or '(no message)'}", secrets)
     family = code.partition(".")[0]
     if code in TRANSIENT_HINTS:
-        return TransientError(message, hint=TRANSIENT_HINTS[code])
+        return TransientError(message, hint=TRANSIENT_HINTS[code],
+                              retry_after=THROTTLED_WAIT if code in THROTTLED else None)
     hint = PERMANENT_HINTS.get(code) or PERMANENT_HINTS.get(family)
     if hint is None and (status >= 500 or status == 429):
         return TransientError(message, hint=RETRY_HINT)

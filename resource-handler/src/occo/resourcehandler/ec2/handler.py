@@ -20,6 +20,7 @@ States, addresses and ownership are read with DescribeInstances filters (see
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -43,6 +44,10 @@ log = logging.getLogger("occo.resourcehandler.ec2")
 
 # creates of one node wait for each other, whichever handler of this process makes them
 _NODE_LOCKS = KeyedLocks()
+LAUNCHED_AT = "launched_at"     # in an instance's data: when its RunInstances answered
+# EC2 is eventually consistent: DescribeInstances may not list an instance for a while after
+# RunInstances made it (AWS documents seconds, sometimes more); till then it is not gone
+LISTING_GRACE = 300.0
 
 
 class EC2Handler(ResourceHandler):
@@ -89,13 +94,13 @@ class EC2Handler(ResourceHandler):
                 return made
             with self._cloud_errors("RunInstances", node):
                 answer = self._client.run_instances(**request)
-            launched = answer.get("Instances") or [{}]
-            instance_id = launched[0].get("InstanceId")
+            launched = (answer.get("Instances") or [{}])[0]
+            instance_id = launched.get("InstanceId")
             if not instance_id:     # a retry finds the instance by its tags, if one was made
                 raise TransientError(f"{self._where(node)}: RunInstances answered without an "
                                      "instance id", hint=NOT_EC2_HINT)
             log.info("[%s] node %s: launched %s", self.label, node.node_id, instance_id)
-            return Instance(node.infra_id, node.node_id, instance_id)
+            return Instance(node.infra_id, node.node_id, instance_id, _launch_data(launched))
 
     def _made_before(self, node: ResolvedNode) -> Instance | None:
         """The instance tagged with this node's ids, a live one first, if there is one."""
@@ -104,7 +109,8 @@ class EC2Handler(ResourceHandler):
             found = newest_first(list(described(self._client, filters)))
         if not found:
             return None
-        return Instance(node.infra_id, node.node_id, str(found[0]["InstanceId"]))
+        return Instance(node.infra_id, node.node_id, str(found[0]["InstanceId"]),
+                        _launch_data(found[0]))
 
     # --- drop ---------------------------------------------------------------
     def drop_node(self, instance: Instance) -> None:
@@ -125,7 +131,7 @@ class EC2Handler(ResourceHandler):
             found = {item["InstanceId"]: item for item in
                      described(self._client, [{"Name": "instance-id", "Values": ids}])}
         return [self._status(found[instance.instance_id]) if instance.instance_id in found
-                else GONE for instance in instances]
+                else _unlisted(instance) for instance in instances]
 
     def _status(self, item: Mapping[str, Any]) -> ResourceStatus:
         return ResourceStatus(self.map_state(state_name(item)), addresses_of(item),
@@ -161,3 +167,19 @@ class EC2Handler(ResourceHandler):
             if classified is None:
                 raise
             raise classified from None
+
+
+def _launch_data(item: Mapping[str, Any]) -> dict[str, float]:
+    """An instance's data: when EC2 says it launched it (else now), for `_unlisted`."""
+    launched = item.get("LaunchTime")
+    return {LAUNCHED_AT: launched.timestamp() if hasattr(launched, "timestamp") else time.time()}
+
+
+def _unlisted(instance: Instance) -> ResourceStatus:
+    """An instance DescribeInstances does not list: gone, unless it was launched so lately that
+    EC2 may not list it yet."""
+    launched = instance.data.get(LAUNCHED_AT)
+    if isinstance(launched, (int, float)) and time.time() - launched < LISTING_GRACE:
+        return ResourceStatus(NodeState.PENDING, detail="not listed yet: EC2 lists a new "
+                              "instance a moment after it makes it")
+    return GONE
