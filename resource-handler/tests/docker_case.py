@@ -7,7 +7,6 @@ removed and every image tag it made is deleted.
 from __future__ import annotations
 
 import time
-import unittest
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -26,18 +25,12 @@ T = TypeVar("T")
 KEEP_RUNNING = "sleep inf"        # a main process that lives until the container is stopped
 
 
-class DockerCase(unittest.TestCase):
+class DockerCase(docker_testing.EngineTestCase):
     READY_TIMEOUT = 30.0
     POLL_INTERVAL = 0.05
 
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.engine = docker_testing.engine()
-
     def setUp(self) -> None:
         super().setUp()
-        self.docker = docker_testing.client()
         self.infra_id = self.new_id("infra")
         self._infra_ids = {self.infra_id}
         self._image_tags: list[str] = []
@@ -128,15 +121,12 @@ class DockerCase(unittest.TestCase):
 
     # --- cleaning up --------------------------------------------------------
     def _remove_what_is_left(self) -> None:
-        try:
-            for infra_id in self._infra_ids:
-                for container in self.docker.containers(
-                        all=True, filters={"label": [f"{INFRA_TAG}={infra_id}"]}):
-                    self.docker.remove_container(container["Id"], v=True, force=True)
-            for reference in self._image_tags:
-                try:
-                    self.docker.remove_image(reference, force=True)
-                except NotFound:
-                    pass
-        finally:
-            self.docker.close()
+        for infra_id in self._infra_ids:
+            for container in self.docker.containers(
+                    all=True, filters={"label": [f"{INFRA_TAG}={infra_id}"]}):
+                self.docker.remove_container(container["Id"], v=True, force=True)
+        for reference in self._image_tags:
+            try:
+                self.docker.remove_image(reference, force=True)
+            except NotFound:
+                pass

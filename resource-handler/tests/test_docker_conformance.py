@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import secrets
-import unittest
 import uuid
 
 from docker.errors import NotFound
@@ -15,19 +14,12 @@ from occo.resourcehandler.docker import testing as docker_testing
 from occo.resourcehandler.docker.handler import DockerHandler
 
 
-class DockerConformanceTest(ResourceHandlerConformance, unittest.TestCase):
+class DockerConformanceTest(ResourceHandlerConformance, docker_testing.EngineTestCase):
     READY_TIMEOUT = 30.0
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.engine = docker_testing.engine()
 
     def setUp(self) -> None:
         super().setUp()
         # the nodes' image: a tag of the base image of this test's own, which a fault removes
-        self.docker = docker_testing.client()
-        self.addCleanup(self.docker.close)
         self.image, self.tag = "occopus-test/conformance", uuid.uuid4().hex[:12]
         self.docker.tag(self.engine.base_image, self.image, self.tag)
         self.addCleanup(self.untag)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import docker
 
@@ -109,6 +109,23 @@ def endpoint(kind: str = "unix") -> str:
 def client(kind: str = "unix") -> docker.APIClient:
     """A Docker SDK client of the test's own, to look at what a handler made."""
     return docker.APIClient(base_url=endpoint(kind), version="1.41", timeout=60)
+
+
+class EngineTestCase(unittest.TestCase):
+    """The checkout's engine for the test class (`engine`), and a client of each test's own
+    to look at what a handler made (`docker`, closed after the test)."""
+
+    engine: ClassVar[Engine]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.engine = engine()
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.docker = client()
+        self.addCleanup(self.docker.close)
 
 
 def _start() -> Engine:
