@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from occo.infobroker.store import PendingScaling
+
 from .support import CommandCase, SimCloudCommandCase
 
 UNKNOWN = "0badc0de-0000-4000-8000-000000000000"
@@ -136,7 +138,7 @@ class ErrorsAboutAnInfrastructureTest(SimCloudCommandCase):
         # none of those was queued, nor any target changed
         store = self.open_store()
         for node in ("ap", "app"):
-            self.assertEqual(store.list_scaling_requests(infra_id, node), [])
+            self.assertEqual(store.pending_scaling(infra_id, node), PendingScaling())
         self.assertEqual(store.get_target_count(infra_id, "app"), 1)
 
         # a report's output file that cannot be written is the user's error, not a crash

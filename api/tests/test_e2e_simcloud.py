@@ -8,8 +8,12 @@ meanwhile.
 from __future__ import annotations
 
 import json
+import os
 
-from .support import SimCloudCommandCase, by_node_name, cloud_instances, last_line, table_rows
+from occo.resourcehandler.base import NODE_TAG
+
+from .support import (SimCloudCommandCase, by_node_name, cloud_instances, last_line,
+                      simcloud_definitions, table_rows)
 
 SHOP = """\
 infra_name: shop
@@ -144,6 +148,19 @@ dependencies:
         self.assertEqual(self.infralist_ids(), [other_id])
 
 
+    def test_a_failed_create_says_its_reason_once(self) -> None:
+        refusing = self.another_cloud()
+        self.import_definitions(picky=refusing)
+        refusing.fail_next(400)
+        result = self.run_command("occopus-build", self.write(
+            "one.yaml", "infra_name: one\nnodes:\n  - {name: queue, type: picky}\n"), code=1)
+        [row] = table_rows(result.stdout)
+        self.assertEqual(row["outcome"], "failed")
+        self.assertIn("fault armed by /admin/fail-next: 400", row["reason"])
+        self.assertEqual((result.stdout + result.stderr).count("fault armed"), 1,
+                         result.stdout + result.stderr)
+
+
 class ReconfigureOnSimCloudTest(SimCloudCommandCase):
     """`occopus-build -i ID FILE`: the new description replaces the old, and the pass
     converges on it; a mistake in it never tears the infrastructure down."""
@@ -239,3 +256,138 @@ class DestroyOnSimCloudTest(SimCloudCommandCase):
         self.assertEqual(cloud_instances(refusing, infra_id), [])
         self.assertEqual(self.stored_ids(), [])
         self.assertEqual(self.infralist_ids(), [])
+
+
+# Put first on a command's PYTHONPATH, this makes simcloud's plugin code fail to load, as a
+# plugin whose SDK was uninstalled does; its schema (the package) still loads.
+UNINSTALL_SIMCLOUD = """\
+import sys
+
+
+class _Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name == "occo.resourcehandler.simcloud.plugin":
+            raise ImportError("No module named 'simcloud_sdk'")
+        return None
+
+
+sys.meta_path.insert(0, _Missing())
+"""
+
+
+BUGGY_SIMCLOUD = """\
+from occo.resourcehandler.simcloud.plugin import SimCloudHandler
+
+
+def create_nodes(self, nodes):
+    raise RuntimeError("a bug in the plugin, near " + self.connection.settings["endpoint"])
+
+
+SimCloudHandler.create_nodes = create_nodes
+"""
+
+
+class PluginBugOnSimCloudTest(SimCloudCommandCase):
+    """A plugin that raises what no plugin should: the user sees lines, the report a file."""
+
+    def test_a_plugin_bug_is_one_warning_line_and_its_traceback_a_private_file(self) -> None:
+        self.use_config()
+        self.import_definitions(plain=self.cloud)
+        self.write("buggy/sitecustomize.py", BUGGY_SIMCLOUD)
+        self.env["PYTHONPATH"] = str(self.work / "buggy")
+        result = self.run_command("occopus-build", self.write(
+            "one.yaml", "infra_name: one\nnodes:\n  - {name: queue, type: plain}\n"), code=1)
+        self.assertNotIn("Traceback", result.stdout + result.stderr)
+        [warning] = [line for line in result.stderr.splitlines() if "a bug in the plugin" in line]
+        self.assertTrue(warning.startswith("occopus-build: warning: "), warning)
+        path = warning.rsplit("(details in ", 1)[1].rstrip(")")
+        self.assertEqual(oct(os.stat(path).st_mode & 0o777), oct(0o600))
+        with open(path) as log:
+            details = log.read()
+        self.assertIn("Traceback", details)
+        self.assertIn("in create_nodes", details)
+        os.remove(path)   # expected here; any other log left is a crash the case reports
+
+
+class PluginGoneOnSimCloudTest(SimCloudCommandCase):
+    """An infrastructure built on simcloud whose plugin then stops loading in this installation."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.use_config()
+
+    def uninstall_simcloud(self) -> None:
+        self.write("gone/sitecustomize.py", UNINSTALL_SIMCLOUD)
+        self.env["PYTHONPATH"] = str(self.work / "gone")
+
+    def test_validate_import_and_dry_run_say_what_cannot_be_built_here(self) -> None:
+        self.uninstall_simcloud()
+        nodes = self.write("nodes.yaml", simcloud_definitions({"plain": self.cloud}))
+        validated = self.run_command("occopus-validate", nodes, code=0)
+        self.assertIn(f"{nodes}:2:", validated.stdout)
+        self.assertIn("warning: node type 'plain', implementation 1 of 1, cannot be built by "
+                      "this installation: resource type 'simcloud' cannot be loaded: No module "
+                      "named 'simcloud_sdk'", validated.stdout)
+        self.assertEqual(last_line(validated.stdout), f"{nodes}: ok")
+        imported = self.run_command("occopus-import", nodes, code=0)
+        self.assertIn("occopus-import: warning: ", imported.stderr)
+        self.assertIn("node type 'plain', implementation 1 of 1, cannot be built",
+                      imported.stderr)
+        description = self.write("one.yaml", "infra_name: one\nnodes:\n"
+                                             "  - {name: web, type: plain}\n")
+        planned = self.run_command("occopus-build", "--dry-run", description, code=1)
+        self.assertIn("create 1 x web", planned.stdout)
+        self.assertIn(f"occopus-build: error: {description}:3:", planned.stderr)
+        self.assertIn("node 'web' cannot be built by this installation", planned.stderr)
+        self.assertIn("'simcloud' cannot be loaded", planned.stderr)
+        self.assertEqual(self.stored_ids(), [])
+
+    def test_destroy_forgets_what_cannot_be_reached_naming_what_is_left_behind(self) -> None:
+        self.import_definitions(plain=self.cloud)
+        infra_id = self.build(self.write("one.yaml", "infra_name: one\nnodes:\n"
+                                                     "  - {name: web, type: plain}\n"))
+        [instance] = cloud_instances(self.cloud, infra_id)
+        node_id = instance["tags"][NODE_TAG]
+        self.uninstall_simcloud()
+
+        kept = self.run_command("occopus-destroy", "-i", infra_id, code=1)
+        self.assertIn(f"`occopus-destroy -i {infra_id} --forget`", kept.stderr)
+        self.assertEqual(self.stored_ids(), [infra_id])
+
+        forgot = self.run_command("occopus-destroy", "-i", infra_id, "--forget", code=0)
+        self.assertEqual([(row["node_id"], row["outcome"]) for row in table_rows(forgot.stdout)],
+                         [(node_id, "forgotten")])
+        self.assertIn(f"infrastructure {infra_id} is forgotten", forgot.stderr)
+        self.assertIn(f"  node web {node_id} in simcloud {self.cloud.url}, resource "
+                      f"{instance['id']}: cannot drop it: resource type 'simcloud' cannot be "
+                      "loaded", forgot.stderr)
+        self.assertEqual(self.stored_ids(), [])
+        self.assertEqual(self.infralist_ids(), [])
+        # it was left behind indeed: the cloud still runs it
+        self.assertEqual([item["id"] for item in cloud_instances(self.cloud, infra_id)],
+                         [instance["id"]])
+
+    def test_forget_drops_what_can_be_dropped(self) -> None:
+        infra_id = self.build_pair_with_one_cloud_refusing()
+        forgot = self.run_command("occopus-destroy", "-i", infra_id, "--forget", "--json",
+                                  code=0)
+        document = json.loads(forgot.stdout)
+        self.assertTrue(document["forgotten"])
+        self.assertEqual(sorted((node["node_name"], node["outcome"])
+                                for node in document["nodes"]),
+                         [("queue", "forgotten"), ("web", "dropped")])
+        [left] = document["left_behind"]
+        self.assertEqual((left["node_name"], left["cloud"]),
+                         ("queue", f"simcloud {self.refusing.url}"))
+        self.assertEqual(cloud_instances(self.cloud, infra_id), [])
+        self.assertEqual(self.stored_ids(), [])
+
+    def build_pair_with_one_cloud_refusing(self) -> str:
+        self.refusing = self.another_cloud()
+        self.import_definitions(plain=self.cloud, picky=self.refusing)
+        infra_id = self.build(self.write("pair.yaml", "infra_name: pair\nnodes:\n"
+                                         "  - {name: web, type: plain}\n"
+                                         "  - {name: queue, type: picky}\n"))
+        self.refusing.fail_next(403, 1000)         # it refuses every call from now on
+        self.addCleanup(self.refusing.fail_next, 403, 0)
+        return infra_id

@@ -205,8 +205,11 @@ class World:
     def event_names(self) -> list[str]:
         return [event.name for event in self.store.events(self.infra_id)]
 
-    def request(self, name: str, kind: str, value: str | None = None) -> str:
-        return self.store.add_scaling_request(self.infra_id, name, kind, value)
+    def request(self, name: str, kind: str, value: str | None = None, count: int = 1) -> None:
+        """Queue requests with no limit: what a store may hold (rows an older Occopus wrote,
+        limits changed since), which a pass must clamp."""
+        self.store.queue_scaling(self.infra_id, name, kind, count=count, value=value,
+                                 limit=10**9)
 
     def creates(self) -> int:
         """Instances simcloud made so far."""

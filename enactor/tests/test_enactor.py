@@ -151,7 +151,7 @@ class PassTest(SimCloudCase):
         world = World(self, self.cloud, definitions={
             "db_node": [definition(self.cloud, image="no-such-image")]})
         enactor = world.enactor(faulty_handlers(self, Faults(images=("no-such-image",))))
-        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+        with self.assertLogs("occo.infraprocessor.engine", "INFO"):
             result = enactor.make_a_pass(world.infra_id)
         self.assertFalse(result.ok)
         self.assertFalse(result.cancelled)
@@ -207,7 +207,7 @@ class DryRunTest(SimCloudCase):
         self.assertEqual(world.dump(), before)
         self.assertEqual(world.calls(), calls)
         self.assertEqual(world.store.get_target_count(world.infra_id, "app"), 2)
-        self.assertEqual(len(world.store.list_scaling_requests(world.infra_id, "app")), 1)
+        self.assertEqual(world.store.pending_scaling(world.infra_id, "app").create, 1)
 
     def test_a_dry_run_of_a_new_description_writes_nothing(self):
         world = World(self, self.cloud, store_it=False)

@@ -2,9 +2,9 @@ import json
 import unittest
 
 from occo.compiler import compile_description
-from occo.enactor.plan import InstanceView, plan_pass
+from occo.enactor.plan import InstanceView, Plan, held_back, plan_pass
 from occo.infraprocessor.instructions import CreateInfrastructure, CreateNodes, DropNode
-from occo.infobroker.store import ScalingRequest
+from occo.infobroker.store import PendingScaling
 from occo.util.nodes import NodeState
 from occo.util.yamlload import load_text
 
@@ -71,14 +71,13 @@ class PlanTest(unittest.TestCase):
     def test_scaling_requests_are_planned_and_reported_for_storing(self):
         instances = {"db": [view("d1")], "monitor": [view("m1")], "lb": [view("l1")],
                      "app": [view("a1", addresses=["10.0.0.1"]), view("a2")]}
-        requests = {"app": [ScalingRequest("r1", "create"), ScalingRequest("r2", "create"),
-                            ScalingRequest("r3", "create")]}
+        requests = {"app": PendingScaling(create=3)}
         result = plan(instances, {"app": 2}, requests)
         self.assertEqual(result.describe(), ["create 2 x app after db"])
         self.assertEqual(result.targets["app"], 4)
-        self.assertEqual(result.handled_requests, {"app": ("r1", "r2", "r3")})
+        self.assertEqual(result.handled_requests, {"app": PendingScaling(create=3)})
         self.assertEqual(len(result.messages), 1)
-        shrink = plan(instances, {"app": 4}, {"app": [ScalingRequest("r4", "destroy", "10.0.0.1")]})
+        shrink = plan(instances, {"app": 4}, {"app": PendingScaling(named=("10.0.0.1",))})
         # the named instance goes even though app is below its target; the target is refilled
         self.assertEqual(shrink.describe(), ["drop app a1 (requested)", "create 2 x app after db"])
         self.assertEqual(shrink.targets["app"], 3)
@@ -89,10 +88,32 @@ class PlanTest(unittest.TestCase):
         result = plan(instances, {"db": 1, "app": 2, "monitor": 1}, {})
         self.assertEqual(result.target_changes, {"lb": 1})       # nothing stored for lb yet
         grown = plan(instances, {"db": 1, "app": 2, "monitor": 1, "lb": 1},
-                     {"app": [ScalingRequest("r1", "create")]})
+                     {"app": PendingScaling(create=1)})
         self.assertEqual(grown.target_changes, {"app": 3})
 
     def test_plan_is_json(self):
         data = json.loads(json.dumps(plan(exists=False).to_json()))
         self.assertEqual(data["actions"][3], {"action": "CreateNodes", "node_name": "app",
                                               "count": 2, "waits_for": ["db"]})
+
+
+class HeldBackTest(unittest.TestCase):
+    def plan(self):
+        return Plan("infra-1", (CreateInfrastructure("infra-1"),
+                                CreateNodes("db", 1, frozenset()),
+                                CreateNodes("monitor", 1, frozenset()),
+                                CreateNodes("app", 2, frozenset({"db"})),
+                                CreateNodes("lb", 1, frozenset({"app"}))), {}, {})
+
+    def test_a_held_node_and_what_waits_for_it_down_the_chain_are_left_out_saying_why(self):
+        held = held_back(self.plan(), {"db": "it keeps failing"})
+        self.assertEqual([action.describe() for action in held.actions],
+                         ["create infrastructure infra-1", "create 1 x monitor"])
+        self.assertEqual(held.messages, (
+            "node 'app': not created this pass: a node it waits for is held back",
+            "node 'db': not created this pass: it keeps failing",
+            "node 'lb': not created this pass: a node it waits for is held back"))
+
+    def test_holding_a_node_the_plan_does_not_create_changes_nothing(self):
+        plan = self.plan()
+        self.assertIs(held_back(plan, {"cache": "it keeps failing"}), plan)

@@ -1,6 +1,7 @@
 """Scaling requests carried out by passes on simcloud: consumed once, targets stored, clamped."""
 from collections import Counter
 
+from occo.infobroker.store import PendingScaling
 
 from .enactor_world import SimCloudCase, World
 
@@ -28,7 +29,7 @@ class ScalingPassTest(SimCloudCase):
         next pass changes nothing."""
         result = enactor.make_a_pass(world.infra_id)
         self.assertTrue(result.ok, result)
-        self.assertEqual(world.store.list_scaling_requests(world.infra_id, "web"), [])
+        self.assertEqual(world.store.pending_scaling(world.infra_id, "web"), PendingScaling())
         self.assertEqual(world.live_ids(), sorted(world.records()))
         self.assertEqual(len(world.records("web")),
                          world.store.get_target_count(world.infra_id, "web"))
@@ -58,6 +59,14 @@ class ScalingPassTest(SimCloudCase):
         self.assertEqual(self.target(world), 3)
         self.assertEqual(result.plan.messages, (
             "scaling: 2 create request(s) ignored, node 'web' is at its maximum of 3",))
+
+    def test_a_million_create_requests_are_one_count_that_one_pass_consumes(self):
+        world, enactor = self.built(1)
+        world.request("web", "create", count=1_000_000)
+        result = self.scaled(world, enactor)
+        self.assertEqual(self.target(world), 3)
+        self.assertEqual(result.plan.messages, (
+            "scaling: 999998 create request(s) ignored, node 'web' is at its maximum of 3",))
 
     def test_a_destroy_request_by_node_id_drops_that_instance(self):
         world, enactor = self.built(3)

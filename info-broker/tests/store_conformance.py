@@ -2,10 +2,13 @@
 
 Each backend's test module subclasses `StoreConformance` together with
 `unittest.TestCase` and defines `make_store(user, prefix)` (a new store on the
-backend's location: same data for the same user and prefix) and
+backend's location: same data for the same user and prefix),
 `plant_description(infra_id, text)` (writes a raw description document for
-user "alice", prefix "", behind the store's back). A backend that cannot show a
-behaviour says so with `self.skipTest(reason)`.
+user "alice", prefix "", behind the store's back) and
+`plant_old_requests(infra_id, [(node name, kind, value)])` (writes scaling
+requests of the old shape, one record each, as an older Occopus did, for user
+"alice", prefix ""; see `old_request`). A backend that cannot show a behaviour
+says so with `self.skipTest(reason)`.
 """
 from __future__ import annotations
 
@@ -18,14 +21,21 @@ from occo.util.errors import OccoError
 
 from occo.infobroker.store.base import (SCHEMA_VERSION, Event, InfrastructureExists,
                                         InfrastructureNotFound, LeaseHeld, LeaseOwner,
-                                        ScalingRequest, StaleFenceError, Store, StoreError)
-from occo.infobroker.store.codec import Encoded
+                                        PendingScaling, ScalingQueueFull, StaleFenceError,
+                                        Store, StoreError)
+from occo.infobroker.store.codec import Encoded, encode
+from occo.infobroker.store.pending import MAX_NAMED
 
 OWNER = LeaseOwner("host-a", 101, "occopus-build")
 RIVAL = LeaseOwner("host-b", 202, "occopus-scale")
 
 # Data that trips careless encodings: dots and dollars in keys, unicode, floats, nesting.
 AWKWARD = {"a.b": {"$ref": [1, 2.5, None, True, "ñ😀"]}, "": {"nested": {"x": -1e-300}}}
+
+
+def old_request(number: int, kind: str, value: str | None) -> tuple[str, str]:
+    """(request id, document) of a scaling request as stored before requests were counted."""
+    return f"old{number}", encode({"request_id": f"old{number}", "kind": kind, "value": value})
 
 
 # Type checkers see the TestCase a mixin ends up in; unittest must not collect the mixins.
@@ -41,6 +51,8 @@ class StoreConformance(Mixin):
     if TYPE_CHECKING:  # what a backend's test class provides
         def make_store(self, user: str, prefix: str) -> Store: ...
         def plant_description(self, infra_id: str, text: str) -> None: ...
+        def plant_old_requests(self, infra_id: str,
+                               requests: list[tuple[str, str, str | None]]) -> None: ...
 
     # --- helpers ------------------------------------------------------------
     def setUp(self) -> None:
@@ -52,18 +64,17 @@ class StoreConformance(Mixin):
         self.addCleanup(store.close)
         return store
 
-    def populate(self, infra_id: str) -> str:
-        """An infrastructure with something of every kind; returns its scaling request id."""
+    def populate(self, infra_id: str) -> None:
+        """An infrastructure with something of every kind."""
         store = self.store
         store.add_infrastructure(infra_id, {"name": infra_id, "nodes": ["web", "db"]})
         store.put_instance(infra_id, "web", "w1", {"ip": "10.0.0.1"})
         store.put_instance(infra_id, "db", "d1", {"ip": "10.0.0.2"})
         store.archive_failed(infra_id, "w0", {"reason": "boot timeout"})
         store.set_target_count(infra_id, "web", 2)
-        request_id = store.add_scaling_request(infra_id, "web", "create")
+        store.queue_scaling(infra_id, "web", "create", count=2, limit=10)
         store.failing_period(infra_id, "w1", True, now=50.0)
         store.append_event(Event(infra_id, "infrastart", 1.0, {"by": "test"}))
-        return request_id
 
     def snapshot(self, infra_id: str, now: float = 0.0) -> tuple[Any, ...]:
         """Everything the store says about an infrastructure (reads only)."""
@@ -75,7 +86,7 @@ class StoreConformance(Mixin):
         return (description, infra_id in store.list_infrastructures(),
                 store.get_instances(infra_id), store.failed_instances(infra_id),
                 store.get_target_count(infra_id, "web"),
-                store.list_scaling_requests(infra_id, "web"), store.events(infra_id),
+                store.pending_scaling(infra_id, "web"), store.events(infra_id),
                 store.current_lease(infra_id, now=now))
 
     # --- node definitions -------------------------------------------------
@@ -135,10 +146,12 @@ class StoreConformance(Mixin):
         self.store.acquire_lease("kept", OWNER, ttl=100, now=0)
         kept = self.snapshot("kept")
         self.store.remove_infrastructure("gone")
-        self.assertEqual(self.snapshot("gone"), (None, False, {}, {}, None, [], [], None))
+        self.assertEqual(self.snapshot("gone"),
+                         (None, False, {}, {}, None, PendingScaling(), [], None))
         self.assertEqual(self.snapshot("kept"), kept)
         self.store.add_infrastructure("gone", {"again": True})
-        self.assertEqual(self.snapshot("gone"), ({"again": True}, True, {}, {}, None, [], [], None))
+        self.assertEqual(self.snapshot("gone"),
+                         ({"again": True}, True, {}, {}, None, PendingScaling(), [], None))
         self.assertEqual(self.store.failing_period("gone", "w1", True, now=90.0), 0.0)
 
     def test_remove_infrastructure_is_idempotent(self) -> None:
@@ -213,7 +226,8 @@ class StoreConformance(Mixin):
             "put_instances": lambda: self.store.put_instances("nope", [("web", "w1", {})]),
             "archive_failed": lambda: self.store.archive_failed("nope", "w1", {}),
             "set_target_count": lambda: self.store.set_target_count("nope", "web", 1),
-            "add_scaling_request": lambda: self.store.add_scaling_request("nope", "web", "create"),
+            "queue_scaling":
+                lambda: self.store.queue_scaling("nope", "web", "create", limit=1),
             "failing_period": lambda: self.store.failing_period("nope", "w1", True, now=1.0),
             "failing_period cleared":
                 lambda: self.store.failing_period("nope", "w1", False, now=1.0),
@@ -224,7 +238,8 @@ class StoreConformance(Mixin):
         for name, write in writes.items():
             with self.subTest(name), self.assertRaises(InfrastructureNotFound):
                 write()
-        self.assertEqual(self.snapshot("nope"), (None, False, {}, {}, None, [], [], None))
+        self.assertEqual(self.snapshot("nope"),
+                         (None, False, {}, {}, None, PendingScaling(), [], None))
 
     def test_failed_instances_are_archived_by_node_id(self) -> None:
         self.store.add_infrastructure("infra", {})
@@ -246,32 +261,91 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.get_target_count("infra", "db"), 0)
         self.assertIsNone(self.store.get_target_count("infra", "other"))
 
-    def test_scaling_requests_keep_their_order_per_node(self) -> None:
+    def test_scaling_requests_are_counted_per_node(self) -> None:
         self.store.add_infrastructure("infra", {})
-        first = self.store.add_scaling_request("infra", "web", "create")
-        second = self.store.add_scaling_request("infra", "web", "destroy", "node-7")
-        other = self.store.add_scaling_request("infra", "db", "create")
-        third = self.store.add_scaling_request("infra", "web", "create")
-        self.assertEqual(len({first, second, other, third}), 4)
-        self.assertEqual(self.store.list_scaling_requests("infra", "web"), [
-            ScalingRequest(first, "create"), ScalingRequest(second, "destroy", "node-7"),
-            ScalingRequest(third, "create")])
-        self.assertEqual(self.store.list_scaling_requests("infra", "db"),
-                         [ScalingRequest(other, "create")])
-        self.assertEqual(self.store.list_scaling_requests("infra", "none"), [])
+        self.store.queue_scaling("infra", "web", "create", count=1_000_000, limit=1_000_000)
+        self.store.queue_scaling("infra", "web", "destroy", value="node-7", limit=10)
+        self.store.queue_scaling("infra", "web", "destroy", count=2, limit=10)
+        self.store.queue_scaling("infra", "web", "destroy", value="10.0.0.1", limit=10)
+        after = self.store.queue_scaling("infra", "db", "create", limit=10)
+        self.assertEqual(after, PendingScaling(create=1))
+        self.assertEqual(self.store.pending_scaling("infra", "web"),
+                         PendingScaling(1_000_000, 2, ("node-7", "10.0.0.1")))
+        self.assertEqual(self.store.pending_scaling("infra", "db"), PendingScaling(create=1))
+        self.assertEqual(self.store.pending_scaling("infra", "none"), PendingScaling())
+        self.assertEqual(self.store.pending_scaling("unknown", "web"), PendingScaling())
 
-    def test_deleting_scaling_requests_ignores_unknown_and_other_nodes_ids(self) -> None:
+    def test_a_named_destroy_already_pending_is_not_queued_twice(self) -> None:
         self.store.add_infrastructure("infra", {})
-        first = self.store.add_scaling_request("infra", "web", "create")
-        second = self.store.add_scaling_request("infra", "web", "destroy")
-        other = self.store.add_scaling_request("infra", "db", "create")
-        self.store.delete_scaling_requests("infra", "web", [first, "unknown", other])
-        self.store.delete_scaling_requests("infra", "web", [])
-        self.store.delete_scaling_requests("unknown", "web", [second])
-        self.assertEqual(self.store.list_scaling_requests("infra", "web"),
-                         [ScalingRequest(second, "destroy")])
-        self.assertEqual(self.store.list_scaling_requests("infra", "db"),
-                         [ScalingRequest(other, "create")])
+        self.store.queue_scaling("infra", "web", "destroy", value="node-7", limit=2)
+        again = self.store.queue_scaling("infra", "web", "destroy", value="node-7", limit=1)
+        self.assertEqual(again, PendingScaling(named=("node-7",)))
+        self.assertEqual(self.store.pending_scaling("infra", "web"), again)
+
+    def test_requests_beyond_the_limit_are_refused_and_nothing_is_queued(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.queue_scaling("infra", "web", "create", count=3, limit=5)
+        self.store.queue_scaling("infra", "web", "destroy", value="node-7", limit=2)
+        refused = {
+            "creates": lambda: self.store.queue_scaling("infra", "web", "create", count=3,
+                                                        limit=5),
+            "destroys, named ones counted": lambda: self.store.queue_scaling(
+                "infra", "web", "destroy", count=2, limit=2),
+            "a named destroy": lambda: self.store.queue_scaling(
+                "infra", "web", "destroy", value="node-8", limit=1),
+            "a limit below none": lambda: self.store.queue_scaling(
+                "infra", "web", "create", limit=-4),
+        }
+        for name, queue in refused.items():
+            with self.subTest(name), self.assertRaises(ScalingQueueFull) as caught:
+                queue()
+            self.assertIsInstance(caught.exception, OccoError)
+        self.assertEqual(self.store.pending_scaling("infra", "web"),
+                         PendingScaling(create=3, named=("node-7",)))
+
+    def test_names_are_bounded_in_length_and_number(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        for value in ("", "x" * 256):
+            with self.subTest(len(value)), self.assertRaises(ScalingQueueFull):
+                self.store.queue_scaling("infra", "web", "destroy", value=value, limit=10)
+        for number in range(MAX_NAMED):
+            self.store.queue_scaling("infra", "web", "destroy", value=f"n{number}",
+                                     limit=10 * MAX_NAMED)
+        with self.assertRaises(ScalingQueueFull):
+            self.store.queue_scaling("infra", "web", "destroy", value="one-more",
+                                     limit=10 * MAX_NAMED)
+        self.assertEqual(len(self.store.pending_scaling("infra", "web").named), MAX_NAMED)
+
+    def test_consuming_takes_off_only_what_was_handled(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.queue_scaling("infra", "web", "create", count=4, limit=10)
+        self.store.queue_scaling("infra", "web", "destroy", value="a", limit=10)
+        self.store.queue_scaling("infra", "web", "destroy", value="b", limit=10)
+        self.store.queue_scaling("infra", "db", "destroy", count=1, limit=10)
+        seen = self.store.pending_scaling("infra", "web")
+        self.store.queue_scaling("infra", "web", "create", count=2, limit=10)  # queued meanwhile
+        self.store.consume_scaling("infra", "web", PendingScaling(seen.create, 5, ("a", "z")))
+        self.assertEqual(self.store.pending_scaling("infra", "web"),
+                         PendingScaling(create=2, named=("b",)))
+        self.store.consume_scaling("infra", "web", PendingScaling(create=9, named=("b",)))
+        self.store.consume_scaling("unknown", "web", PendingScaling(create=1))
+        self.assertEqual(self.store.pending_scaling("infra", "web"), PendingScaling())
+        self.assertEqual(self.store.pending_scaling("infra", "db"), PendingScaling(destroy=1))
+
+    def test_requests_of_the_old_shape_are_counted_in_and_folded_on_write(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.queue_scaling("infra", "web", "create", limit=10)
+        self.plant_old_requests("infra", [
+            ("web", "create", None), ("web", "destroy", "10.0.0.1"), ("db", "create", None),
+            ("web", "create", None), ("web", "destroy", None), ("web", "destroy", "10.0.0.1")])
+        expected = PendingScaling(create=3, destroy=1, named=("10.0.0.1",))
+        self.assertEqual(self.store.pending_scaling("infra", "web"), expected)
+        self.store.consume_scaling("infra", "web", PendingScaling(create=3))
+        self.assertEqual(self.store.pending_scaling("infra", "web"),
+                         PendingScaling(destroy=1, named=("10.0.0.1",)))
+        self.assertEqual(self.store.pending_scaling("infra", "db"), PendingScaling(create=1))
+        self.store.remove_infrastructure("infra")
+        self.assertEqual(self.store.pending_scaling("infra", "db"), PendingScaling())
 
     # --- health -----------------------------------------------------------
     def test_failing_period_counts_from_the_first_failure_until_a_success(self) -> None:
@@ -370,6 +444,15 @@ class StoreConformance(Mixin):
         self.assertIsInstance(caught.exception, OccoError)
         self.assertEqual(self.store.current_lease("infra", now=1029.9), held)
 
+    def test_a_refusal_tells_since_when_and_until_when_as_times_and_ages(self) -> None:
+        self.store.acquire_lease("infra", OWNER, ttl=30, now=1000.0)
+        with self.assertRaises(LeaseHeld) as caught:
+            self.store.acquire_lease("infra", RIVAL, ttl=30, now=1200.0 - 190)
+        message = str(caught.exception)
+        self.assertIn("since 1970-01-01 00:16:40 UTC (10 s ago)", message)
+        self.assertIn("expires at 1970-01-01 00:17:10 UTC (20 s from now)", message)
+        self.assertNotIn("since 1000", message)
+
     def test_leases_of_different_infrastructures_are_independent(self) -> None:
         self.store.acquire_lease("one", OWNER, now=0)
         self.assertEqual(self.store.acquire_lease("two", RIVAL, now=0).owner, RIVAL)
@@ -445,7 +528,7 @@ class StoreConformance(Mixin):
         self.assertIsNone(self.store.current_lease("infra", now=0))
 
     # --- fencing ----------------------------------------------------------
-    def fenced_writes(self, fence: int | None, request_id: str) -> dict[str, Any]:
+    def fenced_writes(self, fence: int | None) -> dict[str, Any]:
         """A call of every write that takes a fencing token, on a populated "infra"."""
         store = self.store
         return {
@@ -457,46 +540,46 @@ class StoreConformance(Mixin):
             "remove_instance": lambda: store.remove_instance("infra", "web", "w1", fence=fence),
             "archive_failed": lambda: store.archive_failed("infra", "late", {}, fence=fence),
             "set_target_count": lambda: store.set_target_count("infra", "web", 9, fence=fence),
-            "delete_scaling_requests":
-                lambda: store.delete_scaling_requests("infra", "web", [request_id], fence=fence),
+            "consume_scaling": lambda: store.consume_scaling(
+                "infra", "web", PendingScaling(create=2), fence=fence),
             "remove_infrastructure": lambda: store.remove_infrastructure("infra", fence=fence),
         }
 
     def test_the_fenced_writes_cover_every_method_that_takes_a_fence(self) -> None:
         fenced = {name for name, method in inspect.getmembers(Store, inspect.isfunction)
                   if "fence" in inspect.signature(method).parameters}
-        self.assertEqual(set(self.fenced_writes(None, "")), fenced)
+        self.assertEqual(set(self.fenced_writes(None)), fenced)
 
     def test_every_fenced_write_with_a_stale_token_is_refused_and_changes_nothing(self) -> None:
-        request_id = self.populate("infra")
+        self.populate("infra")
         stale = self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
         self.store.acquire_lease("infra", RIVAL, ttl=10, now=10)
         before = self.snapshot("infra", now=11)
-        for name, write in self.fenced_writes(stale.token, request_id).items():
+        for name, write in self.fenced_writes(stale.token).items():
             with self.subTest(name), self.assertRaises(StaleFenceError) as caught:
                 write()
             self.assertIn(str(stale.token), str(caught.exception))
             self.assertEqual(self.snapshot("infra", now=11), before)
 
     def test_every_fenced_write_with_the_current_token_succeeds(self) -> None:
-        request_id = self.populate("infra")
+        self.populate("infra")
         self.store.acquire_lease("infra", OWNER, ttl=10, now=0)
         current = self.store.acquire_lease("infra", RIVAL, ttl=10, now=10)
-        writes = self.fenced_writes(current.token, request_id)
+        writes = self.fenced_writes(current.token)
         remove = writes.pop("remove_infrastructure")
         for write in writes.values():
             write()
         self.assertEqual(self.snapshot("infra", now=11)[:6], (
             {"changed": True}, True, {"web": {"late": {}}, "db": {"d1": {"ip": "10.0.0.2"}}},
-            {"w0": {"reason": "boot timeout"}, "late": {}}, 9, []))
+            {"w0": {"reason": "boot timeout"}, "late": {}}, 9, PendingScaling()))
         remove()
         self.assertEqual(self.snapshot("infra", now=11),
-                         (None, False, {}, {}, None, [], [], None))
+                         (None, False, {}, {}, None, PendingScaling(), [], None))
 
     def test_unfenced_writes_pass_while_another_owner_holds_the_lease(self) -> None:
-        request_id = self.populate("infra")
+        self.populate("infra")
         self.store.acquire_lease("infra", RIVAL, ttl=10, now=0)
-        for write in self.fenced_writes(None, request_id).values():
+        for write in self.fenced_writes(None).values():
             write()
         self.assertEqual(self.store.list_infrastructures(), [])
 

@@ -78,6 +78,18 @@ class RoutingTest(unittest.TestCase):
             self.router.get("node.address")
         self.assertEqual(self.nodes.calls, [])
 
+    def test_positional_arguments_fill_the_providers_parameters_in_order(self):
+        self.assertEqual(self.router.get("infrastructure.name", "i1"), "web")
+        self.assertEqual(self.router.get("node.state", "n1")["node_id"], "n1")
+        # a positional answer and a keyword one are the same query: the kept answer is reused
+        self.assertEqual(self.router.get("node.state", node_id="n1")["call"], 1)
+        self.assertEqual(self.router.get("node.state", "n2", {"x": 1})["node_id"], "n2")
+        for args, kwargs in ((("n1", None, "extra"), {}), (("n1",), {"node_id": "n2"})):
+            with self.subTest(args=args), self.assertRaises(InfoArgumentError) as raised:
+                self.router.get("node.state", *args, **kwargs)
+            self.assertIn("(node_id, instance_data=None)", raised.exception.hint)
+        self.assertEqual(self.nodes.calls, [("node.state", "n1"), ("node.state", "n2")])
+
     def test_a_key_declared_by_two_providers_is_an_error(self):
         class Other(InfoProvider):
             @provides("node.address")

@@ -8,6 +8,7 @@ compare-and-set is tested by interleaving a rival's grant.
 """
 from __future__ import annotations
 
+import json
 import unittest
 import uuid
 from typing import ClassVar
@@ -18,7 +19,7 @@ from occo.infobroker.store.base import Store, StoreError
 from occo.infobroker.store.mongodb import MongoStore
 
 from .servers import Server, start_mongo
-from .store_conformance import StoreConformance
+from .store_conformance import StoreConformance, old_request
 from .store_races import InterleavedGrants
 
 DATABASE = "occopus_tests"
@@ -49,6 +50,14 @@ class MongoConformanceTest(StoreConformance, InterleavedGrants, unittest.TestCas
         self.client[DATABASE]["infrastructures"].update_one(
             {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id},
             {"$set": {"description": text}})
+
+    def plant_old_requests(self, infra_id: str,
+                           requests: list[tuple[str, str, str | None]]) -> None:
+        entries = [json.dumps([node_name, old_request(number, kind, value)[1]])
+                   for number, (node_name, kind, value) in enumerate(requests)]
+        self.client[DATABASE]["infrastructures"].update_one(
+            {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id},
+            {"$push": {"scaling": {"$each": entries}}})
 
     def test_the_database_named_in_the_url_is_used_by_default(self) -> None:
         with MongoStore(self.server.url + "from_url", "alice", prefix=self.run_prefix) as store:

@@ -15,10 +15,10 @@ from occo.util.errors import ConfigurationError, PluginNotAvailable
 from occo.infobroker.store import open_store
 from occo.infobroker.store.backend import failure, namespace
 from occo.infobroker.store.base import (SCHEMA_VERSION, Event, Lease, LeaseOwner,
-                                        ScalingRequest, Store, StoreError)
-from occo.infobroker.store.codec import (decode, decode_event, decode_lease, decode_request,
-                                         encode, encode_record)
+                                        PendingScaling, Store, StoreError)
+from occo.infobroker.store.codec import decode, decode_event, decode_lease, encode, encode_record
 from occo.infobroker.store.mongodb import MongoStore
+from occo.infobroker.store.pending import decode_pending
 from occo.infobroker.store.redis import RedisStore
 from occo.infobroker.store.sqlite import SqliteStore
 
@@ -107,10 +107,11 @@ class CodecTest(unittest.TestCase):
     def test_records_round_trip(self) -> None:
         lease = Lease("infra", LeaseOwner("h", 1, "c"), 3, 1.5, 31.5)
         event = Event("infra", "nodecreated", 2.25, {"node": "web"})
-        request = ScalingRequest("r1", "destroy", "node-1")
+        pending = PendingScaling(3, 1, ("node-1", "10.0.0.1"))
         self.assertEqual(decode_lease(encode_record(lease)), lease)
         self.assertEqual(decode_event(encode_record(event)), event)
-        self.assertEqual(decode_request(encode_record(request)), request)
+        self.assertEqual(decode_pending(encode_record(pending)), pending)
+        self.assertEqual(decode_pending(None), PendingScaling())
 
 
 class BackendHelpersTest(unittest.TestCase):

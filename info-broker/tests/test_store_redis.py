@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import json
 import unittest
 import uuid
 from typing import ClassVar
@@ -17,7 +18,7 @@ from occo.infobroker.store.base import Event, LeaseOwner, Store, StoreError
 from occo.infobroker.store.redis import INFRASTRUCTURE_KEYS, NAMESPACE_KEYS, RedisStore
 
 from .servers import Server, free_port, redis_service, start_redis
-from .store_conformance import StoreConformance
+from .store_conformance import StoreConformance, old_request
 from .store_races import InterleavedGrants, ProcessRaces
 
 
@@ -44,6 +45,15 @@ class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants):
     def plant_description(self, infra_id: str, text: str) -> None:
         self.client.set(f"{self.namespace('alice')}{infra_id}:description", text)
 
+    def plant_old_requests(self, infra_id: str,
+                           requests: list[tuple[str, str, str | None]]) -> None:
+        key = f"{self.namespace('alice')}{infra_id}:scaling"
+        for number, (node_name, kind, value) in enumerate(requests):
+            request_id, doc = old_request(number, kind, value)
+            field = json.dumps([node_name, request_id])
+            self.client.rpush(f"{key}_order", field)
+            self.client.hset(key, field, doc)
+
     def delete_written_keys(self) -> None:
         """Every key of the namespaces used, found through the index sets: no scan."""
         for user, prefix in self.users:
@@ -69,7 +79,7 @@ class StartedRedisTest(RedisCase, unittest.TestCase):
         self.store.list_infrastructures()
         self.store.list_node_types()
         self.store.get_instances("infra")
-        self.store.list_scaling_requests("infra", "web")
+        self.store.pending_scaling("infra", "web")
         self.store.remove_infrastructure("infra")
         used = self.client.info("commandstats")
         self.assertIn("cmdstat_evalsha", used)

@@ -11,7 +11,7 @@ from pathlib import Path
 from occo.infobroker.store.base import SCHEMA_VERSION, Store, StoreError
 from occo.infobroker.store.sqlite import SqliteStore
 
-from .store_conformance import StoreConformance
+from .store_conformance import StoreConformance, old_request
 from .store_races import ProcessRaces
 
 
@@ -33,6 +33,15 @@ class SqliteConformanceTest(StoreConformance, SqliteCase):
         with sqlite3.connect(self.path) as db:
             db.execute("UPDATE infrastructures SET doc = ? WHERE ns = 'alice@' AND infra_id = ?",
                        (text, infra_id))
+        db.close()
+
+    def plant_old_requests(self, infra_id: str,
+                           requests: list[tuple[str, str, str | None]]) -> None:
+        with sqlite3.connect(self.path) as db:
+            for number, (node_name, kind, value) in enumerate(requests):
+                db.execute("INSERT INTO scaling_requests (ns, infra_id, node_name, request_id, doc)"
+                           " VALUES ('alice@', ?, ?, ?, ?)",
+                           (infra_id, node_name, *old_request(number, kind, value)))
         db.close()
 
 

@@ -111,7 +111,7 @@ class CreateTest(SimCloudCase):
             "type": "nova", "endpoint": "replace_with_your_keystone", "image_id": "i",
             "flavor_name": "f", "project_id": "p"}, "health_check": {"ping": False}}]},
             ("web", "web_node"))
-        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+        with self.assertLogs("occo.infraprocessor.engine", "INFO"):
             result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
         (failed,) = result.nodes
         self.assertEqual(failed.outcome, Outcome.FAILED)
@@ -325,7 +325,7 @@ class CreateTest(SimCloudCase):
         world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
                             ("broken", "web_node"), ("child", "web_node"),
                             ("grandchild", "web_node"), ("other", "web_node"))
-        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+        with self.assertLogs("occo.infraprocessor.engine", "INFO"):
             result = world.execute(world.engine(spy_handlers(self, refuse_broken)),
                                    CreateNodes("broken", 1, NOTHING),
                                    CreateNodes("other", 1, NOTHING),
@@ -353,7 +353,7 @@ class CreateTest(SimCloudCase):
         world = EngineWorld(
             self, {"web_node": [simcloud_definition(self.cloud, health_check=gate.health_check())]},
             ("web", "web_node", {"create_timeout": 0.6}))
-        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+        with self.assertLogs("occo.infraprocessor.engine", "INFO"):
             result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
         (web,) = result.nodes
         self.assertIs(web.outcome, Outcome.FAILED)
@@ -362,6 +362,22 @@ class CreateTest(SimCloudCase):
         self.assertEqual(world.records(), {})
         self.assertEqual(world.progress.steps(web.node_id),
                          [Step.CREATING, Step.BOOTING, Step.FAILED])
+
+    def test_a_health_check_that_can_never_pass_fails_the_instance_at_once_saying_why(self):
+        # the create_timeout is a safety net: the 600 s health-check timeout is not waited for
+        world = EngineWorld(
+            self, {"web_node": [simcloud_definition(
+                self.cloud, health_check={"ping": False, "ports": ["{{ variables.port }}"]})]},
+            ("web", "web_node", {"create_timeout": 60, "variables": {"port": "http"}}))
+        with self.assertLogs("occo.infraprocessor", "INFO"):
+            result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
+        (web,) = result.nodes
+        self.assertIs(web.outcome, Outcome.FAILED)
+        self.assertEqual(web.reason, "its health check can never pass: port {{ variables.port }}: "
+                                     "failed: not a port number: '{{ variables.port }}' renders "
+                                     "to 'http'")
+        self.assertEqual(self.live(world.infra_id), [])
+        self.assertEqual(world.records(), {})
 
     def test_a_failed_instance_is_recorded_as_failed_before_it_is_rolled_back(self):
         gate = Gate(self)       # never opened
@@ -387,7 +403,7 @@ class CreateTest(SimCloudCase):
                 order.append("failed")
             store_put_instances(infra_id, records, fence=fence)
         world.store.put_instances = put_instances
-        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+        with self.assertLogs("occo.infraprocessor.engine", "INFO"):
             result = world.execute(world.engine(handlers), CreateNodes("web", 1, NOTHING))
         (web,) = result.nodes
         self.assertIs(web.outcome, Outcome.FAILED)
@@ -451,7 +467,7 @@ class CancelTest(SimCloudCase):
                 if len(booting) == 2:
                     threading.Thread(target=engine.cancel).start()
         world.progress.hook = cancel_when_both_boot
-        with self.assertLogs("occo.infraprocessor.engine", "WARNING") as logs:
+        with self.assertLogs("occo.infraprocessor.engine", "INFO") as logs:
             result = world.execute(engine, CreateNodes("web", 2, NOTHING),
                                    CreateNodes("app", 1, frozenset({"web"})))
         self.assertEqual(len(logs.output), 2)

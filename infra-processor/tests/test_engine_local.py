@@ -60,7 +60,7 @@ class LocalBuildTest(unittest.TestCase):
 
     def test_a_three_node_build_with_a_failure_then_its_drop(self):
         world = self.world
-        with self.assertLogs("occo.infraprocessor.engine", "WARNING") as logs:
+        with self.assertLogs("occo.infraprocessor.engine", "INFO") as logs:
             result = world.execute(world.engine(), CreateInfrastructure(world.infra_id),
                                    CreateNodes("db", 1, frozenset()),
                                    CreateNodes("broken", 1, frozenset()),

@@ -194,6 +194,38 @@ class HealthCheckerTest(unittest.TestCase):
                 report = self.checker.check(HealthTarget("n1", HOST, {"ping": False, **section}))
                 self.assertEqual(report.failure.reason, reason)
 
+    def test_bad_entries_can_never_pass(self):
+        for section in ({"ports": ["http"]}, {"ports": [70000]}, {"mysqldbs": ["d"]},
+                        {"urls": ["http://{{ nosuch }}/"]}, {"urls": ["no-scheme.example/x"]}):
+            with self.subTest(section=section):
+                report = self.checker.check(HealthTarget("n1", HOST, {"ping": False, **section}))
+                self.assertTrue(report.hopeless, report)
+
+    def test_a_failing_probe_may_still_pass_later(self):
+        with refusing_port() as closed:
+            report = self.checker.check(HealthTarget("n1", HOST, {"ping": False,
+                                                                  "ports": [closed]}))
+        self.assertFalse(report.ready)
+        self.assertFalse(report.hopeless)
+
+    def test_a_port_given_as_a_template_is_rendered(self):
+        with open_port() as port:
+            report = self.checker.check(HealthTarget(
+                "n1", HOST, {"ping": False, "ports": ["{{ variables.port }}"]},
+                variables={"port": port}))
+        self.assertTrue(report.ready, report)
+        self.assertEqual(report.results[0].target, f"{HOST}:{port}")
+
+    def test_a_port_template_that_renders_to_no_port_fails_before_any_probe(self):
+        with refusing_port() as closed:
+            report = self.checker.check(HealthTarget(
+                "n1", HOST, {"ports": [closed, "{{ variables.port }}"]},
+                variables={"port": "http"}))
+        self.assertEqual([r.check for r in report.results], ["port"])   # not even a ping
+        self.assertTrue(report.hopeless)
+        self.assertEqual(report.failure.reason,
+                         "not a port number: '{{ variables.port }}' renders to 'http'")
+
     def test_a_node_without_an_address_is_not_ready(self):
         report = self.checker.check(HealthTarget("n1", None, {}))
         self.assertEqual(report.failure.reason, "the node has no address yet")

@@ -45,6 +45,14 @@ class FailingPeriodsTest(unittest.TestCase):
         self.assertEqual(self.state_at(2300, FAILING), NodeState.PENDING)
         self.assertEqual(self.state_at(2301, FAILING), NodeState.FAILED)
 
+    def test_a_check_that_can_never_pass_fails_the_node_at_once(self):
+        hopeless = HealthReport("n1", "127.0.0.1", (CheckResult(
+            "port", "{{ variables.port }}", False, "not a port number", permanent=True),))
+        self.clock.now = 1000
+        with self.assertLogs(LOGGER, "INFO") as logged:
+            self.assertEqual(self.failing.health_state("i1", hopeless, 600), NodeState.FAILED)
+        self.assertIn("can never pass", logged.output[0])
+
     def test_the_timeout_is_the_nodes_own(self):
         self.state_at(1000, FAILING, timeout=30)
         self.assertEqual(self.state_at(1031, FAILING, timeout=30), NodeState.FAILED)

@@ -65,7 +65,7 @@ class HealthCheckProviderTest(unittest.TestCase):
         self.assertEqual(report["ready"], False)
         self.assertEqual(report["results"], [{
             "check": "url", "target": self.server.url("/broken"), "passed": False,
-            "reason": "HTTP 500", "method": None}])
+            "reason": "HTTP 500", "method": None, "permanent": False}])
 
     def test_an_answer_is_kept_for_its_ttl(self):
         url = self.server.url("/ok")

@@ -49,6 +49,10 @@ class NodeFunctionsTest(unittest.TestCase):
         template = f"{{{{ ibget('infrastructure.name', infra_id='{INFRA_ID}') }}}}"
         self.assertEqual(self.call(template), "shop")
 
+    def test_ibget_takes_positional_arguments_as_1_10_did(self):
+        self.assertEqual(self.call(f"{{{{ ibget('infrastructure.name', '{INFRA_ID}') }}}}"),
+                         "shop")
+
     def test_a_node_without_instances_is_an_error_naming_it_at_the_line_of_the_call(self):
         with self.assertRaises(NodeLookupError) as raised:
             self.call("a\n{{ getip('cache') }}")

@@ -39,3 +39,18 @@ class HealthCheckSchemaTest(unittest.TestCase):
                "mysqldbs": [{"name": "db", "user": "u", "pass": "p"}], "timeout": 60,
                "attrs": []}, self.schema, "health_check", problems)
         self.assertEqual([p.message for p in problems], ["unknown key 'attrs' in health_check"])
+
+    def test_a_port_or_url_that_can_never_pass_is_refused_unless_it_is_a_template(self):
+        problems = Problems()
+        check({"ports": [22, "8080", "{{ variables.port }}", "http", 70000, 0],
+               "urls": ["https://{{ip}}/", "http://10.0.0.1/", "{{ variables.url }}",
+                        "10.0.0.1:8080/"]}, self.schema, "health_check", problems)
+        self.assertEqual([p.message for p in problems], [
+            "item 4 of 'ports' in health_check must be a port number (1 to 65535) or a "
+            "template, not str 'http'",
+            "item 5 of 'ports' in health_check must be a port number (1 to 65535) or a "
+            "template, not int 70000",
+            "item 6 of 'ports' in health_check must be a port number (1 to 65535) or a "
+            "template, not int 0",
+            "item 4 of 'urls' in health_check must be an http:// or https:// URL, or a "
+            "template, not str '10.0.0.1:8080/'"])

@@ -12,6 +12,7 @@ import unittest
 from pathlib import Path
 
 from occo.resourcehandler.base import PermanentError
+from occo.resourcehandler.local.claims import PREFIX, ClaimError
 from occo.resourcehandler.local.registry import Entry, Registry, RegistryError, address_range
 
 from .test_local_support import random_range
@@ -21,7 +22,7 @@ ALLOCATE = textwrap.dedent("""\
     import ipaddress, sys
     from pathlib import Path
     from occo.resourcehandler.local.registry import Entry, Registry
-    registry = Registry(Path(sys.argv[1]), ipaddress.ip_network(sys.argv[2]))
+    registry = Registry(Path(sys.argv[1]), ipaddress.ip_network(sys.argv[2]), Path(sys.argv[5]))
     for index in range(int(sys.argv[4])):
         with registry.locked() as nodes:
             node_id = f"{sys.argv[3]}-{index}"
@@ -37,9 +38,12 @@ class RegistryTest(unittest.TestCase):
     def setUp(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="occo-local-registry-"))
         self.addCleanup(shutil.rmtree, self.workdir)
+        # the machine-wide claims folder of these tests: private, so no other test meets it
+        self.claims = Path(tempfile.mkdtemp(prefix="occo-local-claims-"))
+        self.addCleanup(shutil.rmtree, self.claims)
 
-    def registry(self, network: str = "127.0.9.0/29") -> Registry:
-        return Registry(self.workdir, address_range(network))
+    def registry(self, network: str = "127.0.9.0/29", workdir: Path | None = None) -> Registry:
+        return Registry(workdir or self.workdir, address_range(network), self.claims)
 
     def test_the_lowest_free_address_is_given_and_given_again_once_freed(self) -> None:
         registry = self.registry()
@@ -81,12 +85,74 @@ class RegistryTest(unittest.TestCase):
 
     def test_processes_allocating_at_once_never_share_an_address(self) -> None:
         network, children, each = random_range(), 4, 25
-        processes = [subprocess.Popen([sys.executable, "-c", ALLOCATE, str(self.workdir), network,
-                                       f"child{child}", str(each)]) for child in range(children)]
+        # two HOMEs: two workdirs, two children each
+        workdirs = [self.workdir / "home-a", self.workdir / "home-b"]
+        processes = [subprocess.Popen([sys.executable, "-c", ALLOCATE,
+                                       str(workdirs[child % 2]), network, f"child{child}",
+                                       str(each), str(self.claims)])
+                     for child in range(children)]
         self.assertEqual([process.wait(timeout=120) for process in processes], [0] * children)
-        addresses = [item.address for item in self.registry(network).read().values()]
+        addresses = [item.address for workdir in workdirs
+                     for item in self.registry(network, workdir).read().values()]
         self.assertEqual(len(addresses), children * each, "every node was recorded")
         self.assertEqual(len(set(addresses)), children * each, "no address was given twice")
+
+    def test_two_homes_never_get_the_same_address(self) -> None:
+        home_a = self.registry(workdir=self.workdir / "a")
+        home_b = self.registry(workdir=self.workdir / "b")
+        with home_a.locked() as nodes:
+            nodes.put(entry("a1", nodes.free_address()))
+        with home_b.locked() as nodes:
+            nodes.put(entry("b1", nodes.free_address()))
+        with home_a.locked() as nodes:
+            nodes.remove("a1")            # its address is free again, for either
+        with home_b.locked() as nodes:
+            nodes.put(entry("b2", nodes.free_address()))
+        self.assertEqual([e.address for e in home_b.read().values()], ["127.0.9.2", "127.0.9.1"])
+        self.assertEqual(sorted(path.name for path in self.claims.iterdir()),
+                         [PREFIX + "127.0.9.1", PREFIX + "127.0.9.2"])
+
+    def test_a_stale_claim_of_this_user_is_taken_back(self) -> None:
+        other = self.registry(workdir=self.workdir / "gone")
+        with other.locked() as nodes:
+            self.assertEqual(nodes.free_address(), "127.0.9.1")   # claimed, never recorded
+        with self.registry().locked() as nodes:
+            self.assertEqual(nodes.free_address(), "127.0.9.1")
+            nodes.put(entry("a", "127.0.9.1"))
+        shutil.rmtree(self.workdir / "gone")
+        with self.registry().locked() as nodes:
+            self.assertEqual(nodes.free_address(), "127.0.9.2")
+
+    def test_a_planted_claim_is_skipped_and_never_written_through(self) -> None:
+        target = self.workdir / "victim"
+        target.write_text("keep me")
+        (self.claims / (PREFIX + "127.0.9.1")).symlink_to(target)
+        with self.registry().locked() as nodes:
+            self.assertEqual(nodes.free_address(), "127.0.9.2")
+        self.assertEqual(target.read_text(), "keep me")
+
+    def test_nodes_made_before_claims_are_claimed_when_the_registry_is_next_locked(self) -> None:
+        with self.registry().locked() as nodes:
+            nodes.put(entry("a", nodes.free_address()))
+        (self.claims / (PREFIX + "127.0.9.1")).unlink()
+        with self.registry().locked():
+            pass
+        with self.registry(workdir=self.workdir / "b").locked() as nodes:
+            self.assertEqual(nodes.free_address(), "127.0.9.2")
+
+    def test_a_claims_folder_others_could_tamper_with_is_refused(self) -> None:
+        self.claims.chmod(0o777)
+        with self.assertRaises(ClaimError) as raised, self.registry().locked() as nodes:
+            nodes.free_address()
+        self.assertIn("sticky", raised.exception.message)
+        self.claims.chmod(0o1777)
+        with self.registry().locked() as nodes:
+            self.assertEqual(nodes.free_address(), "127.0.9.1")
+        link = self.workdir / "link"
+        link.symlink_to(self.claims)
+        with self.assertRaises(ClaimError), \
+                Registry(self.workdir, address_range("127.0.9.0/29"), link).locked() as nodes:
+            nodes.free_address()
 
     def test_an_unreadable_registry_is_reported_with_a_hint(self) -> None:
         (self.workdir / "registry.json").write_text("{not json")

@@ -9,6 +9,7 @@ from unittest import mock
 from occo.util.config import (PluginSettings, StoreSettings, find_auth_file, find_config_file,
                               load_settings, read_settings)
 from occo.util.errors import ConfigurationError, SchemaError
+from occo.util.limits import LoadLimits
 
 TUTORIALS = Path(__file__).resolve().parents[2].parent / "shared" / "compat" / "occopus-tutorials"
 
@@ -305,3 +306,16 @@ class ReadSettingsTest(IsolatedEnvironment):
     def test_a_file_that_is_not_a_mapping_is_refused(self):
         [problem] = self.problems("- a\n- b\n")
         self.assertIn("must be a mapping", problem.message)
+
+    def test_the_loading_bounds_and_import_folders_are_settings(self):
+        settings = self.read("yaml: {max_values: 5000000, max_bytes: 1000, "
+                             "import_paths: [shared, /srv/templates]}\n")
+        self.assertEqual(settings.yaml.max_values, 5_000_000)
+        self.assertEqual(settings.yaml.max_bytes, 1000)
+        self.assertEqual(settings.yaml.import_paths,
+                         (self.root / "conf" / "shared", Path("/srv/templates")))
+        self.assertEqual(self.read("").yaml, LoadLimits())
+
+    def test_bounds_below_one_and_wrong_types_are_refused(self):
+        problems = self.problems("yaml:\n  max_values: 0\n  import_paths: here\n")
+        self.assertEqual(sorted(problem.location.line for problem in problems), [2, 3])

@@ -1,9 +1,10 @@
 """What every occopus-* command shares: option groups and the exit-code contract.
 
-Exit codes: 0 success, 1 error, 2 usage error (argparse), 130 interrupted.
+Exit codes: 0 success, 1 error, 2 usage error (argparse), 130 interrupted,
+141 stdout closed by its reader (quietly, as a command killed by SIGPIPE).
 An `OccoError` is printed as `<command>: error: <message>` with no traceback;
-any other exception is a bug, so its traceback goes to a log file whose path
-is printed instead.
+any other exception is a bug, so its traceback goes to a private crash log
+(`crashlog`) whose path is printed instead.
 
 The commands run in one of two install modes, read from the PEP 610
 `direct_url.json` of the environment's occo-* distributions: `editable` (a
@@ -17,9 +18,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -27,8 +25,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from occo.util.errors import OccoError
+from occo.util.redact import redact_url
+
+from .crashlog import LOG_DIR_VARIABLE, write_crash_log
+from .warninglines import show_warnings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141   # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -103,25 +106,43 @@ def run_command(name: str, body: Callable[[Sequence[str]], int],
     if found.mixed:
         print(f"{name}: error: {found.describe()}", file=sys.stderr)
         return EXIT_ERROR
+    show_warnings(name)
     try:
-        return body(sys.argv[1:] if argv is None else argv)
-    except OccoError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+        code = body(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()     # a reader gone shows here, not in an "Exception ignored" at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+    except OccoError as error:     # a URL password a message quotes is never shown
+        print(f"{name}: error: {redact_url(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception:  # a bug: keep the traceback, out of the user's way
-        path = _write_crash_log(name)
-        print(f"{name}: internal error; the details are in {path}. "
-              "Please report it with that file.", file=sys.stderr)
+    except Exception as error:  # a bug: keep the traceback, out of the user's way
+        print(f"{name}: internal error; {_crash_report(name, error)}", file=sys.stderr)
         return EXIT_ERROR
 
 
-def _write_crash_log(name: str) -> str:
-    directory = os.environ.get("OCCOPUS_LOG_DIR") or tempfile.gettempdir()
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"{name}-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
-    with open(path, "w") as stream:
-        traceback.print_exc(file=stream)
-    return path
+def _reader_gone() -> int:
+    """stdout's reader closed it (`occopus-maintain -l | head -1`): stop quietly, as a command
+    killed by SIGPIPE does. stdout is pointed at /dev/null so that the interpreter's flush at
+    exit finds nothing to complain about."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
+def _crash_report(name: str, error: BaseException) -> str:
+    """Where the crash log went, or why none could be written (never the traceback itself:
+    it may quote what the user should not see on a shared terminal)."""
+    try:
+        path = write_crash_log(name, error)
+    except (OccoError, OSError) as problem:
+        reason = problem.message if isinstance(problem, OccoError) else problem.strerror
+        return (f"{type(error).__name__}; no crash log could be written ({reason}). "
+                f"Set {LOG_DIR_VARIABLE} to a folder of yours and run it again to keep one.")
+    return f"the details are in {path}. Please report it with that file."

@@ -4,7 +4,8 @@ The store is the source of truth (`occopus-maintain -l` lists it); this file
 is kept for the scripts of existing users that read it. Changes are made
 under an exclusive `flock` and written to a temporary file that replaces the
 list in one rename, so two commands never lose each other's ids and a crash
-never leaves half a file.
+never leaves half a file. The list and its lock file are 0600 in a 0700
+folder (`occo.util.private`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
+
+from occo.util.errors import OccoError
+from occo.util.private import open_private, private_folder
 
 DEFAULT_PATH = Path("~/.occopus/infralist.yaml")
 
@@ -48,17 +52,28 @@ class Infralist:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+        private_folder(self.path.parent)
+        with os.fdopen(open_private(self.path.with_name(self.path.name + ".lock")), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
     def _write(self, ids: list[str]) -> None:
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".infralist-")
         try:
-            with os.fdopen(handle, "w") as stream:
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".infralist-")
+        except OSError as error:
+            raise not_written(self.path, error) from None
+        try:
+            with os.fdopen(handle, "w") as stream:     # mkstemp's file is 0600
                 yaml.safe_dump(ids, stream, default_flow_style=False)
             os.replace(temporary, self.path)
-        except BaseException:
+        except BaseException as error:
             os.unlink(temporary)
+            if isinstance(error, OSError):
+                raise not_written(self.path, error) from None
             raise
+
+
+def not_written(path: Path, error: OSError) -> OccoError:
+    return OccoError(f"cannot update {path}: {error.strerror}; it is left as it was",
+                     hint="free some space on its disk (or check its folder's permissions); "
+                          "`occopus-maintain -l` lists the infrastructures from the store")

@@ -16,6 +16,7 @@ from types import FrameType
 
 from occo.enactor.outcome import PassResult
 from occo.infraprocessor.engine import Engine, RecoveryReport
+from occo.util.redact import redact_url
 
 from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from .display import print_plan, print_rows
@@ -74,7 +75,7 @@ def show(result: PassResult, *, as_json: bool, title: str) -> None:
         print_plan(result.plan)
         return
     for message in result.plan.messages:
-        print(message, file=sys.stderr)
+        print(redact_url(message), file=sys.stderr)
     print_rows(result.rows, title=title)
     recovered = recovery_summary(result.recovery)
     if recovered:
@@ -83,4 +84,4 @@ def show(result: PassResult, *, as_json: bool, title: str) -> None:
     print(", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
           or ("nothing more to do" if recovered else "nothing to do"))
     for problem in result.problems + (result.execution.problems if result.execution else ()):
-        print(f"problem: {problem}", file=sys.stderr)
+        print(f"problem: {redact_url(str(problem))}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Turns an infrastructure description into a checked, static description with a dependency graph.
 
 Public API:
-- `compile_description(data, infra_id=None)` -> `StaticDescription`
+- `compile_description(data, infra_id=None, source=None, limits=InstanceLimits())`
+  -> `StaticDescription`
 - `load_node_definitions(data, registry)` -> {node type: implementations}
 - `SchemaRegistry.from_entry_points()`: the plugin schemas installed
 Errors are `occo.util.errors.SchemaError`, listing every problem with its position.

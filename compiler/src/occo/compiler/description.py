@@ -8,14 +8,17 @@ A dependency may also name its nodes by name instead of by alias.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from occo.util.limits import InstanceLimits
 from occo.util.errors import SourceLocation
 from occo.util.schema import Field, Problems, Schema, Where, check, did_you_mean
 from occo.util.yamlload import location_of
 
 from .names import name_problem
+from .plain import check_plain
 
 SCALING = Schema("scaling", {
     "min": Field("int", doc="the least number of instances (default 1)"),
@@ -62,32 +65,42 @@ class CheckedDescription:
     dependencies: list[Dependency]
 
 
-def check_description(data: Any, problems: Problems) -> CheckedDescription | None:
-    """Check a loaded description; None when it is too broken to compile."""
+def check_description(data: Any, problems: Problems,
+                      limits: InstanceLimits = InstanceLimits()) -> CheckedDescription | None:
+    """Check a loaded description; None when it is too broken to compile.
+
+    `limits` bounds the instances it may ask for (the configuration's `limits`).
+    """
     check(data, INFRASTRUCTURE, "the infrastructure description", problems)
     if not isinstance(data, dict):
         return None
-    problem = name_problem(data.get("infra_name")) if "infra_name" in data else None
+    # a name that is not a string at all has been reported by the schema check
+    problem = name_problem(data["infra_name"]) if isinstance(data.get("infra_name"), str) else None
     if problem:
         problems.add(f"infra_name {data['infra_name']!r} {problem}", location_of(data, "infra_name"))
     nodes = [n for n in data.get("nodes") or [] if isinstance(n, dict)] \
         if isinstance(data.get("nodes"), list) else []
     if isinstance(data.get("nodes"), list) and not data["nodes"]:
         problems.add("an infrastructure needs at least one node", location_of(data, "nodes"))
-    names = _check_nodes(nodes, problems)
+    if isinstance(data.get("variables"), dict):
+        check_plain(data["variables"], "'variables' of the infrastructure",
+                    lambda: location_of(data, "variables"), problems)
+    names = _check_nodes(nodes, problems, limits)
+    _check_total(data, nodes, problems, limits)
     dependencies = _check_dependencies(data.get("dependencies"), nodes, names, problems) \
         if isinstance(data.get("dependencies"), list) else []
     return CheckedDescription(data, nodes, dependencies)
 
 
-def _check_nodes(nodes: list[dict], problems: Problems) -> dict[str, dict]:
+def _check_nodes(nodes: list[dict], problems: Problems,
+                 limits: InstanceLimits) -> dict[str, dict]:
     by_name: dict[str, dict] = {}
-    for node in nodes:
-        label = f"node '{node.get('name', '?')}'"
-        check(node, NODE, label, problems)
+    for index, node in enumerate(nodes):
         name = node.get("name")
-        problem = name_problem(name)
-        if problem and "name" in node:
+        label = f"node '{name}'" if isinstance(name, str) else f"node {index + 1}"
+        check(node, NODE, label, problems)
+        problem = name_problem(name) if isinstance(name, str) else None
+        if problem:
             problems.add(f"node name {name!r} {problem}", location_of(node, "name"))
         if isinstance(name, str):
             if name in by_name:
@@ -96,14 +109,23 @@ def _check_nodes(nodes: list[dict], problems: Problems) -> dict[str, dict]:
                              "node names must be unique in an infrastructure")
             else:
                 by_name[name] = node
-        _check_scaling(node, label, problems)
+        _check_scaling(node, label, problems, limits)
+        for key in ("filter", "variables"):
+            if isinstance(node.get(key), dict):
+                check_plain(node[key], f"'{key}' of {label}",
+                            lambda n=node, k=key: location_of(n, k), problems)
         timeout = node.get("create_timeout")
-        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout <= 0:
-            problems.add(f"create_timeout of {label} must be positive", location_of(node, "create_timeout"))
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+            if not math.isfinite(timeout):  # .nan, .inf: no deadline anyone can wait for
+                problems.add(f"create_timeout of {label} must be a number of seconds, "
+                             f"not {timeout}", location_of(node, "create_timeout"))
+            elif timeout <= 0:
+                problems.add(f"create_timeout of {label} must be positive",
+                             location_of(node, "create_timeout"))
     return by_name
 
 
-def _check_scaling(node: dict, label: str, problems: Problems) -> None:
+def _check_scaling(node: dict, label: str, problems: Problems, limits: InstanceLimits) -> None:
     scaling = node.get("scaling")
     if not isinstance(scaling, dict):
         return
@@ -111,9 +133,34 @@ def _check_scaling(node: dict, label: str, problems: Problems) -> None:
     for key, value in (("min", low), ("max", high)):
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
             problems.add(f"scaling {key} of {label} cannot be negative", location_of(scaling, key))
+        elif isinstance(value, int) and value > limits.node_instances:
+            problems.add(f"scaling {key} of {label} is {value:,}, more than the "
+                         f"{limits.node_instances:,} instances a node may have",
+                         location_of(scaling, key),
+                         "lower it, or raise limits.node_instances in occopus_config.yaml")
     if all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) and high < max(low, 1):
         problems.add(f"scaling max ({high}) of {label} is less than its min ({max(low, 1)})",
                      location_of(scaling, "max"), "raise max or lower min")
+
+
+def _check_total(data: dict, nodes: list[dict], problems: Problems,
+                 limits: InstanceLimits) -> None:
+    """The instances a build creates at first (every node's min) stay within the bound."""
+    least = (_least(node) for node in nodes)
+    total = sum(count for count in least if count <= limits.node_instances)  # the rest are told
+    if total > limits.infrastructure_instances:
+        problems.add(f"the nodes ask for {total:,} instances at least (the sum of their scaling "
+                     f"mins), more than the {limits.infrastructure_instances:,} an infrastructure "
+                     "may have", location_of(data, "nodes"),
+                     "lower scaling mins, or raise limits.infrastructure_instances in "
+                     "occopus_config.yaml")
+
+
+def _least(node: dict) -> int:
+    """The instances a node starts with, as the compiler counts them (at least 1)."""
+    scaling = node.get("scaling")
+    low = scaling.get("min") if isinstance(scaling, dict) else None
+    return low if isinstance(low, int) and not isinstance(low, bool) and low > 1 else 1
 
 
 def _check_dependencies(entries: list, nodes: list[dict], by_name: dict[str, dict],
@@ -163,6 +210,14 @@ def _node_name(end: Any, node_ids: set[int], by_name: dict[str, dict], label: st
         if id(end) in node_ids:
             return end.get("name") if isinstance(end.get("name"), str) else None
         name = end.get("name")
+        if name is None:
+            problems.add(f"{label} refers to a mapping that is not one of the nodes", where,
+                         "refer to a node of 'nodes', by alias (*Name) or by name")
+            return None
+    elif isinstance(end, list):
+        problems.add(f"{label} refers to a node by a list", where,
+                     "refer to a node of 'nodes', by alias (*Name) or by name")
+        return None
     else:
         name = end
     if isinstance(name, str) and name in by_name:
@@ -194,5 +249,11 @@ def _check_mappings(mappings: Any, label: str, entry: Any, problems: Problems) -
             problems.add(f"mapping {index + 1} of {label} needs attributes [source, destination]",
                          mapping_where)
             continue
-        result.append({"synch": False, **mapping, "attributes": list(attributes)})
+        if not all(isinstance(name, str) for name in attributes):
+            problems.add(f"the attributes of mapping {index + 1} of {label} must be two "
+                         "attribute names", lambda a=attributes: location_of(a) or mapping_where(),
+                         "write e.g. attributes: [fqdn, wordpress.db.host]")
+            continue
+        if check_plain(mapping, f"mapping {index + 1} of {label}", mapping_where, problems):
+            result.append({"synch": False, **mapping, "attributes": list(attributes)})
     return result

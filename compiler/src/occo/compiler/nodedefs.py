@@ -11,13 +11,17 @@ from typing import Any
 
 from occo.util.errors import SchemaError
 from occo.util.schema import Problems, check, did_you_mean
+from occo.util.urlsecrets import check_url_passwords
 from occo.util.yamlload import key_location, location_of, to_plain
 
+from .plain import check_plain
 from .registry import SchemaRegistry
 
 PREFIX = "node_def:"
 SECTIONS = ("resource", "contextualisation", "config_management", "health_check")
 DEFAULT_TYPES = {"health_check": "basic"}
+# the sections the engine connects with: no credentials in their URLs (the auth file has them)
+CONNECTING = ("resource", "config_management", "health_check")
 
 
 def check_node_definitions(data: Any, registry: SchemaRegistry,
@@ -40,8 +44,11 @@ def check_node_definitions(data: Any, registry: SchemaRegistry,
             continue
         before = len(problems)
         for index, implementation in enumerate(implementations):
-            _check_implementation(implementation, f"{label}[{index}]", registry, problems,
-                                  location_of(implementations, index))
+            where = location_of(implementations, index)
+            checked = len(problems)
+            _check_implementation(implementation, f"{label}[{index}]", registry, problems, where)
+            if len(problems) == checked:    # stored as JSON: every value must fit in it
+                check_plain(implementation, f"implementation {label}[{index}]", where, problems)
         if len(problems) == before:
             definitions[key[len(PREFIX):]] = to_plain(implementations)
     return definitions
@@ -84,7 +91,20 @@ def _check_section(data: Any, section: str, label: str, registry: SchemaRegistry
         problems.add(f"the {label} has no 'type'", where,
                      f"the known types are: {', '.join(registry.types(section))}")
         return
+    if not isinstance(type_name, str):
+        # a list or mapping cannot name a plugin type (nor be looked up as one)
+        known = registry.types(section)
+        problems.add(f"'type' in the {label} must be a type name, not {_kind_of(type_name)}",
+                     location_of(data, "type"),
+                     f"the known types are: {', '.join(known) or 'none installed'}")
+        return
     schema = registry.get(section, type_name)
+    broken = registry.broken(section, type_name)
+    if broken:
+        problems.add(f"{section} type {type_name!r} in {label} cannot be checked: {broken}",
+                     location_of(data, "type"),
+                     "reinstall that plugin's package, or uninstall it if it is not needed")
+        return
     if schema is None:
         known = registry.types(section)
         problems.add(f"unknown {section} type {type_name!r} in {label}",
@@ -93,3 +113,14 @@ def _check_section(data: Any, section: str, label: str, registry: SchemaRegistry
                      or f"the known types are: {', '.join(known) or 'none installed'}")
         return
     check(data, schema, label, problems, where)
+    if section in CONNECTING:
+        check_url_passwords(data, label, problems)
+
+
+def _kind_of(value: Any) -> str:
+    """How a problem names a value that is not what was expected."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from occo.util.limits import InstanceLimits
 from occo.util.errors import OccoError, SchemaError, SourceLocation
 from occo.util.merge import deep_merge
 from occo.util.schema import Problems
@@ -69,15 +70,16 @@ class StaticDescription:
                    tuple(tuple(level) for level in data["levels"]))
 
 
-def compile_description(data: Any, infra_id: str | None = None,
-                        source: str | None = None) -> StaticDescription:
+def compile_description(data: Any, infra_id: str | None = None, source: str | None = None,
+                        limits: InstanceLimits = InstanceLimits()) -> StaticDescription:
     """Check and compile a loaded description; `SchemaError` lists every problem.
 
     `infra_id` keeps the id of an infrastructure being reconfigured; a new one
-    gets a fresh uuid.
+    gets a fresh uuid. `limits` bounds the instances it may ask for (the
+    configuration's `limits`, `Settings.limits`).
     """
     problems = Problems()
-    checked = check_description(data, problems)
+    checked = check_description(data, problems, limits)
     if problems or checked is None:
         raise SchemaError(list(problems) or [OccoError("not an infrastructure description",
                                                        location=SourceLocation(source))])

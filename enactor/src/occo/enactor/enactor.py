@@ -7,7 +7,7 @@ runs, and carries the lease's fencing token on every write:
 2. `build -i` only: the new description replaces the stored one;
 3. the survey: every instance's live state;
 4. the plan (`plan.plan_pass`), whose scaling targets are stored and whose
-   handled requests are deleted before anything is executed, so that a crash
+   handled requests are consumed before anything is executed, so that a crash
    after this point never applies a request twice (it may leave a target
    not yet reached, which the next pass reaches);
 5. the engine executes the plan; `infraready` when it changed something and
@@ -18,7 +18,7 @@ A dry run plans from the recorded state: no cloud is asked, nothing is written.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from occo.compiler import StaticDescription
 from occo.infobroker.store import DEFAULT_LEASE_TTL, Event, LeaseOwner, Store
@@ -26,8 +26,8 @@ from occo.infraprocessor.engine import Engine, InstanceStatus, by_name, recorded
 from occo.infraprocessor.instructions import DropInfrastructure
 
 from .lease import HeldLease
-from .outcome import PassResult, rows_after, rows_of, unknown
-from .plan import InstanceView, Plan, plan_pass
+from .outcome import PassResult, forgetting, rows_after, rows_of, unknown
+from .plan import InstanceView, Plan, held_back, plan_pass
 
 
 class Enactor:
@@ -47,9 +47,10 @@ class Enactor:
         self.lease_ttl = lease_ttl
         self.clock = clock
 
-    def make_a_pass(self, infra_id: str, *,
-                    description: StaticDescription | None = None) -> PassResult:
-        """One pass; `description` first replaces the stored one (reconfiguration).
+    def make_a_pass(self, infra_id: str, *, description: StaticDescription | None = None,
+                    hold: Mapping[str, str] | None = None) -> PassResult:
+        """One pass; `description` first replaces the stored one (reconfiguration); the nodes
+        `hold` names (node name -> why) are not created this pass, nor what waits for them.
 
         Raises `LeaseHeld` when another command holds the infrastructure, and
         `InfrastructureNotFound` for an unknown id; node failures are rows of
@@ -63,6 +64,8 @@ class Enactor:
             static = self.static(infra_id)
             before = self.engine.survey(infra_id, fence=lease.token)
             plan = self._plan(static, before)
+            if hold:
+                plan = held_back(plan, hold)
             self._store_scaling(plan, lease.token)
             execution = self.engine.execute(infra_id, plan.actions, static.nodes,
                                             fence=lease.token)
@@ -80,8 +83,13 @@ class Enactor:
         before = recorded(self.store, infra_id) if exists else []
         return PassResult(infra_id, self._plan(static, before, stored=exists), rows_of(before))
 
-    def destroy(self, infra_id: str) -> PassResult:
-        """Drop every instance, then the infrastructure; forget it only if all went well."""
+    def destroy(self, infra_id: str, *, forget: bool = False) -> PassResult:
+        """Drop every instance, then the infrastructure; forget it only if all went well.
+
+        `forget`: forget it all the same once everything that can be dropped
+        was (not when cancelled): the result lists each instance that may be
+        left behind in its cloud, for the user to remove by hand.
+        """
         self.static(infra_id)      # InfrastructureNotFound before taking a lease
         with self._lease(infra_id) as lease:
             recovery = self.engine.recover(infra_id, fence=lease.token)
@@ -95,6 +103,8 @@ class Enactor:
             lease.check()
             result = PassResult(infra_id, plan, rows_after(execution, before, {}), recovery,
                                 execution, recovery.problems)
+            if not result.ok and forget and not result.cancelled:
+                result = forgetting(result, recorded(self.store, infra_id))
             if result.ok:
                 self.store.remove_infrastructure(infra_id, fence=lease.token)
         return result
@@ -115,7 +125,7 @@ class Enactor:
                  for name, group in by_name(list(statuses)).items()}
         return plan_pass(static, views,
                          {name: self.store.get_target_count(infra_id, name) for name in names},
-                         {name: self.store.list_scaling_requests(infra_id, name)
+                         {name: self.store.pending_scaling(infra_id, name)
                           for name in names},
                          infrastructure_exists=bool(statuses) or (stored and self._started(infra_id)))
 
@@ -125,5 +135,5 @@ class Enactor:
     def _store_scaling(self, plan: Plan, fence: int) -> None:
         for name, target in plan.target_changes.items():
             self.store.set_target_count(plan.infra_id, name, target, fence=fence)
-        for name, request_ids in plan.handled_requests.items():
-            self.store.delete_scaling_requests(plan.infra_id, name, list(request_ids), fence=fence)
+        for name, handled in plan.handled_requests.items():
+            self.store.consume_scaling(plan.infra_id, name, handled, fence=fence)

@@ -1,25 +1,29 @@
 """What a pass did, one row per node instance, for the commands' table and `--json`."""
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from occo.infraprocessor.engine import ExecutionResult, InstanceStatus, RecoveryReport
+from occo.infraprocessor.engine.backends import describe_section
 from occo.util.nodes import NodeState
 
 from .plan import Plan
 
 UNCHANGED = "unchanged"
+FORGOTTEN = "forgotten"
 
 
 @dataclass(frozen=True)
 class NodeRow:
     """One node instance after the pass.
 
-    `outcome` is the engine's (created, dropped, failed, skipped, cancelled)
-    or `unchanged` for an instance the pass left alone; `state` is its live
+    `outcome` is the engine's (created, dropped, failed, skipped, cancelled),
+    `unchanged` for an instance the pass left alone, or `forgotten` for one a
+    destroy could not drop and was told to forget; `state` is its live
     state as the pass saw it (empty for instances that are gone or never began).
     """
 
@@ -36,6 +40,26 @@ class NodeRow:
 
 
 @dataclass(frozen=True)
+class LeftBehind:
+    """An instance a destroy forgot without dropping it: it may still run, and cost, in its
+    cloud, and is for the user to remove by hand."""
+
+    node_name: str
+    node_id: str
+    cloud: str                  # the resource section in a few words: type and endpoint
+    resource_id: str | None     # the instance's id in its cloud; None when it was never told
+    reason: str                 # why it could not be dropped
+
+    def __str__(self) -> str:
+        where = f"{self.cloud}, resource {self.resource_id or 'unknown'}"
+        return f"node {self.node_name} {self.node_id} in {where}: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node_name": self.node_name, "node_id": self.node_id, "cloud": self.cloud,
+                "resource_id": self.resource_id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class PassResult:
     """A pass's plan and, unless it was a dry run, what recovery and execution did."""
 
@@ -45,6 +69,10 @@ class PassResult:
     recovery: RecoveryReport | None = None
     execution: ExecutionResult | None = None
     problems: tuple[str, ...] = field(default=())
+    # a destroy told to forget what it cannot drop did so: the infrastructure is gone from
+    # the store, and `left_behind` lists what may still be in its clouds
+    forgotten: bool = False
+    left_behind: tuple[LeftBehind, ...] = field(default=())
 
     @property
     def dry_run(self) -> bool:
@@ -52,7 +80,10 @@ class PassResult:
 
     @property
     def ok(self) -> bool:
-        """Everything planned was done, and nothing went wrong on the side."""
+        """Everything planned was done, and nothing went wrong on the side; or a destroy
+        forgot, as told, what it could not do."""
+        if self.forgotten:
+            return True
         return not self.problems and (self.execution is None or self.execution.ok)
 
     @property
@@ -67,7 +98,8 @@ class PassResult:
                 "cancelled": self.cancelled, "plan": self.plan.to_json(),
                 "recovery": None if self.recovery is None else self.recovery.to_json(),
                 "nodes": [row.to_json() for row in self.rows],
-                "problems": list(self.problems)}
+                "problems": list(self.problems), "forgotten": self.forgotten,
+                "left_behind": [item.to_json() for item in self.left_behind]}
 
 
 def rows_after(execution: ExecutionResult, before: Sequence[InstanceStatus],
@@ -103,3 +135,16 @@ def rows_of(statuses: Sequence[InstanceStatus], outcome: str = UNCHANGED) -> tup
 def _row(status: InstanceStatus, outcome: str) -> NodeRow:
     return NodeRow(status.record.name, status.record.node_id, outcome, str(status.state),
                    status.record.addresses, status.detail)
+
+
+def forgetting(result: PassResult, kept: Sequence[InstanceStatus]) -> PassResult:
+    """A destroy's result once it forgets the instances it could not drop (`kept`: their
+    records): each is a `forgotten` row and a `LeftBehind`."""
+    left = {status.record.node_id: LeftBehind(
+        status.record.name, status.record.node_id, describe_section(status.record.resource),
+        status.record.instance.instance_id if status.record.instance else None,
+        status.record.error or "it could not be dropped") for status in kept}
+    rows = tuple(dataclasses.replace(row, outcome=FORGOTTEN) if row.node_id in left else row
+                 for row in result.rows)
+    return dataclasses.replace(result, rows=rows, forgotten=True,
+                               left_behind=tuple(left.values()))

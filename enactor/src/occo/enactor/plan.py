@@ -10,12 +10,13 @@ store. `--dry-run` prints a plan and stops; execution consumes the same object.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from occo.compiler import StaticDescription
-from occo.infobroker.store import ScalingRequest
+from occo.infobroker.store import PendingScaling
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes, DropNode,
                                               Instruction, to_json)
 from occo.util.nodes import NodeState
@@ -42,7 +43,7 @@ class Plan:
     infra_id: str
     actions: tuple[Instruction, ...]
     targets: Mapping[str, int]                       # node name -> target to store
-    handled_requests: Mapping[str, tuple[str, ...]]  # node name -> request ids to delete
+    handled_requests: Mapping[str, PendingScaling]   # node name -> requests it consumed
     messages: tuple[str, ...] = field(default=())
     stored_targets: Mapping[str, int | None] = field(default_factory=dict)  # as the plan found them
 
@@ -68,20 +69,20 @@ class Plan:
 
 def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[InstanceView]],
               stored_targets: Mapping[str, int | None],
-              requests: Mapping[str, Sequence[ScalingRequest]],
+              requests: Mapping[str, PendingScaling],
               infrastructure_exists: bool) -> Plan:
     """The actions that bring the actual state to the desired one."""
     surplus: list[DropNode] = []
     creates: list[CreateNodes] = []
     targets: dict[str, int] = {}
-    handled: dict[str, tuple[str, ...]] = {}
+    handled: dict[str, PendingScaling] = {}
     messages: list[str] = []
     waits_for = static.dependency_sets()
     for name in (n for level in static.levels for n in level):
         node = static.node(name)
         live = [i for i in instances.get(name, ()) if i.state not in GONE]
         decision = decide_target(name, node["scaling"]["min"], node["scaling"]["max"],
-                                 stored_targets.get(name), requests.get(name, ()),
+                                 stored_targets.get(name), requests.get(name, PendingScaling()),
                                  [LiveInstance(i.node_id, i.addresses, i.created_at) for i in live])
         targets[name] = decision.target
         if decision.handled:
@@ -107,3 +108,24 @@ def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[Instan
     start = [] if infrastructure_exists else [CreateInfrastructure(static.infra_id)]
     return Plan(static.infra_id, tuple(start + surplus + removed + gone + creates),
                 targets, handled, tuple(messages), dict(stored_targets))
+
+
+def held_back(plan: Plan, held: Mapping[str, str]) -> Plan:
+    """The plan without the creates of the nodes `held` (node name -> why), nor of the nodes
+    waiting for them (which would otherwise start without them); each is said in a message."""
+    creates = [action for action in plan.actions if isinstance(action, CreateNodes)]
+    holding = {name for name in held if any(a.node_name == name for a in creates)}
+    grew = True
+    while grew:            # and the nodes waiting for those, down the chain
+        waiting = {a.node_name for a in creates if a.waits_for & holding} - holding
+        holding |= waiting
+        grew = bool(waiting)
+    if not holding:
+        return plan
+    messages = [f"node '{name}': not created this pass: " + (
+        held[name] if name in held else "a node it waits for is held back")
+        for name in sorted(holding)]
+    return dataclasses.replace(
+        plan, actions=tuple(a for a in plan.actions
+                            if not (isinstance(a, CreateNodes) and a.node_name in holding)),
+        messages=plan.messages + tuple(messages))

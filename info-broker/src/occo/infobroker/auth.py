@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from occo.util.errors import ConfigurationError, OccoError, SchemaError, SourceLocation
 from occo.util.merge import is_subdict
-from occo.util.redact import redact
+from occo.util.redact import redact, remember_secrets
 from occo.util.schema import Field, Problems, Schema, check
 from occo.util.yamlload import load_file, location_of, to_plain
 
@@ -128,6 +128,9 @@ def _read(path: Path) -> dict[str, list[_Entry]]:
             elif credentials is not None:
                 filters = {key: to_plain(value) for key, value in entry.items() if key != "auth_data"}
                 sections[section].append(_Entry(filters, to_plain(entry["auth_data"]), where))
+    # hidden in a crash log too, whose traceback may quote them
+    remember_secrets({"auth_data": [entry.auth_data for entries in sections.values()
+                                    for entry in entries]})
     if problems:
         raise SchemaError(list(problems))
     return sections

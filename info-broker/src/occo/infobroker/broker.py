@@ -128,10 +128,16 @@ class InfoRouter:
         """Every key this router answers, sorted."""
         return sorted(self._routes)
 
-    def get(self, key: str, /, **kwargs: Any) -> Any:
-        """The answer to `key` for these arguments."""
+    def get(self, key: str, /, *args: Any, **kwargs: Any) -> Any:
+        """The answer to `key` for these arguments.
+
+        Positional arguments are taken by the provider's parameter names, as the
+        original's `get(key, *args, **kwargs)` took them (`ibget` in templates).
+        """
         route = self._route(key)
         try:
+            if args:
+                kwargs = _by_name(route.signature, args, kwargs)
             route.signature.bind(**kwargs)
         except TypeError as error:
             raise InfoArgumentError(f"query {key!r}: {error}",
@@ -170,6 +176,20 @@ class InfoRouter:
             hint = (f"did you mean: {', '.join(close)}?" if close
                     else f"known keys: {', '.join(self.keys()) or 'none'}")
             raise InfoKeyError(f"no provider answers {key!r}", hint=hint) from None
+
+
+def _by_name(signature: inspect.Signature, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`args` given to the parameters they fill, joined with `kwargs`; `TypeError` when they
+    do not fit (too many, a parameter given twice, one that takes no single value)."""
+    named = signature.bind_partial(*args).arguments
+    for name in named:
+        kind = signature.parameters[name].kind
+        if kind not in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+            raise TypeError(f"{name!r} cannot be given by position")
+        if name in kwargs:
+            raise TypeError(f"multiple values for argument {name!r}")
+    return {**named, **kwargs}
 
 
 def _cache_key(key: str, kwargs: dict[str, Any]) -> tuple | None:

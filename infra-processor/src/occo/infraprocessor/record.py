@@ -38,6 +38,7 @@ from occo.infobroker.store.codec import Encoded
 from occo.resourcehandler.base import Instance
 from occo.util.errors import OccoError
 from occo.util.nodes import ResolvedNode
+from occo.util.redact import redact_url
 
 from .health import HealthTarget
 
@@ -120,7 +121,8 @@ class InstanceRecord:
                 "variables": self.variables,
                 "instance": None if self.instance is None else self.instance.to_dict(),
                 "addresses": list(self.addresses), "private_ip": self.private_ip,
-                "created_at": self.created_at, "ready_at": self.ready_at, "error": self.error}
+                "created_at": self.created_at, "ready_at": self.ready_at,
+                "error": None if self.error is None else redact_url(self.error)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InstanceRecord:

@@ -33,8 +33,9 @@ BASIC = Schema("contextualisation basic", {
 HEALTH_CHECK = Schema("health_check", {
     "type": Field("str", default="basic", doc="the health check type; only basic"),
     "ping": Field("bool", default=True, doc="the node must answer a ping"),
-    "ports": Field("list", items="scalar", doc="TCP ports that must accept connections"),
-    "urls": Field("list", items="str", doc="URLs that must answer 2xx or 3xx; {{ip}} is the node"),
+    "ports": Field("list", items="port",
+                   doc="TCP ports that must accept connections; a template is rendered"),
+    "urls": Field("list", items="url", doc="URLs that must answer 2xx or 3xx; {{ip}} is the node"),
     "mysqldbs": Field("list", items="mapping", doc="databases {name, user, pass} to connect to"),
     "timeout": Field("scalar", default=600,
                      doc="seconds a failing node is tolerated before it counts as failed"),

@@ -8,7 +8,9 @@ plain text, never HTML) and `{% raw %}` works as in any Jinja template.
 Every failure is a `TemplateError` whose location is the template's source
 (e.g. "node_def:web[0] contextualisation") and the template line, found from
 the template frame of the traceback Jinja rewrites. An `OccoError` raised by a
-template function keeps its class and gets the line of the call.
+template function keeps its class and gets the line of the call. What a
+template makes is bounded in size (`bounds`): a value too large is refused
+before it is built, naming the template and its line.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from occo.util.errors import OccoError, SourceLocation
+
+from .bounds import MAX_OUTPUT, BoundedSandbox, TemplateTooLarge
 
 Functions = Mapping[str, Callable[..., Any]]
 
@@ -49,8 +53,8 @@ def _environment(finalize: Callable[[Any], Any] | None = None) -> SandboxedEnvir
     of hundreds of nodes renders several each; a sandbox keeps no state of
     its own renderings, and Jinja lets threads share one.
     """
-    environment = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                       keep_trailing_newline=True, finalize=finalize)
+    environment = BoundedSandbox(undefined=jinja2.StrictUndefined, autoescape=False,
+                                 keep_trailing_newline=True, finalize=finalize)
     environment.filters["b64encode"] = b64encode
     return environment
 
@@ -108,11 +112,17 @@ def render_traced(template: str, context: Mapping[str, Any], *, source: str,
     chunks: list[str] = []
     origins: list[tuple[int, int, bool]] = []
     line = 1
+    size = 0
     try:
         generator = compiled.generate(context)
         for chunk in generator:
             if not chunk:
                 continue
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise TemplateTooLarge(f"the template renders more than {MAX_OUTPUT:,} characters",
+                                       hint="templates make text for a node, not bulk data: "
+                                            "ship large files another way")
             frame = _template_frame(generator)
             literal = any(chunk is constant for constant in frame.f_code.co_consts)
             origins.append((line, compiled.get_corresponding_lineno(frame.f_lineno), literal))

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .errors import ConfigurationError, SchemaError, SourceLocation
+from .limits import InstanceLimits, LoadLimits
 from .redact import redact_url
 from .schema import Field, Problems, Schema, check, did_you_mean
 from .yamlload import key_location, load_file, location_of, to_plain
@@ -152,7 +153,9 @@ class Settings:
     cmd_enabled: bool = False           # may templates run commands on this host with cmd()?
     dry_run: bool = False
     rest: RestSettings = RestSettings()
+    limits: InstanceLimits = InstanceLimits()
     logging: dict | None = None         # a logging.config.dictConfig mapping
+    yaml: LoadLimits = LoadLimits()     # bounds on loading a YAML file, and import folders
     config_file: FoundFile = FoundFile(CONFIG_SEARCH.what)
     auth_file: FoundFile = FoundFile(AUTH_SEARCH.what)
 
@@ -180,6 +183,14 @@ PLUGIN = Schema("plugin settings", {
     "rate_per_second": Field("number", doc="at most this many calls to the plugin a second"),
 }, open=True, doc="other keys are options for the plugin itself")
 
+LIMITS = Schema("limits", {
+    "node_instances": Field("int", doc="the largest scaling min or max a node may have "
+                                       f"(default {InstanceLimits.node_instances:,})"),
+    "infrastructure_instances": Field("int", doc="the largest sum of the scaling mins of an "
+                                                 "infrastructure's nodes (default "
+                                                 f"{InstanceLimits.infrastructure_instances:,})"),
+}, doc="bounds on the instances a description may ask for")
+
 REST = Schema("rest", {
     "host": Field("str", doc="the address the REST service listens on"),
     "port": Field("int", doc="the port the REST service listens on"),
@@ -202,6 +213,16 @@ LEGACY_COMPONENTS = Schema("components", {
        for name in ("resourcehandler", "configmanager", "infobroker", "eventlog")},
 }, open=True, doc="the original format; only uds, rest and dry_run are read")
 
+YAML = Schema("yaml", {
+    "max_bytes": Field("int", doc="the most bytes read for one file and its imports "
+                                  "(default 16 MiB)"),
+    "max_values": Field("int", doc="the most values one file holds with its imports, an alias "
+                                   "counting as a copy of its anchor (default 1,000,000)"),
+    "import_paths": Field("list", items="str",
+                          doc="folders that !yaml_import and !text_import may read besides the "
+                              "importing file's own folder tree; relative to this file"),
+}, doc="bounds on loading YAML files, and where their imports may read")
+
 CONFIG = Schema(CONFIG_FILE, {
     "store": Field("mapping", schema=STORE),
     "plugins": Field("any", doc="settings per plugin type: concurrency, rate_per_second, "
@@ -211,6 +232,8 @@ CONFIG = Schema(CONFIG_FILE, {
     "dry_run": Field("bool", doc="log cloud calls instead of making them"),
     "rest": Field("mapping", schema=REST),
     "logging": Field("mapping", doc="a logging.config.dictConfig mapping"),
+    "limits": Field("mapping", schema=LIMITS),
+    "yaml": Field("mapping", schema=YAML),
     "components": Field("mapping", schema=LEGACY_COMPONENTS),
 })
 
@@ -266,6 +289,16 @@ def _check_rules(data: dict, components: dict, problems: Problems) -> None:
                      location_of(components["uds"], "protocol"),
                      "write 'store: {backend: sqlite}' for a store without a server")
     _check_plugins(data.get("plugins"), location_of(data, "plugins"), problems)
+    yaml_section = _section(data, "yaml")
+    for key in ("max_bytes", "max_values"):
+        value = _given(yaml_section, key, 1)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            problems.add(f"'{key}' in yaml must be at least 1", location_of(yaml_section, key))
+    limits = _section(data, "limits")
+    for key in LIMITS.fields:
+        value = _given(limits, key, 1)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            problems.add(f"'{key}' in limits must be at least 1", location_of(limits, key))
 
 
 def _check_store(section: dict, problems: Problems) -> None:
@@ -329,6 +362,9 @@ def _build(data: dict, components: dict, path: Path) -> Settings:
                              _given(data, "rest", _section(components, "rest")).items()
                              if value is not None}),
         logging=to_plain(logging) if logging is not None else None,
+        yaml=_build_load_limits(_section(data, "yaml"), path.parent),
+        limits=InstanceLimits(**{key: value for key, value in _section(data, "limits").items()
+                                 if value is not None}),
         config_file=FoundFile(CONFIG_SEARCH.what, path, "option"))
 
 
@@ -352,6 +388,15 @@ def _server_store(backend: str, given: Mapping, prefix: str | None) -> StoreSett
     host, port, db = (_given(given, key, default)
                       for key, default in zip(_SERVER_KEYS, SERVER_DEFAULTS[backend]))
     return StoreSettings(backend, url=f"{backend}://{host}:{port}/{db}", prefix=prefix)
+
+
+def _build_load_limits(section: dict, base: Path) -> LoadLimits:
+    defaults = LoadLimits()
+    return LoadLimits(
+        max_bytes=_given(section, "max_bytes", defaults.max_bytes),
+        max_values=_given(section, "max_values", defaults.max_values),
+        import_paths=tuple(base / Path(folder).expanduser()
+                           for folder in _given(section, "import_paths", ())))
 
 
 def _build_plugin(values: dict) -> PluginSettings:

@@ -80,6 +80,26 @@ def redact_url(text: str) -> str:
         else match[0], text)
 
 
+def has_url_password(text: Any) -> bool:
+    """Whether `text` is a string holding a URL with a password (`https://user:pw@host/`)."""
+    return isinstance(text, str) and _URL_PASSWORD.search(text) is not None
+
+
+def url_password_paths(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The key paths of every string in `obj` (mappings and lists, keys too) holding a URL
+    with a password: where a check puts its error."""
+    if has_url_password(obj):
+        return [path]
+    if isinstance(obj, Mapping):
+        return [found for key, value in obj.items()
+                for found in ([(*path, key)] if has_url_password(key) else [])
+                + url_password_paths(value, (*path, key))]
+    if isinstance(obj, (list, tuple)):
+        return [found for index, item in enumerate(obj)
+                for found in url_password_paths(item, (*path, index))]
+    return []
+
+
 def secret_values(obj: Any, masked: bool = False) -> set[str]:
     """The strings `redact` would hide in `obj` (and `masked`: all of it), to hide them in free
     text too (an error a library raised may quote a password); those shorter than
@@ -92,6 +112,23 @@ def secret_values(obj: Any, masked: bool = False) -> set[str]:
     if masked and obj is not None and len(str(obj)) >= SHORTEST_SECRET:
         return {str(obj)}
     return set()
+
+
+_KNOWN_SECRETS: set[str] = set()
+
+
+def remember_secrets(obj: Any) -> None:
+    """Keep the secrets of `obj` (see `secret_values`: a credentials file, say) for `known_secrets`.
+
+    A crash log is written where no credentials are at hand, from a traceback
+    whose messages may quote them: it hides every secret this process read.
+    """
+    _KNOWN_SECRETS.update(secret_values(obj))
+
+
+def known_secrets() -> frozenset[str]:
+    """Every secret `remember_secrets` was given in this process."""
+    return frozenset(_KNOWN_SECRETS)
 
 
 def hide(text: str, secrets: Iterable[str]) -> str:

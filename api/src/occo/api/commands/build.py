@@ -7,6 +7,11 @@ and reported (exit 1); the rest of the infrastructure is kept, never torn
 down, so that `occopus-maintain -i ID` can finish it or `occopus-destroy`
 remove it. With `-i` the new description replaces a running
 infrastructure's and the pass converges it.
+
+A node this installation cannot build (no plugin here for any implementation
+it may get) is a warning before a build, whose pass fails that node saying
+why, and an error of `--dry-run` (exit 1, after the plan): the plan cannot be
+carried out here.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from occo.infobroker.store import InfrastructureNotFound, Store
 from occo.util.errors import OccoError, SchemaError
 from occo.util.yamlload import location_of, load_file
 
+from ..buildable import description_check
 from ..cli import EXIT_OK, add_config_options, add_version_option
 from ..display import ProgressDisplay
 from ..infralist import Infralist
@@ -47,17 +53,23 @@ def parser() -> argparse.ArgumentParser:
 def body(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     settings = load(args.cfg, args.auth_data_path)
-    data = load_file(args.infra_def)
-    static = compile_description(data, infra_id=args.infra_id, source=args.infra_def)
+    data = load_file(args.infra_def, limits=settings.yaml)
+    static = compile_description(data, infra_id=args.infra_id, source=args.infra_def,
+                                 limits=settings.limits)
     with ProgressDisplay(live=False if args.json else None) as progress, \
             Session(settings, progress=progress) as session:
         check_imported(session.store, data)
         if args.infra_id and args.infra_id not in session.store.list_infrastructures():
             raise InfrastructureNotFound(f"no infrastructure {args.infra_id!r} to reconfigure",
                                          hint="occopus-maintain -l lists them")
+        cannot, may_not = description_check(static, data, session.store.get_node_definition)
+        for warning in may_not + (cannot if not args.dry_run else []):
+            print(f"occopus-build: warning: {warning}", file=sys.stderr)
         if args.dry_run:
             result = session.enactor.dry_run(static.infra_id, static)
             show(result, as_json=args.json, title="")
+            if cannot:          # the plan cannot be carried out here: a dry run says no
+                raise SchemaError(cannot)
             return EXIT_OK
         if args.infra_id:
             result = run_pass(session.engine, "occopus-build",

@@ -3,12 +3,20 @@
 An unknown id is an error (exit 1). If a node cannot be dropped, the
 infrastructure is kept with what is left (exit 1): running the command again
 finishes the job, and nothing is forgotten while a cloud still holds it.
+
+`--forget` is the way out when that cannot work (the node's plugin is gone
+from this installation, the cloud account was closed): what can be dropped
+is, then the infrastructure is forgotten all the same (exit 0), and each
+instance that may be left behind is named with its cloud and resource id, to
+be removed by hand.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+
+from occo.enactor.outcome import PassResult
 
 from ..cli import add_config_options, add_version_option
 from ..display import ProgressDisplay
@@ -23,6 +31,9 @@ def parser() -> argparse.ArgumentParser:
     add_version_option(parser)
     add_config_options(parser)
     parser.add_argument("-i", "--infra_id", required=True, help="the infrastructure to destroy")
+    parser.add_argument("--forget", action="store_true",
+                        help="forget the infrastructure even if some nodes cannot be dropped, "
+                             "naming each one that may be left behind in its cloud")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
@@ -33,11 +44,23 @@ def body(argv: Sequence[str]) -> int:
     with ProgressDisplay(live=False if args.json else None) as progress, \
             Session(settings, progress=progress) as session:
         result = run_pass(session.engine, "occopus-destroy",
-                          lambda: session.enactor.destroy(args.infra_id))
+                          lambda: session.enactor.destroy(args.infra_id, forget=args.forget))
     show(result, as_json=args.json, title=f"infrastructure {args.infra_id}")
     if result.ok:
         Infralist().remove(args.infra_id)
-    elif not args.json:
-        print(f"occopus-destroy: infrastructure {args.infra_id} is kept with what could not be "
-              "dropped; run the command again to finish", file=sys.stderr)
+    if not args.json:
+        _what_is_left(result, args.infra_id)
     return exit_code(result)
+
+
+def _what_is_left(result: PassResult, infra_id: str) -> None:
+    """On stderr: what may be left behind in the clouds, or how to finish the job."""
+    if result.forgotten:
+        print(f"occopus-destroy: infrastructure {infra_id} is forgotten; what could not be "
+              "dropped may be left behind, remove it by hand:", file=sys.stderr)
+        for item in result.left_behind:
+            print(f"  {item}", file=sys.stderr)
+    elif not result.ok:
+        print(f"occopus-destroy: infrastructure {infra_id} is kept with what could not be "
+              f"dropped; run the command again to finish, or `occopus-destroy -i {infra_id} "
+              "--forget` to forget it and name what may be left behind", file=sys.stderr)

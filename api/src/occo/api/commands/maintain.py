@@ -5,7 +5,9 @@
   is taken and no record written: it can run beside a pass).
 - otherwise one pass, or with `-c` a pass every `-t` seconds until Ctrl+C;
   in that mode a pass that fails, or finds the infrastructure locked by
-  another command, is reported and the next one comes as planned.
+  another command, is reported and the next one comes as planned; a node
+  whose creates keep failing is tried less and less often (`backoff`), and
+  after the first table only what changed is printed (`changes`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from occo.enactor.outcome import rows_of
 from occo.infobroker.store import LeaseHeld
 from occo.util.errors import OccoError
 
+from ..backoff import CreateBackoff
+from ..changes import ChangesPrinter
 from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, add_config_options, add_version_option
 from ..display import ProgressDisplay, print_rows
 from ..passes import cancel_on_interrupt, exit_code, show
@@ -105,13 +109,24 @@ def _report(session: Session, args: argparse.Namespace) -> int:
 
 
 def _cyclic(session: Session, args: argparse.Namespace) -> int:
-    """A pass every interval until Ctrl+C; only an unknown infrastructure ends it early."""
+    """A pass every interval until Ctrl+C; only an unknown infrastructure ends it early.
+
+    A node whose creates keep failing is backed off (`backoff`); after the
+    first pass's table only what changed is printed (`changes`).
+    """
+    backoff = CreateBackoff(args.interval)
+    printer = ChangesPrinter()
     with cancel_on_interrupt(session.engine, "occopus-maintain"):
         while not session.engine.cancelled:
             started = time.monotonic()
             try:
-                result = session.enactor.make_a_pass(args.infra_id)
-                show(result, as_json=args.json, title=f"pass at {time.strftime('%H:%M:%S')}")
+                result = session.enactor.make_a_pass(args.infra_id, hold=backoff.hold())
+                backoff.record(result)
+                title = f"pass at {time.strftime('%H:%M:%S')}"
+                if args.json:
+                    show(result, as_json=True, title=title)
+                else:
+                    printer.show(result, title=title)
             except LeaseHeld as busy:
                 print(f"occopus-maintain: pass skipped: {busy.message}", file=sys.stderr)
             except OccoError as error:

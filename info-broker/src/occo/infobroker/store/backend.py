@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,22 +29,51 @@ def namespace(prefix: str, user: str) -> str:
     return f"{prefix}{user}@"
 
 
-def failure(where: str, error: BaseException, hint: str) -> StoreError:
-    """A driver error as one line: its first line only, credentials removed."""
+Hint = str | Callable[[BaseException], str]
+
+# What each writing method of `Store` stores, for a message saying what was not stored.
+WRITES = {
+    "put_node_definitions": "the node definitions", "add_infrastructure": "the infrastructure",
+    "update_infrastructure": "the infrastructure's description",
+    "remove_infrastructure": "the removal of the infrastructure",
+    "put_instance": "the instance record", "put_instances": "the instance records",
+    "remove_instance": "the removal of an instance record",
+    "archive_failed": "the failed instance's record", "set_target_count": "the target count",
+    "append_event": "the event", "append_events": "the events",
+    "queue_scaling": "the scaling request", "consume_scaling": "the handled scaling requests",
+    "acquire_lease": "the lease", "renew_lease": "the lease's renewal",
+    "release_lease": "the lease's release", "failing_period": "the failing period",
+}
+
+
+def failure(where: str, error: BaseException, hint: Hint, method: str | None = None
+            ) -> StoreError:
+    """A driver error as one line: its first line only, credentials removed; `method`, a
+    writing method of `Store`, names what was not stored."""
     lines = str(error).strip().splitlines() or [type(error).__name__]
-    return StoreError(f"{where}: {redact_url(lines[0])}", hint=hint)
+    written = WRITES.get(method or "")
+    message = f"{where}: {redact_url(lines[0])}" + (f"; {written} not stored" if written else "")
+    return StoreError(message, hint=hint if isinstance(hint, str) else hint(error))
 
 
-def translate_errors(*errors: type[BaseException], hint: str) -> Callable[[type[S]], type[S]]:
+def translate_errors(*errors: type[BaseException], hint: Hint) -> Callable[[type[S]], type[S]]:
     """Class decorator: a driver error raised by any `Store` method becomes a `StoreError`.
 
-    The message names the store by the instance's `location` (already redacted).
+    The message names the store by the instance's `location` (already redacted); `hint` is
+    the hint, or a function giving it for the error.
     """
     def decorate(cls: type[S]) -> type[S]:
-        for name in Store.__abstractmethods__:
+        for name in _public_methods():
             setattr(cls, name, _translating(getattr(cls, name), errors, hint))
         return cls
     return decorate
+
+
+def _public_methods() -> list[str]:
+    """Every method of the `Store` interface, the batch ones that have a default included
+    (`put_instances`: a backend's own version raises driver errors too)."""
+    return sorted(name for name, value in vars(Store).items()
+                  if callable(value) and not name.startswith("_") and name != "close")
 
 
 def _translating(method: Callable[..., Any], errors: tuple[type[BaseException], ...],
@@ -55,7 +83,7 @@ def _translating(method: Callable[..., Any], errors: tuple[type[BaseException], 
         try:
             return method(self, *args, **kwargs)
         except errors as error:
-            raise failure(self.location, error, hint) from error
+            raise failure(self.location, error, hint, method.__name__) from error
     return call
 
 
@@ -67,11 +95,6 @@ def not_found(infra_id: str) -> InfrastructureNotFound:
 def already_exists(infra_id: str) -> InfrastructureExists:
     return InfrastructureExists(f"infrastructure {infra_id} exists already",
                                 hint="choose another id, or destroy that infrastructure first")
-
-
-def new_request_id() -> str:
-    """A scaling request id, unique without asking the store."""
-    return uuid.uuid4().hex
 
 
 def pair(first: str, second: str) -> str:

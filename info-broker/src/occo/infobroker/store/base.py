@@ -8,7 +8,9 @@ did per OS user):
 - node instances of each infrastructure, by node name and node id: intent
   records written before any cloud call, then instance data;
 - failed instances, archived for reports;
-- scaling targets and pending scaling requests, per node name;
+- scaling targets and pending scaling requests, per node name, as counts
+  (`PendingScaling`): a request for a million instances is one number, not a
+  million records;
 - failing periods of unhealthy instances;
 - the event log of each infrastructure;
 - a lease lock per infrastructure, with a fencing token.
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from occo.util.errors import OccoError
+from occo.util.moments import moment
 
 SCHEMA_VERSION = 1
 DEFAULT_LEASE_TTL = 30.0
@@ -54,10 +57,11 @@ class InfrastructureExists(OccoError):
 class LeaseHeld(OccoError):
     """Another owner holds the infrastructure's lease; `holder` says who and since when."""
 
-    def __init__(self, infra_id: str, holder: "Lease") -> None:
+    def __init__(self, infra_id: str, holder: "Lease", now: float | None = None) -> None:
         super().__init__(
             f"infrastructure {infra_id} is locked by {holder.owner} since "
-            f"{holder.acquired_at:.0f} (lease expires at {holder.expires_at:.0f})",
+            f"{moment(holder.acquired_at, now)}; the lease expires at "
+            f"{moment(holder.expires_at, now)}",
             hint="wait for that command to finish, or for the lease to expire")
         self.holder = holder
 
@@ -91,11 +95,29 @@ class Lease:
     expires_at: float
 
 
+class ScalingQueueFull(OccoError):
+    """A scaling request would queue more than its `limit` allows; nothing was queued."""
+
+
 @dataclass(frozen=True)
-class ScalingRequest:
-    request_id: str
-    kind: ScalingKind
-    value: str | None = None   # destroy: a node id or address, or None for "any"
+class PendingScaling:
+    """A node's pending scaling requests, counted: one small record per node however many.
+
+    `named` holds the destroy requests that name an instance (by node id or
+    address), oldest first and each once; `destroy` counts those naming none.
+    """
+
+    create: int = 0
+    destroy: int = 0
+    named: tuple[str, ...] = ()
+
+    @property
+    def destroys(self) -> int:
+        """Every pending destroy request, named or not."""
+        return self.destroy + len(self.named)
+
+    def __bool__(self) -> bool:
+        return bool(self.create or self.destroy or self.named)
 
 
 @dataclass
@@ -192,18 +214,29 @@ class Store(abc.ABC):
         """The stored target count, or None if none was ever stored."""
 
     @abc.abstractmethod
-    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
-                            value: str | None = None) -> str:
-        """Queue a create or destroy request; returns its id. Requests keep their order."""
+    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
+                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
+        """Queue `count` create or destroy requests, or one destroy naming `value`; returns
+        the node's pending requests after it.
+
+        `limit` is the most requests of this kind (creates; or destroys, named or
+        not) that may be pending afterwards: beyond it `ScalingQueueFull` is raised
+        and nothing is queued, in the same atomic step. A named destroy already
+        pending is not queued twice. See `pending.queued` for the rules.
+        """
 
     @abc.abstractmethod
-    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
-        """Pending requests of a node, oldest first."""
+    def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
+        """The node's pending requests (none for an unknown infrastructure or node)."""
 
     @abc.abstractmethod
-    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
-                                fence: int | None = None) -> None:
-        """Remove handled requests (unknown ids are ignored)."""
+    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
+                        fence: int | None = None) -> None:
+        """Take handled (or dropped) requests off the node's queue: their counts and names.
+
+        Requests queued since `handled` was read stay pending; consuming more than
+        is pending leaves none (a no-op for an unknown infrastructure).
+        """
 
     # --- health -----------------------------------------------------------
     @abc.abstractmethod

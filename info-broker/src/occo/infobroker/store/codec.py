@@ -1,7 +1,7 @@
 """Stored documents: JSON that carries the schema version, so a newer one is refused, never misread.
 
 Every backend stores the same text, `{"v": SCHEMA_VERSION, "data": ...}`; leases,
-events and scaling requests are stored as the JSON of their dataclass fields.
+events and pending scaling requests are stored as the JSON of their dataclass fields.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import functools
 import json
 from typing import Any
 
-from .base import SCHEMA_VERSION, Event, Lease, LeaseOwner, ScalingRequest, StoreError
+from .base import SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling, StoreError
 
 FOREIGN = "another program wrote this store; check the store settings"
 
@@ -53,7 +53,7 @@ def check_version(version: int, what: str) -> None:
                          hint="upgrade Occopus (occo-info-broker) to use this store")
 
 
-def encode_record(record: Lease | Event | ScalingRequest) -> str:
+def encode_record(record: Lease | Event | PendingScaling) -> str:
     return encode(_fields(record))
 
 
@@ -80,6 +80,3 @@ def decode_lease(text: str | bytes) -> Lease:
 def decode_event(text: str | bytes) -> Event:
     return Event(**decode(text))
 
-
-def decode_request(text: str | bytes) -> ScalingRequest:
-    return ScalingRequest(**decode(text))

@@ -31,7 +31,7 @@ def grant(infra_id: str, current: Lease | None, newest: int, owner: LeaseOwner,
     """
     _check_ttl(ttl)
     if current is not None and is_live(current, now) and current.owner != owner:
-        raise LeaseHeld(infra_id, current)
+        raise LeaseHeld(infra_id, current, now)
     return Lease(infra_id, owner, newest + 1, now, now + ttl)
 
 

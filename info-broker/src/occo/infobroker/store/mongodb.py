@@ -11,7 +11,10 @@ infrastructure existing, and either happens whole or not at all.
      description: document,  present exactly while the infrastructure exists
      instances: {node name: {node id: document}}, failed: {node id: document},
      targets: {node name: int}, failing: {node id: epoch seconds},
-     scaling: [JSON [node name, request document]], oldest first,
+     pending: {node name: document},  its pending scaling requests (counts)
+     scaling: [JSON [node name, request document]], oldest first: the old shape,
+                             one request each, folded into `pending` when the
+                             node's queue is next written
      generation: int,        incarnations of this id, numbering its events
      event_seq: int}         events appended so far
 
@@ -19,12 +22,14 @@ Events, which only ever grow, are documents of `events` {ns, infra_id,
 generation, seq, doc}; node definitions are one document per namespace. Names
 used as map keys are escaped (`.`, `$`, `%`, NUL). Scaling requests are
 strings, not subdocuments, because nx-27017 (the tests' stand-in for mongod)
-turns a pushed subdocument into a string. A document holds at most 16 MB:
+turns a pushed subdocument into a string; a queue is changed by
+compare-and-set on its document text. A document holds at most 16 MB:
 about 10,000 instance records of 1 KB per infrastructure.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -34,14 +39,15 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import (already_exists, failure, namespace, new_request_id, not_found, pair,
-                      translate_errors)
-from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, ScalingKind, ScalingRequest,
+from .backend import already_exists, failure, namespace, not_found, translate_errors
+from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, ScalingKind,
                    Store, StoreError)
-from .codec import decode, decode_event, decode_lease, decode_request, encode, encode_record
+from .codec import decode, decode_event, decode_lease, encode, encode_record
+from .pending import consumed, decode_legacy, decode_pending, encode_pending, fold_legacy, queued
 
 # An infrastructure's parts that removal clears; newest, generation and event_seq stay.
-PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "scaling")
+PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "pending",
+         "scaling")
 DEFAULT_DATABASE = "occopus"
 # Compare-and-set rounds lost to other commands before giving up.
 ATTEMPTS = 20
@@ -216,33 +222,48 @@ class MongoStore(Store):
     def get_target_count(self, infra_id: str, node_name: str) -> int | None:
         return self._state(infra_id, "targets").get("targets", {}).get(_escape(node_name))
 
-    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
-                            value: str | None = None) -> str:
-        request = ScalingRequest(new_request_id(), kind, value)
-        self._update(infra_id, None,
-                     {"$push": {"scaling": pair(node_name, encode_record(request))}})
-        return request.request_id
+    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
+                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
+        after = self._change_pending(infra_id, node_name, None, must_exist=True,
+                                     change=lambda pending: queued(pending, kind, count, value,
+                                                                   limit))
+        return PendingScaling() if after is None else after
 
-    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
-        return [request for _, request in self._scaling_requests(infra_id, node_name)]
+    def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
+        return _queue(self._state(infra_id, "pending", "scaling"), node_name)[0]
 
-    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
-                                fence: int | None = None) -> None:
-        """Pull the entries holding these ids (entries never change: reading them first is safe)."""
-        wanted = set(request_ids)
-        entries = [entry for entry, request in self._scaling_requests(infra_id, node_name)
-                   if request.request_id in wanted]
-        self._update_if_exists(infra_id, fence, {"$pullAll": {"scaling": entries}})
+    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
+                        fence: int | None = None) -> None:
+        self._change_pending(infra_id, node_name, fence, must_exist=False,
+                             change=lambda pending: consumed(pending, handled))
 
-    def _scaling_requests(self, infra_id: str,
-                          node_name: str) -> list[tuple[str, ScalingRequest]]:
-        """(stored entry, request) of a node's requests, oldest first."""
-        requests = []
-        for entry in self._state(infra_id, "scaling").get("scaling", []):
-            entry_node, doc = json.loads(entry)
-            if entry_node == node_name:
-                requests.append((entry, decode_request(doc)))
-        return requests
+    def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
+                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
+                        ) -> PendingScaling | None:
+        """Compare-and-set of the node's queue (old entries folded in and pulled): the write
+        filters on the text read, the token read and the old entries still there."""
+        field = _path("pending", node_name)
+        for _ in range(ATTEMPTS):
+            state = self._state(infra_id, "description", "newest", "pending", "scaling")
+            newest = state.get("newest", 0)
+            leases.check_fence(infra_id, fence, newest)
+            if "description" not in state:
+                if must_exist:
+                    raise not_found(infra_id)
+                return None
+            before, doc, entries = _queue(state, node_name)
+            after = change(before)
+            query: dict[str, Any] = {**self._id(infra_id), "description": {"$exists": True},
+                                     "newest": newest,
+                                     field: {"$exists": False} if doc is None else doc}
+            update: dict[str, Any] = ({"$set": {field: encode_pending(after)}} if after
+                                      else {"$unset": {field: ""}})
+            if entries:
+                query["scaling"] = {"$all": entries}
+                update["$pullAll"] = {"scaling": entries}
+            if self._apply(query, update, ()) is not None:
+                return after
+        raise _busy(infra_id)
 
     # --- health -----------------------------------------------------------
     def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
@@ -305,6 +326,15 @@ class MongoStore(Store):
     def _lease_filter(self, lease: Lease) -> dict[str, Any]:
         """Matches while `lease` is the current one: a lease's token is always `newest`."""
         return {**self._id(lease.infra_id), "newest": lease.token, "lease": {"$exists": True}}
+
+
+def _queue(state: dict[str, Any], node_name: str) -> tuple[PendingScaling, str | None, list[str]]:
+    """A node's pending requests in an infrastructure's document: the record with its old
+    entries counted in, the record's stored text, and those old entries."""
+    doc = state.get("pending", {}).get(_escape(node_name))
+    entries = [entry for entry in state.get("scaling", []) if json.loads(entry)[0] == node_name]
+    legacy = [decode_legacy(json.loads(entry)[1]) for entry in entries]
+    return fold_legacy(decode_pending(doc), legacy), doc, entries
 
 
 def _lease(state: dict[str, Any]) -> Lease | None:

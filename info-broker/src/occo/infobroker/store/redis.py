@@ -10,15 +10,17 @@ Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>
     <infra>:instances           hash  JSON [node name, node id] -> document
     <infra>:failed              hash  node id -> document
     <infra>:targets             hash  node name -> count
-    <infra>:scaling             hash  JSON [node name, request id] -> request document
-    <infra>:scaling_order       list  those fields, oldest first
+    <infra>:pending             hash  node name -> its pending scaling requests (counts)
+    <infra>:scaling             hash  old shape, one request each: JSON [node name, request
+    <infra>:scaling_order       list  id] -> request document, and those fields oldest first;
+                                      folded into `pending` when the node's queue is written
     <infra>:failing             hash  node id -> epoch seconds of the first failure
     <infra>:events              list  event documents, oldest first
 
 Every key is named by the index set or by the infrastructure, so nothing ever
 scans (no KEYS, no SCAN). Data writes are Lua scripts that check the fencing
-token and that the infrastructure exists in the same atomic step; leases are
-decided in Python between WATCH and MULTI/EXEC.
+token and that the infrastructure exists in the same atomic step; leases and
+scaling queues are decided in Python between WATCH and MULTI/EXEC.
 """
 from __future__ import annotations
 
@@ -31,14 +33,15 @@ import redis
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import (already_exists, failure, namespace, new_request_id, not_found, pair,
+from .backend import (already_exists, failure, namespace, not_found, pair,
                       translate_errors)
-from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, ScalingKind, ScalingRequest,
+from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, ScalingKind,
                    Store)
-from .codec import decode, decode_event, decode_lease, decode_request, encode, encode_record
+from .codec import decode, decode_event, decode_lease, encode, encode_record
+from .pending import consumed, decode_legacy, decode_pending, encode_pending, fold_legacy, queued
 
 NAMESPACE_KEYS = ("infrastructures", "node_definitions", "fences", "leases")
-INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "scaling",
+INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "pending", "scaling",
                        "scaling_order", "failing", "events")
 
 # Every data script gets KEYS[1] = fences, KEYS[2] = infrastructures, then its own keys;
@@ -236,27 +239,61 @@ class RedisStore(Store):
         count = self._redis.hget(self._infra_key(infra_id, "targets"), node_name)
         return None if count is None else int(count)
 
-    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
-                            value: str | None = None) -> str:
-        request = ScalingRequest(new_request_id(), kind, value)
-        self._run("push", infra_id, None, [self._infra_key(infra_id, "scaling_order"),
-                                           self._infra_key(infra_id, "scaling")],
-                  pair(node_name, request.request_id), encode_record(request))
-        return request.request_id
+    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
+                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
+        after = self._change_pending(infra_id, node_name, None, must_exist=True,
+                                     change=lambda pending: queued(pending, kind, count, value,
+                                                                   limit))
+        return PendingScaling() if after is None else after
 
-    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
-        pipe = self._redis.pipeline()  # MULTI/EXEC: the order and the requests of one moment
+    def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
+        pipe = self._redis.pipeline()  # MULTI/EXEC: the record and old rows of one moment
+        pipe.hget(self._infra_key(infra_id, "pending"), node_name)
         pipe.lrange(self._infra_key(infra_id, "scaling_order"), 0, -1)
         pipe.hgetall(self._infra_key(infra_id, "scaling"))
-        order, requests = pipe.execute()
-        return [decode_request(requests[field]) for field in order
-                if json.loads(field)[0] == node_name and field in requests]
+        doc, order, legacy = pipe.execute()
+        fields = _legacy_fields(order, node_name)
+        return fold_legacy(decode_pending(doc),
+                           [decode_legacy(legacy[field]) for field in fields if field in legacy])
 
-    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
-                                fence: int | None = None) -> None:
-        self._run("delete_fields", infra_id, fence, [self._infra_key(infra_id, "scaling"),
-                                                     self._infra_key(infra_id, "scaling_order")],
-                  *(pair(node_name, request_id) for request_id in request_ids), missing_ok=True)
+    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
+                        fence: int | None = None) -> None:
+        self._change_pending(infra_id, node_name, fence, must_exist=False,
+                             change=lambda pending: consumed(pending, handled))
+
+    def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
+                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
+                        ) -> PendingScaling | None:
+        """Write `change` of the node's queue (old rows folded in) if the fence and the
+        infrastructure allow; done again if any of what it read changed meanwhile."""
+        pending_key = self._infra_key(infra_id, "pending")
+        legacy_key = self._infra_key(infra_id, "scaling")
+        order_key = self._infra_key(infra_id, "scaling_order")
+
+        def decide(pipe: redis.client.Pipeline) -> PendingScaling | None:
+            leases.check_fence(infra_id, fence, int(pipe.hget(self._key("fences"), infra_id) or 0))
+            if not pipe.sismember(self._key("infrastructures"), infra_id):
+                if must_exist:
+                    raise not_found(infra_id)
+                pipe.multi()
+                return None
+            fields = _legacy_fields(pipe.lrange(order_key, 0, -1), node_name)
+            docs = pipe.hmget(legacy_key, fields) if fields else []
+            before = fold_legacy(decode_pending(pipe.hget(pending_key, node_name)),
+                                 [decode_legacy(doc) for doc in docs if doc is not None])
+            after = change(before)
+            pipe.multi()
+            if after:
+                pipe.hset(pending_key, node_name, encode_pending(after))
+            else:
+                pipe.hdel(pending_key, node_name)
+            for field in fields:
+                pipe.hdel(legacy_key, field)
+                pipe.lrem(order_key, 0, field)
+            return after
+        return self._redis.transaction(decide, self._key("fences"), self._key("infrastructures"),
+                                       pending_key, legacy_key, order_key,
+                                       value_from_callable=True)
 
     # --- health -----------------------------------------------------------
     def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
@@ -316,3 +353,8 @@ class RedisStore(Store):
     def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
         lease = self._lease(self._redis, infra_id)
         return lease if leases.is_live(lease, leases.clock(now)) else None
+
+
+def _legacy_fields(order: list[str], node_name: str) -> list[str]:
+    """The old-shaped request fields of one node, oldest first."""
+    return [field for field in order if json.loads(field)[0] == node_name]

@@ -15,13 +15,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from occo.util.private import PrivacyError, make_private, open_private, private_folder
+
 from . import leases
-from .backend import (already_exists, failure, namespace, new_request_id, not_found,
-                      translate_errors)
-from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, ScalingKind,
-                   ScalingRequest, Store)
-from .codec import (check_version, decode, decode_event, decode_lease, decode_request, encode,
-                    encode_record)
+from .backend import already_exists, failure, namespace, not_found, translate_errors
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
+                   ScalingKind, Store, StoreError)
+from .codec import check_version, decode, decode_event, decode_lease, encode, encode_record
+from .pending import consumed, decode_pending, encode_pending, fold_legacy, queued
 
 TABLES = (
     "node_definitions (ns TEXT, node_type TEXT, doc TEXT, PRIMARY KEY (ns, node_type))",
@@ -32,6 +33,10 @@ TABLES = (
     " PRIMARY KEY (ns, infra_id, node_id))",
     "target_counts (ns TEXT, infra_id TEXT, node_name TEXT, count INTEGER,"
     " PRIMARY KEY (ns, infra_id, node_name))",
+    "scaling_pending (ns TEXT, infra_id TEXT, node_name TEXT, doc TEXT,"
+    " PRIMARY KEY (ns, infra_id, node_name))",
+    # The old shape, one row per request: rows an older Occopus wrote are folded into
+    # scaling_pending when their node's queue is next written.
     "scaling_requests (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT, infra_id TEXT,"
     " node_name TEXT, request_id TEXT, doc TEXT)",
     "failing_since (ns TEXT, infra_id TEXT, node_id TEXT, since REAL,"
@@ -48,12 +53,45 @@ INDEXES = (
 )
 # What remove_infrastructure clears: every table with an infra_id but `fences`.
 PER_INFRASTRUCTURE = ("infrastructures", "instances", "failed_instances", "target_counts",
-                      "scaling_requests", "failing_since", "events", "leases")
+                      "scaling_pending", "scaling_requests", "failing_since", "events", "leases")
 
-HINT = "check that the file's disk has space and that the file is an Occopus state store"
+# Each write is one transaction: one that fails is rolled back whole.
+HINTS = {
+    "SQLITE_FULL": "the disk holding the file is full: free some space and run the command "
+                   "again (the write was rolled back whole: nothing is half-written)",
+    "SQLITE_READONLY": "the file or its folder is read-only for this user (or on a read-only "
+                       "mount): check their owner and permissions",
+    "SQLITE_CANTOPEN": "check that the file and its folder exist and that this user may read "
+                       "and write them",
+    "SQLITE_IOERR": "the disk failed to read or write the file: check the disk and its space",
+    "SQLITE_NOTADB": "the file is not an SQLite database: point the store at an Occopus state "
+                     "store",
+    "SQLITE_CORRUPT": "the file is damaged: restore it from a backup",
+}
+HINT = "check that the file is an Occopus state store and that its disk works"
+# the files SQLite keeps beside the store in WAL mode: private like the store
+COMPANIONS = ("-wal", "-shm", "-journal")
 
 
-@translate_errors(sqlite3.Error, hint=HINT)
+def hint_for(error: BaseException) -> str:
+    """The hint of an SQLite error, by its primary code (SQLITE_READONLY_DBMOVED -> READONLY)."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    for prefix, hint in HINTS.items():
+        if name.startswith(prefix):
+            return hint
+    return HINT
+
+
+def read_only(path: Path) -> bool:
+    """Whether `path` is a store this user can read but not write (mode or mount)."""
+    try:
+        return path.is_file() and (not os.access(path, os.W_OK)
+                                   or bool(os.statvfs(path).f_flag & os.ST_RDONLY))
+    except OSError:
+        return False
+
+
+@translate_errors(sqlite3.Error, hint=hint_for)
 class SqliteStore(Store):
     """The store in the SQLite file at `path` (parent folders are created).
 
@@ -66,8 +104,11 @@ class SqliteStore(Store):
         self.path = Path(path).expanduser()
         self.location = f"state store {self.path}"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_private()
             self._db = sqlite3.connect(self.path, isolation_level=None)
+        except PrivacyError as error:
+            raise StoreError(f"cannot open the {self.location}: {error.message}",
+                             hint=error.hint) from None
         except (OSError, sqlite3.Error) as error:
             raise failure(f"cannot open the {self.location}", error,
                           hint="check that its folder can be created and written") from None
@@ -84,8 +125,25 @@ class SqliteStore(Store):
         except BaseException as error:
             self._db.close()
             if isinstance(error, sqlite3.Error):
-                raise failure(f"cannot open the {self.location}", error, hint=HINT) from None
+                raise failure(f"cannot open the {self.location}", error,
+                              hint=HINTS["SQLITE_READONLY"] if read_only(self.path)
+                              else hint_for(error)) from None
             raise
+
+    def _make_private(self) -> None:
+        """The file 0600 in a 0700 folder, whatever the umask: SQLite gives its -wal and -shm
+        files the mode of the store's file, so they are private too. A read-only store is
+        left as it is: it can still be read, and a write to it fails with a read-only hint."""
+        if str(self.path) == ":memory:":
+            return           # SQLite's in-memory database: no file
+        try:
+            private_folder(self.path.parent)
+            os.close(open_private(self.path))
+            for suffix in COMPANIONS:
+                make_private(self.path.with_name(self.path.name + suffix))
+        except (PrivacyError, OSError):
+            if not read_only(self.path):
+                raise
 
     def close(self) -> None:
         self._db.close()
@@ -236,26 +294,43 @@ class SqliteStore(Store):
         return self._value("SELECT count FROM target_counts WHERE ns = ? AND infra_id = ?"
                            " AND node_name = ?", infra_id, node_name)
 
-    def add_scaling_request(self, infra_id: str, node_name: str, kind: ScalingKind,
-                            value: str | None = None) -> str:
-        request = ScalingRequest(new_request_id(), kind, value)
+    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
+                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
         with self._guarded(infra_id, None, must_exist=True):
-            self._sql("INSERT INTO scaling_requests (ns, infra_id, node_name, request_id, doc)"
-                      " VALUES (?, ?, ?, ?, ?)", infra_id, node_name, request.request_id,
-                      encode_record(request))
-        return request.request_id
+            pending = queued(self._pending(infra_id, node_name), kind, count, value, limit)
+            self._write_pending(infra_id, node_name, pending)
+        return pending
 
-    def list_scaling_requests(self, infra_id: str, node_name: str) -> list[ScalingRequest]:
-        return [decode_request(row[0]) for row in self._sql(
-            "SELECT doc FROM scaling_requests WHERE ns = ? AND infra_id = ? AND node_name = ?"
-            " ORDER BY seq", infra_id, node_name)]
+    def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
+        return self._pending(infra_id, node_name)
 
-    def delete_scaling_requests(self, infra_id: str, node_name: str, request_ids: list[str],
-                                fence: int | None = None) -> None:
-        with self._guarded(infra_id, fence, must_exist=False):
-            for request_id in request_ids:
-                self._sql("DELETE FROM scaling_requests WHERE ns = ? AND infra_id = ?"
-                          " AND node_name = ? AND request_id = ?", infra_id, node_name, request_id)
+    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
+                        fence: int | None = None) -> None:
+        with self._guarded(infra_id, fence, must_exist=False) as exists:
+            if exists:
+                self._write_pending(infra_id, node_name,
+                                    consumed(self._pending(infra_id, node_name), handled))
+
+    def _pending(self, infra_id: str, node_name: str) -> PendingScaling:
+        """The node's record with its old-shaped rows counted in (one aggregate, however many)."""
+        doc = self._value("SELECT doc FROM scaling_pending WHERE ns = ? AND infra_id = ?"
+                          " AND node_name = ?", infra_id, node_name)
+        legacy = self._sql(
+            "SELECT json_extract(doc, '$.data.kind') AS kind, json_extract(doc, '$.data.value')"
+            " AS value, count(*), min(seq) AS first FROM scaling_requests WHERE ns = ?"
+            " AND infra_id = ? AND node_name = ? GROUP BY kind, value ORDER BY first",
+            infra_id, node_name).fetchall()
+        return fold_legacy(decode_pending(doc), [row[:3] for row in legacy])
+
+    def _write_pending(self, infra_id: str, node_name: str, pending: PendingScaling) -> None:
+        self._sql("DELETE FROM scaling_requests WHERE ns = ? AND infra_id = ? AND node_name = ?",
+                  infra_id, node_name)
+        if pending:
+            self._sql("INSERT OR REPLACE INTO scaling_pending VALUES (?, ?, ?, ?)",
+                      infra_id, node_name, encode_pending(pending))
+        else:
+            self._sql("DELETE FROM scaling_pending WHERE ns = ? AND infra_id = ?"
+                      " AND node_name = ?", infra_id, node_name)
 
     # --- health -----------------------------------------------------------
     def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:

@@ -219,5 +219,7 @@ def _not_ready(seen: Observation) -> str:
     if seen.service in GONE:
         return f"its config manager reports it {seen.service}"
     failure = seen.report.failure if seen.report is not None else None
+    if failure is not None and failure.permanent:
+        return f"its health check can never pass: {failure}"
     return (f"its health check has failed for longer than its timeout of "
             f"{seen.health_timeout:g} s" + (f": {failure}" if failure else ""))

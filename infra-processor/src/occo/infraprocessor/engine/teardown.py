@@ -47,7 +47,9 @@ class Teardown:
     def fail(self, tracked: Tracked, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
         """Roll back an instance that failed (or was cancelled) on its way to ready."""
         state, record = self.state, tracked.record
-        log.warning("node %s (%s) %s: %s", record.node_id, record.name, outcome, reason)
+        # info, not a warning: the caller's result says it (a command's table), and a warning
+        # with no logging configured goes to stderr, saying the reason a second time
+        log.info("node %s (%s) %s: %s", record.node_id, record.name, outcome, reason)
         if outcome is Outcome.FAILED:
             state.writes.event("nodefailed", node_id=record.node_id, name=record.name,
                                reason=reason)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from occo.infobroker.store.base import Event, Store
+from occo.util.redact import redact
 
 from ..record import InstanceRecord
 
@@ -48,8 +49,9 @@ class WriteBehind:
         self.pending[record.node_id] = record
 
     def event(self, event: str, /, **data: Any) -> None:
-        """Log an event, stamped now; it is written with the records."""
-        self.events.append(Event(self.infra_id, event, self.clock(), data))
+        """Log an event, stamped now; it is written with the records (secrets and URL
+        passwords in its data hidden: events are shown to whoever reads the log)."""
+        self.events.append(Event(self.infra_id, event, self.clock(), redact(data)))
 
     def flush(self, node_ids: Sequence[str] | None = None) -> None:
         """Write the records kept back, or those of `node_ids`, in one transaction."""

@@ -4,7 +4,11 @@ Checking stops at the first failure, as the original's lazy `all()` did: a
 node that does not answer a ping is not asked for its URLs, so a booting node
 costs one short timeout instead of one per check. The report names the check
 that failed and why. `urls` and the values of `mysqldbs` are Jinja2 templates
-rendered with `ip`, `node_id`, `variables` and `instance_data`.
+rendered with `ip`, `node_id`, `variables` and `instance_data`, and so are
+`ports` given as text (`'{{ variables.port }}'`). A value that can never pass
+once rendered (no port number, no URL, a template that will not render) is a
+permanent failure: the node fails at once, with that reason, not after the
+health check's timeout.
 """
 from __future__ import annotations
 
@@ -122,23 +126,25 @@ class HealthChecker:
             yield CheckResult("address", target.node_id, False, "the node has no address yet")
             return
         section = target.section
-        ports = list(section.get("ports") or [])
-        if section["ping"]:
-            yield self.pinger.ping(address, [p for p in map(_port, ports) if p is not None],
-                                   self.ping_timeout)
-        for value in ports:
-            port = _port(value)
-            yield (CheckResult("port", str(value), False, "not a port number") if port is None
-                   else check_port(address, port, self.timeout))
         urls, databases = section.get("urls") or [], section.get("mysqldbs") or []
-        context = target.template_context() if urls or databases else {}
+        ports_given = section.get("ports") or []
+        context = target.template_context() if urls or databases or ports_given else {}
+        ports = _ports(ports_given, context, target.node_id)
+        if isinstance(ports, CheckResult):      # it can never pass: said before any probe
+            yield ports
+            return
+        if section["ping"]:
+            yield self.pinger.ping(address, ports, self.ping_timeout)
+        for port in ports:
+            yield check_port(address, port, self.timeout)
         for index, url in enumerate(urls):
             where = f"health_check.urls[{index}] of node {target.node_id}"
             try:
                 rendered = render(url, context, source=where)
             except OccoError as error:
                 yield CheckResult("url", redact_url(str(url)), False,
-                                  redact_url(f"cannot render {where}: {error.message}"))
+                                  redact_url(f"cannot render {where}: {error.message}"),
+                                  permanent=True)
             else:
                 yield check_url(rendered, self.timeout)
         for index, entry in enumerate(databases):
@@ -146,6 +152,29 @@ class HealthChecker:
             database = _mysql_entry(entry, context, where)
             yield (database if isinstance(database, CheckResult)
                    else check_mysql(address, database, self.timeout))
+
+
+def _ports(values: Sequence[Any], context: Mapping[str, Any],
+           node_id: str) -> list[int] | CheckResult:
+    """The port numbers of `ports`, each a number or a template rendering to one; a permanent
+    failure for the first that is not one (no retry can change what it renders to)."""
+    ports = []
+    for index, value in enumerate(values):
+        where = f"health_check.ports[{index}] of node {node_id}"
+        shown = value
+        if isinstance(value, str) and "{" in value:
+            try:
+                shown = render(value, context, source=where)
+            except OccoError as error:
+                return CheckResult("port", str(value), False,
+                                   f"cannot render {where}: {error.message}", permanent=True)
+        port = _port(shown)
+        if port is None:
+            reason = ("not a port number" if shown is value
+                      else f"not a port number: {value!r} renders to {shown!r}")
+            return CheckResult("port", str(value), False, reason, permanent=True)
+        ports.append(port)
+    return ports
 
 
 def _port(value: Any) -> int | None:
@@ -162,10 +191,12 @@ def _port(value: Any) -> int | None:
 def _mysql_entry(entry: Any, context: dict[str, Any], where: str) -> MysqlDb | CheckResult:
     """The rendered entry, or a failed result saying what is wrong with it."""
     if not isinstance(entry, Mapping):
-        return CheckResult("mysqldb", where, False, "not a mapping of name, user and pass")
+        return CheckResult("mysqldb", where, False, "not a mapping of name, user and pass",
+                           permanent=True)
     missing = [key for key in ("name", "user") if key not in entry]
     if missing:
-        return CheckResult("mysqldb", where, False, f"{' and '.join(missing)} missing")
+        return CheckResult("mysqldb", where, False, f"{' and '.join(missing)} missing",
+                           permanent=True)
     values: dict[str, str] = {}
     for key, value in entry.items():
         try:
@@ -173,8 +204,10 @@ def _mysql_entry(entry: Any, context: dict[str, Any], where: str) -> MysqlDb | C
                 value, str) else str(value)
         except OccoError as error:
             detail = "" if is_secret_key(key) else f": {error.message}"   # the template is the secret
-            return CheckResult("mysqldb", where, False, f"cannot render {key}{detail}")
+            return CheckResult("mysqldb", where, False, f"cannot render {key}{detail}",
+                               permanent=True)
     port = _port(values.get("port", MYSQL_PORT))
     if port is None:
-        return CheckResult("mysqldb", where, False, f"port {values['port']!r} is not a port number")
+        return CheckResult("mysqldb", where, False,
+                           f"port {values['port']!r} is not a port number", permanent=True)
     return MysqlDb(values["name"], values["user"], values.get("pass", ""), port)

@@ -73,7 +73,10 @@ def check_url(url: str, timeout: float) -> CheckResult:
         with httpx.Client(follow_redirects=True, timeout=timeout, trust_env=False) as client:
             with client.stream("GET", url) as response:
                 status = response.status_code
-    except (httpx.HTTPError, httpx.InvalidURL) as error:
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:    # no retry makes it a URL
+        return CheckResult("url", target, False, redact_url(f"not a usable URL: {error}"),
+                           permanent=True)
+    except httpx.HTTPError as error:
         return CheckResult("url", target, False, redact_url(f"{type(error).__name__}: {error}"))
     passed = 200 <= status < 400
     return CheckResult("url", target, passed, None if passed else f"HTTP {status}")

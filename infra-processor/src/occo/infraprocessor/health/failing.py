@@ -2,9 +2,10 @@
 
 A node that is not healthy is PENDING while it may still come up; once it has
 been failing for longer than its `health_check.timeout` (600 s by default) it
-is FAILED, and the engine replaces it. The start of a failing streak is kept in
-the store, so that it survives restarts and is shared by every Occopus command;
-a healthy check ends the streak.
+is FAILED, and the engine replaces it. A check that can never pass (a port
+that is no port number once rendered, say) makes it FAILED at once. The start
+of a failing streak is kept in the store, so that it survives restarts and is
+shared by every Occopus command; a healthy check ends the streak.
 """
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ class FailingPeriods:
         if report.ready:
             self.store.failing_period(infra_id, report.node_id, failing=False, now=now)
             return NodeState.READY
+        if report.hopeless:
+            log.info("node %s fails a health check that can never pass: it counts as failed "
+                     "at once (%s)", report.node_id, report)
+            return NodeState.FAILED
         period = self.store.failing_period(infra_id, report.node_id, failing=True, now=now)
         if period > timeout:
             log.warning("node %s has failed its health check for %g s, longer than its timeout "

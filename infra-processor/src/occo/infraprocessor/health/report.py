@@ -19,6 +19,9 @@ class CheckResult:
     passed: bool
     reason: str | None = None     # why it failed, or how a pass was reached where that matters
     method: str | None = None     # how it was checked, where there is a choice (ping)
+    # it can never pass, whatever the node does (a value that is no port, a URL that is no
+    # URL): the node fails at once instead of after the health check's timeout
+    permanent: bool = False
 
     def __str__(self) -> str:
         text = f"{self.check} {self.target}: {'passed' if self.passed else 'failed'}"
@@ -28,7 +31,7 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "target": self.target, "passed": self.passed,
-                "reason": self.reason, "method": self.method}
+                "reason": self.reason, "method": self.method, "permanent": self.permanent}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class HealthReport:
     def failure(self) -> CheckResult | None:
         """The check that failed, if one did."""
         return next((result for result in self.results if not result.passed), None)
+
+    @property
+    def hopeless(self) -> bool:
+        """The check that failed can never pass: waiting for the timeout is no use."""
+        failure = self.failure
+        return failure is not None and failure.permanent
 
     def __str__(self) -> str:
         failure = self.failure

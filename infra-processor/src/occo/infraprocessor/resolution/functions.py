@@ -138,8 +138,8 @@ def template_functions(router: InfoRouter, infra_id: str, *,
     def cmd(command: str) -> str:
         return run_command(command, enabled=cmd_enabled)
 
-    def ibget(key: str, **kwargs: Any) -> Any:
-        return router.get(key, **kwargs)
+    def ibget(key: str, *args: Any, **kwargs: Any) -> Any:
+        return router.get(key, *args, **kwargs)
 
     return {"getip": nodes.getip, "getipall": nodes.getipall, "getprivip": nodes.getprivip,
             "find_node_id": nodes.find_node_id, "cut": cut, "cmd": cmd, "ibget": ibget}

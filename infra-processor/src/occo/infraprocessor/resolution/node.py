@@ -24,6 +24,7 @@ from occo.util.config import Settings
 from occo.util.errors import OccoError
 from occo.util.nodes import ResolvedNode
 from occo.util.redact import redact
+from occo.util.urlsecrets import refuse_url_passwords
 
 from ..templates import has_templates
 from .base import DEFAULT_TYPE, resolver_for
@@ -144,6 +145,10 @@ class NodeResolver:
                                                 "config_management"),
             health_check=dict(scope.values["health_check"]),
             create_timeout=node_description.get("create_timeout"))
+        # a template may have put credentials in a URL: never stored nor shown, refused
+        for connecting in ("resource", "config_management", "health_check"):
+            refuse_url_passwords(getattr(node, connecting),
+                                 f"{connecting} section of {label} (node '{node.name}')")
         scope = scope.with_values(**{**self.attributes_of_manager(node), "resource": node.resource,
                                      "config_management": node.config_management})
         result = resolver_for(section.get("type", DEFAULT_TYPE)).resolve(section, scope)

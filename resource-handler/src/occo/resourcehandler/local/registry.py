@@ -5,6 +5,10 @@ processes, so what was made must be on disk: `registry.json` in the workdir,
 one entry per node id. Changes are made while holding an exclusive `flock` on
 `registry.lock` (a separate file, since the registry itself is replaced on
 every write) and written atomically; readers that only look need no lock.
+
+Addresses are claimed machine-wide as well (`claims.py`): a workdir's
+registry only knows its own nodes, and the nodes of another HOME on the
+same machine must never get the same address.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..base import PermanentError
+from .claims import Claims, claims_folder
 from .files import write_atomically
 
 VERSION = 1
@@ -56,10 +61,12 @@ def address_range(text: str) -> ipaddress.IPv4Network:
 class Registry:
     """The registry file of a workdir."""
 
-    def __init__(self, workdir: Path, network: ipaddress.IPv4Network) -> None:
+    def __init__(self, workdir: Path, network: ipaddress.IPv4Network,
+                 claims: Path | None = None) -> None:
         self.workdir = workdir
         self.network = network
         self.path = workdir / "registry.json"
+        self.claims = Claims(claims or claims_folder(), workdir)
 
     def read(self) -> dict[str, Entry]:
         """The entries by node id, as last written."""
@@ -83,7 +90,9 @@ class Registry:
         with open(self.workdir / "registry.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                yield LockedRegistry(self, self.read())
+                entries = self.read()
+                self.claims.keep([entry.address for entry in entries.values()])
+                yield LockedRegistry(self, entries)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -105,14 +114,20 @@ class LockedRegistry:
         self._registry.write(self.entries)
 
     def remove(self, node_id: str) -> None:
-        if self.entries.pop(node_id, None) is not None:
+        entry = self.entries.pop(node_id, None)
+        if entry is not None:
             self._registry.write(self.entries)
+            if not any(other.address == entry.address for other in self.entries.values()):
+                self._registry.claims.release(entry.address)
 
     def free_address(self) -> str:
-        """The lowest address of the range that no node holds."""
+        """The lowest address of the range that no node of this machine holds, claimed for
+        this registry (the caller records a node on it, or claims it again next time)."""
         taken = {entry.address for entry in self.entries.values()}
-        for address in self._registry.network.hosts():
-            if address not in RESERVED and str(address) not in taken:
-                return str(address)
-        raise RegistryError(f"every address of {self._registry.network} is taken by a local node",
+        for address in map(str, self._registry.network.hosts()):
+            if (ipaddress.ip_address(address) not in RESERVED and address not in taken
+                    and self._registry.claims.claim(address, taken.__contains__)):
+                return address
+        raise RegistryError(f"every address of {self._registry.network} is taken by a local "
+                            "node of this machine",
                             hint="drop nodes, or give the resource a wider address_range")

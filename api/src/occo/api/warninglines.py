@@ -1,0 +1,53 @@
+"""What the components log, as the commands show it: one line per warning on stderr.
+
+The components log through `logging` (`occo.*` loggers) and leave the output
+to the program. A command prints each warning as `<command>: warning: <first
+line>`; the rest of a record (a plugin bug's traceback) goes to a private log
+file named on that line, so the terminal never shows a traceback and the bug
+report still has it. Secrets are hidden in both (the components hide what
+they know; URL passwords and the auth file's secrets are hidden here too).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+from occo.util.errors import OccoError
+from occo.util.redact import hide, known_secrets, redact_url
+
+from .crashlog import write_private_log
+
+
+class WarningLines(logging.Handler):
+    """One stderr line per record of WARNING or above; details to a private file."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(logging.WARNING)
+        self.command = command
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            first, _, details = text.partition("\n")
+            line = f"{self.command}: warning: {hide(redact_url(first), known_secrets())}"
+            if details.strip():
+                line += f" (details in {self._keep(text)})"
+            print(line, file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+    def _keep(self, text: str) -> str:
+        try:
+            return str(write_private_log(self.command, "warning", text))
+        except (OccoError, OSError):
+            return "no log file: it could not be written"
+
+
+def show_warnings(command: str) -> None:
+    """Route the `occo.*` loggers' warnings to stderr as lines of `command` (once)."""
+    root = logging.getLogger("occo")
+    root.handlers = [handler for handler in root.handlers
+                     if not isinstance(handler, WarningLines)]
+    root.addHandler(WarningLines(command))
