@@ -5,6 +5,8 @@ subprocesses, each test with a HOME of its own in a temporary folder, so
 the default store (`~/.occopus/state.db`), the infralist and the local
 backend's workdir (`~/.occopus/local`) are the test's alone.
 
+- `FolderCase`: a scratch folder, the HOME and working folder of the commands it runs
+  (no configuration of the machine's user is read); for commands that need no store.
 - `CommandCase`: the temporary HOME, `run_command` (a command to its end,
   checking that no traceback and no crash log ever comes out), `start` (a
   command left running, its output in files), `use_config` (a `--cfg` file
@@ -229,6 +231,32 @@ class Running:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+
+
+class FolderCase(unittest.TestCase):
+    """A scratch folder, used as HOME and working folder of the command too, so that no
+    configuration of the machine's user is read."""
+
+    def setUp(self):
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        self.folder = Path(scratch.name)
+
+    def write(self, name, text):
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def validate(self, *args):
+        return self.command("occopus-validate", *args)
+
+    def command(self, name, *args):
+        script = Path(sys.executable).with_name(name)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("OCCOPUS_")}
+        env["HOME"] = str(self.folder)
+        return subprocess.run([str(script), *map(str, args)], capture_output=True, text=True,
+                              timeout=60, cwd=self.folder, env=env)
 
 
 class CommandCase(unittest.TestCase):

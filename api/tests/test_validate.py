@@ -1,10 +1,11 @@
 import subprocess
 import sys
-import tempfile
 import unittest
 from pathlib import Path
 
 from occo.api.validate import recognise, validate_file
+
+from .support import FolderCase
 
 TUTORIALS = Path(__file__).resolve().parents[2].parent / "shared" / "compat" / "occopus-tutorials"
 
@@ -37,16 +38,7 @@ class TutorialCorpusTest(unittest.TestCase):
                                   "cloud-init file": 44})
 
 
-class ValidateCommandTest(unittest.TestCase):
-    def setUp(self):
-        scratch = tempfile.TemporaryDirectory()
-        self.addCleanup(scratch.cleanup)
-        self.folder = Path(scratch.name)
-
-    def write(self, name, text):
-        path = self.folder / name
-        path.write_text(text)
-        return path
+class ValidateCommandTest(FolderCase):
 
     def test_a_valid_file_prints_ok_and_exits_0(self):
         path = self.write("infra.yaml", "infra_name: x\nuser_id: u\nnodes: [{name: a, type: t}]\n")

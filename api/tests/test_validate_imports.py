@@ -1,17 +1,11 @@
-import tempfile
-import unittest
-from pathlib import Path
 
 from occo.api.validate import validate_file
 
+from .support import FolderCase
 
-class ImportProblemsTest(unittest.TestCase):
+
+class ImportProblemsTest(FolderCase):
     """An import that cannot be followed is one problem among the others of the file."""
-
-    def setUp(self):
-        scratch = tempfile.TemporaryDirectory()
-        self.addCleanup(scratch.cleanup)
-        self.folder = Path(scratch.name)
 
     def test_a_missing_import_hides_no_other_problem(self):
         path = self.folder / "infra.yaml"

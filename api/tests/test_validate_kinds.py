@@ -1,48 +1,17 @@
 """occopus-validate on files it could not classify, on cloud-init files, and against the
 configuration's instance limits."""
-import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 import unittest
-from pathlib import Path
 
 from occo.api.validate import CLOUD_INIT, check_file, validate_file
 
-from .support import TUTORIALS
+from .support import TUTORIALS, FolderCase
 
 PLACEHOLDER = re.compile(r"replace_with_\w+")
 
 
-class Folder(unittest.TestCase):
-    """A scratch folder, used as HOME and working folder of the command too, so that no
-    configuration of the machine's user is read."""
-
-    def setUp(self):
-        scratch = tempfile.TemporaryDirectory()
-        self.addCleanup(scratch.cleanup)
-        self.folder = Path(scratch.name)
-
-    def write(self, name, text):
-        path = self.folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return path
-
-    def validate(self, *args):
-        return self.command("occopus-validate", *args)
-
-    def command(self, name, *args):
-        script = Path(sys.executable).with_name(name)
-        env = {key: value for key, value in os.environ.items() if not key.startswith("OCCOPUS_")}
-        env["HOME"] = str(self.folder)
-        return subprocess.run([str(script), *map(str, args)], capture_output=True, text=True,
-                              timeout=60, cwd=self.folder, env=env)
-
-
-class UnrecognisedFileTest(Folder):
+class UnrecognisedFileTest(FolderCase):
     """A file of no known kind is explained: the likely kind and mistake, at its line."""
 
     def test_node_definitions_without_the_prefix_are_named_at_each_key(self):
@@ -95,7 +64,7 @@ class UnrecognisedFileTest(Folder):
         self.assertNotIn("Traceback", result.stdout + result.stderr)
 
 
-class CloudInitTest(Folder):
+class CloudInitTest(FolderCase):
     """A cloud-init file, which node definitions import, is recognised and checked as YAML."""
 
     def test_a_cloud_config_is_recognised_by_its_header_or_its_keys(self):
@@ -145,7 +114,7 @@ class CloudInitTest(Folder):
             self.assertIn(ok + "\n", result.stdout)
 
 
-class LimitsTest(Folder):
+class LimitsTest(FolderCase):
     """Descriptions are held to the instance limits of the configuration the commands use."""
 
     HUGE = "infra_name: x\nnodes:\n  - name: a\n    type: t\n    scaling: {min: 1000000000}\n"
@@ -204,7 +173,7 @@ class LimitsTest(Folder):
         self.assertEqual(self.validate(path).returncode, 0)
 
 
-class SectionTypeTest(Folder):
+class SectionTypeTest(FolderCase):
     def test_a_list_as_a_resource_type_is_a_message_not_a_crash(self):
         path = self.write("nodes.yaml", "'node_def:a':\n  - resource: {type: [ec2]}\n")
         result = self.validate(path)

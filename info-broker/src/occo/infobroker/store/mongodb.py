@@ -40,10 +40,10 @@ from occo.util.redact import redact_url
 
 from . import leases
 from .backend import already_exists, failure, namespace, not_found, translate_errors
-from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, ScalingKind,
-                   Store, StoreError)
+from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, Store, StoreError)
 from .codec import decode, decode_event, decode_lease, encode, encode_record
-from .pending import consumed, decode_legacy, decode_pending, encode_pending, fold_legacy, queued
+from .pending import (ChangedAtomically, decode_legacy, decode_pending, encode_pending,
+                      fold_legacy)
 
 # An infrastructure's parts that removal clears; newest, generation and event_seq stay.
 PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "pending",
@@ -57,7 +57,7 @@ _ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\0": "%00"}
 
 
 @translate_errors(PyMongoError, hint=HINT)
-class MongoStore(Store):
+class MongoStore(ChangedAtomically, Store):
     """The store on the MongoDB server at `url`, in `database`: by default the one the url
     names (`mongodb://host:port/NAME`), else "occopus"."""
 
@@ -222,20 +222,8 @@ class MongoStore(Store):
     def get_target_count(self, infra_id: str, node_name: str) -> int | None:
         return self._state(infra_id, "targets").get("targets", {}).get(_escape(node_name))
 
-    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
-                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
-        after = self._change_pending(infra_id, node_name, None, must_exist=True,
-                                     change=lambda pending: queued(pending, kind, count, value,
-                                                                   limit))
-        return PendingScaling() if after is None else after
-
     def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
         return _queue(self._state(infra_id, "pending", "scaling"), node_name)[0]
-
-    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
-                        fence: int | None = None) -> None:
-        self._change_pending(infra_id, node_name, fence, must_exist=False,
-                             change=lambda pending: consumed(pending, handled))
 
     def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
                         must_exist: bool, change: Callable[[PendingScaling], PendingScaling]

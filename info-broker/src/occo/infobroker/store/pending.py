@@ -7,7 +7,7 @@ in with `fold_legacy` the next time the node's queue is written.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .base import PendingScaling, ScalingKind, ScalingQueueFull
@@ -90,3 +90,28 @@ def decode_legacy(text: str | bytes) -> tuple[str, str | None, int]:
     data: dict[str, Any] = decode(text)
     return data["kind"], data.get("value"), 1
 
+
+
+class ChangedAtomically:
+    """`queue_scaling` and `consume_scaling` of a backend whose one atomic step is a
+    read-change-write of a node's queue (`_change_pending`, retried by the backend while
+    what it read changes); mixed in before `Store`."""
+
+    def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
+                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
+                        ) -> PendingScaling | None:
+        """The queue after `change`, written if the fence allows; None when the infrastructure
+        is gone (`must_exist`: its not-found error instead)."""
+        raise NotImplementedError
+
+    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
+                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
+        after = self._change_pending(infra_id, node_name, None, must_exist=True,
+                                     change=lambda pending: queued(pending, kind, count, value,
+                                                                   limit))
+        return PendingScaling() if after is None else after
+
+    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
+                        fence: int | None = None) -> None:
+        self._change_pending(infra_id, node_name, fence, must_exist=False,
+                             change=lambda pending: consumed(pending, handled))

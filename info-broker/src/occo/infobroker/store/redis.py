@@ -35,10 +35,10 @@ from occo.util.redact import redact_url
 from . import leases
 from .backend import (already_exists, failure, namespace, not_found, pair,
                       translate_errors)
-from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, ScalingKind,
-                   Store)
+from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, Store)
 from .codec import decode, decode_event, decode_lease, encode, encode_record
-from .pending import consumed, decode_legacy, decode_pending, encode_pending, fold_legacy, queued
+from .pending import (ChangedAtomically, decode_legacy, decode_pending, encode_pending,
+                      fold_legacy)
 
 NAMESPACE_KEYS = ("infrastructures", "node_definitions", "fences", "leases")
 INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "pending", "scaling",
@@ -102,7 +102,7 @@ HINT = "check that the Redis server runs and the url (or host, port, db) of the 
 
 
 @translate_errors(redis.RedisError, hint=HINT)
-class RedisStore(Store):
+class RedisStore(ChangedAtomically, Store):
     """The store on the Redis server at `url` (`redis://[user:password@]host:port/db`),
     or at `host`, `port` and `db` when no url is given."""
 
@@ -239,13 +239,6 @@ class RedisStore(Store):
         count = self._redis.hget(self._infra_key(infra_id, "targets"), node_name)
         return None if count is None else int(count)
 
-    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
-                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
-        after = self._change_pending(infra_id, node_name, None, must_exist=True,
-                                     change=lambda pending: queued(pending, kind, count, value,
-                                                                   limit))
-        return PendingScaling() if after is None else after
-
     def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
         pipe = self._redis.pipeline()  # MULTI/EXEC: the record and old rows of one moment
         pipe.hget(self._infra_key(infra_id, "pending"), node_name)
@@ -255,11 +248,6 @@ class RedisStore(Store):
         fields = _legacy_fields(order, node_name)
         return fold_legacy(decode_pending(doc),
                            [decode_legacy(legacy[field]) for field in fields if field in legacy])
-
-    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
-                        fence: int | None = None) -> None:
-        self._change_pending(infra_id, node_name, fence, must_exist=False,
-                             change=lambda pending: consumed(pending, handled))
 
     def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
                         must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
