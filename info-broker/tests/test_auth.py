@@ -105,6 +105,18 @@ class SelectTest(AuthFileTest):
         self.assertIsNone(self.auth("").select("resource", {"type": "ec2"}))
 
 
+class RememberedSecretsTest(AuthFileTest):
+    def test_only_values_under_secret_keys_are_hidden_everywhere(self):
+        from occo.util.redact import known_secrets
+        self.auth("""\
+            resource:
+                - type: nova
+                  auth_data: {username: ubuntu-admin, password: SECRET-NOVA-42}
+            """).select("resource", {"type": "nova"})
+        self.assertIn("SECRET-NOVA-42", known_secrets())
+        self.assertNotIn("ubuntu-admin", known_secrets())
+
+
 class RereadTest(AuthFileTest):
     def test_the_file_is_read_once_and_again_only_when_it_changes(self):
         data = self.auth("resource:\n  - {type: nova, auth_data: {password: one}}\n")

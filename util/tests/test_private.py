@@ -1,4 +1,4 @@
-"""Private folders and files: 0700 and 0600 whatever the umask, never through a symlink."""
+"""Private folders and files: 0700 and 0600 whatever the umask; files never through a symlink."""
 import os
 import stat
 import tempfile
@@ -36,18 +36,38 @@ class PrivateFolderTest(PrivateCase):
         self.assertEqual(self.mode(home / ".occopus"), 0o700)
         self.assertEqual(self.mode(elsewhere), 0o755)
 
-    def test_a_symlink_in_place_of_the_folder_is_refused(self):
-        (self.root / "real").mkdir()
-        (self.root / "link").symlink_to(self.root / "real")
-        with self.assertRaises(PrivacyError) as caught:
-            private_folder(self.root / "link")
-        self.assertIn("is a symlink", str(caught.exception))
+    def test_an_own_folder_may_be_a_symlink_to_a_folder_of_the_user_which_is_tightened(self):
+        home = self.root / "home"
+        home.mkdir()
+        real = self.root / "disk" / "occopus"
+        real.mkdir(parents=True, mode=0o755)
+        (home / ".occopus").symlink_to(real)
+        with mock.patch.dict(os.environ, {"HOME": str(home)}):
+            private_folder(home / ".occopus")
+        self.assertEqual(self.mode(real), 0o700)
 
-    def test_a_folder_of_another_user_is_refused(self):
-        with mock.patch("os.geteuid", return_value=os.geteuid() + 1):
+    def test_an_own_folder_of_another_user_is_refused(self):
+        home = self.root / "home"
+        (home / ".occopus").mkdir(parents=True)
+        with mock.patch.dict(os.environ, {"HOME": str(home)}), \
+                mock.patch("os.geteuid", return_value=os.geteuid() + 1):
             with self.assertRaises(PrivacyError) as caught:
-                private_folder(self.root)
+                private_folder(home / ".occopus")
         self.assertIn("belongs to another user", str(caught.exception))
+
+    def test_a_folder_chosen_elsewhere_may_belong_to_another_user(self):
+        shared = self.root / "shared"
+        shared.mkdir(mode=0o1777)
+        os.chmod(shared, 0o1777)
+        with mock.patch("os.geteuid", return_value=os.geteuid() + 1):
+            self.assertEqual(private_folder(shared), shared)
+        self.assertEqual(self.mode(shared), 0o1777)
+
+    def test_a_file_in_place_of_a_folder_is_refused(self):
+        (self.root / "file").write_text("x")
+        with self.assertRaises(PrivacyError) as caught:
+            private_folder(self.root / "file")
+        self.assertIn("is not a folder", str(caught.exception))
 
 
 class PrivateFileTest(PrivateCase):

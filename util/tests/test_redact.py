@@ -112,6 +112,8 @@ class RedactUrlTest(unittest.TestCase):
         ("cannot reach redis://a:b@h:1 (refused) and https://c:d@e/",
          "cannot reach redis://a:***@h:1 (refused) and https://c:***@e/"),
         ("not a url ?token=x", "not a url ?token=x"),
+        ("redis://u:p@ss@host/0", "redis://u:***@host/0"),      # to the last @ before the host
+        ("see https://u:pw@h/x, mail a@b.c", "see https://u:***@h/x, mail a@b.c"),
     ]
 
     def test_cases(self):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -111,8 +112,11 @@ def run_command(name: str, body: Callable[[Sequence[str]], int],
         code = body(sys.argv[1:] if argv is None else argv)
         sys.stdout.flush()     # a reader gone shows here, not in an "Exception ignored" at exit
         return code
-    except BrokenPipeError:
-        return _reader_gone()
+    except BrokenPipeError as error:
+        if _stdout_reader_gone():
+            return _reader_gone()
+        print(f"{name}: internal error; {_crash_report(name, error)}", file=sys.stderr)
+        return EXIT_ERROR
     except OccoError as error:     # a URL password a message quotes is never shown
         print(f"{name}: error: {redact_url(str(error))}", file=sys.stderr)
         return EXIT_ERROR
@@ -122,6 +126,17 @@ def run_command(name: str, body: Callable[[Sequence[str]], int],
     except Exception as error:  # a bug: keep the traceback, out of the user's way
         print(f"{name}: internal error; {_crash_report(name, error)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader left (a broken pipe elsewhere, a socket or a
+    subprocess's, is a failure to report, not a reason to stop quietly)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def _reader_gone() -> int:

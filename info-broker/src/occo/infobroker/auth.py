@@ -129,8 +129,9 @@ def _read(path: Path) -> dict[str, list[_Entry]]:
                 filters = {key: to_plain(value) for key, value in entry.items() if key != "auth_data"}
                 sections[section].append(_Entry(filters, to_plain(entry["auth_data"]), where))
     # hidden in a crash log too, whose traceback may quote them
-    remember_secrets({"auth_data": [entry.auth_data for entries in sections.values()
-                                    for entry in entries]})
+    # (the values under secret keys only: a user name or region hidden everywhere would garble
+    # every message that happens to contain the same word)
+    remember_secrets([entry.auth_data for entries in sections.values() for entry in entries])
     if problems:
         raise SchemaError(list(problems))
     return sections

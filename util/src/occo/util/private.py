@@ -3,9 +3,10 @@
 State and credentials (the state store, the infrastructure list, crash logs)
 live under `~/.occopus`; another local user must not read them, nor swap a
 folder or file for a symlink that makes a command (often run as root) write
-somewhere else. A folder is created 0700; an existing one must be a real
-folder (not a symlink) owned by this user, and Occopus's own folders are
-tightened to 0700. Files are created with `O_NOFOLLOW` and mode 0600.
+somewhere else. A folder is created 0700; Occopus's own folders must be
+folders of this user and are tightened to 0700, a folder the user chose is
+left as it is. Files are created with `O_NOFOLLOW` and mode 0600, and an
+existing file must be a regular file of this user.
 """
 from __future__ import annotations
 
@@ -36,17 +37,19 @@ def is_own_folder(path: Path) -> bool:
     return path == home or home in path.parents
 
 
-def private_folder(path: str | os.PathLike[str], *, tighten: bool | None = None) -> Path:
-    """`path` as a folder only its user can enter: made 0700 when missing (with its parents).
+def private_folder(path: str | os.PathLike[str], *, own: bool | None = None) -> Path:
+    """`path` as a folder, made 0700 when missing (with its missing parents).
 
-    An existing folder must be a folder, not a symlink, and owned by this
-    user. With `tighten` (by default: for folders under `~/.occopus`) one that
-    others may enter is made 0700; a folder the user chose elsewhere is left
-    as it is, as it may be shared on purpose.
+    Occopus's own folders (`own`, by default those under `~/.occopus`) must
+    end, symlinks followed, in a folder of this user, and are made 0700: only
+    this user (or root) can have put a symlink there, so following one (a
+    `~/.occopus` kept on another disk) is safe once the folder it names is
+    checked. A folder the user chose elsewhere (a shared store folder, `/tmp`)
+    is left as it is: the files made in it are private on their own.
     """
     folder = Path(path).expanduser()
-    if tighten is None:
-        tighten = is_own_folder(folder)
+    if own is None:
+        own = is_own_folder(folder)
     missing = []
     probe = folder
     while not os.path.lexists(probe) and probe != probe.parent:
@@ -62,27 +65,36 @@ def private_folder(path: str | os.PathLike[str], *, tighten: bool | None = None)
                                hint="check that its parent folder exists and can be written"
                                ) from None
         else:
-            os.chmod(created, FOLDER_MODE)   # mkdir's mode is cut by the umask; never widened
-    _check_folder(folder, tighten or bool(missing))
+            _check_folder(created, own=True)   # mkdir's mode is cut by the umask: made 0700
+    _check_folder(folder, own=own)
     return folder
 
 
-def _check_folder(folder: Path, tighten: bool) -> None:
+def _check_folder(folder: Path, *, own: bool) -> None:
+    """Check (and for an own folder, tighten) the folder `folder` names, through one
+    descriptor, so that what is checked is what is changed."""
     try:
-        info = os.lstat(folder)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except NotADirectoryError:
+        raise PrivacyError(f"{folder} is not a folder", hint="move that file away") from None
     except OSError as error:
-        raise PrivacyError(f"cannot read the folder {folder}: {error.strerror}") from None
-    if stat.S_ISLNK(info.st_mode):
-        raise PrivacyError(f"{folder} is a symlink, not a folder",
-                           hint="remove the symlink: Occopus keeps private files only in a real "
-                                "folder of yours")
-    if not stat.S_ISDIR(info.st_mode):
-        raise PrivacyError(f"{folder} is not a folder", hint="move that file away")
-    if info.st_uid != os.geteuid():
-        raise PrivacyError(f"the folder {folder} belongs to another user (uid {info.st_uid})",
-                           hint="remove it, or choose a folder of your own")
-    if tighten and stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(folder, FOLDER_MODE)
+        raise PrivacyError(f"cannot open the folder {folder}: {error.strerror}",
+                           hint="check the folder and its owner") from None
+    try:
+        if not own:
+            return
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid():
+            raise PrivacyError(f"the folder {folder} belongs to another user (uid {info.st_uid})",
+                               hint="remove it, or choose a folder of your own")
+        if stat.S_IMODE(info.st_mode) != FOLDER_MODE:
+            os.fchmod(fd, FOLDER_MODE)
+    except OSError as error:
+        raise PrivacyError(f"cannot make the folder {folder} private: {error.strerror}",
+                           hint="check the folder, its owner and whether its disk is read-only"
+                           ) from None
+    finally:
+        os.close(fd)
 
 
 def open_private(path: str | os.PathLike[str], flags: int = os.O_RDWR) -> int:

@@ -41,8 +41,9 @@ SECRET_SUFFIXES = (
 T = TypeVar("T")
 _COLLECTIONS = (list, tuple, frozenset, set)   # copied as the plain type (YamlList -> list)
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@/\s]+)(?=@)",
-                           re.IGNORECASE)
+# the password runs to the last `@` before the host, as URL parsers read it (`u:p@ss@host`)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^/\s]+?)"
+                           r"(?=@[^@/\s]*(?:[/?#\s]|$))", re.IGNORECASE)
 _QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<name>[^=&;#\s]+)=)(?P<value>[^&;#\s]*)")
 
 
