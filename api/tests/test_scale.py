@@ -56,6 +56,14 @@ class ScaleRequestsTest(CommandCase):
         self.assertIn("it can shrink no further", said)
         self.assertEqual(self.pending(), PendingScaling(4, 3, ("10.0.0.7",)))
 
+    def test_a_name_too_long_is_refused_for_itself_even_with_no_room(self) -> None:
+        said = self.scale("-n", "db", "-f", "x" * 300, code=1)   # db is at its min: no room
+        self.assertIn("cannot queue the destroy request 'xxx", said)
+        self.assertIn("names no instance", said)
+        self.assertIn("give a node id or an address", said)
+        self.assertNotIn("fewer cannot be queued", said)
+        self.assertEqual(self.pending("db"), PendingScaling())
+
     def test_a_node_at_its_minimum_refuses_destroys(self) -> None:
         said = self.scale("-n", "db", "-c", "-1", code=1)
         self.assertIn("node 'db' may have 1 to 1 instances; its target is 1: "

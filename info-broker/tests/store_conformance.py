@@ -7,14 +7,17 @@ backend's location: same data for the same user and prefix),
 user "alice", prefix "", behind the store's back) and
 `plant_old_requests(infra_id, [(node name, kind, value)])` (writes scaling
 requests of the old shape, one record each, as an older Occopus did, for user
-"alice", prefix ""; see `old_request`). A backend that cannot show a behaviour
-says so with `self.skipTest(reason)`.
+"alice", prefix ""; see `old_request`), `plant_schema(version)` (marks the
+store of user "alice", prefix "" as of that schema version) and
+`stored_description(infra_id)` (that user's description document as stored).
+A backend that cannot show a behaviour says so with `self.skipTest(reason)`.
 """
 from __future__ import annotations
 
 import inspect
 import json
 import unittest
+import unittest.mock
 from typing import TYPE_CHECKING, Any
 
 from occo.util.errors import OccoError
@@ -23,6 +26,7 @@ from occo.infobroker.store.base import (SCHEMA_VERSION, Event, InfrastructureExi
                                         InfrastructureNotFound, LeaseHeld, LeaseOwner,
                                         PendingScaling, ScalingQueueFull, StaleFenceError,
                                         Store, StoreError)
+from occo.infobroker.store import codec
 from occo.infobroker.store.codec import Encoded, encode
 from occo.infobroker.store.pending import MAX_NAMED
 
@@ -53,6 +57,8 @@ class StoreConformance(Mixin):
         def plant_description(self, infra_id: str, text: str) -> None: ...
         def plant_old_requests(self, infra_id: str,
                                requests: list[tuple[str, str, str | None]]) -> None: ...
+        def plant_schema(self, version: int) -> None: ...
+        def stored_description(self, infra_id: str) -> str: ...
 
     # --- helpers ------------------------------------------------------------
     def setUp(self) -> None:
@@ -346,6 +352,35 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.pending_scaling("infra", "db"), PendingScaling(create=1))
         self.store.remove_infrastructure("infra")
         self.assertEqual(self.store.pending_scaling("infra", "db"), PendingScaling())
+
+    # --- schema versions --------------------------------------------------
+    def test_a_store_of_a_newer_schema_is_refused_when_opened(self) -> None:
+        self.plant_schema(SCHEMA_VERSION + 1)
+        with self.assertRaises(StoreError) as caught:
+            self.open_store()
+        self.assertIn(f"schema version {SCHEMA_VERSION + 1}", caught.exception.message)
+        self.assertIn("upgrade", caught.exception.hint)
+
+    def test_a_store_of_uncounted_requests_is_upgraded_and_refused_to_older_readers(
+            self) -> None:
+        """Before schema 2 each request was one record: an Occopus of schema 1 cannot see
+        counted ones, so once a store holds them it must refuse that store, not misread it."""
+        self.store.add_infrastructure("infra", {})
+        self.plant_description("infra", json.dumps({"v": 1, "data": {"nodes": ["web"]}}))
+        self.plant_old_requests("infra", [("web", "create", None), ("web", "destroy", "w1")])
+        self.plant_schema(1)
+        upgraded = self.open_store()
+        self.assertEqual(upgraded.get_infrastructure("infra"), {"nodes": ["web"]})
+        self.assertEqual(json.loads(self.stored_description("infra"))["v"], SCHEMA_VERSION)
+        self.assertEqual(upgraded.pending_scaling("infra", "web"),
+                         PendingScaling(create=1, named=("w1",)))
+        upgraded.queue_scaling("infra", "web", "create", count=2, limit=10)
+        self.assertEqual(upgraded.pending_scaling("infra", "web"),
+                         PendingScaling(create=3, named=("w1",)))
+        with unittest.mock.patch.object(codec, "SCHEMA_VERSION", 1), \
+                self.assertRaises(StoreError) as caught:
+            self.open_store().get_infrastructure("infra")    # as an Occopus of schema 1 would
+        self.assertIn("upgrade", caught.exception.hint)
 
     # --- health -----------------------------------------------------------
     def test_failing_period_counts_from_the_first_failure_until_a_success(self) -> None:

@@ -7,6 +7,9 @@ occopus command would, and reports back through a queue.
 `InterleavedGrants`: for backends that decide a lease between a read and a
 conditional write (Redis WATCH/MULTI, MongoDB compare-and-set), another command
 is made to take the lease exactly in between.
+
+`InterleavedQueueChanges`: likewise for a scaling queue changed by
+compare-and-set; other commands write exactly between its read and its write.
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ import unittest.mock
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from occo.infobroker.store import leases
-from occo.infobroker.store.base import (Event, Lease, LeaseHeld, LeaseOwner, StaleFenceError,
-                                        Store)
+from occo.infobroker.store import leases, pending
+from occo.infobroker.store.backend import ATTEMPTS
+from occo.infobroker.store.base import (Event, Lease, LeaseHeld, LeaseOwner, PendingScaling,
+                                        StaleFenceError, Store, StoreError)
 
 from .store_conformance import Mixin
 
@@ -152,3 +156,56 @@ class InterleavedGrants(Mixin):
             self.store.acquire_lease("infra", worker(0), ttl=60, now=0)
         self.assertEqual(caught.exception.holder, rivals[0])
         self.assertEqual(self.store.current_lease("infra", now=1), rivals[0])
+
+
+class InterleavedQueueChanges(Mixin):
+    store: Store
+
+    if TYPE_CHECKING:  # what a backend's test class provides (StoreConformance does)
+        def open_store(self, user: str = "alice", prefix: str = "") -> Store: ...
+
+    def queue_while(self, rival_writes: Callable[[int], None]) -> list[int]:
+        """Queue one create while `rival_writes(attempt)` runs between each read of the queue
+        and its write; the attempts made."""
+        decide = pending.queued
+        attempts: list[int] = []
+
+        def rival_first(*args: Any, **kwargs: Any) -> PendingScaling:
+            attempts.append(len(attempts))
+            rival_writes(attempts[-1])
+            return decide(*args, **kwargs)
+
+        with unittest.mock.patch.object(pending, "queued", side_effect=rival_first):
+            self.store.queue_scaling("infra", "web", "create", limit=10_000)
+        return attempts
+
+    def test_writes_that_leave_the_queue_alone_never_make_it_try_again(self) -> None:
+        rival = self.open_store()
+        self.store.add_infrastructure("infra", {})
+        rival.add_infrastructure("other", {})
+
+        def elsewhere(attempt: int) -> None:
+            if attempt == 0:   # any more would be a retry, which this test is about
+                rival.acquire_lease("other", worker(1), ttl=60, now=0)
+                rival.add_infrastructure("another", {})
+                rival.set_target_count("other", "web", 3)
+                rival.put_instance("infra", "web", "w1", {})
+                rival.set_target_count("infra", "db", 2)
+
+        self.assertEqual(self.queue_while(elsewhere), [0])
+        self.assertEqual(self.store.pending_scaling("infra", "web"), PendingScaling(create=1))
+
+    def test_a_queue_that_keeps_changing_is_given_up_with_a_store_error(self) -> None:
+        rival = self.open_store()
+        self.store.add_infrastructure("infra", {})
+        self.store.queue_scaling("infra", "web", "create", count=1000, limit=10_000)
+
+        def on_the_same_queue(attempt: int) -> None:
+            if attempt < ATTEMPTS + 5:   # an endless retry would end, and fail this test
+                rival.consume_scaling("infra", "web", PendingScaling(create=1))
+
+        with self.assertRaises(StoreError) as caught:
+            self.queue_while(on_the_same_queue)
+        self.assertIn("kept changing", caught.exception.message)
+        self.assertEqual(self.store.pending_scaling("infra", "web"),
+                         PendingScaling(create=1000 - ATTEMPTS))

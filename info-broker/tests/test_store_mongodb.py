@@ -20,12 +20,13 @@ from occo.infobroker.store.mongodb import MongoStore
 
 from .servers import Server, start_mongo
 from .store_conformance import StoreConformance, old_request
-from .store_races import InterleavedGrants
+from .store_races import InterleavedGrants, InterleavedQueueChanges
 
 DATABASE = "occopus_tests"
 
 
-class MongoConformanceTest(StoreConformance, InterleavedGrants, unittest.TestCase):
+class MongoConformanceTest(StoreConformance, InterleavedGrants, InterleavedQueueChanges,
+                           unittest.TestCase):
     """Each test works under its own random prefix on one server for the class."""
 
     server: ClassVar[Server]
@@ -58,6 +59,14 @@ class MongoConformanceTest(StoreConformance, InterleavedGrants, unittest.TestCas
         self.client[DATABASE]["infrastructures"].update_one(
             {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id},
             {"$push": {"scaling": {"$each": entries}}})
+
+    def plant_schema(self, version: int) -> None:
+        self.client[DATABASE]["schema"].update_one(
+            {"ns": f"{self.run_prefix}alice@"}, {"$set": {"version": version}}, upsert=True)
+
+    def stored_description(self, infra_id: str) -> str:
+        return self.client[DATABASE]["infrastructures"].find_one(
+            {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id})["description"]
 
     def test_the_database_named_in_the_url_is_used_by_default(self) -> None:
         with MongoStore(self.server.url + "from_url", "alice", prefix=self.run_prefix) as store:

@@ -19,10 +19,11 @@ from occo.infobroker.store.redis import INFRASTRUCTURE_KEYS, NAMESPACE_KEYS, Red
 
 from .servers import Server, free_port, redis_service, start_redis
 from .store_conformance import StoreConformance, old_request
-from .store_races import InterleavedGrants, ProcessRaces
+from .store_races import InterleavedGrants, InterleavedQueueChanges, ProcessRaces
 
 
-class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants):
+class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants,
+                InterleavedQueueChanges):
     """Each test works under its own random prefix and deletes every key it wrote."""
 
     url: ClassVar[str]
@@ -53,6 +54,12 @@ class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants):
             field = json.dumps([node_name, request_id])
             self.client.rpush(f"{key}_order", field)
             self.client.hset(key, field, doc)
+
+    def plant_schema(self, version: int) -> None:
+        self.client.set(f"{self.namespace('alice')}schema", version)
+
+    def stored_description(self, infra_id: str) -> str:
+        return self.client.get(f"{self.namespace('alice')}{infra_id}:description")
 
     def delete_written_keys(self) -> None:
         """Every key of the namespaces used, found through the index sets: no scan."""

@@ -8,11 +8,14 @@ import unittest
 import unittest.mock
 from pathlib import Path
 
-from occo.infobroker.store.base import SCHEMA_VERSION, Store, StoreError
+from occo.infobroker.store.base import SCHEMA_VERSION, Event, PendingScaling, Store, StoreError
 from occo.infobroker.store.sqlite import SqliteStore
 
 from .store_conformance import StoreConformance, old_request
 from .store_races import ProcessRaces
+
+# A store of schema 1, its pending scale requests one row each.
+STATE_V1 = Path(__file__).parent / "fixtures" / "state_v1.sql"
 
 
 class SqliteCase(unittest.TestCase):
@@ -43,6 +46,18 @@ class SqliteConformanceTest(StoreConformance, SqliteCase):
                            " VALUES ('alice@', ?, ?, ?, ?)",
                            (infra_id, node_name, *old_request(number, kind, value)))
         db.close()
+
+    def plant_schema(self, version: int) -> None:
+        with sqlite3.connect(self.path) as db:
+            db.execute(f"PRAGMA user_version = {int(version)}")
+        db.close()
+
+    def stored_description(self, infra_id: str) -> str:
+        with sqlite3.connect(self.path) as db:
+            doc = db.execute("SELECT doc FROM infrastructures WHERE ns = 'alice@' AND infra_id = ?",
+                             (infra_id,)).fetchone()[0]
+        db.close()
+        return doc
 
 
 class SqliteRacesTest(ProcessRaces, SqliteCase):
@@ -89,3 +104,51 @@ class SqliteFileTest(SqliteCase):
             with SqliteStore("~/state.db", "alice") as store:
                 store.add_infrastructure("infra", {})
         self.assertTrue(Path(home, "state.db").is_file())
+
+
+class SqliteUpgradeTest(SqliteCase):
+    """A file an Occopus of schema 1 wrote, in its own table layout, opened by this one."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.path.parent.mkdir(mode=0o700)
+        with sqlite3.connect(self.path) as db:
+            db.executescript(STATE_V1.read_text())
+        db.close()
+
+    def rows(self, sql: str) -> list[tuple]:
+        with sqlite3.connect(self.path) as db:
+            found = db.execute(sql).fetchall()
+        db.close()
+        return found
+
+    def test_its_pending_requests_are_counted_in_then_folded_and_nothing_is_lost(self) -> None:
+        with self.make_store("alice", "") as store:
+            self.assertEqual(store.get_infrastructure("infra"),
+                             {"infra_id": "infra", "nodes": ["web", "db"]})
+            self.assertEqual(store.get_instances("infra"), {"web": {"w1": {"ip": "10.0.0.1"}}})
+            self.assertEqual(store.get_target_count("infra", "web"), 2)
+            self.assertEqual([event.name for event in store.events("infra")], ["infrastart"])
+            web = PendingScaling(create=2, destroy=1, named=("10.0.0.1",))
+            self.assertEqual(store.pending_scaling("infra", "web"), web)
+            self.assertEqual(store.pending_scaling("infra", "db"), PendingScaling(create=1))
+            store.consume_scaling("infra", "web", PendingScaling(create=1))
+            store.queue_scaling("infra", "db", "destroy", value="d1", limit=10)
+            store.append_event(Event("infra", "upgraded", 2.0))
+        self.assertEqual(self.rows("PRAGMA user_version"), [(SCHEMA_VERSION,)])
+        self.assertEqual(self.rows("SELECT DISTINCT json_extract(doc, '$.v') FROM infrastructures"),
+                         [(SCHEMA_VERSION,)])
+        # alice's rows folded into one record per node; bob's, not written yet, still rows
+        self.assertEqual(self.rows("SELECT ns, node_name FROM scaling_requests"),
+                         [("bob@", "web")])
+        self.assertEqual(self.rows("SELECT node_name FROM scaling_pending ORDER BY node_name"),
+                         [("db",), ("web",)])
+        with self.make_store("alice", "") as store:
+            self.assertEqual(store.pending_scaling("infra", "web"),
+                             PendingScaling(create=1, destroy=1, named=("10.0.0.1",)))
+            self.assertEqual(store.pending_scaling("infra", "db"),
+                             PendingScaling(create=1, named=("d1",)))
+        with self.make_store("bob", "") as store:
+            self.assertEqual(store.pending_scaling("infra", "web"), PendingScaling(named=("b2",)))
+            self.assertEqual(store.get_infrastructure("infra"),
+                             {"infra_id": "infra", "nodes": ["web"]})

@@ -20,7 +20,7 @@ class ProcessGroupTest(unittest.TestCase):
 
     def test_a_marked_group_is_stopped(self) -> None:
         process = self.start(processes.mark("local-test-1"))
-        self.assertTrue(processes.group_is_alive(process.pid, "local-test-1"))
+        wait_until(lambda: processes.group_is_alive(process.pid, "local-test-1"), "the mark shows")
         processes.stop_group(process.pid, "local-test-1", grace=5)
         process.wait(timeout=10)
         wait_until(lambda: not group_exists(process.pid), "the group is gone")
@@ -36,7 +36,8 @@ class ProcessGroupTest(unittest.TestCase):
 
     def test_a_finished_process_is_not_running(self) -> None:
         process = self.start(processes.mark("local-test-3"))
-        self.assertTrue(processes.is_running(process.pid, "local-test-3"))
+        # until the child has exec'd, /proc shows the parent's environment, without the mark
+        wait_until(lambda: processes.is_running(process.pid, "local-test-3"), "the mark shows")
         process.kill()
         process.wait(timeout=10)
         self.assertFalse(processes.is_running(process.pid, "local-test-3"))

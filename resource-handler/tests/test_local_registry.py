@@ -9,10 +9,12 @@ import sys
 import tempfile
 import textwrap
 import unittest
+import unittest.mock
 from pathlib import Path
 
 from occo.resourcehandler.base import PermanentError
-from occo.resourcehandler.local.claims import PREFIX, ClaimError
+from occo.resourcehandler.local import claims as claims_module
+from occo.resourcehandler.local.claims import PREFIX, ClaimError, Claims
 from occo.resourcehandler.local.registry import Entry, Registry, RegistryError, address_range
 
 from .test_local_support import random_range
@@ -122,6 +124,51 @@ class RegistryTest(unittest.TestCase):
         shutil.rmtree(self.workdir / "gone")
         with self.registry().locked() as nodes:
             self.assertEqual(nodes.free_address(), "127.0.9.2")
+
+    def test_two_registries_judging_one_stale_claim_never_both_take_it(self) -> None:
+        gone, first, second = (Claims(self.claims, self.workdir / name)
+                               for name in ("gone", "first", "second"))
+        self.assertTrue(gone.claim("127.0.9.1", lambda _address: True))  # never recorded
+        taken: dict[str, bool] = {}
+        real_lists = claims_module._lists
+
+        def judged_stale(workdir: Path, address: str) -> bool:
+            # `second` has judged the claim of "gone" stale; before it acts on that,
+            # `first` judges it stale too and takes the address
+            if "first" not in taken:
+                taken["first"] = False
+                taken["first"] = first.claim(address, lambda _address: False)
+            return real_lists(workdir, address)
+
+        with unittest.mock.patch.object(claims_module, "_lists", judged_stale):
+            taken["second"] = second.claim("127.0.9.1", lambda _address: False)
+        self.assertEqual(sorted(name for name, won in taken.items() if won), ["second"])
+        holder = json.loads((self.claims / (PREFIX + "127.0.9.1")).read_text())["workdir"]
+        self.assertEqual(holder, str(self.workdir / "second"))
+
+    def test_a_claim_replaced_while_it_was_judged_is_left_to_its_new_holder(self) -> None:
+        gone, first, second = (Claims(self.claims, self.workdir / name)
+                               for name in ("gone", "first", "second"))
+        path = self.claims / (PREFIX + "127.0.9.1")
+        self.assertTrue(gone.claim("127.0.9.1", lambda _address: True))
+        real_open = claims_module.os.open
+        opened: list[str] = []
+
+        def open_then_lose_the_race(file: object, flags: int, *args: object) -> int:
+            descriptor = real_open(file, flags, *args)
+            if file == path and not flags & claims_module.os.O_CREAT and not opened:
+                # between `second` opening the stale claim and locking it, `first`
+                # takes it over: `second` now holds the old file, unlinked
+                opened.append("second")
+                self.assertTrue(first.claim("127.0.9.1", lambda _address: False))
+            return descriptor
+
+        (self.workdir / "first").mkdir()
+        (self.workdir / "first" / "registry.json").write_text(
+            json.dumps({"version": 1, "nodes": {"a": {"address": "127.0.9.1"}}}))
+        with unittest.mock.patch.object(claims_module.os, "open", open_then_lose_the_race):
+            self.assertFalse(second.claim("127.0.9.1", lambda _address: False))
+        self.assertEqual(json.loads(path.read_text())["workdir"], str(self.workdir / "first"))
 
     def test_a_planted_claim_is_skipped_and_never_written_through(self) -> None:
         target = self.workdir / "victim"

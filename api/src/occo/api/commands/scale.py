@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from occo.compiler import StaticDescription
 from occo.enactor.scaling import current_target, queue_limit
-from occo.infobroker.store import PendingScaling, ScalingQueueFull, Store
+from occo.infobroker.store import NamedDestroyRefused, PendingScaling, ScalingQueueFull, Store
 from occo.util.errors import OccoError
 
 from ..cli import EXIT_OK, add_config_options, add_version_option
@@ -118,7 +118,7 @@ def _refusal(static: StaticDescription, name: str, kind: str, count: int, value:
     room = max(0, limit - (pending.create if kind == "create" else pending.destroys))
     state = (f"node '{name}' may have {low} to {high} instances; its target is {target}"
              + (f" and {describe(pending)} wait" if pending else ""))
-    if value is not None and room:      # refused for the name itself, not for room
+    if isinstance(full, NamedDestroyRefused):      # for the name itself, whatever the room
         return OccoError(f"cannot queue the destroy request {value[:60]!r}: {full.message}",
                          hint=full.hint)
     if kind == "create":

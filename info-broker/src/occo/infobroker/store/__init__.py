@@ -13,12 +13,13 @@ from occo.util.errors import ConfigurationError
 from occo.util.plugins import load_plugin
 
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, InfrastructureExists,
-                   InfrastructureNotFound, Lease, LeaseHeld, LeaseOwner, PendingScaling,
-                   ScalingQueueFull, StaleFenceError, Store, StoreError)
+                   InfrastructureNotFound, Lease, LeaseHeld, LeaseOwner, NamedDestroyRefused,
+                   PendingScaling, ScalingQueueFull, StaleFenceError, Store, StoreError)
 
 __all__ = ["DEFAULT_LEASE_TTL", "SCHEMA_VERSION", "Event", "InfrastructureExists",
-           "InfrastructureNotFound", "Lease", "LeaseHeld", "LeaseOwner", "PendingScaling",
-           "ScalingQueueFull", "StaleFenceError", "Store", "StoreError", "open_store"]
+           "InfrastructureNotFound", "Lease", "LeaseHeld", "LeaseOwner", "NamedDestroyRefused",
+           "PendingScaling", "ScalingQueueFull", "StaleFenceError", "Store", "StoreError",
+           "open_store"]
 
 DEFAULT_BACKEND = "sqlite"
 # Settings a backend gets when the configuration leaves them out.

@@ -9,7 +9,12 @@ from typing import Any, TypeVar
 from occo.util.errors import ConfigurationError
 from occo.util.redact import redact_url
 
-from .base import InfrastructureExists, InfrastructureNotFound, Store, StoreError
+from . import pending
+from .base import (InfrastructureExists, InfrastructureNotFound, PendingScaling, ScalingKind,
+                   Store, StoreError)
+
+# Compare-and-set rounds lost to other commands before a write gives up (`busy`).
+ATTEMPTS = 20
 
 S = TypeVar("S", bound=Store)
 
@@ -97,6 +102,38 @@ def already_exists(infra_id: str) -> InfrastructureExists:
                                 hint="choose another id, or destroy that infrastructure first")
 
 
+def busy(infra_id: str) -> StoreError:
+    """The error of a write that lost `ATTEMPTS` compare-and-set rounds in a row."""
+    return StoreError(f"infrastructure {infra_id} kept changing during a write",
+                      hint="too many commands write it at once; run this one again")
+
+
 def pair(first: str, second: str) -> str:
     """One key for two names, unambiguous whatever characters they hold."""
     return json.dumps([first, second])
+
+
+class ChangedAtomically:
+    """`queue_scaling` and `consume_scaling` of a backend whose one atomic step is a
+    read-change-write of a node's queue (`_change_pending`: a compare-and-set, tried again
+    while what it read changes, at most `ATTEMPTS` times, then `busy`); mixed in before
+    `Store`."""
+
+    def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
+                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
+                        ) -> PendingScaling | None:
+        """The queue after `change`, written if the fence allows; None when the infrastructure
+        is gone (`must_exist`: its not-found error instead)."""
+        raise NotImplementedError
+
+    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
+                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
+        after = self._change_pending(infra_id, node_name, None, must_exist=True,
+                                     change=lambda before: pending.queued(before, kind, count,
+                                                                          value, limit))
+        return PendingScaling() if after is None else after
+
+    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
+                        fence: int | None = None) -> None:
+        self._change_pending(infra_id, node_name, fence, must_exist=False,
+                             change=lambda before: pending.consumed(before, handled))

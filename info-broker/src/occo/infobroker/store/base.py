@@ -16,7 +16,10 @@ did per OS user):
 - a lease lock per infrastructure, with a fencing token.
 
 Every stored document is JSON with a schema version (`SCHEMA_VERSION`); a
-document of a newer version is refused rather than misread.
+document of a newer version is refused rather than misread. Each backend also
+marks the store itself with the version of its layout (SQLite's user_version, a
+`schema` key or document): opening a store of a newer layout is refused, one of
+an older layout is upgraded.
 
 Writes that belong to an enactor pass take `fence`, the token of the lease the
 writer holds: the store rejects it with `StaleFenceError` when a newer lease
@@ -36,7 +39,8 @@ from typing import Any, Literal
 from occo.util.errors import OccoError
 from occo.util.moments import moment
 
-SCHEMA_VERSION = 1
+# 1: the first layout; 2: pending scale requests stored as counts per node (`PendingScaling`).
+SCHEMA_VERSION = 2
 DEFAULT_LEASE_TTL = 30.0
 
 ScalingKind = Literal["create", "destroy"]
@@ -97,6 +101,11 @@ class Lease:
 
 class ScalingQueueFull(OccoError):
     """A scaling request would queue more than its `limit` allows; nothing was queued."""
+
+
+class NamedDestroyRefused(ScalingQueueFull):
+    """A destroy request refused for its name, whatever the limit: it names no instance
+    (empty, or too long to be one), or too many named ones are pending; nothing was queued."""
 
 
 @dataclass(frozen=True)
@@ -221,8 +230,9 @@ class Store(abc.ABC):
 
         `limit` is the most requests of this kind (creates; or destroys, named or
         not) that may be pending afterwards: beyond it `ScalingQueueFull` is raised
-        and nothing is queued, in the same atomic step. A named destroy already
-        pending is not queued twice. See `pending.queued` for the rules.
+        and nothing is queued, in the same atomic step; a name that cannot be queued
+        at any limit raises its subclass `NamedDestroyRefused`. A named destroy
+        already pending is not queued twice. See `pending.queued` for the rules.
         """
 
     @abc.abstractmethod

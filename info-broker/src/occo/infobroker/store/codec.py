@@ -53,6 +53,16 @@ def check_version(version: int, what: str) -> None:
                          hint="upgrade Occopus (occo-info-broker) to use this store")
 
 
+def restamped(text: str | bytes) -> str | None:
+    """The document `text` encoded again at this schema version when an older one wrote it,
+    so that an Occopus of that older version refuses it from now on (None if no older)."""
+    try:
+        data = decode(text)
+    except StoreError:
+        return None          # not ours to change: reading it reports what is wrong
+    return encode(data) if json.loads(text)["v"] < SCHEMA_VERSION else None
+
+
 def encode_record(record: Lease | Event | PendingScaling) -> str:
     return encode(_fields(record))
 

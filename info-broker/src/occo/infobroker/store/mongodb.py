@@ -19,7 +19,11 @@ infrastructure existing, and either happens whole or not at all.
      event_seq: int}         events appended so far
 
 Events, which only ever grow, are documents of `events` {ns, infra_id,
-generation, seq, doc}; node definitions are one document per namespace. Names
+generation, seq, doc}; node definitions are one document per namespace, and so
+is `schema` {ns, version}: the schema version of this layout. Opening a
+namespace of a newer schema is refused; one of an older schema (or none yet)
+is upgraded: its descriptions are written again at this version, which an
+older Occopus, that knows no `schema`, refuses when it reads them. Names
 used as map keys are escaped (`.`, `$`, `%`, NUL). Scaling requests are
 strings, not subdocuments, because nx-27017 (the tests' stand-in for mongod)
 turns a pushed subdocument into a string; a queue is changed by
@@ -39,18 +43,18 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import already_exists, failure, namespace, not_found, translate_errors
-from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, Store, StoreError)
-from .codec import decode, decode_event, decode_lease, encode, encode_record
-from .pending import (ChangedAtomically, decode_legacy, decode_pending, encode_pending,
-                      fold_legacy)
+from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, failure, namespace,
+                      not_found, translate_errors)
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
+                   Store, StoreError)
+from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
+                    encode_record, restamped)
+from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 
 # An infrastructure's parts that removal clears; newest, generation and event_seq stay.
 PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "pending",
          "scaling")
 DEFAULT_DATABASE = "occopus"
-# Compare-and-set rounds lost to other commands before giving up.
-ATTEMPTS = 20
 
 HINT = "check that the MongoDB server runs and the url of the store settings"
 _ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\0": "%00"}
@@ -80,15 +84,47 @@ class MongoStore(ChangedAtomically, Store):
             self._definitions.create_index([("ns", ASCENDING)], unique=True)
             self._events.create_index(
                 [("ns", ASCENDING), ("infra_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+            self._schema = db["schema"]
+            self._schema.create_index([("ns", ASCENDING)], unique=True)
         except PyMongoError as error:
             if hasattr(self, "_client"):
                 self._client.close()
             raise failure(f"cannot reach {self.location}", error, hint=HINT) from None
+        try:
+            self._upgrade()
+        except BaseException as error:
+            self._client.close()
+            if isinstance(error, PyMongoError):
+                raise failure(f"cannot open the store at {self.location}", error,
+                              hint=HINT) from None
+            raise
 
     def close(self) -> None:
         self._client.close()
 
     # --- plumbing ---------------------------------------------------------
+    def _upgrade(self) -> None:
+        """Refuse a namespace of a newer schema; bring one of an older schema to this one."""
+        version = (self._schema.find_one({"ns": self._ns}) or {}).get("version", 0)
+        if not isinstance(version, int):
+            raise StoreError(f"{self.location} has a schema document with no version "
+                             f"({str(version)[:20]!r})", hint=FOREIGN)
+        check_version(version, self.location)
+        if version >= SCHEMA_VERSION:
+            return
+        for state in self._infras.find({"ns": self._ns, "description": {"$exists": True}},
+                                       {"infra_id": 1, "description": 1}):
+            newer = restamped(state["description"])
+            if newer is not None:   # unless another command changed it meanwhile
+                self._infras.update_one({**self._id(state["infra_id"]),
+                                         "description": state["description"]},
+                                        {"$set": {"description": newer}})
+        try:   # raised, never lowered
+            self._schema.update_one({"ns": self._ns, "version": {"$lt": SCHEMA_VERSION}},
+                                    {"$set": {"version": SCHEMA_VERSION}}, upsert=True)
+        except DuplicateKeyError:
+            pass            # marked at this version (or a newer one) meanwhile
+
     def _id(self, infra_id: str) -> dict[str, str]:
         return {"ns": self._ns, "infra_id": infra_id}
 
@@ -123,7 +159,7 @@ class MongoStore(ChangedAtomically, Store):
             leases.check_fence(infra_id, fence, state.get("newest", 0))
             if "description" not in state:
                 return None
-        raise _busy(infra_id)
+        raise busy(infra_id)
 
     def _apply(self, query: dict[str, Any], update: dict[str, Any],
                fields: tuple[str, ...]) -> dict[str, Any] | None:
@@ -251,7 +287,7 @@ class MongoStore(ChangedAtomically, Store):
                 update["$pullAll"] = {"scaling": entries}
             if self._apply(query, update, ()) is not None:
                 return after
-        raise _busy(infra_id)
+        raise busy(infra_id)
 
     # --- health -----------------------------------------------------------
     def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
@@ -294,7 +330,7 @@ class MongoStore(ChangedAtomically, Store):
             except DuplicateKeyError:
                 continue  # `newest` moved on (or the document was just created): decide again
             return lease
-        raise _busy(infra_id)
+        raise busy(infra_id)
 
     def renew_lease(self, lease: Lease, ttl: float = DEFAULT_LEASE_TTL,
                     now: float | None = None) -> Lease:
@@ -342,8 +378,3 @@ def _path(*names: str) -> str:
     """The dotted path to a nested map entry: the map's field, then escaped names."""
     field, *keys = names
     return ".".join([field, *map(_escape, keys)])
-
-
-def _busy(infra_id: str) -> StoreError:
-    return StoreError(f"infrastructure {infra_id} kept changing during a write",
-                      hint="too many commands write it at once; run this one again")

@@ -7,10 +7,10 @@ in with `fold_legacy` the next time the node's queue is written.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from .base import PendingScaling, ScalingKind, ScalingQueueFull
+from .base import NamedDestroyRefused, PendingScaling, ScalingKind, ScalingQueueFull
 from .codec import decode, encode_record
 
 # Named destroy requests one node may have pending, whatever its limits: each is kept
@@ -22,23 +22,24 @@ MAX_VALUE_LENGTH = 255
 
 def queued(pending: PendingScaling, kind: ScalingKind, count: int, value: str | None,
            limit: int) -> PendingScaling:
-    """`pending` with the request added; `ScalingQueueFull` beyond `limit` (see `Store`)."""
+    """`pending` with the request added; `ScalingQueueFull` beyond `limit`, its subclass
+    `NamedDestroyRefused` for a name that cannot be queued at any limit (see `Store`)."""
     if kind not in ("create", "destroy"):
         raise ValueError(f"a scaling request is 'create' or 'destroy', not {kind!r}")
     if count < 1 or (value is not None and (kind != "destroy" or count != 1)):
         raise ValueError("queue a positive count, or one destroy naming an instance")
     if value is not None:
         if not value or len(value) > MAX_VALUE_LENGTH:
-            raise ScalingQueueFull(f"{value[:40]!r}... names no instance" if value
-                                   else "an empty name names no instance",
-                                   hint="give a node id or an address of the instance")
+            raise NamedDestroyRefused(f"{value[:40]!r}... names no instance" if value
+                                      else "an empty name names no instance",
+                                      hint="give a node id or an address of the instance")
         if value in pending.named:
             return pending
         if len(pending.named) >= MAX_NAMED:
-            raise ScalingQueueFull(f"{MAX_NAMED} destroy requests naming an instance are "
-                                   "pending already",
-                                   hint="run occopus-maintain, or drop them with "
-                                        "occopus-scale --drop")
+            raise NamedDestroyRefused(f"{MAX_NAMED} destroy requests naming an instance are "
+                                      "pending already",
+                                      hint="run occopus-maintain, or drop them with "
+                                           "occopus-scale --drop")
     already = pending.create if kind == "create" else pending.destroys
     if already + count > limit:
         raise ScalingQueueFull(f"{already + count} {kind} requests would be pending; "
@@ -90,28 +91,3 @@ def decode_legacy(text: str | bytes) -> tuple[str, str | None, int]:
     data: dict[str, Any] = decode(text)
     return data["kind"], data.get("value"), 1
 
-
-
-class ChangedAtomically:
-    """`queue_scaling` and `consume_scaling` of a backend whose one atomic step is a
-    read-change-write of a node's queue (`_change_pending`, retried by the backend while
-    what it read changes); mixed in before `Store`."""
-
-    def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
-                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
-                        ) -> PendingScaling | None:
-        """The queue after `change`, written if the fence allows; None when the infrastructure
-        is gone (`must_exist`: its not-found error instead)."""
-        raise NotImplementedError
-
-    def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
-                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
-        after = self._change_pending(infra_id, node_name, None, must_exist=True,
-                                     change=lambda pending: queued(pending, kind, count, value,
-                                                                   limit))
-        return PendingScaling() if after is None else after
-
-    def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
-                        fence: int | None = None) -> None:
-        self._change_pending(infra_id, node_name, fence, must_exist=False,
-                             change=lambda pending: consumed(pending, handled))

@@ -2,6 +2,7 @@
 
 Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>:...`):
 
+    schema                      string  the schema version of this layout (`SCHEMA_VERSION`)
     infrastructures             set   the infrastructure ids
     node_definitions            hash  node type -> document
     fences                      hash  infra id -> newest fencing token (kept on removal)
@@ -17,10 +18,20 @@ Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>
     <infra>:failing             hash  node id -> epoch seconds of the first failure
     <infra>:events              list  event documents, oldest first
 
+Opening a namespace of a newer schema is refused. One of an older schema
+(or none yet) is upgraded: its infrastructures' descriptions are written again
+at this version, which an older Occopus, that knows no `schema` key, refuses
+when it reads them; then `schema` is set. Old-shaped scaling rows are folded
+when their node's queue is next written.
+
 Every key is named by the index set or by the infrastructure, so nothing ever
 scans (no KEYS, no SCAN). Data writes are Lua scripts that check the fencing
-token and that the infrastructure exists in the same atomic step; leases and
-scaling queues are decided in Python between WATCH and MULTI/EXEC.
+token and that the infrastructure exists in the same atomic step. A scaling
+queue is changed by compare-and-set: read, changed in Python, and written by a
+script that first checks that the node's record and old rows read are still
+there, so only a change to that queue makes it try again. Leases are decided
+in Python between WATCH and MULTI/EXEC. Both try again at most `ATTEMPTS`
+times.
 """
 from __future__ import annotations
 
@@ -33,14 +44,15 @@ import redis
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import (already_exists, failure, namespace, not_found, pair,
-                      translate_errors)
-from .base import (DEFAULT_LEASE_TTL, Event, Lease, LeaseOwner, PendingScaling, Store)
-from .codec import decode, decode_event, decode_lease, encode, encode_record
-from .pending import (ChangedAtomically, decode_legacy, decode_pending, encode_pending,
-                      fold_legacy)
+from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, failure, namespace,
+                      not_found, pair, translate_errors)
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
+                   Store, StoreError)
+from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
+                    encode_record, restamped)
+from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 
-NAMESPACE_KEYS = ("infrastructures", "node_definitions", "fences", "leases")
+NAMESPACE_KEYS = ("schema", "infrastructures", "node_definitions", "fences", "leases")
 INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "pending", "scaling",
                        "scaling_order", "failing", "events")
 
@@ -57,6 +69,16 @@ if redis.call('SISMEMBER', KEYS[2], infra) == 0 then
 end
 """
 SCRIPTS = {
+    # Set string KEYS[1] to ARGV[2] if it still holds ARGV[1].
+    "replace": """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) end
+""",
+    # Raise the schema version KEYS[1] to ARGV[1] (never lower it).
+    "mark": """
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+""",
     "add": """
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return redis.error_reply('OCCO_EXISTS') end
 redis.call('SET', KEYS[3], ARGV[3])
@@ -90,6 +112,28 @@ if not since or tonumber(ARGV[3]) < tonumber(since) then
 end
 return since
 """,
+    # KEYS[3] = pending, KEYS[4] = scaling, KEYS[5] = scaling_order; ARGV[3] = node name,
+    # ARGV[4] = its record as read ('' for none), ARGV[5] = the record to write ('' for
+    # none), ARGV[6..] = the old rows read, to fold: written only if all are as read.
+    # Returns 1 once written.
+    "change_pending": GUARD + """
+if (redis.call('HGET', KEYS[3], ARGV[3]) or '') ~= ARGV[4] then
+  return redis.error_reply('OCCO_CHANGED')
+end
+for i = 6, #ARGV do
+  if redis.call('HEXISTS', KEYS[4], ARGV[i]) == 0 then return redis.error_reply('OCCO_CHANGED') end
+end
+if ARGV[5] == '' then
+  redis.call('HDEL', KEYS[3], ARGV[3])
+else
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
+end
+for i = 6, #ARGV do
+  redis.call('HDEL', KEYS[4], ARGV[i])
+  redis.call('LREM', KEYS[5], 0, ARGV[i])
+end
+return 1
+""",
     # KEYS[3] = leases, KEYS[4..] = the infrastructure's own keys.
     "remove": GUARD + """
 redis.call('DEL', unpack(KEYS, 4))
@@ -99,6 +143,10 @@ redis.call('SREM', KEYS[2], infra)
 }
 
 HINT = "check that the Redis server runs and the url (or host, port, db) of the store settings"
+
+
+class _Changed(Exception):
+    """What a compare-and-set read changed before its write: read and decide again."""
 
 
 @translate_errors(redis.RedisError, hint=HINT)
@@ -120,11 +168,38 @@ class RedisStore(ChangedAtomically, Store):
             raise failure(f"cannot reach {self.location}", error, hint=HINT) from None
         self._scripts = {name: self._redis.register_script(source)
                          for name, source in SCRIPTS.items()}
+        try:
+            self._upgrade()
+        except BaseException as error:
+            self._redis.close()
+            if isinstance(error, redis.RedisError):
+                raise failure(f"cannot open the store at {self.location}", error,
+                              hint=HINT) from None
+            raise
 
     def close(self) -> None:
         self._redis.close()
 
     # --- plumbing ---------------------------------------------------------
+    def _upgrade(self) -> None:
+        """Refuse a namespace of a newer schema; bring one of an older schema to this one."""
+        try:
+            schema = self._redis.get(self._key("schema"))
+            version = int(schema or 0)
+        except ValueError:
+            raise StoreError(f"{self.location} has a schema key that is not a version "
+                             f"({schema[:20]!r})", hint=FOREIGN) from None
+        check_version(version, self.location)
+        if version >= SCHEMA_VERSION:
+            return
+        for infra_id in self._redis.smembers(self._key("infrastructures")):
+            key = self._infra_key(infra_id, "description")
+            doc = self._redis.get(key)
+            newer = None if doc is None else restamped(doc)
+            if newer is not None:
+                self._scripts["replace"](keys=[key], args=[doc, newer])
+        self._scripts["mark"](keys=[self._key("schema")], args=[SCHEMA_VERSION])
+
     def _key(self, name: str) -> str:
         return f"{self._ns}{name}"
 
@@ -148,12 +223,24 @@ class RedisStore(ChangedAtomically, Store):
                 if missing_ok:
                     return None
                 raise not_found(infra_id) from None
+            if reason == "OCCO_CHANGED":
+                raise _Changed() from None
             raise
 
-    def _in_transaction(self, decide: Callable[[redis.client.Pipeline], Any]) -> Any:
-        """Run `decide` between WATCH of the lease data and MULTI/EXEC, again if they changed."""
-        return self._redis.transaction(decide, self._key("fences"), self._key("leases"),
-                                       value_from_callable=True)
+    def _in_transaction(self, infra_id: str,
+                        decide: Callable[[redis.client.Pipeline], Any]) -> Any:
+        """Run `decide` between WATCH of the lease data and MULTI/EXEC, again if they changed
+        (at most `ATTEMPTS` times: redis-py's own `transaction` would never give up)."""
+        with self._redis.pipeline() as pipe:
+            for _ in range(ATTEMPTS):
+                try:
+                    pipe.watch(self._key("fences"), self._key("leases"))
+                    decided = decide(pipe)
+                    pipe.execute()
+                    return decided
+                except redis.WatchError:
+                    continue
+        raise busy(infra_id)
 
     def _lease(self, client: redis.Redis | redis.client.Pipeline, infra_id: str) -> Lease | None:
         doc = client.hget(self._key("leases"), infra_id)
@@ -240,48 +327,49 @@ class RedisStore(ChangedAtomically, Store):
         return None if count is None else int(count)
 
     def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
-        pipe = self._redis.pipeline()  # MULTI/EXEC: the record and old rows of one moment
+        return self._queue(infra_id, node_name)[2]
+
+    def _queue(self, infra_id: str, node_name: str
+               ) -> tuple[int, bool, PendingScaling, str | None, list[str]]:
+        """Of one moment (MULTI/EXEC): the infrastructure's newest token, whether it exists,
+        the node's pending requests with its old rows counted in, the record's stored text
+        and the fields of those old rows."""
+        pipe = self._redis.pipeline()
+        pipe.hget(self._key("fences"), infra_id)
+        pipe.sismember(self._key("infrastructures"), infra_id)
         pipe.hget(self._infra_key(infra_id, "pending"), node_name)
         pipe.lrange(self._infra_key(infra_id, "scaling_order"), 0, -1)
         pipe.hgetall(self._infra_key(infra_id, "scaling"))
-        doc, order, legacy = pipe.execute()
-        fields = _legacy_fields(order, node_name)
-        return fold_legacy(decode_pending(doc),
-                           [decode_legacy(legacy[field]) for field in fields if field in legacy])
+        newest, exists, doc, order, legacy = pipe.execute()
+        fields = [field for field in _legacy_fields(order, node_name) if field in legacy]
+        pending = fold_legacy(decode_pending(doc),
+                              [decode_legacy(legacy[field]) for field in fields])
+        return int(newest or 0), bool(exists), pending, doc, fields
 
     def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
                         must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
                         ) -> PendingScaling | None:
-        """Write `change` of the node's queue (old rows folded in) if the fence and the
-        infrastructure allow; done again if any of what it read changed meanwhile."""
-        pending_key = self._infra_key(infra_id, "pending")
-        legacy_key = self._infra_key(infra_id, "scaling")
-        order_key = self._infra_key(infra_id, "scaling_order")
-
-        def decide(pipe: redis.client.Pipeline) -> PendingScaling | None:
-            leases.check_fence(infra_id, fence, int(pipe.hget(self._key("fences"), infra_id) or 0))
-            if not pipe.sismember(self._key("infrastructures"), infra_id):
+        """Compare-and-set of the node's queue (old rows folded in and removed): the script
+        writes only if the fence and the infrastructure allow and the record and old rows
+        read are still there; read and changed again if not, at most `ATTEMPTS` times."""
+        keys = [self._infra_key(infra_id, name) for name in ("pending", "scaling",
+                                                              "scaling_order")]
+        for _ in range(ATTEMPTS):
+            newest, exists, before, doc, fields = self._queue(infra_id, node_name)
+            leases.check_fence(infra_id, fence, newest)
+            if not exists:
                 if must_exist:
                     raise not_found(infra_id)
-                pipe.multi()
                 return None
-            fields = _legacy_fields(pipe.lrange(order_key, 0, -1), node_name)
-            docs = pipe.hmget(legacy_key, fields) if fields else []
-            before = fold_legacy(decode_pending(pipe.hget(pending_key, node_name)),
-                                 [decode_legacy(doc) for doc in docs if doc is not None])
             after = change(before)
-            pipe.multi()
-            if after:
-                pipe.hset(pending_key, node_name, encode_pending(after))
-            else:
-                pipe.hdel(pending_key, node_name)
-            for field in fields:
-                pipe.hdel(legacy_key, field)
-                pipe.lrem(order_key, 0, field)
-            return after
-        return self._redis.transaction(decide, self._key("fences"), self._key("infrastructures"),
-                                       pending_key, legacy_key, order_key,
-                                       value_from_callable=True)
+            try:
+                written = self._run("change_pending", infra_id, fence, keys, node_name,
+                                    doc or "", encode_pending(after) if after else "", *fields,
+                                    missing_ok=not must_exist)
+            except _Changed:
+                continue
+            return None if written is None else after
+        raise busy(infra_id)
 
     # --- health -----------------------------------------------------------
     def failing_period(self, infra_id: str, node_id: str, failing: bool, now: float) -> float:
@@ -318,7 +406,7 @@ class RedisStore(ChangedAtomically, Store):
             pipe.hset(self._key("fences"), infra_id, lease.token)
             pipe.hset(self._key("leases"), infra_id, encode_record(lease))
             return lease
-        return self._in_transaction(decide)
+        return self._in_transaction(infra_id, decide)
 
     def renew_lease(self, lease: Lease, ttl: float = DEFAULT_LEASE_TTL,
                     now: float | None = None) -> Lease:
@@ -328,7 +416,7 @@ class RedisStore(ChangedAtomically, Store):
             pipe.multi()
             pipe.hset(self._key("leases"), lease.infra_id, encode_record(renewed))
             return renewed
-        return self._in_transaction(decide)
+        return self._in_transaction(lease.infra_id, decide)
 
     def release_lease(self, lease: Lease) -> None:
         def decide(pipe: redis.client.Pipeline) -> None:
@@ -336,7 +424,7 @@ class RedisStore(ChangedAtomically, Store):
             pipe.multi()
             if current is not None and current.token == lease.token:
                 pipe.hdel(self._key("leases"), lease.infra_id)
-        self._in_transaction(decide)
+        self._in_transaction(lease.infra_id, decide)
 
     def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
         lease = self._lease(self._redis, infra_id)

@@ -21,7 +21,8 @@ from . import leases
 from .backend import already_exists, failure, namespace, not_found, translate_errors
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
                    ScalingKind, Store, StoreError)
-from .codec import check_version, decode, decode_event, decode_lease, encode, encode_record
+from .codec import (check_version, decode, decode_event, decode_lease, encode, encode_record,
+                    restamped)
 from .pending import consumed, decode_pending, encode_pending, fold_legacy, queued
 
 TABLES = (
@@ -183,14 +184,23 @@ class SqliteStore(Store):
         return None if row is None else row[0]
 
     def _create_tables(self) -> None:
+        """Make the tables, or bring those of an older schema to this one (a newer one is
+        refused): old-shaped scaling rows are folded when their node's queue is next written,
+        and descriptions are written again at this version, as every backend does."""
         with self._transaction():
             # The file's user_version is the schema version of its table layout.
-            check_version(self._db.execute("PRAGMA user_version").fetchone()[0], str(self.path))
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            check_version(version, str(self.path))
             for table in TABLES:
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {table}")
             for index in INDEXES:
                 self._db.execute(f"CREATE INDEX IF NOT EXISTS {index}")
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                rows = self._db.execute("SELECT rowid, doc FROM infrastructures").fetchall()
+                self._db.executemany("UPDATE infrastructures SET doc = ? WHERE rowid = ?",
+                                     [(newer, rowid) for rowid, doc in rows
+                                      for newer in (restamped(doc),) if newer is not None])
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _newest(self, infra_id: str) -> int:
         return self._value("SELECT newest FROM fences WHERE ns = ? AND infra_id = ?", infra_id) or 0

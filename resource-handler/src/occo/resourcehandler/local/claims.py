@@ -11,6 +11,13 @@ replace a claim; a claim they plant only makes us skip that address.
 A claim names the registry that holds it. One that its registry no longer lists
 (a command killed between claiming and recording) is stale: it is taken back by
 its own user, under that registry's lock, never by another user.
+
+A claim is only ever removed by whoever holds its `flock` and has checked that
+the file it locked is still the one at the path: two registries that both judge
+a claim stale cannot both take it (the second would otherwise remove the fresh
+claim the first made in its place). The lock is never waited for: a claim
+whose lock is busy is being judged or taken by someone else, so it is skipped
+(or, when released, left to be taken back as stale later).
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ import os
 import stat
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import IO
 
 from ..base import PermanentError
 
@@ -29,6 +37,8 @@ PREFIX = "occopus-loopback-"
 # the registry file and its lock, in a workdir (see registry.py)
 REGISTRY_FILE = "registry.json"
 LOCK_FILE = "registry.lock"
+# Claims of one address tried in a row: each try after the first follows a stale claim taken.
+ATTEMPTS = 3
 
 
 class ClaimError(PermanentError):
@@ -53,14 +63,13 @@ class Claims:
         list is stale."""
         self._check_folder()
         path = self._path(address)
-        for _ in range(2):
+        for _ in range(ATTEMPTS):
             try:
                 descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                                      0o644)
             except FileExistsError:
-                if not self._stale(path, address, listed):
+                if not self._remove_if(path, lambda holder: self._stale(holder, address, listed)):
                     return False
-                _unlink(path)
                 continue
             with os.fdopen(descriptor, "w") as claim:
                 json.dump({"workdir": str(self.workdir), "uid": os.getuid()}, claim)
@@ -69,9 +78,7 @@ class Claims:
 
     def release(self, address: str) -> None:
         """Give the claim up, if it is this registry's."""
-        path = self._path(address)
-        if self._holder(path) == self.workdir:
-            _unlink(path)
+        self._remove_if(self._path(address), lambda holder: holder == self.workdir)
 
     def keep(self, addresses: Collection[str]) -> None:
         """Claim again the addresses our registry lists whose claims are missing (nodes made
@@ -115,17 +122,45 @@ class Claims:
             info = os.lstat(path)
             if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
                 return None
-            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(descriptor) as claim:
-                return Path(json.load(claim)["workdir"])
-        except (OSError, ValueError, KeyError, TypeError):
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
             return None
+        with os.fdopen(descriptor) as claim:
+            return _named_workdir(claim)
 
-    def _stale(self, path: Path, address: str, listed: Callable[[str], bool]) -> bool:
-        """Whether a claim is ours and its registry does not list the address."""
-        holder = self._holder(path)
-        if holder is None:
+    def _remove_if(self, path: Path, doomed: Callable[[Path], bool]) -> bool:
+        """Remove the claim at `path` if it is this user's and `doomed(its registry)`; True if
+        it is gone (or was replaced meanwhile: judge the new one), False if it stays.
+
+        The claim is judged and unlinked while holding its lock and after checking
+        that the file locked is still the one at `path`: nobody else unlinks it
+        meanwhile, and nothing can be created in its place while it is there.
+        """
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return True
+        except OSError:          # a symlink (ELOOP), or a file we may not read: not ours
             return False
+        with os.fdopen(descriptor) as claim:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                return False
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            if not _same_file(info, path):
+                return True      # unlinked (and maybe claimed again) while we opened it
+            holder = _named_workdir(claim)
+            if holder is None or not doomed(holder):
+                return False
+            _unlink(path)
+            return True
+
+    def _stale(self, holder: Path, address: str, listed: Callable[[str], bool]) -> bool:
+        """Whether a claim of ours that `holder` holds is stale: its registry does not list
+        the address."""
         if holder == self.workdir:
             return not listed(address)
         return not _lists(holder, address)
@@ -157,6 +192,24 @@ def _lists(workdir: Path, address: str) -> bool:
             return True
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _named_workdir(claim: IO[str]) -> Path | None:
+    """The workdir an open claim names; None if it names none."""
+    try:
+        return Path(json.load(claim)["workdir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _same_file(info: os.stat_result, path: Path) -> bool:
+    """Whether the file at `path` is the one `info` describes (held open, so its inode
+    cannot have been reused)."""
+    try:
+        current = os.lstat(path)
+    except OSError:
+        return False
+    return (current.st_dev, current.st_ino) == (info.st_dev, info.st_ino)
 
 
 def _unlink(path: Path) -> None:
