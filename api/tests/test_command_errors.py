@@ -52,6 +52,12 @@ class UsageErrorTest(CommandCase):
         self.assert_usage("occopus-maintain", says="give an infrastructure with -i ID, or -l")
         self.assert_usage("occopus-maintain", "-i", UNKNOWN, "-c", "-t", "0",
                           says="argument -t/--interval: must be more than 0")
+        for interval in ("nan", "inf"):    # each passed `<= 0`, then broke a pass
+            self.assert_usage("occopus-maintain", "-i", UNKNOWN, "-c", "-t", interval,
+                              says="argument -t/--interval: must be more than 0 (a finite "
+                                   f"number of seconds), not '{interval}'")
+        self.assert_usage("occopus-maintain", "-i", UNKNOWN, "-c", "-t", "soon",
+                          says="argument -t/--interval: not a number of seconds: 'soon'")
         # a usage error is found before the store: none was made
         self.assertFalse(self.state_db.exists())
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import stat
 
-from .support import SimCloudCommandCase, cloud_instances, last_line
+from .support import SimCloudCommandCase, cloud_instances, last_line, wait_until
 
 SECRET = "hunter2-very-secret"
 
@@ -58,6 +59,68 @@ class UrlPasswordsTest(SimCloudCommandCase):
         self.assertNotIn(SECRET, json.dumps(store.failed_instances(infra_id)))
         self.assertNotIn(SECRET, json.dumps(store.get_node_definition("web")))
         self.assertEqual(cloud_instances(self.cloud, infra_id), [])
+
+
+# a node whose contextualisation runs a command on the Occopus host, which is disabled: its
+# create fails with a reason that quotes the command, and the URL password of a variable in it
+FETCHING_A_TOKEN = """\
+'node_def:fetching':
+  - resource: {{type: simcloud, endpoint: '{url}', image: debian-12}}
+    contextualisation:
+      type: cloudinit
+      context_template: |
+        runcmd:
+          - echo {{{{ cmd('curl -s ' ~ variables.token_url) }}}}
+    health_check: {{ping: false}}
+"""
+
+
+class UrlPasswordsInResultsTest(SimCloudCommandCase):
+    """A URL password that reaches a node's reason, a problem or an error is hidden wherever
+    a command shows it: the table, `--json`, and `maintain -c`'s later passes."""
+
+    def test_a_reason_quoting_a_variable_with_a_url_password_is_hidden_in_json(self):
+        self.run_command("occopus-import", self.write(
+            "nodes.yaml", FETCHING_A_TOKEN.format(url=self.cloud.url)), code=0)
+        infra = self.write("infra.yaml", "infra_name: token\nnodes:\n  - name: web\n"
+                           "    type: fetching\n    variables:\n"
+                           f"      token_url: 'https://admin:{SECRET}@tokens.example/'\n")
+        built = self.run_command("occopus-build", "--json", infra, code=1)
+        document = json.loads(built.stdout)
+        self.addCleanup(self.destroy_if_stored, document["infra_id"])
+        maintained = self.run_command("occopus-maintain", "-i", document["infra_id"], "--json",
+                                      code=1)
+        for result in (built, maintained):
+            self.assertNotIn(SECRET, result.stdout + result.stderr)
+            [node] = json.loads(result.stdout)["nodes"]
+            self.assertEqual(node["outcome"], "failed")
+            self.assertIn("cmd('curl -s https://admin:***@tokens.example/') is disabled",
+                          node["reason"])
+
+    def test_maintain_c_hides_the_url_password_of_a_stored_endpoint_in_later_passes(self):
+        # records an earlier version stored with a password in their endpoint (it is refused
+        # now, but a store keeps them): a cloud gone unreachable is a new problem of a later pass
+        cloud = self.another_cloud()
+        self.import_definitions(plain=cloud)
+        infra_id = self.build(self.write("one.yaml", "infra_name: one\nnodes:\n"
+                                                     "  - {name: web, type: plain}\n"))
+        self.addCleanup(self.destroy_if_stored, infra_id)
+        store = self.open_store()
+        for name, by_id in store.get_instances(infra_id).items():
+            for node_id, record in by_id.items():
+                scheme, rest = record["node"]["resource"]["endpoint"].split("://", 1)
+                record["node"]["resource"]["endpoint"] = f"{scheme}://admin:{SECRET}@{rest}"
+                store.put_instance(infra_id, name, node_id, record)
+        running = self.start("occopus-maintain", "-i", infra_id, "-c", "-t", "0.2")
+        wait_until(lambda: "pass at " in running.stdout, "the first pass's table")
+        cloud.close()
+        wait_until(lambda: "problem: cannot list the resources of" in running.stderr,
+                   lambda: f"a later pass says the cloud is gone:\n{running.stderr}")
+        running.process.send_signal(signal.SIGINT)
+        self.assertEqual(running.wait(), 130)
+        self.assert_clean(running.stderr, "occopus-maintain")
+        self.assertNotIn(SECRET, running.stdout + running.stderr)
+        self.assertIn("cannot list the resources of simcloud http://admin:***@", running.stderr)
 
 
 class PrivateFilesTest(SimCloudCommandCase):

@@ -376,10 +376,25 @@ class PluginGoneOnSimCloudTest(SimCloudCommandCase):
         self.assertEqual(sorted((node["node_name"], node["outcome"])
                                 for node in document["nodes"]),
                          [("queue", "forgotten"), ("web", "dropped")])
-        [left] = document["left_behind"]
-        self.assertEqual((left["node_name"], left["cloud"]),
+        # the instance it could not drop, and the cloud it could not sweep (which may hold
+        # more of the infrastructure than the records name)
+        node, cloud = document["left_behind"]
+        self.assertEqual((node["node_name"], node["cloud"]),
                          ("queue", f"simcloud {self.refusing.url}"))
+        self.assertEqual((cloud["node_name"], cloud["node_id"], cloud["resource_id"],
+                          cloud["cloud"]), (None, None, None, f"simcloud {self.refusing.url}"))
+        self.assertTrue(cloud["reason"].startswith("cannot sweep it: "), cloud)
         self.assertEqual(cloud_instances(self.cloud, infra_id), [])
+        self.assertEqual(self.stored_ids(), [])
+
+    def test_forget_names_on_stderr_each_cloud_it_could_not_sweep(self) -> None:
+        infra_id = self.build_pair_with_one_cloud_refusing()
+        forgot = self.run_command("occopus-destroy", "-i", infra_id, "--forget", code=0)
+        listed = forgot.stderr.split(f"infrastructure {infra_id} is forgotten; what could not "
+                                     "be dropped may be left behind, remove it by hand:\n")[1]
+        self.assertIn("  node queue ", listed)
+        self.assertIn(f"  anything of the infrastructure in simcloud {self.refusing.url}: "
+                      "cannot sweep it: ", listed)
         self.assertEqual(self.stored_ids(), [])
 
     def build_pair_with_one_cloud_refusing(self) -> str:

@@ -1,15 +1,22 @@
 """`maintain -c` in parts: backing off from a node whose creates keep failing, and printing
 only what changed after the first table."""
+import argparse
 import contextlib
 import io
 import unittest
 
 from occo.api.backoff import CreateBackoff
 from occo.api.changes import ChangesPrinter
+from occo.api.cli import EXIT_INTERRUPTED
+from occo.api.commands.maintain import _cyclic as cyclic
 from occo.enactor.outcome import NodeRow, PassResult
 from occo.enactor.plan import Plan
 from occo.infraprocessor.engine import ExecutionResult
 from occo.infraprocessor.instructions import CreateNodes
+from occo.util.errors import OccoError
+
+SECRET = "hunter2-very-secret"
+URL = f"https://admin:{SECRET}@tokens.example/"
 
 
 def a_pass(rows, creates=()):
@@ -43,6 +50,21 @@ class CreateBackoffTest(unittest.TestCase):
         held = backoff.hold()
         self.assertEqual(held, {"app": "its creates failed in 4 passes in a row: held back "
                                        "for 7 pass(es)"})
+
+    def test_nothing_is_kept_of_a_node_once_it_is_created(self):
+        backoff = CreateBackoff(interval=10)
+        for _ in range(3):
+            backoff.record(failed())
+        backoff.hold()
+        backoff.record(created())
+        self.assertEqual((backoff.failures, backoff.skips_left, backoff.held_for), ({}, {}, {}))
+
+    def test_nothing_is_kept_of_a_hold_once_it_is_over(self):
+        backoff = CreateBackoff(interval=10)
+        backoff.record(failed())
+        backoff.record(failed())
+        self.assertEqual(self.held_passes(backoff, 2), [True, False])
+        self.assertEqual((backoff.skips_left, backoff.held_for), ({}, {}))
 
     def test_a_created_node_resets_it(self):
         backoff = CreateBackoff(interval=10)
@@ -110,6 +132,54 @@ class ChangesPrinterTest(unittest.TestCase):
         self.printed(printer, a_pass([]))          # it went away; it comes back
         _, err = self.printed(printer, result)
         self.assertEqual(err.count("problem: cloud unreachable"), 1)
+
+    def test_a_later_pass_hides_url_passwords_in_its_messages_and_problems(self):
+        printer = ChangesPrinter()
+        self.printed(printer, a_pass([]))
+        plan = Plan("i1", (), {}, {}, messages=(f"scaling: destroy request '{URL}' names no "
+                                                "instance of node 'app'",))
+        _, err = self.printed(printer, PassResult("i1", plan, (), problems=(
+            f"cannot list the resources of simcloud {URL}: refused",),
+            execution=ExecutionResult("i1", ())))
+        self.assertNotIn(SECRET, err)
+        self.assertIn("problem: cannot list the resources of simcloud "
+                      "https://admin:***@tokens.example/: refused", err)
+        self.assertIn("destroy request 'https://admin:***@tokens.example/'", err)
+
+
+class _Engine:
+    cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class _Session:
+    """Enough of a session for `maintain -c`: its one pass fails with an error quoting a URL
+    password, and ends the loop."""
+
+    def __init__(self):
+        self.engine = _Engine()
+        self.enactor = self
+        self.store = self
+
+    def make_a_pass(self, infra_id, hold):
+        self.engine.cancel()
+        raise OccoError(f"cannot reach the store at {URL}", hint="check the store settings")
+
+    def list_infrastructures(self):
+        return ["i1"]
+
+
+class CyclicPassFailedTest(unittest.TestCase):
+    def test_a_failed_pass_is_said_without_its_url_password(self):
+        err = io.StringIO()
+        args = argparse.Namespace(interval=10.0, infra_id="i1", json=False)
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(cyclic(_Session(), args), EXIT_INTERRUPTED)
+        self.assertIn("occopus-maintain: pass failed: cannot reach the store at "
+                      "https://admin:***@tokens.example/", err.getvalue())
+        self.assertNotIn(SECRET, err.getvalue())
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ is here, behind `World`, so that the test modules need none of them.
   (simcloud, at a `SimCloudTestCase`'s server) and one compiled description,
   a router over it, and enactors whose engines have fast tuning and a health
   checker that never leaves 127.0.0.0/8.
-- `faulty_handlers`: simcloud handlers that refuse creates or drops on demand
-  (a `PermanentError`, as a cloud refusing an image or a delete would).
+- `faulty_handlers`: simcloud handlers that refuse creates, drops or listings on demand
+  (a `PermanentError`, as a cloud refusing an image, a delete or a listing would).
 - `Gate`: a URL on 127.0.0.1 that answers 503 until opened, to hold a node's
   health check (and so a pass) for as long as a test wants.
 - `dump`: every row of the store's file, read on the side, to show that
@@ -95,11 +95,13 @@ class SimCloudCase(SimCloudTestCase):
 
 
 class Faults:
-    """What `faulty_handlers` refuse: creates of these images, and drops while `drops` is set."""
+    """What `faulty_handlers` refuse: creates of these images, drops while `refuse_drops` is
+    set, listings while `refuse_lists` is."""
 
     def __init__(self, images: tuple[str, ...] = ()) -> None:
         self.images = images
         self.refuse_drops = threading.Event()
+        self.refuse_lists = threading.Event()
         self.drops_refused = 0
         self.lock = threading.Lock()
 
@@ -119,6 +121,11 @@ def faulty_handlers(case: unittest.TestCase, faults: Faults) -> ResourceHandlers
                     faults.drops_refused += 1
                 raise PermanentError(f"deleting {instance.instance_id} is forbidden")
             super().drop_node(instance)
+
+        def list_owned(self, infra_id: str) -> list[Instance]:
+            if faults.refuse_lists.is_set():
+                raise PermanentError(f"listing the resources of {infra_id} is forbidden")
+            return super().list_owned(infra_id)
     handlers = ResourceHandlers(Settings(), load=lambda _: Faulty)
     case.addCleanup(handlers.close)
     return handlers

@@ -270,6 +270,22 @@ class DestroyTest(SimCloudCase):
         self.assertNotIn(world.infra_id, world.store.list_infrastructures())
         self.assertEqual(world.live_ids(), [])
 
+    def test_forget_names_a_cloud_that_could_not_be_swept_as_possibly_holding_resources(self):
+        world = World(self, self.cloud)
+        faults = Faults()
+        enactor = world.enactor(faulty_handlers(self, faults))
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        faults.refuse_lists.set()      # every instance drops, but what else it holds is unknown
+        result = enactor.destroy(world.infra_id, forget=True)
+        self.assertTrue(result.forgotten and result.ok, result)
+        self.assertEqual({row.outcome for row in result.rows}, {"dropped"})
+        [cloud] = result.left_behind
+        self.assertEqual((cloud.node_name, cloud.node_id, cloud.resource_id, cloud.cloud),
+                         (None, None, None, f"simcloud {self.cloud.url}"))
+        self.assertIn("cannot sweep it: ", cloud.reason)
+        self.assertIn("is forbidden", cloud.reason)
+        self.assertNotIn(world.infra_id, world.store.list_infrastructures())
+
     def test_destroying_an_unknown_infrastructure_is_an_error_and_takes_no_lease(self):
         world = World(self, self.cloud, store_it=False)
         before = world.dump()

@@ -33,8 +33,9 @@ class CreateBackoff:
         """The nodes the coming pass leaves out, with why; call once a pass."""
         held = {}
         for name, left in list(self.skips_left.items()):
-            if left <= 0:
+            if left <= 0:            # the hold is over: this pass tries the node again
                 del self.skips_left[name]
+                del self.held_for[name]
                 continue
             self.skips_left[name] = left - 1
             held[name] = (f"its creates failed in {self.failures[name]} passes in a row: held "
@@ -51,6 +52,7 @@ class CreateBackoff:
             if "created" in outcomes:
                 self.failures.pop(name, None)
                 self.skips_left.pop(name, None)
+                self.held_for.pop(name, None)
             elif "failed" in outcomes:
                 failures = self.failures[name] = self.failures.get(name, 0) + 1
                 most = max(1, int(MOST_WAITED / self.interval))

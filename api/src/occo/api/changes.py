@@ -30,10 +30,8 @@ class ChangesPrinter:
     def show(self, result: PassResult, *, title: str) -> None:
         previous, self._rows = self._rows, {_key(row): _seen(row) for row in result.rows}
         previous_messages, self._messages = self._messages, set(result.plan.messages)
-        problems = [*result.problems,
-                    *(result.execution.problems if result.execution else ())]
-        new_problems = [problem for problem in problems if problem not in self._problems]
-        self._problems = set(problems)
+        new_problems = [problem for problem in result.problems if problem not in self._problems]
+        self._problems = set(result.problems)
         if previous is None:
             show(result, as_json=False, title=title)
             return

@@ -100,6 +100,11 @@ def add_version_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action=_VersionAction)
 
 
+def error_text(error: OccoError) -> str:
+    """An error as a command prints it: a URL password its message quotes is never shown."""
+    return redact_url(str(error))
+
+
 def run_command(name: str, body: Callable[[Sequence[str]], int],
                 argv: Sequence[str] | None = None) -> int:
     """Run a command body and turn its outcome into an exit code."""
@@ -117,8 +122,8 @@ def run_command(name: str, body: Callable[[Sequence[str]], int],
             return _reader_gone()
         print(f"{name}: internal error; {_crash_report(name, error)}", file=sys.stderr)
         return EXIT_ERROR
-    except OccoError as error:     # a URL password a message quotes is never shown
-        print(f"{name}: error: {redact_url(str(error))}", file=sys.stderr)
+    except OccoError as error:
+        print(f"{name}: error: {error_text(error)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)

@@ -23,7 +23,6 @@ from rich.text import Text
 from occo.enactor.outcome import NodeRow
 from occo.enactor.plan import Plan
 from occo.infraprocessor.engine import Step
-from occo.util.redact import redact_url
 
 WAITING = "(waiting)"
 
@@ -88,7 +87,7 @@ def print_rows(rows: Sequence[NodeRow], *, title: str, stream: IO[str] | None = 
     for row in rows:     # as Text: a cloud's words ("[endpoint] ... '[ami-1]'") are no markup
         table.add_row(*map(Text, (row.node_name, row.node_id or "-", row.outcome,
                                   row.state or "-", " ".join(row.addresses) or "-",
-                                  redact_url(row.reason or ""))))
+                                  row.reason or "")))
     _console(stream).print(table)
 
 

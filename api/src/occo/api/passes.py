@@ -16,7 +16,6 @@ from types import FrameType
 
 from occo.enactor.outcome import PassResult
 from occo.infraprocessor.engine import Engine, RecoveryReport
-from occo.util.redact import redact_url
 
 from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from .display import print_plan, print_rows
@@ -67,7 +66,10 @@ def recovery_summary(report: RecoveryReport | None) -> str:
 
 
 def show(result: PassResult, *, as_json: bool, title: str) -> None:
-    """The plan (dry run) or the node table, and what went wrong, on stdout; problems on stderr."""
+    """The plan (dry run) or the node table, and what went wrong, on stdout; problems on stderr.
+
+    What it shows was redacted when the result was made (`occo.enactor.outcome`).
+    """
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
         return
@@ -75,7 +77,7 @@ def show(result: PassResult, *, as_json: bool, title: str) -> None:
         print_plan(result.plan)
         return
     for message in result.plan.messages:
-        print(redact_url(message), file=sys.stderr)
+        print(message, file=sys.stderr)
     print_rows(result.rows, title=title)
     recovered = recovery_summary(result.recovery)
     if recovered:
@@ -83,5 +85,5 @@ def show(result: PassResult, *, as_json: bool, title: str) -> None:
     counts = result.counts()
     print(", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
           or ("nothing more to do" if recovered else "nothing to do"))
-    for problem in result.problems + (result.execution.problems if result.execution else ()):
-        print(f"problem: {redact_url(str(problem))}", file=sys.stderr)
+    for problem in result.problems:
+        print(f"problem: {problem}", file=sys.stderr)

@@ -74,7 +74,7 @@ class Enactor:
                 self.store.append_event(Event(infra_id, "infraready", self.clock()))
             after = {status.record.node_id: status for status in recorded(self.store, infra_id)}
         return PassResult(infra_id, plan, rows_after(execution, before, after), recovery,
-                          execution, recovery.problems + unknown(before))
+                          execution, recovery.problems + unknown(before) + execution.problems)
 
     def dry_run(self, infra_id: str, description: StaticDescription | None = None) -> PassResult:
         """The plan a pass would make now, for the stored or a new `description`."""
@@ -102,7 +102,7 @@ class Enactor:
             execution = self.engine.execute(infra_id, actions, {}, fence=lease.token)
             lease.check()
             result = PassResult(infra_id, plan, rows_after(execution, before, {}), recovery,
-                                execution, recovery.problems)
+                                execution, recovery.problems + execution.problems)
             if not result.ok and forget and not result.cancelled:
                 result = forgetting(result, recorded(self.store, infra_id))
             if result.ok:

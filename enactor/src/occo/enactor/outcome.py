@@ -1,4 +1,11 @@
-"""What a pass did, one row per node instance, for the commands' table and `--json`."""
+"""What a pass did, one row per node instance, for the commands' table and `--json`.
+
+Every text here that a command shows (a row's reason, a problem, what may be
+left behind, the recovery report) has its URL passwords hidden when the
+object is made (`occo.util.redact.redact_url`): a reason comes from a node's
+error, which may quote a variable or a stored endpoint, and the commands
+print, dump as JSON and compare these objects in many places.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,11 +17,17 @@ from typing import Any
 from occo.infraprocessor.engine import ExecutionResult, InstanceStatus, RecoveryReport
 from occo.infraprocessor.engine.backends import describe_section
 from occo.util.nodes import NodeState
+from occo.util.redact import redact_url
 
 from .plan import Plan
 
 UNCHANGED = "unchanged"
 FORGOTTEN = "forgotten"
+
+
+def shown(text: str | None) -> str | None:
+    """`text` as a command may show it: URL passwords hidden."""
+    return None if text is None else redact_url(text)
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,9 @@ class NodeRow:
     addresses: tuple[str, ...] = ()
     reason: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", shown(self.reason))
+
     def to_json(self) -> dict[str, Any]:
         return {"node_name": self.node_name, "node_id": self.node_id, "outcome": self.outcome,
                 "state": self.state, "addresses": list(self.addresses), "reason": self.reason}
@@ -41,16 +57,24 @@ class NodeRow:
 
 @dataclass(frozen=True)
 class LeftBehind:
-    """An instance a destroy forgot without dropping it: it may still run, and cost, in its
-    cloud, and is for the user to remove by hand."""
+    """What a destroy forgot without dropping it, for the user to check and remove by hand:
+    an instance, which may still run, and cost, in its cloud; or, without a node, a cloud (or
+    config manager) that could not be swept, which may still hold resources of the
+    infrastructure that no record names (orphans of a crash, say)."""
 
-    node_name: str
-    node_id: str
+    node_name: str | None       # None: the whole cloud could not be swept
+    node_id: str | None
     cloud: str                  # the resource section in a few words: type and endpoint
     resource_id: str | None     # the instance's id in its cloud; None when it was never told
     reason: str                 # why it could not be dropped
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cloud", redact_url(self.cloud))
+        object.__setattr__(self, "reason", redact_url(self.reason))
+
     def __str__(self) -> str:
+        if self.node_id is None:
+            return f"anything of the infrastructure in {self.cloud}: {self.reason}"
         where = f"{self.cloud}, resource {self.resource_id or 'unknown'}"
         return f"node {self.node_name} {self.node_id} in {where}: {self.reason}"
 
@@ -61,7 +85,11 @@ class LeftBehind:
 
 @dataclass(frozen=True)
 class PassResult:
-    """A pass's plan and, unless it was a dry run, what recovery and execution did."""
+    """A pass's plan and, unless it was a dry run, what recovery and execution did.
+
+    `problems` are every failure that belongs to no node row: recovery's, the
+    execution's, instances whose state is unknown.
+    """
 
     infra_id: str
     plan: Plan
@@ -73,6 +101,12 @@ class PassResult:
     # the store, and `left_behind` lists what may still be in its clouds
     forgotten: bool = False
     left_behind: tuple[LeftBehind, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "problems", tuple(map(redact_url, self.problems)))
+        if self.recovery is not None:     # its to_json is part of ours
+            object.__setattr__(self, "recovery", dataclasses.replace(
+                self.recovery, problems=tuple(map(redact_url, self.recovery.problems))))
 
     @property
     def dry_run(self) -> bool:
@@ -139,12 +173,15 @@ def _row(status: InstanceStatus, outcome: str) -> NodeRow:
 
 def forgetting(result: PassResult, kept: Sequence[InstanceStatus]) -> PassResult:
     """A destroy's result once it forgets the instances it could not drop (`kept`: their
-    records): each is a `forgotten` row and a `LeftBehind`."""
+    records), each a `forgotten` row and a `LeftBehind`, and the clouds it could not sweep,
+    each a `LeftBehind` without a node."""
     left = {status.record.node_id: LeftBehind(
         status.record.name, status.record.node_id, describe_section(status.record.resource),
         status.record.instance.instance_id if status.record.instance else None,
         status.record.error or "it could not be dropped") for status in kept}
+    unswept = (LeftBehind(None, None, where, None, why)
+               for where, why in (result.execution.unswept if result.execution else {}).items())
     rows = tuple(dataclasses.replace(row, outcome=FORGOTTEN) if row.node_id in left else row
                  for row in result.rows)
     return dataclasses.replace(result, rows=rows, forgotten=True,
-                               left_behind=tuple(left.values()))
+                               left_behind=(*left.values(), *unswept))

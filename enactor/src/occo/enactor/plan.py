@@ -20,6 +20,7 @@ from occo.infobroker.store import PendingScaling
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes, DropNode,
                                               Instruction, to_json)
 from occo.util.nodes import NodeState
+from occo.util.redact import redact_url
 
 from .scaling import LiveInstance, choose_drops, decide_target
 
@@ -46,6 +47,10 @@ class Plan:
     handled_requests: Mapping[str, PendingScaling]   # node name -> requests it consumed
     messages: tuple[str, ...] = field(default=())
     stored_targets: Mapping[str, int | None] = field(default_factory=dict)  # as the plan found them
+
+    def __post_init__(self) -> None:
+        # shown as they are, in the plan, on stderr and in `--json`: URL passwords hidden
+        object.__setattr__(self, "messages", tuple(map(redact_url, self.messages)))
 
     @property
     def target_changes(self) -> dict[str, int]:

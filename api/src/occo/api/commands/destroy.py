@@ -8,7 +8,8 @@ finishes the job, and nothing is forgotten while a cloud still holds it.
 from this installation, the cloud account was closed): what can be dropped
 is, then the infrastructure is forgotten all the same (exit 0), and each
 instance that may be left behind is named with its cloud and resource id, to
-be removed by hand.
+be removed by hand, and each cloud that could not be swept of it (it may hold
+what no record names).
 """
 from __future__ import annotations
 
@@ -55,7 +56,10 @@ def body(argv: Sequence[str]) -> int:
 
 def _what_is_left(result: PassResult, infra_id: str) -> None:
     """On stderr: what may be left behind in the clouds, or how to finish the job."""
-    if result.forgotten:
+    if result.forgotten and not result.left_behind:
+        print(f"occopus-destroy: infrastructure {infra_id} is forgotten; nothing is known to "
+              "be left behind", file=sys.stderr)
+    elif result.forgotten:
         print(f"occopus-destroy: infrastructure {infra_id} is forgotten; what could not be "
               "dropped may be left behind, remove it by hand:", file=sys.stderr)
         for item in result.left_behind:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -23,7 +24,8 @@ from occo.util.errors import OccoError
 
 from ..backoff import CreateBackoff
 from ..changes import ChangesPrinter
-from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, add_config_options, add_version_option
+from ..cli import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, add_config_options, add_version_option,
+                   error_text)
 from ..display import ProgressDisplay, print_rows
 from ..passes import cancel_on_interrupt, exit_code, show
 from ..session import Session, load
@@ -39,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("-r", "--report", action="store_true",
                         help="report nodes, their states and addresses")
     parser.add_argument("-c", "--cyclic", action="store_true", help="maintain until interrupted")
-    parser.add_argument("-t", "--interval", type=float, default=10.0,
+    parser.add_argument("-t", "--interval", type=interval, default=10.0,
                         help="seconds between passes with --cyclic (default 10)")
     parser.add_argument("--parallelize", action="store_true",
                         help="accepted for compatibility: nodes are always created in parallel")
@@ -51,13 +53,24 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
+def interval(text: str) -> float:
+    """-t's seconds: a finite number above 0 (`nan`, `inf` and `0` would each break the
+    wait between passes, or the backoff's count of passes)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"must be more than 0 (a finite number of seconds), "
+                                         f"not {text!r}")
+    return seconds
+
+
 def body(argv: Sequence[str]) -> int:
     command = parser()
     args = command.parse_args(argv)
     if not args.infra_id and not args.list:
         command.error("give an infrastructure with -i ID, or -l to list them")
-    if args.interval <= 0:
-        command.error("argument -t/--interval: must be more than 0")
     settings = load(args.cfg, args.auth_data_path)
     if args.list and not args.infra_id:
         with Session(settings) as session:
@@ -132,7 +145,7 @@ def _cyclic(session: Session, args: argparse.Namespace) -> int:
             except OccoError as error:
                 if args.infra_id not in session.store.list_infrastructures():
                     raise
-                print(f"occopus-maintain: pass failed: {error}", file=sys.stderr)
+                print(f"occopus-maintain: pass failed: {error_text(error)}", file=sys.stderr)
             deadline = started + args.interval
             while not session.engine.cancelled and (left := deadline - time.monotonic()) > 0:
                 time.sleep(min(0.2, left))

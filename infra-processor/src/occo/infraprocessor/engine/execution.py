@@ -106,7 +106,7 @@ class Execution:
         return ExecutionResult(state.infra_id,
                                tuple(sorted(state.results,
                                             key=lambda r: (r.node_name, r.node_id or ""))),
-                               tuple(state.problems), state.halted)
+                               tuple(state.problems), state.halted, dict(state.unswept))
 
     def _begin(self, instructions: Sequence[Instruction], creates: Sequence[CreateNodes]) -> None:
         """Start the drops, the polls of existing instances creates wait for, and what may start."""

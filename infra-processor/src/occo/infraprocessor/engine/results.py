@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -41,13 +42,16 @@ class ExecutionResult:
     """One result per node instance created, dropped, failed, skipped or cancelled.
 
     `problems` are failures that belong to no node (a config manager that would
-    not drop the infrastructure, a cloud that could not be swept).
+    not drop the infrastructure, a cloud that could not be swept); `unswept` names,
+    of a dropped infrastructure, each cloud and config manager that could not be
+    cleaned of it (in a few words, with why): it may still hold some of it.
     """
 
     infra_id: str
     nodes: tuple[NodeResult, ...]
     problems: tuple[str, ...] = ()
     cancelled: bool = False
+    unswept: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -64,7 +68,7 @@ class ExecutionResult:
     def to_json(self) -> dict[str, Any]:
         return {"infra_id": self.infra_id, "ok": self.ok, "cancelled": self.cancelled,
                 "nodes": [result.to_json() for result in self.nodes],
-                "problems": list(self.problems)}
+                "problems": list(self.problems), "unswept": dict(self.unswept)}
 
 
 @dataclass(frozen=True)

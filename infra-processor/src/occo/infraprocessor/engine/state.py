@@ -52,6 +52,7 @@ class ExecutionState:
         self.tracked: dict[str, Tracked] = {}
         self.results: list[NodeResult] = []
         self.problems: list[str] = []
+        self.unswept: dict[str, str] = {}      # a cloud or config manager (described) -> why
         self.halted = False                    # cancelled, and what had not started given up
 
     def call(self, tracked: Tracked, function: Callable[[Any], Any], argument: Any, *,

@@ -144,12 +144,12 @@ class Teardown:
         swept = state.dispatcher.map(
             lambda resource: state.operations.sweep(resource, state.infra_id, kept), resources)
         for resource, future in zip(resources, swept):
-            self._problem(future, f"cannot sweep {describe_section(resource)}")
+            self._unswept(future, describe_section(resource), "cannot sweep {}")
         dropped = state.dispatcher.map(
             lambda section: state.operations.backends.manager(section).drop_infrastructure(
                 state.infra_id), managers)
         for section, future in zip(managers, dropped):
-            self._problem(future, f"{describe_section(section)} cannot drop the infrastructure")
+            self._unswept(future, describe_section(section), "{} cannot drop the infrastructure")
         state.writes.event("infradrop")
 
     def _one_per_connection(self) -> list[dict[str, Any]]:
@@ -164,11 +164,14 @@ class Teardown:
             clouds.setdefault(cloud, resource)
         return list(clouds.values())
 
-    def _problem(self, future: Future[Any], what: str) -> None:
+    def _unswept(self, future: Future[Any], where: str, what: str) -> None:
+        """A problem, and `where` (a cloud or config manager, described) unswept, if the
+        future failed; `what` says what failed, `{}` standing for `where`."""
         try:
             future.result()
         except OccoError as error:
-            self.state.problems.append(f"{what}: {describe(error)}")
+            self.state.problems.append(f"{what.format(where)}: {describe(error)}")
+            self.state.unswept[where] = f"{what.format('it')}: {describe(error)}"
 
     # --- the sections in use ----------------------------------------------------------
     def decode(self, data: Mapping[str, Any]) -> InstanceRecord | None:
