@@ -1,10 +1,13 @@
-"""occopus-validate on files it could not classify, on cloud-init files, and against the
-configuration's instance limits."""
+"""occopus-validate on files it could not classify, on cloud-init files, against the
+configuration's instance limits, and on files that are no regular files."""
+import os
 import re
 import shutil
 import unittest
+from unittest import mock
 
 from occo.api.validate import CLOUD_INIT, check_file, validate_file
+from occo.util import yamlload
 
 from .support import TUTORIALS, FolderCase
 
@@ -185,3 +188,37 @@ class SectionTypeTest(FolderCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ReadingTest(FolderCase):
+    """Each file is read once, bounded, and only if it is a regular file."""
+
+    def test_a_fifo_is_refused_at_once_with_what_it_is(self):
+        fifo = self.folder / "pipe.yaml"
+        os.mkfifo(fifo)
+        # opening a FIFO waits for a writer that never comes: the command's deadline is the
+        # safety net, never reached when the file is refused
+        result = self.validate(fifo)
+        self.assertEqual((result.returncode, result.stdout),
+                         (1, f"{fifo}: {fifo} is a FIFO (named pipe), not a regular file\n"
+                             "  hint: name a regular file\n"))
+        self.assertEqual(check_file(str(fifo))[0], None)
+
+    def test_each_kind_of_file_is_read_once(self):
+        files = {
+            "node definitions": ("nodes.yaml", "'node_def:web':\n  - resource: {type: ec2, "
+                                 "endpoint: e, regionname: r, image_id: i, instance_type: t}\n"),
+            "infrastructure description": ("infra.yaml", "infra_name: x\nnodes: [{name: a, "
+                                           "type: t}]\n"),
+            "authentication file": ("auth.yaml", "resource:\n  - type: ec2\n    auth_data: "
+                                    "{accesskey: a, secretkey: s}\n"),
+            "Occopus configuration": ("occopus_config.yaml", "components:\n  uds: !UDS "
+                                      "{protocol: redis}\n"),
+            CLOUD_INIT: ("cloud_init.yaml", "#cloud-config\nruncmd: [echo hi]\n"),
+        }
+        for kind, (name, text) in files.items():
+            path = self.write(name, text)
+            with self.subTest(kind), mock.patch.object(yamlload, "read_text",
+                                                       wraps=yamlload.read_text) as reads:
+                self.assertEqual(check_file(str(path)), (kind, []))
+                self.assertEqual([call.args[0] for call in reads.call_args_list], [path])

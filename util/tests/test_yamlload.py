@@ -1,10 +1,14 @@
 import copy
+import gc
 import json
 import os
 import tempfile
+import threading
 import unittest
 from pathlib import Path
+from unittest import mock
 
+from occo.util import yamlload
 from occo.util.limits import LoadLimits
 from occo.util.yamlload import (YamlError, YamlLimitError, YamlList, YamlMap, key_location,
                                 load_file, load_text, location_of, to_plain)
@@ -225,6 +229,22 @@ class MergeKeyTest(unittest.TestCase):
             load_text(self.BASE + "m:\n  <<: *base\n  x: 1\n  x: 2\n", source="f.yaml")
         self.assertIn("duplicate key 'x' (first at f.yaml:5:3)", str(caught.exception))
 
+    def test_a_chain_of_merges_deeper_than_the_python_stack_loads(self):
+        # a raised max_values (as the bound's hint suggests) lets the chain through the
+        # value budget; the chain is then as deep as the file makes it
+        links = 1_200
+        text = "a0: &a0 {k: 0}\n" + "".join(f"a{i}: &a{i} {{<<: *a{i - 1}}}\n"
+                                            for i in range(1, links))
+        data = load_text(text, source="f.yaml", limits=LoadLimits(max_values=10_000_000))
+        last = data[f"a{links - 1}"]
+        self.assertEqual(last, {"k": 0})
+        self.assertEqual(str(location_of(last, "k")), "f.yaml:1:13")
+
+    def test_a_mapping_merged_along_two_paths_keeps_the_first_winner(self):
+        data = load_text(self.BASE + "left: &left {<<: *base, y: 5}\n"
+                         "m: {<<: [*left, *more, *base]}\n")
+        self.assertEqual(data["m"], {"y": 5, "x": 1, "z": 4})
+
     def test_a_merge_of_a_scalar_is_an_error(self):
         with self.assertRaises(YamlError) as caught:
             load_text("a: &a 1\nm: {<<: *a}\n", source="f.yaml")
@@ -332,3 +352,71 @@ class ImportConfinementTest(unittest.TestCase):
         self.assertEqual(data, {"a": {}, "b": "", "c": 3})
         self.assertEqual([error.location.line for error in errors], [1, 2])
         self.assertIn("file not found", errors[0].message)
+
+
+def _waited(event: threading.Event) -> None:
+    """Wait for another thread to reach a point; a safety net, not a timing check."""
+    if not event.wait(60):
+        raise RuntimeError("the other load never got there")
+
+
+class ConcurrentLoadTest(unittest.TestCase):
+    """Loading pauses the process's garbage collector: loads in two threads must not leave
+    it off, nor switch it back on while one of them still runs."""
+
+    def setUp(self):
+        if not gc.isenabled():
+            self.skipTest("the collector is off in this process")
+        self.addCleanup(gc.enable)
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        self.folder = Path(scratch.name)
+
+    def test_overlapping_loads_leave_the_collector_on_and_keep_it_off_until_both_end(self):
+        for name in ("first", "second"):
+            (self.folder / f"{name}.txt").write_text(name)
+            (self.folder / f"{name}.yaml").write_text(
+                f"a: !text_import {{url: file://{name}.txt}}\n")
+        first_inside, second_inside, first_done = (threading.Event() for _ in range(3))
+        seen, failures = {}, []
+        real_read, real_disable = yamlload.read_text, gc.disable
+
+        def read_text(path, max_bytes):     # the imports: a point inside each load
+            if path.name == "first.txt":
+                first_inside.set()
+                _waited(second_inside)
+            elif path.name == "second.txt":
+                second_inside.set()
+                seen["collecting while both load"] = gc.isenabled()
+                _waited(first_done)
+            return real_read(path, max_bytes)
+
+        def disable():
+            # the second load switching the collector off after seeing it off: a thread
+            # switch here lets the first load end (switching it on) before this runs
+            if threading.current_thread().name == "second":
+                second_inside.set()
+                _waited(first_done)
+            real_disable()
+
+        def load(name):
+            try:
+                load_file(self.folder / f"{name}.yaml")
+            except Exception as error:      # told to the test below
+                failures.append(error)
+
+        with mock.patch.object(yamlload, "read_text", read_text), \
+                mock.patch.object(gc, "disable", disable):
+            first = threading.Thread(target=load, args=("first",), name="first")
+            second = threading.Thread(target=load, args=("second",), name="second")
+            first.start()
+            _waited(first_inside)
+            second.start()
+            first.join()
+            seen["collecting after the first ends"] = gc.isenabled()
+            first_done.set()
+            second.join()
+        self.assertEqual(failures, [])
+        self.assertTrue(gc.isenabled(), "the collector is left off")
+        self.assertEqual(seen, {"collecting while both load": False,
+                                "collecting after the first ends": False})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from occo.compiler.description import INFRASTRUCTURE, NODE
@@ -42,13 +41,9 @@ def is_cloud_config(data: Any) -> bool:
     return isinstance(data, dict) and bool(set(data) & CLOUD_CONFIG_KEYS)
 
 
-def has_cloud_config_header(path: str | Path) -> bool:
-    """The file starts with `#cloud-config`, the mark cloud-init reads."""
-    try:
-        with open(path, "rb") as file:
-            return file.read(len(CLOUD_CONFIG_HEADER)) == CLOUD_CONFIG_HEADER.encode()
-    except OSError:
-        return False
+def has_cloud_config_header(text: str) -> bool:
+    """A file's text starts with `#cloud-config`, the mark cloud-init reads."""
+    return text.startswith(CLOUD_CONFIG_HEADER)
 
 
 @dataclass(frozen=True)
@@ -101,9 +96,10 @@ def _implementations(value: Any) -> bool:
 
 
 def explain_unrecognised(path: str, data: Any,
-                         checks: Mapping[str, Callable[[str], Any]]) -> list[OccoError]:
-    """Why `data`, loaded from `path`, is none of the kinds `checks` checks (by kind name):
-    the likely mistake at its place, then the problems the likely kind's check finds."""
+                         checks: Mapping[str, Callable[[], Any]]) -> list[OccoError]:
+    """Why `data`, loaded from `path`, is none of the kinds `checks` checks (by kind name;
+    each checks `data` as that kind): the likely mistake at its place, then the problems
+    the likely kind's check finds."""
     where = location_of(data) or SourceLocation(path, 1, 1)
     guess = likely_kind(data)
     if guess is None:
@@ -114,7 +110,7 @@ def explain_unrecognised(path: str, data: Any,
                      f"{guess.mistake}", hint=guess.hint,
                      location=where if guess.key is None else key_location(data, guess.key))
     try:
-        checks[guess.kind](path)
+        checks[guess.kind]()
     except OccoError as error:
         return [lead, *getattr(error, "problems", [error])]
     return [lead]

@@ -23,11 +23,11 @@ from typing import Any
 
 from occo.compiler import SchemaRegistry, compile_description, load_node_definitions
 from occo.infobroker.auth import SECTIONS as AUTH_SECTIONS
-from occo.infobroker.auth import AuthData
-from occo.util.config import CONFIG, find_config_file, read_settings
+from occo.infobroker.auth import check_auth_data
+from occo.util.config import CONFIG, find_config_file, read_settings, settings_of
 from occo.util.errors import OccoError, SchemaError
 from occo.util.limits import InstanceLimits, LoadLimits
-from occo.util.yamlload import YamlError, load_file
+from occo.util.yamlload import YamlError, YamlTagError, load_text, read_file
 
 from .buildable import file_warnings
 from .cli import EXIT_ERROR, EXIT_OK, add_version_option, run_command
@@ -42,6 +42,40 @@ class Bounds:
 
     load: LoadLimits = field(default_factory=LoadLimits)
     instances: InstanceLimits = field(default_factory=InstanceLimits)
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A file's data, loaded from its text read once: every check of the file looks at the
+    same content, even if the file changes meanwhile.
+
+    The data is loaded strictly, as the other commands load these files. A file holding
+    tags of the original config format (`!UDS`, ...) is loaded leniently instead, to
+    tell what it is: such tags are right only in a configuration, and `strict_data`
+    says why the file cannot be loaded strictly.
+    """
+
+    path: str
+    data: Any
+    tag_error: YamlTagError | None = None
+
+    def strict_data(self) -> Any:
+        if self.tag_error is not None:
+            raise self.tag_error
+        return self.data
+
+
+def load(path: str, text: str, bounds: Bounds, imports: list[YamlError]) -> LoadedFile:
+    """The data of `text`, read from `path`; `YamlError` if it is not valid YAML. Imports
+    that cannot be followed are added to `imports` and load as empty values."""
+    try:
+        return LoadedFile(path, load_text(text, source=path, limits=bounds.load,
+                                          import_errors=imports))
+    except YamlTagError as error:
+        imports.clear()
+        data = load_text(text, source=path, lenient_tags=True, limits=bounds.load,
+                         import_errors=imports)
+        return LoadedFile(path, data, error)
 
 
 def _is_node_definitions(data: Any) -> bool:
@@ -60,38 +94,45 @@ def _is_config(data: Any) -> bool:
     return isinstance(data, dict) and bool(set(data) & set(CONFIG.fields))
 
 
-# check_file reports the imports it cannot follow: these loads go on past them (`[]`)
-def _check_node_definitions(path: str, bounds: Bounds) -> None:
-    load_node_definitions(load_file(path, limits=bounds.load, import_errors=[]),
-                          SchemaRegistry.from_entry_points())
+# A check raises the file's problems and returns its warnings as printable lines: what this
+# installation cannot do of a valid file (a file that is right, so exit 0).
+Check = Callable[[LoadedFile, Bounds], list[str]]
 
 
-def _check_infrastructure(path: str, bounds: Bounds) -> None:
-    compile_description(load_file(path, limits=bounds.load, import_errors=[]), source=path,
-                        limits=bounds.instances)
+def _check_node_definitions(file: LoadedFile, bounds: Bounds) -> list[str]:
+    data = file.strict_data()
+    found = file_warnings(data, load_node_definitions(data, SchemaRegistry.from_entry_points()))
+    return [f"{warning.location or file.path}: warning: {warning.message}"
+            + (f"\n  hint: {warning.hint}" if warning.hint else "") for warning in found]
 
 
-def _check_auth_data(path: str, bounds: Bounds) -> None:
-    AuthData(path).check()
+def _check_infrastructure(file: LoadedFile, bounds: Bounds) -> list[str]:
+    compile_description(file.strict_data(), source=file.path, limits=bounds.instances)
+    return []
 
 
-def _check_config(path: str, bounds: Bounds) -> None:
-    read_settings(path)
+def _check_auth_data(file: LoadedFile, bounds: Bounds) -> list[str]:
+    check_auth_data(file.strict_data(), file.path)
+    return []
 
 
-def _check_cloud_init(path: str, bounds: Bounds) -> None:
+def _check_config(file: LoadedFile, bounds: Bounds) -> list[str]:
+    settings_of(file.data, file.path)           # the tags of the original format are right here
+    return []
+
+
+def _check_cloud_init(file: LoadedFile, bounds: Bounds) -> list[str]:
     """A cloud-config is YAML (its templates are rendered later, per node): load it strictly."""
-    data = load_file(path, limits=bounds.load)
+    data = file.strict_data()
     if not isinstance(data, dict):
         raise OccoError("a cloud-config file is a mapping of cloud-init modules",
                         location=getattr(data, "location", None),
                         hint="write e.g. write_files:, runcmd:, packages: at the top")
+    return []
 
 
 # (what the file is, how to recognise it, how to check it), tried in order.
-# Recognising reads the original config format's tags; checking a description,
-# node definitions or auth data loads the file again, strictly.
-KINDS: list[tuple[str, Callable[[Any], bool], Callable[[str, Bounds], Any]]] = [
+KINDS: list[tuple[str, Callable[[Any], bool], Check]] = [
     ("node definitions", _is_node_definitions, _check_node_definitions),
     ("infrastructure description", _is_infrastructure, _check_infrastructure),
     ("authentication file", _is_auth_data, _check_auth_data),
@@ -100,49 +141,67 @@ KINDS: list[tuple[str, Callable[[Any], bool], Callable[[str, Bounds], Any]]] = [
 ]
 
 
-def recognise(data: Any) -> tuple[str, Callable[[str, Bounds], Any]] | None:
+def recognise(data: Any) -> tuple[str, Check] | None:
     for name, test, checker in KINDS:
         if test(data):
             return name, checker
     return None
 
 
-def check_file(path: str, bounds: Bounds = Bounds()) -> tuple[str | None, list[str]]:
-    """What the file is (None: unknown) and its problems as printable lines (none: valid)."""
+@dataclass(frozen=True)
+class Verdict:
+    """What occopus-validate says of one file."""
+
+    kind: str | None                # None: a file of no kind it knows
+    problems: list[str]             # printable lines; none when the file is valid
+    warnings: list[str] = field(default_factory=list)   # of a valid file, as printable lines
+
+
+def examine(path: str, bounds: Bounds = Bounds()) -> Verdict:
+    """Read the file once (bounded; a FIFO or a device is refused without waiting on it),
+    tell what it is and check it."""
     imports: list[YamlError] = []       # imports that cannot be followed, told with the rest
-    kind, problems = _check_file(path, bounds, imports)
+    verdict = _examine(path, bounds, imports)
     lines = [str(error) for error in imports]
     # an import that failed stands as an empty value: what is said about that value is moot
     moot = tuple(f"{error.location}: " for error in imports)
-    return kind, lines + [line for line in problems if line not in lines
-                          and not line.startswith(moot)]
+    problems = lines + [line for line in verdict.problems
+                        if line not in lines and not line.startswith(moot)]
+    return Verdict(verdict.kind, problems, [] if problems else verdict.warnings)
 
 
-def _check_file(path: str, bounds: Bounds,
-                imports: list[YamlError]) -> tuple[str | None, list[str]]:
-    kind = None
+def _examine(path: str, bounds: Bounds, imports: list[YamlError]) -> Verdict:
+    kind: tuple[str, Check] | None = None
     try:
-        if has_cloud_config_header(path):   # whatever its keys, cloud-init reads it as one
+        text = read_file(path, bounds.load)
+        if has_cloud_config_header(text):      # whatever its keys, cloud-init reads it as one
             kind = (CLOUD_INIT, _check_cloud_init)
-        else:
-            data = load_file(path, lenient_tags=True, limits=bounds.load,
-                             import_errors=imports)
-            kind = recognise(data)
-            if kind is None:
-                checks = {name: functools.partial(checker, bounds=bounds)
-                          for name, _, checker in KINDS}
-                return None, [str(problem) for problem in explain_unrecognised(path, data, checks)]
-        kind[1](path, bounds)
-    except SchemaError as error:
-        return kind and kind[0], [str(problem) for problem in error.problems]
+        file = load(path, text, bounds, imports)
     except (YamlError, OccoError) as error:
-        return kind and kind[0], [str(error)]
-    return kind[0], []
+        return Verdict(kind and kind[0], [str(error)])
+    kind = kind or recognise(file.data)
+    if kind is None:
+        checks = {name: functools.partial(checker, file, bounds) for name, _, checker in KINDS}
+        return Verdict(None, [str(problem) for problem in
+                              explain_unrecognised(file.path, file.data, checks)])
+    name, checker = kind
+    try:
+        return Verdict(name, [], checker(file, bounds))
+    except SchemaError as error:
+        return Verdict(name, [str(problem) for problem in error.problems])
+    except (YamlError, OccoError) as error:
+        return Verdict(name, [str(error)])
+
+
+def check_file(path: str, bounds: Bounds = Bounds()) -> tuple[str | None, list[str]]:
+    """What the file is (None: unknown) and its problems as printable lines (none: valid)."""
+    verdict = examine(path, bounds)
+    return verdict.kind, verdict.problems
 
 
 def validate_file(path: str, bounds: Bounds = Bounds()) -> list[str]:
     """The problems of one file as printable lines; empty when it is valid."""
-    return check_file(path, bounds)[1]
+    return examine(path, bounds).problems
 
 
 def configured_bounds(cfg: str | None) -> Bounds:
@@ -160,20 +219,6 @@ def configured_bounds(cfg: str | None) -> Bounds:
     return Bounds(settings.yaml, settings.limits)
 
 
-def warnings_of(path: str, bounds: Bounds = Bounds()) -> list[str]:
-    """What a valid file asks of this installation that it cannot do, as printable lines: the
-    node types of node definitions it cannot build (a file that is right, so exit 0)."""
-    try:
-        data = load_file(path, limits=bounds.load)
-        if not _is_node_definitions(data):
-            return []
-        found = file_warnings(data, load_node_definitions(data, SchemaRegistry.from_entry_points()))
-    except (YamlError, OccoError):
-        return []                   # said as its problems
-    return [f"{warning.location or path}: warning: {warning.message}"
-            + (f"\n  hint: {warning.hint}" if warning.hint else "") for warning in found]
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occopus-validate", description=__doc__.splitlines()[0])
     add_version_option(parser)
@@ -188,13 +233,13 @@ def _body(argv: Sequence[str]) -> int:
     bounds = configured_bounds(args.cfg)
     failed = False
     for path in args.files:
-        kind, problems = check_file(path, bounds)
-        if problems:
+        verdict = examine(path, bounds)
+        if verdict.problems:
             failed = True
-            print("\n".join(problems))
+            print("\n".join(verdict.problems))
         else:
-            ok = f"{path}: ok (cloud-init)" if kind == CLOUD_INIT else f"{path}: ok"
-            print("\n".join([*warnings_of(path, bounds), ok]))
+            ok = f"{path}: ok (cloud-init)" if verdict.kind == CLOUD_INIT else f"{path}: ok"
+            print("\n".join([*verdict.warnings, ok]))
     return EXIT_ERROR if failed else EXIT_OK
 
 

@@ -108,8 +108,17 @@ class AuthData:
         return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
+def check_auth_data(data: Any, path: str | os.PathLike) -> None:
+    """Check the data of an authentication file, loaded from `path` by a checker that need not
+    read it again; `SchemaError` lists every problem in it."""
+    _entries(data, Path(path))
+
+
 def _read(path: Path) -> dict[str, list[_Entry]]:
-    data = load_file(path)
+    return _entries(load_file(path), path)
+
+
+def _entries(data: Any, path: Path) -> dict[str, list[_Entry]]:
     data = {} if data is None else data
     problems = Problems()
     check(data, AUTH_FILE, path.name, problems)

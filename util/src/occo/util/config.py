@@ -253,7 +253,13 @@ def load_settings(cfg: str | os.PathLike | None = None,
 def read_settings(path: str | os.PathLike) -> Settings:
     """Read one configuration file; `SchemaError` lists every problem in it at once."""
     path = Path(path).absolute()
-    data = load_file(path, lenient_tags=True)
+    return settings_of(load_file(path, lenient_tags=True), path)
+
+
+def settings_of(data: Any, path: str | os.PathLike) -> Settings:
+    """The settings of a configuration file's data, loaded with lenient tags (a checker that
+    has loaded the file need not read it again); `SchemaError` lists every problem."""
+    path = Path(path).absolute()
     data = {} if data is None else data
     problems = Problems()
     check(data, CONFIG, path.name, problems)

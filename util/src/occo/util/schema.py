@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import OccoError, SourceLocation
+from .templated import is_template, port_number
 from .yamlload import key_location, location_of
 
 # Kinds of value. "scalar" accepts strings too, so that placeholders such as
@@ -29,8 +30,8 @@ KINDS: dict[str, Callable[[Any], bool]] = {
     "mapping": lambda value: isinstance(value, dict),
     "text": lambda value: isinstance(value, (str, dict)),  # a template: text or imported YAML
     # a health check's port or URL: what it is, or a template, checked once rendered
-    "port": lambda value: _is_template(value) or _is_port(value),
-    "url": lambda value: _is_template(value) or (
+    "port": lambda value: is_template(value) or port_number(value) is not None,
+    "url": lambda value: is_template(value) or (
         isinstance(value, str) and value.lower().startswith(("http://", "https://"))),
 }
 KIND_NAMES = {"any": "any value", "str": "a string", "int": "a whole number",
@@ -38,17 +39,6 @@ KIND_NAMES = {"any": "any value", "str": "a string", "int": "a whole number",
               "mapping": "a mapping", "text": "text or an imported YAML document",
               "port": "a port number (1 to 65535) or a template",
               "url": "an http:// or https:// URL, or a template"}
-
-
-def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
-def _is_port(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return False
-    text = str(value)
-    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
 
 
 @dataclass(frozen=True)

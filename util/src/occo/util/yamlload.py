@@ -20,7 +20,6 @@ bound, or on any value a tag cannot read, a `YamlError` says where and why.
 """
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -28,6 +27,7 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 from .errors import OccoError, SourceLocation
+from .gcpause import gc_paused
 from .limits import DEFAULT_LIMITS, LoadLimits
 from .textfile import FileTooLarge, UnreadableFile, read_text
 
@@ -41,6 +41,11 @@ class YamlError(OccoError):
 
 class YamlLimitError(YamlError):
     """Loading a file would pass one of the bounds of `LoadLimits`."""
+
+
+class YamlTagError(YamlError):
+    """A value has a tag that this load does not read (`!!python/...`, or `!UDS` and the
+    other tags of the original config format when they are not read leniently)."""
 
 
 Position = tuple[int, int]  # line and column, counted from 1
@@ -397,10 +402,21 @@ def _own_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
 
 
 def _merged_pairs(loader: _Loader, node: yaml.MappingNode):
-    """Every pair a mapping gets from its `<<` keys, those that win first."""
-    for source in _merge_sources(loader, node):
+    """Every pair a mapping gets from its `<<` keys, those that win first.
+
+    The merged mappings are walked depth first from an explicit stack: a chain of
+    merges is as long as the file makes it, and must not exhaust Python's stack.
+    A mapping merged a second time is skipped, as every pair of it lost already.
+    """
+    walked: set[int] = set()
+    pending = _merge_sources(loader, node)[::-1]
+    while pending:
+        source = pending.pop()
+        if id(source) in walked:
+            continue
+        walked.add(id(source))
         yield from _own_pairs(source)
-        yield from _merged_pairs(loader, source)
+        pending.extend(_merge_sources(loader, source)[::-1])
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode):
@@ -507,10 +523,9 @@ def _load_with(text: str, path: Path | None, budget: _Budget, stack: tuple[Path,
     loader_class = _LenientLoader if lenient_tags else _Loader
     own_stack = (*stack, path.resolve()) if path else stack
     loader = loader_class(text, path, budget, own_stack, depth, lenient_tags)
-    collecting = gc.isenabled()
-    gc.disable()  # loading makes many objects and frees none; collecting meanwhile is waste
     try:
-        return loader.get_single_data()
+        with gc_paused():   # loading makes many objects and frees none: collecting is waste
+            return loader.get_single_data()
     except yaml.constructor.ConstructorError as error:
         if error.problem and "could not determine a constructor" in error.problem:
             tag = error.problem.split("tag ")[-1].replace("tag:yaml.org,2002:", "!!")
@@ -518,9 +533,9 @@ def _load_with(text: str, path: Path | None, budget: _Budget, stack: tuple[Path,
                 raise YamlError("'<<' is a merge key: it cannot stand as a value",
                                 location=_mark(loader, error),
                                 hint="quote it ('<<') to keep it as text") from None
-            raise YamlError(f"unsupported tag {tag}", location=_mark(loader, error),
-                            hint="Occopus loads YAML safely: only plain YAML, !yaml_import and "
-                                 "!text_import are allowed") from None
+            raise YamlTagError(f"unsupported tag {tag}", location=_mark(loader, error),
+                               hint="Occopus loads YAML safely: only plain YAML, !yaml_import "
+                                    "and !text_import are allowed") from None
         raise YamlError(error.problem or str(error), location=_mark(loader, error)) from None
     except yaml.MarkedYAMLError as error:
         hint = error.context or None
@@ -538,8 +553,6 @@ def _load_with(text: str, path: Path | None, budget: _Budget, stack: tuple[Path,
                         location=SourceLocation(loader.source)) from None
     finally:
         loader.dispose()
-        if collecting:
-            gc.enable()
 
 
 def _mark(loader: _Loader, error: yaml.MarkedYAMLError) -> SourceLocation:
@@ -571,25 +584,35 @@ def load_file(path: str | Path, *, lenient_tags: bool = False, limits: LoadLimit
     without one it is raised. Errors inside an imported file are raised.
     """
     path = Path(path)
+    return _load(read_file(path, limits), path, limits, lenient_tags, import_errors)
+
+
+def read_file(path: str | Path, limits: LoadLimits | None = None) -> str:
+    """The text of a file to load, read within `limits.max_bytes`; `YamlError` if it cannot be.
+
+    Only a regular file is read: a FIFO or a device is refused without waiting on it.
+    For a caller that looks at the text itself before loading it with `load_text`.
+    """
     limits = limits or DEFAULT_LIMITS
     where = SourceLocation(str(path))
     try:
-        text = read_text(path, limits.max_bytes)
+        return read_text(Path(path), limits.max_bytes)
     except FileTooLarge:
         raise YamlLimitError(f"{path} is larger than {limits.max_bytes:,} bytes", location=where,
                              hint=_RAISE_HINT.format("max_bytes")) from None
     except UnreadableFile as problem:
         raise YamlError(problem.message, location=where, hint=problem.hint) from None
-    return _load(text, path, limits, lenient_tags, import_errors)
 
 
-def load_text(text: str, *, source: str | Path | None = None, limits: LoadLimits | None = None,
+def load_text(text: str, *, source: str | Path | None = None, lenient_tags: bool = False,
+              limits: LoadLimits | None = None,
               import_errors: list[YamlError] | None = None) -> Any:
-    """Load YAML from a string; imports resolve relative to `source`'s folder.
+    """Load YAML from a string as `load_file` loads a file's; imports resolve relative to
+    `source`'s folder (the file the text was read from).
 
     Without a `source`, imports may read only the folders of `limits.import_paths`.
     """
-    return _load(text, Path(source) if source else None, limits, False, import_errors)
+    return _load(text, Path(source) if source else None, limits, lenient_tags, import_errors)
 
 
 def to_plain(data: Any) -> Any:
