@@ -193,18 +193,15 @@ class EC2UnknownImageTest(EC2TutorialCase):
         self.addCleanup(self.destroy_if_stored, infra_id)
         return infra_id, failed
 
-    def line_about(self, node_id: str, stderr: str) -> str:
-        [line] = [line for line in stderr.splitlines() if f"node {node_id} (helloworld)" in line]
-        return line
-
     def test_the_build_fails_naming_the_node_and_the_clouds_words_and_leaves_nothing(self) -> None:
         infra_id, failed = self.fail_to_build()
         [row] = table_rows(failed.stdout)
         self.assertEqual((row["node"], row["outcome"], row["addresses"]),
                          ("helloworld", "failed", []))
-        line = self.line_about(row["node_id"], failed.stderr)
-        self.assertIn("InvalidAMIID.NotFound", line)
-        self.assertIn(f"The image id '[{UNKNOWN_IMAGE}]' does not exist", line)
+        self.assertIn("InvalidAMIID.NotFound", row["reason"])
+        self.assertIn(f"The image id '[{UNKNOWN_IMAGE}]' does not exist", row["reason"])
+        self.assertEqual((failed.stdout + failed.stderr).count("InvalidAMIID.NotFound"), 1,
+                         "the reason is said once, in the node table")
         self.assertIn(f"`occopus-destroy -i {infra_id}` removes it", failed.stderr)
         self.assertEqual(self.instances(infra_id), [])
         # what is kept is the infrastructure alone, which destroy removes
@@ -215,8 +212,7 @@ class EC2UnknownImageTest(EC2TutorialCase):
     def test_the_failed_node_says_what_to_fix(self) -> None:
         infra_id, failed = self.fail_to_build()
         [row] = table_rows(failed.stdout)
-        line = self.line_about(row["node_id"], failed.stderr)
-        self.assertIn(PERMANENT_HINTS["InvalidAMIID"], line,
+        self.assertIn(PERMANENT_HINTS["InvalidAMIID"], row["reason"],
                       "the ec2 plugin's hint for an unknown image is not shown")
 
     def test_the_table_quotes_the_clouds_words_as_they_are(self) -> None:

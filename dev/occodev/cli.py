@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import bump, docker, doctor, imports, index, installer, testrun, upload, venvs
+from . import (bump, docker, doctor, hostpackages, imports, index, installer, testrun,
+               upload, venvs)
 from .errors import DevError
 from .graph import build_graph, check_sibling_pins
 from .lock import Lock, run_lock
@@ -140,6 +141,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         suites.append(testrun.Suite("tool", dev_python, repo.root / "dev"))
     if "integration" in tool_suites:
         suites.append(testrun.Suite("integration", dev_python, repo.root))
+    hostpackages.ensure([component.folder for component in components])
     engine_was_running = docker.running_state(docker.EnginePaths.of(repo.root)) is not None
     try:
         total = testrun.run_suites(suites, verbose=args.verbose)

@@ -1,3 +1,4 @@
+import os
 import unittest
 from pathlib import Path
 
@@ -123,8 +124,9 @@ class CloudInitSchemaTest(unittest.TestCase):
         self.assertIn("not validated", logged.output[0])
 
 
-@unittest.skipUnless(CLOUD_INIT_SCHEMA.is_file(),
-                     f"cloud-init's schema is not at {CLOUD_INIT_SCHEMA}")
+@unittest.skipUnless(CLOUD_INIT_SCHEMA.is_file() or os.environ.get("CI") == "true",
+                     f"cloud-init's schema is not at {CLOUD_INIT_SCHEMA} "
+                     "(./occo-dev test installs Debian's cloud-init as root)")
 class InstalledCloudInitSchemaTest(unittest.TestCase):
     def test_the_installed_schema_is_used_by_default(self):
         good = {"write_files": [{"path": "/x", "content": "{{ name }}", "permissions": "0644"}],

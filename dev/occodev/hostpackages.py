@@ -1,0 +1,43 @@
+"""Debian packages the test suites read from the host, installed before they run.
+
+A component's tests may check Occopus against a file a Debian package
+installs on the Occopus host (cloud-init's JSON schema of cloud-config). As
+root, occo-dev installs what is missing, so no such test is ever skipped for
+want of it; as another user it says what to install.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .apt import apt_get
+from .errors import DevError
+
+
+@dataclass(frozen=True)
+class HostPackage:
+    package: str
+    provides: Path      # the file the tests read; present means installed
+    components: tuple[str, ...]
+
+
+PACKAGES = (
+    HostPackage("cloud-init", Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/"
+                                   "schema-cloud-config-v1.json"), ("infra-processor",)),
+)
+
+
+def ensure(components: list[str]) -> None:
+    """Install the host packages the tests of `components` read, where missing."""
+    missing = [wanted for wanted in PACKAGES
+               if set(wanted.components) & set(components) and not wanted.provides.is_file()]
+    if not missing:
+        return
+    names = [wanted.package for wanted in missing]
+    if os.geteuid() != 0:
+        raise DevError(f"the tests need Debian's {', '.join(names)}; install as root with: "
+                       f"apt-get install -y --no-install-recommends {' '.join(names)}")
+    print(f"occo-dev: installing {', '.join(names)} with apt-get", file=sys.stderr, flush=True)
+    apt_get(["install", "-y", "--no-install-recommends", *names])
