@@ -115,7 +115,8 @@ class CreateTest(SimCloudCase):
             result = world.execute(world.engine(), CreateNodes("web", 1, NOTHING))
         (failed,) = result.nodes
         self.assertEqual(failed.outcome, Outcome.FAILED)
-        self.assertIn("declared but not available", failed.reason)
+        self.assertIn("the nova endpoint must be an http(s) URL, not replace_with_your_keystone",
+                      failed.reason)
         self.assertNotIn("rolling it back failed", failed.reason)
         self.assertEqual(world.records(), {}, "nothing is kept to drop later")
 

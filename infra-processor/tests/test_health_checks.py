@@ -7,6 +7,8 @@ import unittest
 
 from occo.infraprocessor.health import HealthChecker, HealthTarget, Pinger, PingMethod
 from occo.infraprocessor.health.checks import MysqlDb, check_mysql, check_port, check_url
+from occo.infraprocessor.schemas import HEALTH_CHECK
+from occo.util.schema import Problems, check
 
 from .test_health_fixtures import (HttpServer, icmp_pinger, mysql_account, open_port,
                                    refusing_port, silent_port)
@@ -238,6 +240,27 @@ class HealthCheckerTest(unittest.TestCase):
         self.assertNotIn("pw", repr(target))
         self.assertEqual(target.timeout, 600.0)
         self.assertTrue(target.section["ping"])
+
+
+class PortAgreementTest(unittest.TestCase):
+    """occopus-validate and occopus-import check a port before any node exists; the health
+    check reads it from what a node renders. They must agree on what a port is."""
+
+    def test_a_port_is_usable_exactly_when_validation_accepts_it(self):
+        checker = HealthChecker(pinger=Pinger(icmp=False), timeout=5)
+        with refusing_port() as port:
+            values = [port, str(port), "{{ variables.port }}", f"{{# web #}}{port}",
+                      f"{{% if true %}}{port}{{% endif %}}", float(port), f" {port}", f"+{port}",
+                      f"{port}.0", "http", 0, 70000, True, None, "{80}"]
+            for value in values:
+                with self.subTest(value=value):
+                    problems = Problems()
+                    check({"ports": [value]}, HEALTH_CHECK, "health_check", problems)
+                    report = checker.check(HealthTarget("n1", HOST, {"ping": False,
+                                                                     "ports": [value]},
+                                                        variables={"port": port}))
+                    # usable: probed (and refused), not refused before any probe
+                    self.assertEqual(not problems, not report.hopeless, (problems, report))
 
 
 class ThreadRecordingChecker(HealthChecker):

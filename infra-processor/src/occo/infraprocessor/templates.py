@@ -27,8 +27,10 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from occo.util.errors import OccoError, SourceLocation
+from occo.util.templated import is_template
 
-from .bounds import MAX_OUTPUT, BoundedSandbox, TemplateTooLarge
+from .bounds import MAX_OUTPUT, TemplateTooLarge
+from .sandbox import BoundedSandbox
 
 Functions = Mapping[str, Callable[..., Any]]
 
@@ -164,12 +166,6 @@ def render_data(data: Any, context: Mapping[str, Any], *, source: str,
         return value
 
     return walk(data, source)
-
-
-def is_template(text: str) -> bool:
-    """Whether `text` holds anything Jinja would not write out as it is: its delimiters
-    (`{{`, `{%`, `{#`) all open with a brace."""
-    return "{" in text
 
 
 def has_templates(data: Any) -> bool:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from occo.util.errors import OccoError
 from occo.util.redact import is_secret_key, redact_url
 from occo.util.schema import with_defaults
+from occo.util.templated import is_template, port_number
 
 from ..schemas import HEALTH_CHECK
 from ..templates import render
@@ -162,30 +163,19 @@ def _ports(values: Sequence[Any], context: Mapping[str, Any],
     for index, value in enumerate(values):
         where = f"health_check.ports[{index}] of node {node_id}"
         shown = value
-        if isinstance(value, str) and "{" in value:
+        if is_template(value):
             try:
                 shown = render(value, context, source=where)
             except OccoError as error:
                 return CheckResult("port", str(value), False,
                                    f"cannot render {where}: {error.message}", permanent=True)
-        port = _port(shown)
+        port = port_number(shown)
         if port is None:
             reason = ("not a port number" if shown is value
                       else f"not a port number: {value!r} renders to {shown!r}")
             return CheckResult("port", str(value), False, reason, permanent=True)
         ports.append(port)
     return ports
-
-
-def _port(value: Any) -> int | None:
-    """A TCP port number from an int or a string of digits; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        return None
-    return port if 0 < port < 65536 else None
 
 
 def _mysql_entry(entry: Any, context: dict[str, Any], where: str) -> MysqlDb | CheckResult:
@@ -206,7 +196,7 @@ def _mysql_entry(entry: Any, context: dict[str, Any], where: str) -> MysqlDb | C
             detail = "" if is_secret_key(key) else f": {error.message}"   # the template is the secret
             return CheckResult("mysqldb", where, False, f"cannot render {key}{detail}",
                                permanent=True)
-    port = _port(values.get("port", MYSQL_PORT))
+    port = port_number(values.get("port", MYSQL_PORT))
     if port is None:
         return CheckResult("mysqldb", where, False,
                            f"port {values['port']!r} is not a port number", permanent=True)
