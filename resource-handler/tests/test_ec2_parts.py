@@ -9,7 +9,7 @@ from occo.util.nodes import ResolvedNode
 
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 from occo.resourcehandler.ec2.launch import client_token, instance_tags
-from occo.resourcehandler.ec2.locks import KeyedLocks
+from occo.resourcehandler.locks import KeyedLocks
 
 
 class ClientTokenTest(unittest.TestCase):

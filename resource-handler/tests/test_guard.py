@@ -171,7 +171,7 @@ class BatchCheckTest(unittest.TestCase):
         handlers = ResourceHandlers(Settings())
         self.addCleanup(handlers.close)
         with self.assertRaises(HandlerUnavailable) as raised:
-            handlers.for_resource({"type": "nova", "endpoint": "https://keystone"})
+            handlers.for_resource({"type": "azure_vm", "endpoint": "https://management"})
         self.assertIn("declared but not available", raised.exception.message)
 
 

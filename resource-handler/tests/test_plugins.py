@@ -35,11 +35,11 @@ class HandlerClassTest(unittest.TestCase):
 
     def test_a_declared_type_without_implementation_says_so(self):
         with self.assertRaises(PluginNotAvailable) as raised:
-            handler_class("nova")
+            handler_class("azure_vm")
         self.assertEqual(raised.exception.message,
-                         "resource type 'nova' is declared but not available in this release")
+                         "resource type 'azure_vm' is declared but not available in this release")
         self.assertIn("simcloud", raised.exception.hint)
-        self.assertNotIn("nova", raised.exception.hint)
+        self.assertNotIn("azure_vm", raised.exception.hint)
 
     def test_an_unknown_type_lists_the_installed_ones(self):
         with self.assertRaises(PluginNotAvailable) as raised:

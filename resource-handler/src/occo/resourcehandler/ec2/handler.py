@@ -37,7 +37,7 @@ from .described import (LIVE_STATES, addresses_of, described, newest_first, node
                         state_name, state_reason, tag_filter)
 from .errors import GONE_CODES, NOT_EC2_HINT, classify, error_code
 from .launch import run_request
-from .locks import KeyedLocks
+from ..locks import KeyedLocks
 from .schema import EC2
 
 log = logging.getLogger("occo.resourcehandler.ec2")

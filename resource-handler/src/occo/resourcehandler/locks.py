@@ -1,4 +1,4 @@
-"""A lock per key, kept only while someone holds it or waits for it."""
+"""A lock per key (a plugin serialises the creates of one node), kept while held or awaited."""
 from __future__ import annotations
 
 import threading
