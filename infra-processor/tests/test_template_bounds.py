@@ -102,6 +102,18 @@ ENDLESS = [
     "{% for n in [1] recursive %}{{ loop(range(100000)) if loop.depth < 3 }}{% endfor %}",
 ]
 
+# each round reads a large value and makes little or nothing: only the reading is counted
+BIG = "{% set big = 'x' * 16000000 %}"
+READING = [
+    BIG + ROUNDS + "{% if 'y' in big %}{% endif %}{% endfor %}",
+    BIG + ROUNDS + "{% if big == big ~ '' %}{% endif %}{% endfor %}",
+    BIG + ROUNDS + "{% if 'y' is in big %}{% endif %}{% endfor %}",
+    BIG + ROUNDS + "{% set _ = big.count('y') %}{% endfor %}",
+    BIG + ROUNDS + "{% set _ = big.find('y') %}{% endfor %}",
+    BIG + ROUNDS + "{% set _ = big[1:] %}{% endfor %}",
+    "{% set items = range(100000)|list %}" + ROUNDS + "{% if -1 in items %}{% endif %}{% endfor %}",
+]
+
 
 class TemplateBoundsTest(unittest.TestCase):
     def setUp(self):
@@ -130,6 +142,14 @@ class TemplateBoundsTest(unittest.TestCase):
     def test_the_rounds_and_calls_of_a_rendering_are_bounded(self):
         self._refused(ENDLESS, "loop rounds and calls")
 
+    def test_what_a_rendering_reads_is_bounded(self):
+        self._refused(READING, "a template may (run|make)")
+
+    def test_reading_small_values_is_not_held_back(self):
+        self.assertEqual(render("{% if 'b' in 'abc' and [1] == [1] and 'abc'[1:] == 'bc' %}"
+                                "{{ 'abc'.find('c') }}{{ 'abc'[::-1] }}{% endif %}", {}, source="t"),
+                         "2cba")
+
     def _refused(self, templates, message):
         for template in templates:
             with self.subTest(template):
@@ -137,7 +157,7 @@ class TemplateBoundsTest(unittest.TestCase):
                     render(template, {}, source="node_def:web[0] contextualisation")
                 self.assertEqual(str(caught.exception.location),
                                  "node_def:web[0] contextualisation:1")
-                self.assertIn(message, caught.exception.message)
+                self.assertRegex(caught.exception.message, message)
 
     def test_the_rendered_text_of_a_template_is_bounded(self):
         template = ("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}")

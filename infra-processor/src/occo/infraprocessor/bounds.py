@@ -31,6 +31,8 @@ MAX_OUTPUT = MAX_VALUE            # characters one template renders
 MAX_INT_BITS = 1 << 20            # about 315,000 decimal digits
 MAX_MADE = 64 * 1024 * 1024       # characters one rendering makes in all
 MAX_STEPS = 256 * 1024            # loop rounds and calls of one rendering
+READ_CHARACTERS = 4096            # characters one step may read (compare, search, slice)
+READ_ITEMS = 64                   # items one step may go through (`in`, `==` on lists)
 
 HINT = "templates make text for a node, not bulk data: ship large files another way"
 
@@ -352,10 +354,25 @@ def method_size(method: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -
     return 0
 
 
+def read_steps(*values: Any) -> int:
+    """The steps reading `values` through costs: a comparison, a search or a slice of a large
+    value makes nothing, but a loop of them would run for minutes."""
+    steps = 0
+    for value in values:
+        if isinstance(value, (str, bytes, bytearray)):
+            steps += len(value) // READ_CHARACTERS
+        elif isinstance(value, (list, tuple, dict, set, frozenset)):
+            steps += len(value) // READ_ITEMS
+    return steps
+
+
 def method_steps(method: Any, args: tuple[Any, ...]) -> int:
-    """The items a method of a list, dict or set goes through (`sort`, `index`, `extend`, ...)."""
+    """The items a method of a list, dict or set goes through (`sort`, `index`, `extend`, ...),
+    and what a method of a string reads (`find`, `count`, `split`, ...)."""
     target = getattr(method, "__self__", None)
     name = getattr(method, "__name__", "")
+    if isinstance(target, (str, bytes, bytearray)):
+        return read_steps(target, *args)
     if not isinstance(target, (list, dict, set)) or name in ("append", "insert", "pop", "get",
                                                               "setdefault", "add", "keys",
                                                               "values", "items", "clear",

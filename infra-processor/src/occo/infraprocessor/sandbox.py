@@ -16,7 +16,11 @@ the rendering's `budget`:
 - every `{% for %}` (a step per round: the length of a list up front, one by
   one for an iterator) and every `loop(...)` of a recursive loop;
 - the text a macro, a call block or `{% set %}...{% endset %}` collects, and
-  the text of each value `{{ ... }}` writes out.
+  the text of each value `{{ ... }}` writes out;
+- what a comparison (`==`, `in`, ...), a test (`is in`), a slice or a method of
+  a string reads (a step per `READ_CHARACTERS` characters or `READ_ITEMS`
+  items), and the value a slice makes: such operations make little or
+  nothing, yet a loop of them over a large value would run for minutes.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import Any
 
 from jinja2 import nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2.compiler import CodeGenerator, Frame, operators
 from jinja2.environment import Template
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import SandboxedEnvironment
@@ -32,7 +36,7 @@ from jinja2.utils import _PassArg, pass_context
 
 from . import budget
 from .bounds import (FILTER_COSTS, FilterCost, binop_size, concat_size, method_size,
-                     method_steps, number_asked, refuse, weight)
+                     method_steps, number_asked, read_steps, refuse, weight)
 
 _LISTED_ARGUMENTS = frozenset({"join", "extend", "update"})   # methods that go through an iterable
 _JINJA_KEYWORDS = frozenset({"_loop_vars", "_block_vars"})    # what Jinja passes to every call
@@ -63,6 +67,31 @@ class _BoundedCodeGenerator(CodeGenerator):
         for argument in node.nodes:
             self.visit(argument, frame)
             self.write(", ")
+        self.write("))")
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        self.write("(environment.read(context, ")
+        self.visit(node.expr, frame)
+        self.write(")")
+        for operand in node.ops:
+            self.write(f" {operators[operand.op]} environment.read(context, ")
+            self.visit(operand.expr, frame)
+            self.write(")")
+        self.write(")")
+
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        if not isinstance(node.arg, nodes.Slice):     # Jinja's slices bypass its getitem
+            super().visit_Getitem(node, frame)
+            return
+        self.write("environment.sliced(context, ")
+        self.visit(node.node, frame)
+        self.write(", slice(")
+        for index, part in enumerate((node.arg.start, node.arg.stop, node.arg.step)):
+            self.write(", " if index else "")
+            if part is None:
+                self.write("None")
+            else:
+                self.visit(part, frame)
         self.write("))")
 
     def buffer(self, frame: Frame) -> None:
@@ -142,6 +171,26 @@ def _bounded_filter(filter_: Callable[..., Any], name: str) -> Callable[..., Any
     return bounded
 
 
+def _bounded_test(test: Callable[..., Any], name: str) -> Callable[..., Any]:
+    passed = _passing(test)
+
+    @pass_context
+    def bounded(context: Context, *args: Any, **kwargs: Any) -> Any:
+        budget.of(context).step(1 + read_steps(*args))
+        return test(*passed(context), *args, **kwargs)
+
+    bounded.__name__ = getattr(test, "__name__", name)
+    bounded.__wrapped__ = test  # type: ignore[attr-defined]
+    return bounded
+
+
+class _BoundedTests(dict):  # type: ignore[type-arg]
+    """The tests of a bounded sandbox (`is in`, `is eq`, ...): each call counted as it reads."""
+
+    def __setitem__(self, name: str, test: Callable[..., Any]) -> None:
+        super().__setitem__(name, _bounded_test(test, name))
+
+
 class _BoundedFilters(dict):  # type: ignore[type-arg]
     """The filters of a bounded sandbox: each one set is counted (`b64encode`, ...)."""
 
@@ -164,6 +213,10 @@ class BoundedSandbox(SandboxedEnvironment):
         for name, filter_ in self.filters.items():
             filters[name] = filter_
         self.filters = filters
+        tests = _BoundedTests()
+        for name, test in self.tests.items():
+            tests[name] = test
+        self.tests = tests
         lipsum = self.globals["lipsum"]
 
         @pass_context
@@ -211,6 +264,20 @@ class BoundedSandbox(SandboxedEnvironment):
             spent.step(len(iterable))
             return iterable
         return _counting(iterable, spent)
+
+    def read(self, context: Context, value: Any) -> Any:
+        """An operand of a comparison, its reading counted."""
+        budget.of(context).step(read_steps(value))
+        return value
+
+    def sliced(self, context: Context, value: Any, part: slice) -> Any:
+        """`value[part]`, its reading and the value it makes counted before it is made."""
+        if isinstance(value, Sized) and not isinstance(value, range):
+            size = len(range(*part.indices(len(value))))
+            spent = budget.of(context)
+            spent.step(read_steps(value))
+            spent.make(size, "a slice")
+        return value[part]
 
     def bounded_concat(self, context: Context, parts: tuple[Any, ...]) -> str:
         budget.of(context).make(concat_size(parts), "joining values with ~")
