@@ -149,6 +149,19 @@ BOMBS = [
     Bomb("template {{ 9 ** (9 ** 9) }} (build)",
          {"infra.yaml": INFRA % "", "nodes.yaml": LOCAL_NODE % "{{ 9 ** (9 ** 9) }}"},
          ["occopus-build", "infra.yaml"], IMPORT),
+    Bomb("template nested range(100000) loops (build)",
+         {"infra.yaml": INFRA % "", "nodes.yaml": LOCAL_NODE % (
+             "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")},
+         ["occopus-build", "infra.yaml"], IMPORT),
+    Bomb("template ('{0}' * 1000).format(big) (build)",
+         {"infra.yaml": INFRA % "", "nodes.yaml": LOCAL_NODE % (
+             "{{ ('{0}' * 1000).format('x' * 1000000) }}")},
+         ["occopus-build", "infra.yaml"], IMPORT),
+    Bomb("template searching a 16 MB string in a loop (build)",
+         {"infra.yaml": INFRA % "", "nodes.yaml": LOCAL_NODE % (
+             "{% set big = 'x' * 16000000 %}{% for i in range(100000) %}"
+             "{% if 'y' in big %}{% endif %}{% endfor %}")},
+         ["occopus-build", "infra.yaml"], IMPORT),
     Bomb("scaling.min: 1000000000 (build --dry-run)",
          {"infra.yaml": INFRA % ", scaling: {min: 1000000000}",
           "nodes.yaml": LOCAL_NODE % "hello"},
