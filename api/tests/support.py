@@ -381,9 +381,10 @@ class CommandCase(unittest.TestCase):
     def build_ready(self, description: Path) -> tuple[str, list[dict[str, Any]]]:
         """`occopus-build` that must succeed: the id it printed last (destroyed at cleanup if
         a test stops half-way), and its table's rows, every node created and ready."""
-        built = self.run_command("occopus-build", description, code=0)
+        built = self.run_command("occopus-build", description)
         infra_id = last_line(built.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
+        self.addCleanup(self.destroy_if_stored, infra_id)     # a failed build keeps what it made
+        self.assertEqual(built.returncode, 0, built.stdout + built.stderr)
         self.assertEqual(self.stored_ids(), [infra_id])
         rows = table_rows(built.stdout)
         for row in rows:
