@@ -28,6 +28,9 @@ ORIGINAL = {
     "simcloud": ({"endpoint"}, {"name", "image", "flavor", "tags"}),
     "local": (set(), {"name", "workdir", "address_range"}),
     "docker": ({"endpoint", "origin", "image", "tag"}, {"name"}),
+    # new in this release, not the original's: any Libcloud compute driver
+    "libcloud": ({"driver", "image", "size"},
+                 {"name", "driver_args", "region", "location", "server_name", "create_args"}),
 }
 
 
@@ -36,7 +39,7 @@ CONNECTION = {"ec2": {"endpoint", "regionname"}, "nova": {"endpoint", "project_i
               "region_name", "user_domain_name"}, "azure_vm": {"endpoint"},
               "azure_aci": {"endpoint"}, "cloudbroker": {"endpoint"}, "cloudsigma": {"endpoint"},
               "simcloud": {"endpoint"}, "local": {"workdir", "address_range"},
-              "docker": {"endpoint"}}
+              "docker": {"endpoint"}, "libcloud": {"driver", "driver_args", "region"}}
 
 
 def registered():

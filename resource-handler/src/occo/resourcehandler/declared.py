@@ -48,10 +48,3 @@ AZURE_ACI = Declared(resource_schema("azure_aci", "An Azure container instance."
     "vnet_name": text("the virtual network of a private container"),
     "subnet_name": text("the subnet of a private container"),
 }))
-
-CLOUDBROKER = Declared(resource_schema("cloudbroker", "The CloudBroker platform.", {
-    "endpoint": text("the CloudBroker API URL", connection=True),
-    "description": Field("mapping", doc="the instance: deployment_id, instance_type_id, ..."),
-}, {
-    "start_in_vpc": Field("any", doc="start the instance in a VPC"),
-}))

@@ -44,6 +44,7 @@ from urllib.parse import parse_qs, urlsplit
 HOST = "127.0.0.1"
 REGION = "RegionOne"
 PROJECT_ID = "0b7f1c1a5e7d4c4f9e7a3b2c1d0e9f8a"
+PROJECT_NAME = "occopus"            # in the domain "default" (name "Default")
 USER = {"username": "occopus-tester", "password": "fake-openstack-password-0123"}
 APP_CREDENTIAL = {"type": "application_credential", "id": "3c4b0d2f6e5a4b1c9d8e7f6a5b4c3d2e",
                   "secret": "fake-openstack-app-secret-4567"}
@@ -224,7 +225,7 @@ class FakeOpenStack:
             return _error(path, 404, "The resource could not be found.")
         identity = (body or {}).get("auth", {}).get("identity", {})
         methods = identity.get("methods") or []
-        project = {"id": PROJECT_ID, "name": "occopus", "domain": {"id": "default",
+        project = {"id": PROJECT_ID, "name": PROJECT_NAME, "domain": {"id": "default",
                                                                    "name": "Default"}}
         if methods == ["password"]:
             user = identity.get("password", {}).get("user", {})
@@ -232,7 +233,7 @@ class FakeOpenStack:
             if (user.get("name"), user.get("password")) != (USER["username"], USER["password"]) \
                     or user.get("domain", {}).get("name") != "Default":
                 return _error(path, 401, "The request you have made requires authentication.")
-            if scope.get("id") != PROJECT_ID:
+            if scope.get("id") != PROJECT_ID and not _names_project(scope):
                 return _error(path, 401, f"User {user.get('name')} has no access to project "
                                          f"{scope.get('id')}")
         elif methods == ["application_credential"]:
@@ -296,7 +297,9 @@ class FakeOpenStack:
         def view(flavor_id: str) -> dict[str, Any]:
             name, vcpus, ram, disk = FLAVORS[flavor_id]
             return {"id": flavor_id, "name": name, "vcpus": vcpus, "ram": ram, "disk": disk,
-                    "links": [], "os-flavor-access:is_public": True}
+                    "swap": "", "OS-FLV-EXT-DATA:ephemeral": 0, "rxtx_factor": 1.0,
+                    "OS-FLV-DISABLED:disabled": False, "links": [],
+                    "os-flavor-access:is_public": True}
         if not parts or parts == ["detail"]:
             return 200, {"flavors": [view(flavor_id) for flavor_id in FLAVORS]}, {}
         if parts[0] in FLAVORS:
@@ -380,8 +383,11 @@ class FakeOpenStack:
                 "security_groups": server.body.get("security_groups") or [{"name": "default"}],
                 "addresses": {NETWORK_NAME: addresses} if addresses else {},
                 "created": _iso(server.created), "updated": _iso(time.time()),
+                "hostId": "" if server.status == "BUILD" else uuid.uuid5(
+                    uuid.NAMESPACE_URL, PROJECT_ID + server.id).hex,
                 "os-extended-volumes:volumes_attached": [{"id": v["id"]} for v in server.volumes],
-                "links": []}
+                "links": [{"rel": "self",
+                           "href": f"{self.url}/compute/v2.1/servers/{server.id}"}]}
         if server.fault:
             view["fault"] = {"code": 500, "message": server.fault, "created": _iso(time.time())}
         return view
@@ -496,6 +502,13 @@ def _error(path: str, status: int, message: str,
             fault["retryAfter"] = str(retry_after)
         body = {_NOVA_FAULTS.get(status, "computeFault"): fault}
     return status, body, headers
+
+
+def _names_project(scope: Mapping[str, Any]) -> bool:
+    """A project scope by name, in its domain by id or name (as Libcloud sends it)."""
+    domain = scope.get("domain") or {}
+    return scope.get("name") == PROJECT_NAME and (domain.get("id") == "default"
+                                                  or domain.get("name") == "Default")
 
 
 def _network_view(network_id: str, name: str, external: bool) -> dict[str, Any]:

@@ -1,0 +1,115 @@
+"""CloudBroker's answers and httpx's failures as the contract's errors: one line, no secrets.
+
+CloudBroker answers an error with an XML document `<errors><error>...</error>
+</errors>` (a Rails application's error shape). What a user can fix
+(credentials, permissions, a deployment, instance type or key pair the
+account does not have, a description the platform refuses) is permanent,
+its hint saying what to fix. A throttled call (429, with Retry-After), a
+conflict (409), a 5xx, and a connection lost or timed out are transient:
+the engine retries them.
+
+Messages quote the cloud's own words, with every credential value and URL
+password hidden.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import httpx
+from defusedxml import ElementTree as SafeTree
+
+from occo.util.redact import hide
+
+from ..base import PermanentError, ResourceError, TransientError
+from ..cloudsigma.errors import retry_after
+
+RETRY_HINT = "the engine retries it; if it lasts, check the cloud's status"
+CREDENTIALS_HINT = ("check email and password in this resource's entry of auth_data.yaml: "
+                    "they must log in to this CloudBroker platform")
+PERMISSION_HINT = "the account may not do this: check its permissions, and that the instance " \
+                  "is its own"
+REQUEST_HINT = ("check the description in the resource section of the node definition: "
+                "deployment_id, instance_type_id and key_pair_id must be the account's")
+NOT_CLOUDBROKER_HINT = ("is the endpoint CloudBroker's API (https://<platform>.cloudbroker.com)?"
+                        " The engine retries in case the answer came from a proxy in trouble")
+MOST_WORDS = 500        # characters of the cloud's words quoted
+DEFAULT_THROTTLE_WAIT = 1.0
+
+
+class CloudBrokerError(Exception):
+    """An error answer of the API: its status, the cloud's words, and its Retry-After."""
+
+    def __init__(self, status: int, said: str, retry_after: float | None) -> None:
+        super().__init__(f"{status}: {said}")
+        self.status = status
+        self.said = said
+        self.retry_after = retry_after
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> CloudBrokerError:
+        return cls(response.status_code, cloud_words(response),
+                   retry_after(response.headers.get("Retry-After")))
+
+
+def cloud_words(response: httpx.Response) -> str:
+    """The cloud's messages from an error answer, joined; the start of its body when it is
+    not CloudBroker's XML."""
+    try:
+        root = SafeTree.fromstring(response.content)
+    except Exception:       # not XML, or XML refused as unsafe: quote the text
+        root = None
+    if root is not None:
+        words = [" ".join((item.text or "").split()) for item in root.iter("error")]
+        words = [word for word in words if word]
+        if words:
+            return "; ".join(words)
+    text = response.text.strip()
+    return text[:MOST_WORDS] or response.reason_phrase or "(no message)"
+
+
+def classify(error: Exception, *, where: str, operation: str, secrets: Collection[str],
+             missing_hint: str | None = None) -> ResourceError | None:
+    """`error` as a `TransientError` or `PermanentError`; None when it came neither from the
+    cloud nor from the network (a bug, to be let through).
+
+    `where` starts the message (the cloud's label, and the node when there is one);
+    `operation` names the call; `missing_hint` is the hint of a 404 (what to check).
+    """
+    if isinstance(error, CloudBrokerError):
+        return _from_cloud(error, where, operation, secrets, missing_hint)
+    if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
+                              hint="set endpoint to an https URL, e.g. "
+                                   "https://cola-prototype.cloudbroker.com")
+    if isinstance(error, httpx.ConnectError) and "CERTIFICATE" in str(error).upper():
+        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
+                              hint="check the endpoint's URL and certificate (https needs a "
+                                   "certificate this machine trusts)")
+    if isinstance(error, httpx.TransportError):
+        return TransientError(_line(f"{where}: {operation} failed: {type(error).__name__}: "
+                                    f"{error}", secrets),
+                              hint="is the endpoint reachable from here? The engine retries")
+    if isinstance(error, ValueError):       # a 2xx answer that is not the API's XML
+        return TransientError(_line(f"{where}: {operation} failed: the answer is not "
+                                    f"CloudBroker's: {error}", secrets),
+                              hint=NOT_CLOUDBROKER_HINT)
+    return None
+
+
+def _from_cloud(error: CloudBrokerError, where: str, operation: str, secrets: Collection[str],
+                missing_hint: str | None) -> ResourceError:
+    message = _line(f"{where}: {operation} failed: {error.status}: {error.said[:MOST_WORDS]}",
+                    secrets)
+    status = error.status
+    if status == 429:
+        return TransientError(message, hint=RETRY_HINT,
+                              retry_after=error.retry_after or DEFAULT_THROTTLE_WAIT)
+    if status >= 500 or status == 409:
+        return TransientError(message, hint=RETRY_HINT, retry_after=error.retry_after)
+    hint = {401: CREDENTIALS_HINT, 403: PERMISSION_HINT, 404: missing_hint}.get(status)
+    return PermanentError(message, hint=hint or REQUEST_HINT)
+
+
+def _line(text: str, secrets: Collection[str]) -> str:
+    """`text` on one line, with `secrets` and URL passwords hidden."""
+    return " ".join(hide(text, secrets).split())
