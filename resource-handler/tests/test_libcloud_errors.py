@@ -1,6 +1,8 @@
 """How the libcloud plugin classifies what Libcloud raises."""
 from __future__ import annotations
 
+import email.utils
+import time
 import unittest
 
 import requests
@@ -50,6 +52,13 @@ class ClassifyTest(unittest.TestCase):
         error = classified(BaseHTTPError(503, "unavailable", {"Retry-After": "3"}))
         assert isinstance(error, TransientError)
         self.assertEqual(error.retry_after, 3.0)
+
+    def test_a_retry_after_date_is_read_as_seconds_from_now(self) -> None:
+        in_an_hour = email.utils.formatdate(time.time() + 3600, usegmt=True)
+        error = classified(BaseHTTPError(503, "unavailable", {"Retry-After": in_an_hour}))
+        assert isinstance(error, TransientError)
+        self.assertGreater(error.retry_after or 0, 3000)
+        self.assertLessEqual(error.retry_after or 0, 3600)
 
     def test_client_errors_are_permanent(self) -> None:
         for raised in (BaseHTTPError(400, "bad image", {}), BaseHTTPError(403, "no", {}),

@@ -2,13 +2,28 @@
 cloud, secrets hidden; throttling and 5xx transient with the cloud's Retry-After."""
 from __future__ import annotations
 
+import email.utils
+import time
+import unittest
 import uuid
 
 from occo.resourcehandler.base import (Instance, PermanentError, ResourceError,
                                        TransientError)
+from occo.resourcehandler.nova import errors
 from occo.resourcehandler.nova import testing as fake
 
 from .nova_support import FakeOpenStackCase
+
+
+class RetryAfterTest(unittest.TestCase):
+
+    def test_a_retry_after_date_is_read_as_seconds_from_now(self) -> None:
+        in_an_hour = email.utils.formatdate(time.time() + 3600, usegmt=True)
+        error = errors.from_status(503, "try later", {"retry-after": in_an_hour},
+                                   where="[nova]", operation="creating", secrets=())
+        assert isinstance(error, TransientError)
+        self.assertGreater(error.retry_after or 0, 3000)
+        self.assertLessEqual(error.retry_after or 0, 3600)
 
 
 class CreateErrorsTest(FakeOpenStackCase):

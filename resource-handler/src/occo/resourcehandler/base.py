@@ -196,6 +196,10 @@ class ResourceHandler(abc.ABC):
     def label(self) -> str:
         return self.connection.label
 
+    def where(self, node: ResolvedNode | None = None) -> str:
+        """How every message starts: the cloud's label, and the node when there is one."""
+        return f"[{self.label}]" + (f" node {node.node_id}" if node is not None else "")
+
     @property
     def backend_key(self) -> str:
         """What limits are shared by: the type and the endpoint."""

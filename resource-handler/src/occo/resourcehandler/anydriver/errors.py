@@ -17,12 +17,10 @@ from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
 from libcloud.common.types import (InvalidCredsError, LibcloudError, MalformedResponseError,
                                    ProviderError, ServiceUnavailableError)
 
-from occo.util.redact import hide
-
+from .. import httpanswers
 from ..base import PermanentError, ResourceError, TransientError
+from ..httpanswers import RETRY_HINT, THROTTLED_WAIT, one_line, retry_after
 
-RETRY_HINT = "the engine retries it; if it lasts, check the cloud's status"
-THROTTLED_WAIT = 1.0
 CREDENTIALS_HINT = ("check this resource's entry of auth_data.yaml (key, secret and any other "
                     "credential the driver takes) and driver_args")
 PERMISSION_HINT = "the credentials may not do this: check the account's rights and quota"
@@ -62,26 +60,11 @@ def classify(error: Exception, *, where: str, operation: str,
 
 def from_status(status: int, message: str, headers: Mapping[str, Any]) -> ResourceError:
     """The error of an HTTP answer `status`."""
-    retry_after = _retry_after(headers)
-    if status == 429:
-        return TransientError(message, hint=RETRY_HINT,
-                              retry_after=retry_after or THROTTLED_WAIT)
-    if status >= 500 or status == 409:
-        return TransientError(message, hint=RETRY_HINT, retry_after=retry_after)
-    if status == 401:
-        return PermanentError(message, hint=CREDENTIALS_HINT)
-    if status == 403:
-        return PermanentError(message, hint=PERMISSION_HINT)
-    return PermanentError(message, hint=REQUEST_HINT)
-
-
-def _retry_after(headers: Mapping[str, Any]) -> float | None:
     lowered = {str(key).lower(): value for key, value in headers.items()}
-    try:
-        return max(0.0, float(lowered["retry-after"]))
-    except (KeyError, TypeError, ValueError):
-        return None
+    return httpanswers.from_status(status, message, wait=retry_after(lowered.get("retry-after")),
+                                   hints={401: CREDENTIALS_HINT, 403: PERMISSION_HINT},
+                                   default_hint=REQUEST_HINT)
 
 
 def _line(text: str, secrets: Collection[str]) -> str:
-    return " ".join(hide(text, secrets).split())[:MOST_WORDS]
+    return one_line(text, secrets)[:MOST_WORDS]

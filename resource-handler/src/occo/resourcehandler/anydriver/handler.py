@@ -96,7 +96,7 @@ class LibcloudHandler(ResourceHandler):
         return each(nodes, self._create)
 
     def _create(self, node: ResolvedNode) -> Instance:
-        where = self._where(node)
+        where = self.where(node)
         name = node_name(node, self._abilities, where)
         arguments = create_arguments(node, self._abilities, where)
         with _NODE_LOCKS.holding(f"{self.connection.key}|{node.node_id}"):
@@ -139,7 +139,7 @@ class LibcloudHandler(ResourceHandler):
             (size for size in self._sizes if size.name == wanted), None)
         if found is None:
             known = ", ".join(sorted({str(size.name or size.id) for size in self._sizes})[:20])
-            raise PermanentError(f"{self._where(node)}: the cloud has no size {wanted!r}",
+            raise PermanentError(f"{self.where(node)}: the cloud has no size {wanted!r}",
                                  hint=f"set size to the id or name of one of: {known}")
         return found
 
@@ -148,7 +148,7 @@ class LibcloudHandler(ResourceHandler):
         if wanted in (None, ""):
             return None
         if "location" not in self._abilities.arguments and not self._abilities.any_keyword:
-            raise PermanentError(f"{self._where(node)}: this Libcloud driver takes no location",
+            raise PermanentError(f"{self.where(node)}: this Libcloud driver takes no location",
                                  hint="remove location from the resource section")
         if self._locations is None:
             self._locations = self._call("listing locations", node, self._driver.list_locations)
@@ -157,7 +157,7 @@ class LibcloudHandler(ResourceHandler):
                                     if place.name == str(wanted)), None)
         if found is None:
             known = ", ".join(sorted({str(p.name or p.id) for p in self._locations})[:20])
-            raise PermanentError(f"{self._where(node)}: the cloud has no location {wanted!r}",
+            raise PermanentError(f"{self.where(node)}: the cloud has no location {wanted!r}",
                                  hint=f"set location to the id or name of one of: {known}")
         return found
 
@@ -207,9 +207,6 @@ class LibcloudHandler(ResourceHandler):
     def _listed(self, operation: str, node: ResolvedNode | None = None) -> list[Node]:
         return list(self._call(operation, node, self._driver.list_nodes))
 
-    def _where(self, node: ResolvedNode | None = None) -> str:
-        return f"[{self.label}]" + (f" node {node.node_id}" if node is not None else "")
-
     def _call(self, operation: str, node: ResolvedNode | None, call: Any, *,
               missing_ok: bool = False) -> Any:
         """`call()` of the driver, its errors classified; None for a 404 when `missing_ok`."""
@@ -227,7 +224,7 @@ class LibcloudHandler(ResourceHandler):
         except Exception as error:
             if missing_ok and isinstance(error, BaseHTTPError) and error.code == 404:
                 return
-            classified = classify(error, where=self._where(node), operation=operation,
+            classified = classify(error, where=self.where(node), operation=operation,
                                   secrets=self._secrets)
             if classified is None:
                 raise

@@ -13,22 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from xml.etree import ElementTree
 
-import httpx
 from defusedxml import ElementTree as SafeTree
 
-from occo.util.redact import redact_url
-
-from ..base import Connection, PermanentError
+from ..base import Connection
+from ..httpclient import CONNECT_TIMEOUT, READ_TIMEOUT, basic_auth_client
 from .errors import CloudBrokerError
 
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 30.0
-# the engine calls one handler from many threads
-POOL_CONNECTIONS = 32
-CREDENTIAL_KEYS = ("email", "password")
+ENDPOINT_HINT = ("set endpoint to the API URL of the CloudBroker platform, "
+                 "e.g. https://cola-prototype.cloudbroker.com")
 XML = "application/xml"
 
 
@@ -39,27 +34,10 @@ class CloudBrokerClient:
                  read_timeout: float = READ_TIMEOUT) -> None:
         """`PermanentError` when the endpoint is not an http(s) URL or the credentials lack
         `email` or `password`."""
-        endpoint = str(connection.settings.get("endpoint") or "").strip()
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PermanentError(f"[{connection.label}] the cloudbroker endpoint is not an "
-                                 f"http(s) URL: {redact_url(endpoint) or 'nothing'}",
-                                 hint="set endpoint to the API URL of the CloudBroker "
-                                      "platform, e.g. https://cola-prototype.cloudbroker.com")
-        missing = [key for key in CREDENTIAL_KEYS if not connection.credentials.get(key)]
-        if missing:
-            raise PermanentError(f"[{connection.label}] the cloudbroker credentials have no "
-                                 f"{' and no '.join(missing)}",
-                                 hint="give this resource an entry in auth_data.yaml with "
-                                      "auth_data: {email: ..., password: ...}")
-        self._http = httpx.Client(
-            base_url=endpoint.rstrip("/") + "/",
-            auth=httpx.BasicAuth(str(connection.credentials["email"]),
-                                 str(connection.credentials["password"])),
-            headers={"Accept": XML, "User-Agent": "occopus"},
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=POOL_CONNECTIONS),
-            follow_redirects=False)
+        self._http = basic_auth_client(connection, cloud="cloudbroker", accept=XML,
+                                       endpoint_hint=ENDPOINT_HINT,
+                                       connect_timeout=connect_timeout,
+                                       read_timeout=read_timeout)
 
     def close(self) -> None:
         self._http.close()

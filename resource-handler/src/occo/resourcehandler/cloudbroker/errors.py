@@ -18,12 +18,9 @@ from collections.abc import Collection
 import httpx
 from defusedxml import ElementTree as SafeTree
 
-from occo.util.redact import hide
+from ..base import ResourceError, TransientError
+from ..httpanswers import from_status, from_transport, one_line, retry_after
 
-from ..base import PermanentError, ResourceError, TransientError
-from ..cloudsigma.errors import retry_after
-
-RETRY_HINT = "the engine retries it; if it lasts, check the cloud's status"
 CREDENTIALS_HINT = ("check email and password in this resource's entry of auth_data.yaml: "
                     "they must log in to this CloudBroker platform")
 PERMISSION_HINT = "the account may not do this: check its permissions, and that the instance " \
@@ -32,8 +29,8 @@ REQUEST_HINT = ("check the description in the resource section of the node defin
                 "deployment_id, instance_type_id and key_pair_id must be the account's")
 NOT_CLOUDBROKER_HINT = ("is the endpoint CloudBroker's API (https://<platform>.cloudbroker.com)?"
                         " The engine retries in case the answer came from a proxy in trouble")
+URL_HINT = "set endpoint to an https URL, e.g. https://cola-prototype.cloudbroker.com"
 MOST_WORDS = 500        # characters of the cloud's words quoted
-DEFAULT_THROTTLE_WAIT = 1.0
 
 
 class CloudBrokerError(Exception):
@@ -77,39 +74,18 @@ def classify(error: Exception, *, where: str, operation: str, secrets: Collectio
     """
     if isinstance(error, CloudBrokerError):
         return _from_cloud(error, where, operation, secrets, missing_hint)
-    if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
-                              hint="set endpoint to an https URL, e.g. "
-                                   "https://cola-prototype.cloudbroker.com")
-    if isinstance(error, httpx.ConnectError) and "CERTIFICATE" in str(error).upper():
-        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
-                              hint="check the endpoint's URL and certificate (https needs a "
-                                   "certificate this machine trusts)")
-    if isinstance(error, httpx.TransportError):
-        return TransientError(_line(f"{where}: {operation} failed: {type(error).__name__}: "
-                                    f"{error}", secrets),
-                              hint="is the endpoint reachable from here? The engine retries")
+    failed = f"{where}: {operation} failed"
+    if (classified := from_transport(error, failed, secrets, url_hint=URL_HINT)) is not None:
+        return classified
     if isinstance(error, ValueError):       # a 2xx answer that is not the API's XML
-        return TransientError(_line(f"{where}: {operation} failed: the answer is not "
-                                    f"CloudBroker's: {error}", secrets),
-                              hint=NOT_CLOUDBROKER_HINT)
+        return TransientError(one_line(f"{failed}: the answer is not CloudBroker's: {error}",
+                                       secrets), hint=NOT_CLOUDBROKER_HINT)
     return None
 
 
 def _from_cloud(error: CloudBrokerError, where: str, operation: str, secrets: Collection[str],
                 missing_hint: str | None) -> ResourceError:
-    message = _line(f"{where}: {operation} failed: {error.status}: {error.said[:MOST_WORDS]}",
-                    secrets)
-    status = error.status
-    if status == 429:
-        return TransientError(message, hint=RETRY_HINT,
-                              retry_after=error.retry_after or DEFAULT_THROTTLE_WAIT)
-    if status >= 500 or status == 409:
-        return TransientError(message, hint=RETRY_HINT, retry_after=error.retry_after)
-    hint = {401: CREDENTIALS_HINT, 403: PERMISSION_HINT, 404: missing_hint}.get(status)
-    return PermanentError(message, hint=hint or REQUEST_HINT)
-
-
-def _line(text: str, secrets: Collection[str]) -> str:
-    """`text` on one line, with `secrets` and URL passwords hidden."""
-    return " ".join(hide(text, secrets).split())
+    message = one_line(f"{where}: {operation} failed: {error.status}: {error.said[:MOST_WORDS]}",
+                       secrets)
+    return from_status(error.status, message, wait=error.retry_after, default_hint=REQUEST_HINT,
+                       hints={401: CREDENTIALS_HINT, 403: PERMISSION_HINT, 404: missing_hint})

@@ -76,7 +76,7 @@ class CloudBrokerHandler(ResourceHandler):
         return each(nodes, self._create)
 
     def _create(self, node: ResolvedNode) -> Instance:
-        where = self._where(node)
+        where = self.where(node)
         description = description_of(node, where)
         if description.get("name") not in (None, instance_name(node)):
             log.warning("%s: the description's name %r is replaced by %s, which marks the "
@@ -98,7 +98,7 @@ class CloudBrokerHandler(ResourceHandler):
 
     def _instance(self, node: ResolvedNode, instance: Mapping[str, Any]) -> Instance:
         if not instance.get("id"):
-            raise TransientError(f"{self._where(node)}: create instance failed: the answer "
+            raise TransientError(f"{self.where(node)}: create instance failed: the answer "
                                  "names no instance id", hint=NOT_CLOUDBROKER_HINT)
         return Instance(node.infra_id, node.node_id, str(instance["id"]))
 
@@ -148,9 +148,6 @@ class CloudBrokerHandler(ResourceHandler):
         return owned
 
     # --- errors -------------------------------------------------------------
-    def _where(self, node: ResolvedNode | None = None) -> str:
-        return f"[{self.label}]" + (f" node {node.node_id}" if node is not None else "")
-
     @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None = None, *,
                       missing_hint: str | None = None) -> Iterator[None]:
@@ -161,7 +158,7 @@ class CloudBrokerHandler(ResourceHandler):
         except ResourceError:
             raise
         except Exception as error:
-            classified = classify(error, where=self._where(node), operation=operation,
+            classified = classify(error, where=self.where(node), operation=operation,
                                   secrets=self._secrets, missing_hint=missing_hint)
             if classified is None:
                 raise

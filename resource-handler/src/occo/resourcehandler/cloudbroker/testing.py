@@ -29,23 +29,20 @@ error of the API's shape (401, 403, 404, 409, 429 with Retry-After, 5xx, ...).
 from __future__ import annotations
 
 import base64
-import fnmatch
 import ipaddress
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from email.message import Message
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 from defusedxml import ElementTree as SafeTree
 
-HOST = "127.0.0.1"
+from ..fakeserver import FakeServer, Fault, due_fault
+
 EMAIL = "tester@example.org"
 PASSWORD = "fake-cloudbroker-password-0123456789"
 CREDENTIALS: Mapping[str, str] = {"email": EMAIL, "password": PASSWORD}
@@ -79,20 +76,6 @@ class Account:
     key_pair_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
-@dataclass
-class Fault:
-    status: int
-    count: int
-    method: str | None
-    path: str | None
-    retry_after: str | None
-    message: str
-
-    def matches(self, method: str, path: str) -> bool:
-        return ((self.method is None or self.method == method)
-                and (self.path is None or fnmatch.fnmatchcase(path, self.path)))
-
-
 class Answer(Exception):
     """An answer, raised from anywhere in a call: an XML element, or no body."""
 
@@ -112,11 +95,14 @@ def refusal(status: int, *messages: str, **headers: str) -> Answer:
     return Answer(status, root, headers)
 
 
-class FakeCloudBroker:
+class FakeCloudBroker(FakeServer):
     """The fake platform: its state, its faults and its HTTP server (`start`, `stop`)."""
+
+    thread_name = "fake-cloudbroker"
 
     def __init__(self, *, account: Account | None = None, boot_time: float = 0.0,
                  stop_time: float = 0.0) -> None:
+        super().__init__()
         self.account = account or Account()
         self.boot_time, self.stop_time = boot_time, stop_time
         self.calls: list[tuple[str, str]] = []          # (method, path) of every API call
@@ -125,38 +111,21 @@ class FakeCloudBroker:
         self._changes: dict[str, tuple[float, str]] = {}   # id -> (when, next status)
         self._faults: list[Fault] = []
         self._next_address = 1
-        self._http: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- running ----------------------------------------------------------------
     @property
     def url(self) -> str:
         """The endpoint, as a resource section's `endpoint` takes it."""
-        assert self._http is not None, "the fake is not started"
-        return f"http://{HOST}:{self._http.server_address[1]}"
+        return self.origin
 
-    def start(self) -> FakeCloudBroker:
-        self._http = ThreadingHTTPServer((HOST, 0), _handler_class(self))
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever,
-                                        name="fake-cloudbroker", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        http, self._http = self._http, None
-        if http is not None:
-            http.shutdown()
-            http.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> FakeCloudBroker:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
+    def reply(self, method: str, target: str, headers: Message,
+              body: bytes) -> tuple[int, bytes, Mapping[str, str]]:
+        answer = self.answer(method, target, headers, body)
+        if answer.body is None:
+            return answer.status, b"", answer.headers
+        payload = ElementTree.tostring(answer.body, encoding="utf-8", xml_declaration=True)
+        return (answer.status, payload,
+                {**answer.headers, "Content-Type": "application/xml; charset=utf-8"})
 
     # --- for tests --------------------------------------------------------------
     def tutorial_values(self) -> dict[str, str]:
@@ -171,13 +140,9 @@ class FakeCloudBroker:
         """Answer the next `count` calls (of `method`, and of `path`, a shell pattern such as
         "/instances/*/stop.xml", if given) with `status`, in the API's error shape; a 429
         says Retry-After (1 s unless told)."""
-        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
-            retry_after = 1
         with self._lock:
-            self._faults.append(Fault(
-                status, count, method, path,
-                None if retry_after is None else f"{retry_after:g}",
-                message or f"injected by the test: {status} {HTTPStatus(status).phrase}"))
+            self._faults.append(Fault.injected(status, count=count, method=method, path=path,
+                                               retry_after=retry_after, message=message))
 
     def instances(self) -> list[dict[str, str]]:
         """Every instance (halted ones too), as the API shows it."""
@@ -216,11 +181,8 @@ class FakeCloudBroker:
                           **{"WWW-Authenticate": 'Basic realm="CloudBroker"'})
 
     def _inject(self, method: str, path: str) -> None:
-        for fault in self._faults:
-            if fault.count > 0 and fault.matches(method, path):
-                fault.count -= 1
-                headers = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
-                raise refusal(fault.status, fault.message, **headers)
+        if (fault := due_fault(self._faults, method, path)) is not None:
+            raise refusal(fault.status, fault.message, **fault.headers)
 
     def _route(self, method: str, path: str, body: bytes) -> Answer:
         parts = [part for part in path.split("/") if part]
@@ -316,30 +278,3 @@ def _element(tag: str, fields: Mapping[str, str]) -> ElementTree.Element:
     for key, value in fields.items():
         ElementTree.SubElement(element, key).text = value
     return element
-
-
-def _handler_class(cloud: FakeCloudBroker) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"          # keep-alive, as httpx expects
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            answer = cloud.answer(self.command, self.path, self.headers, body)
-            payload = b"" if answer.body is None else ElementTree.tostring(
-                answer.body, encoding="utf-8", xml_declaration=True)
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            if payload:
-                self.send_header("Content-Type", "application/xml; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:     # quiet in tests
-            pass
-
-    return Handler

@@ -13,17 +13,13 @@ password hidden.
 """
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Collection, Mapping
 
 import httpx
 
-from occo.util.redact import hide
+from ..base import ResourceError, TransientError
+from ..httpanswers import from_status, from_transport, one_line, retry_after
 
-from ..base import PermanentError, ResourceError, TransientError
-
-RETRY_HINT = "the engine retries it; if it lasts, check the cloud's status"
 CREDENTIALS_HINT = ("check email and password in this resource's entry of auth_data.yaml: "
                     "they must log in to this CloudSigma location")
 PERMISSION_HINT = ("the account may not do this: check its permissions, and that the drive "
@@ -35,8 +31,8 @@ LIBDRIVE_HINT = ("check libdrive_id in the resource section: it must be the uuid
 NOT_CLOUDSIGMA_HINT = ("is the endpoint CloudSigma's API 2.0 (https://<location>.cloudsigma.com"
                        "/api/2.0)? The engine retries in case the answer came from a proxy in "
                        "trouble")
+URL_HINT = "set endpoint to an https URL, e.g. https://zrh.cloudsigma.com/api/2.0"
 MOST_WORDS = 500        # characters of the cloud's words quoted
-DEFAULT_THROTTLE_WAIT = 1.0
 
 
 class CloudSigmaError(Exception):
@@ -76,21 +72,6 @@ def cloud_words(response: httpx.Response) -> tuple[str, str]:
     return (text[:MOST_WORDS] or response.reason_phrase or "(no message)"), "error"
 
 
-def retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (a number of seconds or an HTTP date), None if absent or bad."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def classify(error: Exception, *, where: str, operation: str, secrets: Collection[str],
              missing_hint: str | None = None) -> ResourceError | None:
     """`error` as a `TransientError` or `PermanentError`; None when it came neither from the
@@ -101,39 +82,19 @@ def classify(error: Exception, *, where: str, operation: str, secrets: Collectio
     """
     if isinstance(error, CloudSigmaError):
         return _from_cloud(error, where, operation, secrets, missing_hint)
-    if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
-                              hint="set endpoint to an https URL, e.g. "
-                                   "https://zrh.cloudsigma.com/api/2.0")
-    if isinstance(error, httpx.ConnectError) and "CERTIFICATE" in str(error).upper():
-        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
-                              hint="check the endpoint's URL and certificate (https needs a "
-                                   "certificate this machine trusts)")
-    if isinstance(error, httpx.TransportError):
-        return TransientError(_line(f"{where}: {operation} failed: {type(error).__name__}: "
-                                    f"{error}", secrets),
-                              hint="is the endpoint reachable from here? The engine retries")
+    failed = f"{where}: {operation} failed"
+    if (classified := from_transport(error, failed, secrets, url_hint=URL_HINT)) is not None:
+        return classified
     if isinstance(error, ValueError):       # a 2xx answer that is not the API's JSON
-        return TransientError(_line(f"{where}: {operation} failed: the answer is not "
-                                    f"CloudSigma's: {error}", secrets), hint=NOT_CLOUDSIGMA_HINT)
+        return TransientError(one_line(f"{failed}: the answer is not CloudSigma's: {error}",
+                                       secrets), hint=NOT_CLOUDSIGMA_HINT)
     return None
 
 
 def _from_cloud(error: CloudSigmaError, where: str, operation: str, secrets: Collection[str],
                 missing_hint: str | None) -> ResourceError:
-    message = _line(f"{where}: {operation} failed: {error.status} {error.error_type}: "
-                    f"{error.said[:MOST_WORDS]}", secrets)
-    status = error.status
-    if status == 429:
-        return TransientError(message, hint=RETRY_HINT,
-                              retry_after=error.retry_after or DEFAULT_THROTTLE_WAIT)
-    if status >= 500 or status == 409:
-        return TransientError(message, hint=RETRY_HINT, retry_after=error.retry_after)
-    hint = {401: CREDENTIALS_HINT, 402: FUNDS_HINT, 403: PERMISSION_HINT,
-            404: missing_hint}.get(status)
-    return PermanentError(message, hint=hint or REQUEST_HINT)
-
-
-def _line(text: str, secrets: Collection[str]) -> str:
-    """`text` on one line, with `secrets` and URL passwords hidden."""
-    return " ".join(hide(text, secrets).split())
+    message = one_line(f"{where}: {operation} failed: {error.status} {error.error_type}: "
+                       f"{error.said[:MOST_WORDS]}", secrets)
+    return from_status(error.status, message, wait=error.retry_after, default_hint=REQUEST_HINT,
+                       hints={401: CREDENTIALS_HINT, 402: FUNDS_HINT, 403: PERMISSION_HINT,
+                              404: missing_hint})

@@ -39,9 +39,10 @@ from occo.util.redact import secret_values
 
 from ..base import (GONE, INFRA_TAG, Capabilities, Connection, Instance, PermanentError,
                     ResourceError, ResourceHandler, ResourceStatus, TransientError, each)
+from ..httpanswers import RETRY_HINT
 from ..locks import KeyedLocks
 from . import client as cloudsigma_client
-from .errors import LIBDRIVE_HINT, RETRY_HINT, CloudSigmaError, classify
+from .errors import LIBDRIVE_HINT, CloudSigmaError, classify
 from .launch import (CLONE_PREFIX, addresses_of, all_drives, attached_drives, clone_of,
                      description_of, drive_name, node_of_drive, owner_tags, server_definition)
 from .schema import CLOUDSIGMA
@@ -91,7 +92,7 @@ class CloudSigmaHandler(ResourceHandler):
         return each(nodes, self._create)
 
     def _create(self, node: ResolvedNode) -> Instance:
-        where = self._where(node)
+        where = self.where(node)
         description = description_of(node, where)
         with _NODE_LOCKS.holding(f"{self._lock_scope}|{node.infra_id}|{node.node_id}"):
             server = self._server_of(node)
@@ -133,14 +134,14 @@ class CloudSigmaHandler(ResourceHandler):
             with self._cloud_errors(f"clone library drive {libdrive_id}", node,
                                     missing_hint=LIBDRIVE_HINT):
                 drive = self._client.clone_libdrive(libdrive_id, name)
-            log.info("%s: cloning %s into drive %s", self._where(node), libdrive_id,
+            log.info("%s: cloning %s into drive %s", self.where(node), libdrive_id,
                      drive.get("uuid"))
         drive_id = str(drive["uuid"])
         ready = self._wait(lambda: self._drive_status(node, drive_id),
                            lambda status: status == READY_DRIVE or status in FAILED_DRIVE,
                            self.CLONE_TIMEOUT)
         if ready != READY_DRIVE:
-            raise TransientError(f"{self._where(node)}: the clone {drive_id} of the library "
+            raise TransientError(f"{self.where(node)}: the clone {drive_id} of the library "
                                  f"drive is {ready or 'not ready'} after "
                                  f"{self.CLONE_TIMEOUT:g} s", hint=RETRY_HINT)
         return drive_id
@@ -312,9 +313,6 @@ class CloudSigmaHandler(ResourceHandler):
             time.sleep(pause)
             pause = min(pause * 2, self.POLL_INTERVAL)
 
-    def _where(self, node: ResolvedNode | None = None) -> str:
-        return f"[{self.label}]" + (f" node {node.node_id}" if node is not None else "")
-
     @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None = None, *,
                       missing_hint: str | None = None) -> Iterator[None]:
@@ -325,7 +323,7 @@ class CloudSigmaHandler(ResourceHandler):
         except ResourceError:
             raise
         except Exception as error:
-            classified = classify(error, where=self._where(node), operation=operation,
+            classified = classify(error, where=self.where(node), operation=operation,
                                   secrets=self._secrets, missing_hint=missing_hint)
             if classified is None:
                 raise

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import fnmatch
 import ipaddress
 import json
 import threading
@@ -37,13 +36,12 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-HOST = "127.0.0.1"
+from ..fakeserver import FakeServer, Fault, due_fault
+
 PREFIX = "/api/2.0"
 EMAIL = "tester@example.org"
 PASSWORD = "fake-cloudsigma-password-0123456789"
@@ -76,21 +74,6 @@ class Account:
     firewall_policy_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
-@dataclass
-class Fault:
-    status: int
-    count: int
-    method: str | None
-    path: str | None
-    retry_after: str | None
-    error_type: str
-    message: str
-
-    def matches(self, method: str, path: str) -> bool:
-        return ((self.method is None or self.method == method)
-                and (self.path is None or fnmatch.fnmatchcase(path, self.path)))
-
-
 class Answer(Exception):
     """An answer, raised from anywhere in a call."""
 
@@ -108,11 +91,14 @@ def refusal(status: int, error_type: str, message: str, point: str | None = None
                             "error_message": message}], headers)
 
 
-class FakeCloudSigma:
+class FakeCloudSigma(FakeServer):
     """The fake cloud: its state, its faults and its HTTP server (`start`, `stop`)."""
+
+    thread_name = "fake-cloudsigma"
 
     def __init__(self, *, account: Account | None = None, boot_time: float = 0.0,
                  clone_time: float = 0.0, stop_time: float = 0.0) -> None:
+        super().__init__()
         self.account = account or Account()
         self.boot_time, self.clone_time, self.stop_time = boot_time, clone_time, stop_time
         self.calls: list[tuple[str, str]] = []          # (method, path) of every API call
@@ -122,38 +108,20 @@ class FakeCloudSigma:
         self._changes: dict[str, tuple[float, str]] = {}   # uuid -> (when, next status)
         self._faults: list[Fault] = []
         self._next_address = 1
-        self._http: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- running ----------------------------------------------------------------
     @property
     def url(self) -> str:
         """The endpoint, as a resource section's `endpoint` takes it."""
-        assert self._http is not None, "the fake is not started"
-        return f"http://{HOST}:{self._http.server_address[1]}{PREFIX}"
+        return self.origin + PREFIX
 
-    def start(self) -> FakeCloudSigma:
-        self._http = ThreadingHTTPServer((HOST, 0), _handler_class(self))
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever,
-                                        name="fake-cloudsigma", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        http, self._http = self._http, None
-        if http is not None:
-            http.shutdown()
-            http.server_close()
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> FakeCloudSigma:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
+    def reply(self, method: str, target: str, headers: Message,
+              body: bytes) -> tuple[int, bytes, Mapping[str, str]]:
+        answer = self.answer(method, target, headers, body)
+        if answer.body is None:
+            return answer.status, b"", answer.headers
+        return (answer.status, json.dumps(answer.body).encode(),
+                {**answer.headers, "Content-Type": "application/json; charset=utf-8"})
 
     # --- for tests --------------------------------------------------------------
     def tutorial_values(self) -> dict[str, str]:
@@ -168,16 +136,13 @@ class FakeCloudSigma:
         """Answer the next `count` calls (of `method`, and of `path` under the API's prefix, a
         shell pattern such as "/servers/*/action/", if given) with `status`, in the API's error
         shape; a 429 says Retry-After (1 s unless told)."""
-        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
-            retry_after = 1
         kinds = {401: "permission", 402: "billing", 403: "permission", 404: "notexist",
                  409: "concurrency", 429: "permission"}
+        kind = error_type or kinds.get(status, "backend" if status >= 500 else "validation")
         with self._lock:
-            self._faults.append(Fault(
-                status, count, method, path,
-                None if retry_after is None else f"{retry_after:g}",
-                error_type or kinds.get(status, "backend" if status >= 500 else "validation"),
-                message or f"injected by the test: {status} {HTTPStatus(status).phrase}"))
+            self._faults.append(Fault.injected(status, count=count, method=method, path=path,
+                                               retry_after=retry_after, message=message,
+                                               kind=kind))
 
     def add_drive(self, name: str) -> str:
         """A drive of the account's, unmounted; its uuid."""
@@ -232,11 +197,8 @@ class FakeCloudSigma:
                           **{"WWW-Authenticate": 'Basic realm="CloudSigma"'})
 
     def _inject(self, method: str, path: str) -> None:
-        for fault in self._faults:
-            if fault.count > 0 and fault.matches(method, path):
-                fault.count -= 1
-                headers = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
-                raise refusal(fault.status, fault.error_type, fault.message, **headers)
+        if (fault := due_fault(self._faults, method, path)) is not None:
+            raise refusal(fault.status, fault.kind, fault.message, **fault.headers)
 
     def _route(self, method: str, path: str, query: Mapping[str, str], body: bytes) -> Answer:
         parts = [part for part in path.split("/") if part]
@@ -432,29 +394,3 @@ def _json(body: bytes, allow_empty: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise refusal(400, "validation", "the body must be a JSON object")
     return value
-
-
-def _handler_class(cloud: FakeCloudSigma) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"          # keep-alive, as httpx expects
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            answer = cloud.answer(self.command, self.path, self.headers, body)
-            payload = b"" if answer.body is None else json.dumps(answer.body).encode()
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            if payload:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:     # quiet in tests
-            pass
-
-    return Handler

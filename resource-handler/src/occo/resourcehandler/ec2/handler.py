@@ -85,7 +85,7 @@ class EC2Handler(ResourceHandler):
         return each(nodes, self._create)
 
     def _create(self, node: ResolvedNode) -> Instance:
-        request = run_request(node, self._where(node))      # a section missing keys asks nothing
+        request = run_request(node, self.where(node))      # a section missing keys asks nothing
         with _NODE_LOCKS.holding(f"{self._lock_scope}|{node.node_id}"):
             made = self._made_before(node)
             if made is not None:
@@ -97,7 +97,7 @@ class EC2Handler(ResourceHandler):
             launched = (answer.get("Instances") or [{}])[0]
             instance_id = launched.get("InstanceId")
             if not instance_id:     # a retry finds the instance by its tags, if one was made
-                raise TransientError(f"{self._where(node)}: RunInstances answered without an "
+                raise TransientError(f"{self.where(node)}: RunInstances answered without an "
                                      "instance id", hint=NOT_EC2_HINT)
             log.info("[%s] node %s: launched %s", self.label, node.node_id, instance_id)
             return Instance(node.infra_id, node.node_id, instance_id, _launch_data(launched))
@@ -153,16 +153,13 @@ class EC2Handler(ResourceHandler):
         return owned
 
     # --- errors -------------------------------------------------------------
-    def _where(self, node: ResolvedNode | None = None) -> str:
-        return f"[{self.label}]" + (f" node {node.node_id}" if node is not None else "")
-
     @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None = None) -> Iterator[None]:
         """Raise what boto3 raises as a `TransientError` or `PermanentError`; let bugs through."""
         try:
             yield
         except Exception as error:
-            classified = classify(error, where=self._where(node), operation=operation,
+            classified = classify(error, where=self.where(node), operation=operation,
                                   secrets=self._secrets)
             if classified is None:
                 raise

@@ -16,12 +16,9 @@ from typing import Any
 from keystoneauth1 import exceptions as ks
 from openstack import exceptions as sdk
 
-from occo.util.redact import hide
-
 from ..base import PermanentError, ResourceError, TransientError
+from ..httpanswers import CERTIFICATE_HINT, RETRY_HINT, THROTTLED_WAIT, one_line, retry_after
 
-RETRY_HINT = "the engine retries it; if it lasts, check the cloud's status"
-THROTTLED_WAIT = 1.0        # when a throttled answer says not how long to wait
 CREDENTIALS_HINT = ("check this resource's entry of auth_data.yaml (username and password, or "
                     "an application credential's id and secret), and project_id and "
                     "user_domain_name in the resource section")
@@ -58,19 +55,18 @@ def classify(error: Exception, *, where: str, operation: str,
                            _headers(error.response), where=where, operation=operation,
                            secrets=secrets)
     if isinstance(error, ks.EndpointNotFound):
-        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
+        return PermanentError(one_line(f"{where}: {operation} failed: {error}", secrets),
                               hint="the cloud's service catalog has no such endpoint here: "
                                    "check region_name in the resource section")
     if isinstance(error, ks.SSLError):
-        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
-                              hint="check the endpoint's URL and certificate (https needs a "
-                                   "certificate this machine trusts)")
+        return PermanentError(one_line(f"{where}: {operation} failed: {error}", secrets),
+                              hint=CERTIFICATE_HINT)
     if isinstance(error, (ks.ConnectionError, ks.DiscoveryFailure)):
-        return TransientError(_line(f"{where}: {operation} failed: {error}", secrets),
+        return TransientError(one_line(f"{where}: {operation} failed: {error}", secrets),
                               hint="is the endpoint reachable from here, and Keystone's? "
                                    "The engine retries")
     if isinstance(error, sdk.SDKException):
-        return PermanentError(_line(f"{where}: {operation} failed: {error}", secrets),
+        return PermanentError(one_line(f"{where}: {operation} failed: {error}", secrets),
                               hint=REQUEST_HINT)
     return None
 
@@ -78,13 +74,13 @@ def classify(error: Exception, *, where: str, operation: str,
 def from_status(status: int, said: str, headers: Mapping[str, str], *, where: str,
                 operation: str, secrets: Collection[str]) -> ResourceError:
     """The error of an HTTP answer `status` whose body says `said`."""
-    message = _line(f"{where}: {operation} failed: {status}: "
-                    f"{said[:MOST_WORDS] or '(no message)'}", secrets)
+    message = one_line(f"{where}: {operation} failed: {status}: "
+                       f"{said[:MOST_WORDS] or '(no message)'}", secrets)
+    wait = retry_after(headers.get("retry-after"))
     if status == 429 or (status == 413 and "retry-after" in headers):
-        return TransientError(message, hint=RETRY_HINT,
-                              retry_after=_retry_after(headers) or THROTTLED_WAIT)
+        return TransientError(message, hint=RETRY_HINT, retry_after=wait or THROTTLED_WAIT)
     if status >= 500 or status == 409:
-        return TransientError(message, hint=RETRY_HINT, retry_after=_retry_after(headers))
+        return TransientError(message, hint=RETRY_HINT, retry_after=wait)
     if status == 401:
         return PermanentError(message, hint=CREDENTIALS_HINT)
     if status in (403, 413):
@@ -97,14 +93,3 @@ def from_status(status: int, said: str, headers: Mapping[str, str], *, where: st
 def _headers(response: Any) -> Mapping[str, str]:
     headers = getattr(response, "headers", None) or {}
     return {str(key).lower(): str(value) for key, value in headers.items()}
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    try:
-        return max(0.0, float(headers["retry-after"]))
-    except (KeyError, ValueError):
-        return None
-
-
-def _line(text: str, secrets: Collection[str]) -> str:
-    return " ".join(hide(text, secrets).split())

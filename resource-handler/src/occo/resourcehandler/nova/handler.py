@@ -79,7 +79,7 @@ class NovaHandler(ResourceHandler):
         return each(nodes, self._create)
 
     def _create(self, node: ResolvedNode) -> Instance:
-        where = self._where(node)
+        where = self.where(node)
         check(node, where)          # a section that cannot make a server sends nothing
         with _NODE_LOCKS.holding(f"{self._lock_scope}|{node.node_id}"):
             made = self._made_before(node)
@@ -114,7 +114,7 @@ class NovaHandler(ResourceHandler):
             with self._cloud_errors("finding the flavor", node):
                 flavor = self._cloud.compute.find_flavor(name, ignore_missing=True)
             if flavor is None:
-                raise PermanentError(f"{self._where(node)}: the cloud has no flavor {name!r}",
+                raise PermanentError(f"{self.where(node)}: the cloud has no flavor {name!r}",
                                      hint="check flavor_name: it must name a flavor of the "
                                           "cloud (openstack flavor list)")
             self._flavors[name] = (str(flavor.id), int(flavor.disk or 0))
@@ -215,9 +215,6 @@ class NovaHandler(ResourceHandler):
         return Instance(infra_id, node_id, str(server.id),
                         {FLOATING: FLOATING_KEY in (server.metadata or {})})
 
-    def _where(self, node: ResolvedNode | None = None) -> str:
-        return f"[{self.label}]" + (f" node {node.node_id}" if node is not None else "")
-
     @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None = None) -> Iterator[None]:
         """Raise what the SDK raises as a `TransientError` or `PermanentError`; bugs pass."""
@@ -226,7 +223,7 @@ class NovaHandler(ResourceHandler):
         except ResourceError:
             raise
         except Exception as error:
-            classified = classify(error, where=self._where(node), operation=operation,
+            classified = classify(error, where=self.where(node), operation=operation,
                                   secrets=self._secrets)
             if classified is None:
                 raise

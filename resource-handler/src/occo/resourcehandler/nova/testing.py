@@ -30,18 +30,17 @@ import ipaddress
 import itertools
 import json
 import re
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-HOST = "127.0.0.1"
+from ..fakeserver import FakeServer
+
 REGION = "RegionOne"
 PROJECT_ID = "0b7f1c1a5e7d4c4f9e7a3b2c1d0e9f8a"
 PROJECT_NAME = "occopus"            # in the domain "default" (name "Default")
@@ -112,11 +111,14 @@ class Server:
     volumes: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakeOpenStack:
+class FakeOpenStack(FakeServer):
     """The fake cloud, until `stop()`. Thread-safe; inspect `servers`, `floating_ips`,
     `volumes` and `requests` (method, path) to see what the plugin did."""
 
+    thread_name = "fake-openstack"
+
     def __init__(self, *, boot_seconds: float = 0.3) -> None:
+        super().__init__()
         self.boot_seconds = boot_seconds
         self.servers: dict[str, Server] = {}
         self.floating_ips: dict[str, dict[str, Any]] = {}
@@ -128,40 +130,30 @@ class FakeOpenStack:
         self._lock = threading.RLock()
         self._fixed = itertools.islice(FIXED.hosts(), 256, None)
         self._floating = itertools.islice(FLOATING.hosts(), 256, None)
-        self._http: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------
     @property
     def url(self) -> str:
-        assert self._http is not None, "the fake is not started"
-        return f"http://{HOST}:{self._http.server_address[1]}"
+        return self.origin
 
     @property
     def auth_url(self) -> str:
         """Keystone's URL without a version, as users write it (the plugin adds /v3)."""
         return f"{self.url}/identity"
 
-    def start(self) -> FakeOpenStack:
-        handler = type("Handler", (_Handler,), {"cloud": self})
-        self._http = _Server((HOST, 0), handler)
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True,
-                                        name="fake-openstack")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-            self._http = None
-
-    def __enter__(self) -> FakeOpenStack:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
+    def reply(self, method: str, target: str, headers: Message,
+              body: bytes) -> tuple[int, bytes, Mapping[str, str]]:
+        parts = urlsplit(target)
+        try:
+            request = json.loads(body) if body else None
+        except ValueError:
+            status, answer, extra = _error(parts.path, 400, "Malformed request body")
+        else:
+            status, answer, extra = self.answer(method, parts.path, parse_qs(parts.query),
+                                                request, headers)
+        if answer is None:
+            return status, b"", extra
+        return status, json.dumps(answer).encode(), {**extra, "Content-Type": "application/json"}
 
     # --- for tests ---------------------------------------------------------------
     def fail_next(self, status: int, message: str, *, method: str | None = None,
@@ -444,46 +436,6 @@ class FakeOpenStack:
                 return _error("/network", 404, f"Floating IP {parts[0]} could not be found.")
             return 204, None, {}
         return _error("/network", 404, "The resource could not be found.")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away (a command killed mid-call) is no error of the fake."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    cloud: FakeOpenStack
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:    # quiet
-        pass
-
-    def _serve(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            status, answer, headers = _error(parts.path, 400, "Malformed request body")
-        else:
-            status, answer, headers = self.cloud.answer(
-                self.command, parts.path, parse_qs(parts.query), body, self.headers)
-        data = b"" if answer is None else json.dumps(answer).encode()
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        if data:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
 
 
 def _error(path: str, status: int, message: str,
