@@ -75,6 +75,13 @@ class RetrierTest(unittest.TestCase):
         self.assertEqual(self.retrier().call("creating", call), "done")
         self.assertEqual(self.slept, [1.0, 0.2])
 
+    def test_what_a_cloud_asks_to_be_waited_is_capped(self):
+        from occo.infraprocessor.engine.retry import LONGEST_WAIT
+        call, calls = self.failing(TransientError("throttled", retry_after=float("inf")),
+                                   TransientError("throttled", retry_after=float("nan")))
+        self.assertEqual(self.retrier().call("creating", call), "done")
+        self.assertEqual(self.slept, [LONGEST_WAIT, 0.2])
+
     def test_a_permanent_error_is_raised_at_once(self):
         call, calls = self.failing(PermanentError("bad image"))
         with self.assertRaises(PermanentError):

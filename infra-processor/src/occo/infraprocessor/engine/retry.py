@@ -28,6 +28,10 @@ from occo.resourcehandler.base import TransientError
 
 log = logging.getLogger("occo.infraprocessor.engine")
 
+# the longest a cloud's Retry-After is waited: an answer of hours (or `inf`) is no reason to
+# stall a build; past it the call is tried again, and throttled again if it must be
+LONGEST_WAIT = 300.0
+
 T = TypeVar("T")
 Item = TypeVar("Item")
 
@@ -101,7 +105,7 @@ class Retrier:
                 if attempt >= self.attempts:
                     raise TransientError(f"{error.message} (gave up after {attempt} attempts)",
                                          hint=error.hint) from error
-                delay = max(next(delays), error.retry_after or 0.0)
+                delay = max(next(delays), _asked(error))
                 log.info("%s failed (attempt %d of %d), retrying in %.2f s: %s", what, attempt,
                          self.attempts, delay, error.message)
                 if self.sleep(delay):
@@ -132,7 +136,7 @@ class Retrier:
                     answers[index] = TransientError(
                         f"{error.message} (gave up after {attempt} attempts)", hint=error.hint)
                 break
-            delay = max([next(delays), *(error.retry_after or 0.0 for _, error in failed)])
+            delay = max([next(delays), *(_asked(error) for _, error in failed)])
             log.info("%s: %d of %d failed (attempt %d of %d), retrying in %.2f s: %s", what,
                      len(failed), len(pending), attempt, self.attempts, delay,
                      failed[0][1].message)
@@ -140,3 +144,9 @@ class Retrier:
                 break
             pending = [index for index, _ in failed]
         return [answers[index] for index in range(len(items))]
+
+
+def _asked(error: TransientError) -> float:
+    """What the cloud asked to be waited, within [0, LONGEST_WAIT] (NaN: nothing)."""
+    asked = error.retry_after or 0.0
+    return min(LONGEST_WAIT, asked) if asked > 0 else 0.0
