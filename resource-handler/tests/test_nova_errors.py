@@ -26,6 +26,32 @@ class RetryAfterTest(unittest.TestCase):
         self.assertLessEqual(error.retry_after or 0, 3600)
 
 
+class ConflictTest(unittest.TestCase):
+
+    def conflict(self, said: str, operation: str) -> ResourceError:
+        return errors.from_status(409, said, {}, where="[nova]", operation=operation,
+                                  secrets=())
+
+    def test_neutrons_floating_ip_quota_is_permanent_asking_for_more(self) -> None:
+        error = self.conflict("Quota exceeded for resources: ['floatingip'].",
+                              errors.ATTACH_FLOATING_IP)
+        self.assertIsInstance(error, PermanentError)
+        self.assertIn("more quota", error.hint or "")
+
+    def test_a_busy_thing_stays_transient(self) -> None:
+        for said, operation in (
+                ("Cannot 'delete' instance x while it is in task_state spawning",
+                 "deleting the server"),
+                ("Port p is in use by another floating IP", errors.ATTACH_FLOATING_IP),
+                ("Instance x is in task_state deleting", errors.CREATE_SERVER)):
+            with self.subTest(said=said):
+                self.assertIsInstance(self.conflict(said, operation), TransientError)
+
+    def test_a_conflict_of_another_operation_stays_transient(self) -> None:
+        self.assertIsInstance(self.conflict("Conflict", "releasing the floating IP"),
+                              TransientError)
+
+
 class CreateErrorsTest(FakeOpenStackCase):
 
     def setUp(self) -> None:
@@ -67,6 +93,14 @@ class CreateErrorsTest(FakeOpenStackCase):
         self.assertIsInstance(error, TransientError)
         self.assertEqual(self.cloud.count("POST", "/servers") - before, 1,
                          "the SDK must not retry by itself: the engine does")
+
+    def test_novas_ambiguous_networks_are_permanent_asking_for_network_id(self) -> None:
+        before = self.cloud.count("POST", "/servers")
+        error = self.refused(409, "Multiple possible networks found, use a Network ID to be "
+                                  "more specific.", network_id="")
+        self.assertIsInstance(error, PermanentError)
+        self.assertIn("network_id", error.hint or "")
+        self.assertEqual(self.cloud.count("POST", "/servers") - before, 1)
 
     def test_a_quota_is_permanent(self) -> None:
         error = self.refused(403, "Quota exceeded for instances: Requested 1, but already "

@@ -94,6 +94,18 @@ class CreateTest(NovaCase):
         self.assertIn("left alone", logged.output[0])
 
 
+class NetworksTest(NovaCase):
+
+    def test_without_network_id_a_modern_nova_is_asked_for_networks_auto(self) -> None:
+        instance = self.create(network_id="")
+        self.assertEqual(self.asked(instance)["networks"], "auto")
+        self.wait_ready(instance)
+
+    def test_a_network_id_is_asked_for_as_before(self) -> None:
+        instance = self.create()
+        self.assertEqual(self.asked(instance)["networks"], [{"uuid": fake.NETWORK_ID}])
+
+
 class BootVolumeTest(NovaCase):
 
     def test_volume_size_boots_from_a_volume_nova_deletes_with_the_server(self) -> None:
@@ -137,6 +149,33 @@ class FloatingIPTest(NovaCase):
         self.assertEqual(len(self.owned_ips(instance)), 1)
         self.handler.drop_node(instance)
         self.assertEqual(self.owned_ips(instance), [])
+
+    def test_a_neutron_ignoring_the_description_filter_drops_only_the_nodes_ip(self) -> None:
+        self.cloud.ignore_ip_description_filter = True
+        stranger = self.cloud.add_floating_ip("someone else's")
+        first = self.create(floating_ip="yes")
+        second = self.create(floating_ip="yes")
+        first_status, second_status = self.wait_ready(first), self.wait_ready(second)
+        [first_ip], [second_ip] = self.owned_ips(first), self.owned_ips(second)
+        self.assertEqual(first_status.addresses[0], first_ip["floating_ip_address"])
+        self.assertEqual(second_status.addresses[0], second_ip["floating_ip_address"])
+        self.handler.drop_node(first)
+        self.assertEqual(self.owned_ips(first), [])
+        self.assertIn(stranger["id"], self.cloud.floating_ips)
+        self.assertIn(second_ip["id"], self.cloud.floating_ips)
+
+    def test_a_transient_floating_ip_failure_leaves_the_batchs_other_nodes_read(self) -> None:
+        floating = self.create(floating_ip="yes")
+        plain = self.create(floating_ip="no")
+        self.wait_ready(plain)          # made after `floating`, so both servers are ACTIVE
+        self.cloud.fail_next(503, "Neutron is restarting", method="POST", path="/floatingips")
+        waiting, ready = self.handler.get_states([floating, plain])
+        self.assertIs(waiting.state, NodeState.PENDING)
+        self.assertIn("Neutron is restarting", waiting.detail or "")
+        self.assertIs(ready.state, NodeState.READY)
+        self.assertEqual(self.owned_ips(floating), [])
+        self.wait_ready(floating)       # the next poll attaches it
+        self.assertEqual(len(self.owned_ips(floating)), 1)
 
     def test_floating_ip_without_a_pool_takes_an_external_network(self) -> None:
         instance = self.create(floating_ip=True)

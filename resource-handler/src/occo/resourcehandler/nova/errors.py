@@ -5,8 +5,11 @@ image, flavor, network, key pair or security group) is permanent, its hint
 saying what to fix. Throttling (429, or Nova's 413 over-limit with a
 Retry-After), a 5xx, a conflict with an operation in progress (409) and a
 connection lost or timed out are transient, with the cloud's Retry-After as
-`retry_after`. Messages quote the cloud's own words, with every credential
-value and URL password hidden.
+`retry_after`. A 409 answering a server create or a floating IP's allocation
+is permanent unless it says the thing is busy: there it is Nova's "multiple
+possible networks" or Neutron's floating IP quota, which waiting does not
+change. Messages quote the cloud's own words, with every credential value and
+URL password hidden.
 """
 from __future__ import annotations
 
@@ -40,6 +43,18 @@ BAD_REQUEST_HINTS: tuple[tuple[str, str], ...] = (
     ("volume", "check volume_size: a whole number of GB, at least the image's size"),
 )
 MOST_WORDS = 500
+# operations whose 409 is the user's to fix (see the module's docstring)
+CREATE_SERVER = "creating the server"
+ATTACH_FLOATING_IP = "attaching a floating IP"
+PERMANENT_CONFLICTS = frozenset({CREATE_SERVER, ATTACH_FLOATING_IP})
+# words of a 409 saying the thing is busy with something else, which ends by itself
+BUSY_WORDS = ("task_state", "in use", "inuse", "in progress", "busy")
+CONFLICT_HINTS: tuple[tuple[str, str], ...] = (
+    ("network", "the project has several networks: set network_id in the nova resource "
+                "section (openstack network list)"),
+    ("quota", "ask the cloud's administrators for more quota, or release what is unused "
+              "(openstack quota show)"),
+)
 
 
 def classify(error: Exception, *, where: str, operation: str,
@@ -79,15 +94,22 @@ def from_status(status: int, said: str, headers: Mapping[str, str], *, where: st
     wait = retry_after(headers.get("retry-after"))
     if status == 429 or (status == 413 and "retry-after" in headers):
         return TransientError(message, hint=RETRY_HINT, retry_after=wait or THROTTLED_WAIT)
+    if status == 409 and operation in PERMANENT_CONFLICTS \
+            and not any(word in said.lower() for word in BUSY_WORDS):
+        return PermanentError(message, hint=_hint(said, CONFLICT_HINTS + BAD_REQUEST_HINTS))
     if status >= 500 or status == 409:
         return TransientError(message, hint=RETRY_HINT, retry_after=wait)
     if status == 401:
         return PermanentError(message, hint=CREDENTIALS_HINT)
     if status in (403, 413):
         return PermanentError(message, hint=PERMISSION_HINT)
+    return PermanentError(message, hint=_hint(said, BAD_REQUEST_HINTS))
+
+
+def _hint(said: str, hints: tuple[tuple[str, str], ...]) -> str:
+    """The fix of the first of `hints` whose words the cloud's message has."""
     lowered = said.lower()
-    hint = next((fix for word, fix in BAD_REQUEST_HINTS if word in lowered), REQUEST_HINT)
-    return PermanentError(message, hint=hint)
+    return next((fix for word, fix in hints if word in lowered), REQUEST_HINT)
 
 
 def _headers(response: Any) -> Mapping[str, str]:

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 from openstack.compute.v2.server import Server
+from openstack.network.v2.floating_ip import FloatingIP
+from openstack.utils import supports_microversion
 
 from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.redact import secret_values
@@ -30,7 +32,7 @@ from ..base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Connection, Instanc
                     TransientError, each)
 from ..locks import KeyedLocks
 from . import client as nova_client
-from .errors import classify
+from .errors import ATTACH_FLOATING_IP, CREATE_SERVER, classify
 from .launch import FLOATING_KEY, check, floating_pool, server_name, server_request
 from .schema import NOVA
 
@@ -39,6 +41,7 @@ log = logging.getLogger("occo.resourcehandler.nova")
 _NODE_LOCKS = KeyedLocks()
 FLOATING = "floating_ip"        # in an instance's data: whether it wanted a floating IP
 GONE_STATES = frozenset({"DELETED", "SOFT_DELETED"})
+NETWORKS_REQUIRED = "2.37"      # the compute microversion from which a create says `networks`
 
 
 class NovaHandler(ResourceHandler):
@@ -87,8 +90,9 @@ class NovaHandler(ResourceHandler):
                 log.debug("%s: found server %s, made before", where, made.id)
                 return self._instance(node.infra_id, node.node_id, made)
             flavor_id, disk = self._flavor(node)
-            request = server_request(node, flavor_id, disk, where)
-            with self._cloud_errors("creating the server", node):
+            request = server_request(node, flavor_id, disk, where,
+                                     networks_required=self._networks_required(node))
+            with self._cloud_errors(CREATE_SERVER, node):
                 server = self._cloud.compute.create_server(**request)
             if not server.id:       # a retry finds the server by its metadata, if one was made
                 raise TransientError(f"{where}: the cloud answered a server create without an "
@@ -96,6 +100,12 @@ class NovaHandler(ResourceHandler):
             log.info("%s: created server %s", where, server.id)
             return Instance(node.infra_id, node.node_id, str(server.id),
                             {FLOATING: floating_pool(node) is not None})
+
+    def _networks_required(self, node: ResolvedNode) -> bool:
+        """Whether the compute microversion openstacksdk negotiates (up to the Server
+        resource's newest) is 2.37 or later, from which Nova requires `networks`."""
+        with self._cloud_errors("reading the compute API's versions", node):
+            return supports_microversion(self._cloud.compute, NETWORKS_REQUIRED)
 
     def _made_before(self, node: ResolvedNode) -> Server | None:
         """The server of this node's name and ids, if there is one, a live one first."""
@@ -124,7 +134,7 @@ class NovaHandler(ResourceHandler):
     def drop_node(self, instance: Instance) -> None:
         if instance.data.get(FLOATING, True):
             with self._cloud_errors("releasing the floating IP"):
-                for address in list(self._cloud.network.ips(description=_marker(instance))):
+                for address in self._floating_ips(instance):
                     self._cloud.network.delete_ip(address, ignore_missing=True)
         with self._cloud_errors("deleting the server"):
             self._cloud.compute.delete_server(instance.instance_id, ignore_missing=True)
@@ -153,6 +163,9 @@ class NovaHandler(ResourceHandler):
             except PermanentError as error:
                 return ResourceStatus(NodeState.FAILED, tuple(fixed), fixed[0] if fixed else None,
                                       error.message)
+            except TransientError as error:     # this node waits; the batch's others are read
+                return ResourceStatus(NodeState.PENDING, tuple(fixed),
+                                      fixed[0] if fixed else None, error.message)
             if not floating:
                 return ResourceStatus(NodeState.PENDING, tuple(fixed), fixed[0] if fixed else None,
                                       "waiting for the server's port to attach a floating IP")
@@ -163,20 +176,27 @@ class NovaHandler(ResourceHandler):
         """The server's floating address, allocated and bound now unless one was before;
         [] while the server has no port yet."""
         with _NODE_LOCKS.holding(f"{self._lock_scope}|{instance.node_id}"), \
-                self._cloud_errors("attaching a floating IP"):
-            marker = _marker(instance)
-            bound = [ip.floating_ip_address for ip in self._cloud.network.ips(description=marker)
-                     if ip.port_id]
+                self._cloud_errors(ATTACH_FLOATING_IP):
+            bound = [ip.floating_ip_address for ip in self._floating_ips(instance) if ip.port_id]
             if bound:
                 return bound
             ports = list(self._cloud.network.ports(device_id=server.id))
             if not ports:
                 return []
             made = self._cloud.network.create_ip(floating_network_id=self._pool_id(pool),
-                                                 port_id=ports[0].id, description=marker)
+                                                 port_id=ports[0].id,
+                                                 description=_marker(instance))
             log.info("[%s] node %s: floating IP %s", self.label, instance.node_id,
                      made.floating_ip_address)
             return [str(made.floating_ip_address)]
+
+    def _floating_ips(self, instance: Instance) -> list[FloatingIP]:
+        """The node's floating IPs. Neutron is asked for them by description, and they are
+        checked here too: a Neutron without filter validation ignores a filter it does not
+        know and answers every floating IP of the project."""
+        marker = _marker(instance)
+        return [ip for ip in self._cloud.network.ips(description=marker)
+                if ip.description == marker]
 
     def _pool_id(self, pool: str) -> str:
         """The id of the external network `pool` names ("": the first one there is)."""

@@ -91,8 +91,11 @@ def volume_size(node: ResolvedNode, where: str) -> int | None:
 
 
 def server_request(node: ResolvedNode, flavor_id: str, flavor_disk: int,
-                   where: str) -> dict[str, Any]:
-    """The keyword arguments of openstacksdk's `compute.create_server` for `node`."""
+                   where: str, *, networks_required: bool = False) -> dict[str, Any]:
+    """The keyword arguments of openstacksdk's `compute.create_server` for `node`.
+    `networks_required`: the negotiated microversion (2.37 on) makes Nova refuse a create
+    that does not say `networks`; without a `network_id` it is then "auto" (the
+    project's one network, or one Neutron allocates), what older Nova did unasked."""
     resource = node.resource
     request: dict[str, Any] = {"name": server_name(node), "flavor_id": flavor_id,
                                "metadata": metadata(node)}
@@ -107,6 +110,8 @@ def server_request(node: ResolvedNode, flavor_id: str, flavor_disk: int,
             "delete_on_termination": not flag(resource.get("volume_persist"))}]
     if resource.get("network_id"):
         request["networks"] = [{"uuid": str(resource["network_id"])}]
+    elif networks_required:
+        request["networks"] = "auto"
     if resource.get("key_name"):
         request["key_name"] = str(resource["key_name"])
     groups = resource.get("security_groups")

@@ -7,10 +7,12 @@ answer shapes of the published API references:
 - Keystone v3 (`/identity/v3/auth/tokens`): password and application-credential
   methods, the token in `X-Subject-Token`, a catalog whose compute and network
   endpoints point at this server;
-- Nova compute v2.1 (`/compute/v2.1`): version document, flavors, servers
+- Nova compute v2.1 (`/compute/v2.1`): version document (microversions up to
+  `MAX_MICROVERSION`, as a modern cloud), flavors, servers
   (create, list with details and a name filter, show, delete), with
   metadata, user data, key pairs, security groups, networks and boot volumes
-  (`block_device_mapping_v2`);
+  (`block_device_mapping_v2`); from microversion 2.37 a create must say
+  `networks` ("auto", "none" or a list), as Nova requires;
 - Neutron v2.0 (`/network/v2.0`): networks, ports, floating IPs.
 
 A server is BUILD for `boot_seconds`, then ACTIVE with a fixed address on the
@@ -18,7 +20,8 @@ loopback network 127.78.0.0/16; floating IPs come from 127.79.0.0/16. Every
 address is one this machine answers itself (Linux routes 127.0.0.0/8 to
 loopback), so a run that pings its nodes reaches nothing else. Faults with the
 services' own error bodies (401, 403, 404, 409, 429 with Retry-After, 5xx) are
-injected with `fail_next`. Shipped with the plugin so that any suite can use it:
+injected with `fail_next`; `ignore_ip_description_filter` answers a floating IP
+list unfiltered by description, as Neutron does with filter validation off. Shipped with the plugin so that any suite can use it:
 
     with FakeOpenStack() as cloud:
         resource = {"type": "nova", **cloud.tutorial_values()}
@@ -57,6 +60,8 @@ NETWORK_ID = "a1b2c3d4-0000-4000-8000-000000000001"
 NETWORK_NAME = "private"
 POOL_ID = "a1b2c3d4-0000-4000-8000-0000000000ff"
 POOL_NAME = "public"
+MAX_MICROVERSION = "2.96"          # the compute API's newest microversion here
+NETWORKS_REQUIRED = (2, 37)       # from this microversion a server create must say `networks`
 FIXED = ipaddress.ip_network("127.78.0.0/16")
 FLOATING = ipaddress.ip_network("127.79.0.0/16")
 
@@ -126,6 +131,7 @@ class FakeOpenStack(FakeServer):
         self.requests: list[tuple[str, str]] = []
         self.tokens: dict[str, str] = {}                 # token -> the method it came by
         self.server_error: str | None = None             # servers go ERROR with this fault
+        self.ignore_ip_description_filter = False        # list every floating IP of the project
         self._faults: list[Fault] = []
         self._lock = threading.RLock()
         self._fixed = itertools.islice(FIXED.hosts(), 256, None)
@@ -168,6 +174,7 @@ class FakeOpenStack(FakeServer):
         with self._lock:
             self._faults.clear()
             self.server_error = None
+            self.ignore_ip_description_filter = False
 
     def tutorial_values(self) -> dict[str, Any]:
         """What the nova tutorials' placeholders take in this cloud (as a user's project has)."""
@@ -175,6 +182,17 @@ class FakeOpenStack(FakeServer):
                 "network_id": NETWORK_ID, "flavor_name": FLAVORS["1"][0], "key_name": KEY_NAME,
                 "security_group": SECURITY_GROUPS[1], "floating_ip": "yes",
                 "floating_ip_pool": POOL_NAME}
+
+    def add_floating_ip(self, description: str) -> dict[str, Any]:
+        """A floating IP of the project that no node made (someone else's)."""
+        with self._lock:
+            ip = {"id": str(uuid.uuid4()), "floating_network_id": POOL_ID,
+                  "floating_ip_address": str(next(self._floating)), "port_id": None,
+                  "description": description, "fixed_ip_address": None, "status": "DOWN",
+                  "project_id": PROJECT_ID, "tenant_id": PROJECT_ID, "router_id": None,
+                  "tags": []}
+            self.floating_ips[ip["id"]] = ip
+            return ip
 
     def live_servers(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -207,7 +225,8 @@ class FakeOpenStack(FakeServer):
             if headers.get("X-Auth-Token") not in self.tokens:
                 return _error(path, 401, "The request you have made requires authentication.")
             if path.startswith("/compute"):
-                return self._compute(method, path[len("/compute"):], query, body)
+                return self._compute(method, path[len("/compute"):], query, body,
+                                     _microversion(headers))
             if path.startswith("/network"):
                 return self._network(method, path[len("/network"):], query, body)
             return _error(path, 404, "The resource could not be found.")
@@ -254,11 +273,12 @@ class FakeOpenStack(FakeServer):
             "catalog": catalog}}, {"X-Subject-Token": token}
 
     # nova
-    def _compute(self, method: str, path: str, query: dict[str, list[str]],
-                 body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _compute(self, method: str, path: str, query: dict[str, list[str]], body: Any,
+                 microversion: tuple[int, int]) -> tuple[int, Any, dict[str, str]]:
         path = path.rstrip("/")
         if path in ("", "/v2.1"):
-            version = {"id": "v2.1", "status": "CURRENT", "version": "2.1", "min_version": "2.1",
+            version = {"id": "v2.1", "status": "CURRENT", "version": MAX_MICROVERSION,
+                       "min_version": "2.1",
                        "updated": "2013-07-23T11:33:21Z",
                        "links": [{"rel": "self", "href": f"{self.url}/compute/v2.1/"}]}
             return 200, ({"version": version} if path else {"versions": [version]}), {}
@@ -268,7 +288,7 @@ class FakeOpenStack(FakeServer):
         if parts[:1] != ["servers"]:
             return _error("/compute", 404, "The resource could not be found.")
         if len(parts) == 1 and method == "POST":
-            return self._create_server(body.get("server", {}) if body else {})
+            return self._create_server(body.get("server", {}) if body else {}, microversion)
         if len(parts) == 2 and parts[1] == "detail" and method == "GET":
             wanted = (query.get("name") or [None])[0]
             found = [self._server_view(server) for server in self.servers.values()
@@ -298,10 +318,19 @@ class FakeOpenStack(FakeServer):
             return 200, {"flavor": view(parts[0])}, {}
         return _error("/compute", 404, f"Flavor {parts[0]} could not be found.")
 
-    def _create_server(self, asked: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _create_server(self, asked: dict[str, Any],
+                       microversion: tuple[int, int]) -> tuple[int, Any, dict[str, str]]:
         name = asked.get("name")
         if not isinstance(name, str) or not name.strip():
             return _error("/compute", 400, "Invalid input for field/attribute name.")
+        networks = asked.get("networks")
+        if microversion >= NETWORKS_REQUIRED and networks is None:
+            return _error("/compute", 400, "Invalid input for field/attribute server. "
+                                           "'networks' is a required property")
+        if networks is not None and networks not in ("auto", "none") \
+                and not isinstance(networks, list):
+            return _error("/compute", 400, "Invalid input for field/attribute networks. "
+                                           f"Value: {networks}.")
         mappings = asked.get("block_device_mapping_v2") or []
         image = asked.get("imageRef") or next(
             (m.get("uuid") for m in mappings if m.get("source_type") == "image"), None)
@@ -315,7 +344,7 @@ class FakeOpenStack(FakeServer):
             if group.get("name") not in SECURITY_GROUPS:
                 return _error("/compute", 400, "Unable to find security_group with name or id "
                                                f"'{group.get('name')}'")
-        for network in asked.get("networks") or []:
+        for network in networks if isinstance(networks, list) else []:
             if network.get("uuid") != NETWORK_ID:
                 return _error("/compute", 400, f"Network {network.get('uuid')} could not be "
                                                "found.")
@@ -413,6 +442,8 @@ class FakeOpenStack(FakeServer):
     def _floating_ips(self, method: str, parts: list[str], query: dict[str, list[str]],
                       body: Any) -> tuple[int, Any, dict[str, str]]:
         if not parts and method == "GET":
+            if self.ignore_ip_description_filter:
+                query = {key: values for key, values in query.items() if key != "description"}
             return 200, {"floatingips": _filtered(list(self.floating_ips.values()), query)}, {}
         if not parts and method == "POST":
             asked = (body or {}).get("floatingip", {})
@@ -454,6 +485,21 @@ def _error(path: str, status: int, message: str,
             fault["retryAfter"] = str(retry_after)
         body = {_NOVA_FAULTS.get(status, "computeFault"): fault}
     return status, body, headers
+
+
+def _microversion(headers: Mapping[str, str]) -> tuple[int, int]:
+    """The compute microversion a request asks for (2.1 when it names none)."""
+    asked = headers.get("OpenStack-API-Version") or ""
+    words = asked.split()
+    if len(words) == 2 and words[0].lower() == "compute":
+        asked = words[1]
+    else:
+        asked = headers.get("X-OpenStack-Nova-API-Version") or "2.1"
+    major, _, minor = asked.partition(".")
+    try:
+        return int(major), int(minor)
+    except ValueError:
+        return 2, 1
 
 
 def _names_project(scope: Mapping[str, Any]) -> bool:
