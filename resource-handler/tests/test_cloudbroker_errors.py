@@ -72,6 +72,14 @@ class CloudBrokerErrorTest(FakeCloudBrokerCase):
         self.assertIn("403: injected by the test", error.message)
         self.assertEqual(error.hint, errors.PERMISSION_HINT)
 
+    def test_an_endpoint_that_redirects_is_permanent_and_says_so(self) -> None:
+        self.cloud.fail_next(301, method="POST", path="/instances.xml")
+        error = self.refused()
+        self.assertIsInstance(error, PermanentError)
+        self.assertIn("301: ", error.message)
+        self.assertIn("redirects", error.hint)
+        self.assertEqual(self.cloud.instances(), [])
+
     def test_a_conflict_and_the_clouds_troubles_are_transient(self) -> None:
         for status in (409, 500, 502, 503):
             with self.subTest(status):

@@ -8,6 +8,7 @@ import uuid
 from occo.resourcehandler.base import (INFRA_TAG, Instance, PermanentError, ResourceError,
                                        TransientError)
 from occo.resourcehandler.cloudsigma import errors
+from occo.resourcehandler.cloudsigma.launch import drive_name
 from occo.resourcehandler.cloudsigma.testing import PASSWORD
 
 from .cloudsigma_support import FakeCloudSigmaCase
@@ -80,6 +81,35 @@ class CloudSigmaErrorTest(FakeCloudSigmaCase):
                 self.assertIn(f"{status} ", error.message)
                 self.assertEqual(error.hint, hint)
                 self.assert_nothing_made()
+
+    def test_a_start_refused_for_good_deletes_the_server_and_its_clone(self) -> None:
+        self.cloud.fail_next(402, method="POST", path="/servers/*/action/")
+        error = self.refused()
+        self.assertIsInstance(error, PermanentError)
+        self.assertIn("402 ", error.message)
+        self.assertEqual(error.hint, errors.FUNDS_HINT)
+        self.assert_nothing_made()
+
+    def test_a_failed_clone_is_deleted_and_the_retry_clones_again(self) -> None:
+        node = self.cloudsigma_node()
+        failed = self.cloud.add_drive(drive_name(node))
+        self.cloud.set_drive_status(failed, "failed")
+        error = self.refused(node)
+        self.assertIsInstance(error, TransientError)
+        self.assertIn(failed, error.message)
+        self.assertEqual(self.cloud.drives(), [], "the failed clone is deleted")
+        [made] = self.handler.create_nodes([node])
+        self.assertIsInstance(made, Instance)
+        self.addCleanup(self.handler.drop_node, made)
+        [drive] = self.cloud.drives()
+        self.assertNotEqual(drive["uuid"], failed)
+
+    def test_an_endpoint_that_redirects_is_permanent_and_says_so(self) -> None:
+        self.cloud.fail_next(301, method="GET", path="/servers/detail/")
+        error = self.refused()
+        self.assertIsInstance(error, PermanentError)
+        self.assertIn("301 ", error.message)
+        self.assertIn("redirects", error.hint)
 
     def test_a_conflict_and_the_clouds_troubles_are_transient(self) -> None:
         for status in (409, 500, 502, 503):

@@ -104,6 +104,42 @@ class CloudSigmaServerTest(FakeCloudSigmaCase):
         self.assertEqual(self.cloud.calls[before:], [("GET", "/servers/detail/")])
 
 
+class CloudSigmaStartTest(FakeCloudSigmaCase):
+    """CloudSigma starts a server asynchronously: a create returns only once the server has
+    left `stopped`, which would read as a failed boot."""
+
+    FAKE = {"clone_time": 0.0, "boot_time": 0.2, "stop_time": 0.0, "start_lag": 0.3}
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.handler = self.cloudsigma_handler()
+
+    def create(self) -> Instance:
+        [made] = self.handler.create_nodes([self.cloudsigma_node()])
+        if not isinstance(made, Instance):
+            raise made
+        self.addCleanup(self.handler.drop_node, made)
+        return made
+
+    def starts(self, made: Instance) -> int:
+        return self.cloud.calls.count(("POST", f"/servers/{made.instance_id}/action/"))
+
+    def test_a_create_returns_once_a_lagging_start_has_taken(self) -> None:
+        made = self.create()
+        [server] = self.cloud.servers()
+        self.assertIn(server["status"], ("starting", "running"))
+        self.assertIsNot(self.handler.get_states([made])[0].state, NodeState.SHUTDOWN)
+        self.assertEqual(self.starts(made), 1)
+
+    def test_a_start_that_left_the_server_stopped_is_sent_again(self) -> None:
+        self.cloud.ignore_starts = 1
+        self.handler.START_TIMEOUT = 1.0
+        made = self.create()
+        [server] = self.cloud.servers()
+        self.assertIn(server["status"], ("starting", "running"))
+        self.assertEqual(self.starts(made), 2)
+
+
 class CloudSigmaCrashTest(FakeCloudSigmaCase):
     """A create cut short (the process killed, an answer lost) then made again by a new
     handler, as the engine does after a crash: one server, one drive, running."""

@@ -3,12 +3,16 @@ ownership marks, and names its nodes itself."""
 from __future__ import annotations
 
 import unittest
+from unittest import mock
+
+from libcloud.compute.drivers.dummy import DummyNodeDriver
 
 from occo.util.config import Settings
 from occo.util.nodes import NodeState
 
 from occo.resourcehandler.anydriver.handler import LibcloudHandler
-from occo.resourcehandler.base import GONE, Instance, PermanentError, ResourceError
+from occo.resourcehandler.base import (GONE, Instance, PermanentError, ResourceError,
+                                       TransientError)
 from occo.resourcehandler.guard import HandlerUnavailable, ResourceHandlers
 
 from .libcloud_support import DUMMY_CREDENTIALS, dummy_resource, node_of
@@ -53,6 +57,17 @@ class DummyDriverTest(unittest.TestCase):
 
     def test_dropping_a_missing_node_succeeds(self) -> None:
         self.handler.drop_node(Instance("infra-1", "node-x", "999"))
+
+    def test_a_destroy_the_driver_answers_false_is_transient_and_keeps_the_node(self) -> None:
+        made = self.create("node-1")
+        assert isinstance(made, Instance), made
+        with mock.patch.object(self.handler._driver, "destroy_node", return_value=False):
+            with self.assertRaises(TransientError) as caught:
+                self.handler.drop_node(made)
+        self.assertIn(made.instance_id, caught.exception.message)
+        self.assertEqual(self.handler.list_owned("infra-1"), [made])
+        self.handler.drop_node(made)
+        self.assertEqual(self.handler.list_owned("infra-1"), [])
 
     def test_a_node_with_user_data_is_refused_before_anything_is_made(self) -> None:
         [made] = self.handler.create_nodes([node_of(dummy_resource(), "infra-1", "node-1",
@@ -102,3 +117,39 @@ class DriverChoiceTest(unittest.TestCase):
         with self.assertRaises(PermanentError):
             LibcloudHandler.for_section(dummy_resource(driver_args={"ex_x": 1}),
                                         {**DUMMY_CREDENTIALS, "ex_x": 2})
+
+
+class TokenDriver(DummyNodeDriver):
+    """A Dummy driver whose create_node takes EC2's idempotency token, and keeps each one."""
+
+    def __init__(self, creds: str) -> None:
+        super().__init__(creds)
+        self.tokens: list[str | None] = []
+
+    def create_node(self, name, size, image, ex_clienttoken=None):  # type: ignore[override]
+        self.tokens.append(ex_clienttoken)
+        return super().create_node(name=name, size=size, image=image)
+
+
+class ClientTokenTest(unittest.TestCase):
+    """A driver taking `ex_clienttoken` (EC2) gets one per node, so a retried create is made
+    once by the cloud itself."""
+
+    def handler(self) -> tuple[LibcloudHandler, TokenDriver]:
+        driver = TokenDriver("0")
+        with mock.patch("occo.resourcehandler.anydriver.handler.make_driver",
+                        return_value=driver):
+            return LibcloudHandler.for_section(dummy_resource(), DUMMY_CREDENTIALS), driver
+
+    def test_each_attempt_at_a_node_sends_the_same_token_of_at_most_64_characters(self) -> None:
+        made = []
+        for infra_id, node_id in (("infra-1", "node-1"), ("infra-1", "node-1"),
+                                  ("infra-1", "node-2"), ("i" * 40, "n" * 40)):
+            handler, driver = self.handler()        # a new process: nothing remembered
+            [node] = handler.create_nodes([node_of(dummy_resource(), infra_id, node_id)])
+            self.assertIsInstance(node, Instance)
+            made.extend(driver.tokens)
+        self.assertEqual(len(made), 4)
+        self.assertTrue(all(token and len(token) <= 64 for token in made), made)
+        self.assertEqual(made[0], made[1])
+        self.assertEqual(len(set(made)), 3)

@@ -24,6 +24,8 @@ THROTTLED_WAIT = 1.0        # when a throttled answer says not how long to wait
 CERTIFICATE_HINT = ("check the endpoint's URL and certificate (https needs a certificate this "
                     "machine trusts)")
 UNREACHABLE_HINT = "is the endpoint reachable from here? The engine retries"
+REDIRECT_HINT = ("the endpoint redirects (e.g. from http to https): set endpoint to the URL "
+                 "it points to")
 
 
 def retry_after(value: object) -> float | None:
@@ -47,7 +49,10 @@ def from_status(status: int, message: str, *, wait: float | None,
                 hints: Mapping[int, str | None], default_hint: str) -> ResourceError:
     """The error of an answer `status` told by `message`: transient when throttled (after
     `wait`, the cloud's Retry-After), a 5xx or a 409; else permanent, hinted by `hints` of
-    its status or `default_hint`."""
+    its status or `default_hint`. A redirect (3xx, which the clients do not follow) is
+    permanent: the endpoint is to be set to where it points."""
+    if 300 <= status < 400:
+        return PermanentError(message, hint=REDIRECT_HINT)
     if status == 429:
         return TransientError(message, hint=RETRY_HINT, retry_after=wait or THROTTLED_WAIT)
     if status >= 500 or status == 409:

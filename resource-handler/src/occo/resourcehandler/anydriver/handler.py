@@ -2,7 +2,9 @@
 
 One node per create call. Creates are idempotent by node id: holding a lock
 per node, the handler looks for a listed node of the node's name that carries
-its ids, and creates only when there is none. Ownership is marked by the
+its ids, and creates only when there is none; a driver whose create_node takes
+`ex_clienttoken` (EC2) is given one made of the node's ids, so that the cloud
+itself makes a retried create once. Ownership is marked by the
 create itself (`launch`): the driver's metadata or tags where its create_node
 takes them, else the node's name. A driver that ignores even the name (the
 Dummy driver names its nodes itself) cannot be told which node is whose
@@ -11,7 +13,8 @@ warns once per node that `list_owned` of a later process will not find it.
 
 States are read with one `list_nodes` call for a batch, Libcloud's NodeState
 mapped to Occopus's. A drop finds the node in the list (some drivers need
-more of it than its id) and destroys it; a node not listed is gone.
+more of it than its id) and destroys it; a node not listed is gone. A destroy
+the driver answers with False (as many do, rather than raise) is retried.
 
 Libcloud's drivers are not made for threads (a connection keeps the request
 it is building), so calls to the driver of one handler take turns.
@@ -33,10 +36,12 @@ from occo.util.redact import secret_values
 
 from ..base import (GONE, Capabilities, Connection, Instance, PermanentError, ResourceError,
                     ResourceHandler, ResourceStatus, TransientError, each)
+from ..httpanswers import RETRY_HINT
 from ..locks import KeyedLocks
 from .driver import make_driver
 from .errors import classify
-from .launch import Abilities, create_arguments, node_name, owner_of
+from .launch import (CLIENT_TOKEN_ARG, Abilities, client_token, create_arguments, node_name,
+                     owner_of)
 from .schema import LIBCLOUD
 
 log = logging.getLogger("occo.resourcehandler.libcloud")
@@ -109,6 +114,8 @@ class LibcloudHandler(ResourceHandler):
             if place is not None:
                 arguments["location"] = place
             image = NodeImage(id=str(node.resource["image"]), name=None, driver=self._driver)
+            if CLIENT_TOKEN_ARG in self._abilities.arguments:
+                arguments.setdefault(CLIENT_TOKEN_ARG, client_token(node))
             made = self._call("creating the node", node, lambda: self._driver.create_node(
                 name=name, size=size, image=image, **arguments))
             if made is None or made.id in (None, ""):
@@ -166,8 +173,11 @@ class LibcloudHandler(ResourceHandler):
         found = next((node for node in self._listed("listing nodes")
                       if str(node.id) == instance.instance_id and _alive(node)), None)
         if found is not None:
-            self._call("deleting the node", None, lambda: self._driver.destroy_node(found),
-                       missing_ok=True)
+            destroyed = self._call("deleting the node", None,
+                                   lambda: self._driver.destroy_node(found), missing_ok=True)
+            if destroyed is False:      # many drivers answer False rather than raise
+                raise TransientError(f"[{self.label}] the driver did not delete node "
+                                     f"{instance.instance_id}", hint=RETRY_HINT)
         self._made.pop(instance.instance_id, None)
 
     # --- states -------------------------------------------------------------

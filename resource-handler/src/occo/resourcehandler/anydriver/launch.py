@@ -8,6 +8,7 @@ ownership by the node's name only, `occopus-<infra id>-<node id>`.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ MARK_ARGS = ("ex_metadata", "ex_tags")
 # create_node arguments the handler sets itself
 OWN_ARGS = frozenset({"name", "size", "image", "location", *USERDATA_ARGS, *MARK_ARGS})
 NAME_PREFIX = "occopus"
+CLIENT_TOKEN_ARG = "ex_clienttoken"     # EC2's idempotency token of a create
+CLIENT_TOKEN_LENGTH = 64                # the most characters EC2 takes
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,15 @@ class Abilities:
         return cls(next((arg for arg in USERDATA_ARGS if arg in names), None),
                    next((arg for arg in MARK_ARGS if arg in names), None), names,
                    any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()))
+
+
+def client_token(node: ResolvedNode) -> str:
+    """The create's idempotency token: the same for every attempt to make the node, at most
+    `CLIENT_TOKEN_LENGTH` characters (a digest when the ids are longer)."""
+    token = f"occo-{node.infra_id}-{node.node_id}"
+    if len(token) <= CLIENT_TOKEN_LENGTH:
+        return token
+    return "occo-" + hashlib.sha256(f"{node.infra_id}\0{node.node_id}".encode()).hexdigest()[:59]
 
 
 def default_name(infra_id: str, node_id: str) -> str:

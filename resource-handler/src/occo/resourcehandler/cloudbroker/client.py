@@ -75,7 +75,7 @@ class CloudBrokerClient:
         answer, httpx's errors when none came, ValueError when a success is not XML."""
         response = self._http.request(method, path, content=body,
                                       headers={"Content-Type": XML} if body else None)
-        if response.status_code >= 400:
+        if response.status_code >= 300:        # redirects are not followed: an error
             raise CloudBrokerError.of(response)
         if not response.content.strip():
             return None

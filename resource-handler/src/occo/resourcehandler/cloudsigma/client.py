@@ -89,7 +89,7 @@ class CloudSigmaClient:
         """The answer's JSON (None for an empty one); `CloudSigmaError` for an error answer,
         httpx's errors when none came, ValueError when a success is not JSON."""
         response = self._http.request(method, path, params=params, json=json)
-        if response.status_code >= 400:
+        if response.status_code >= 300:        # redirects are not followed: an error
             raise CloudSigmaError.of(response)
         if not response.content:
             return None

@@ -3,7 +3,10 @@ drive (API 2.0 over HTTPS, `client`).
 
 A create clones the library drive (named for the node), waits until the
 clone is `unmounted`, makes the server with the section's description, the
-drive and its tags (`launch`), and starts it. Creates are idempotent by node
+drive and its tags (`launch`), starts it, and waits until it is no longer
+`stopped` (sending the start again once if it stays so). A server whose start
+is refused for good is deleted with its clone; a clone that failed is deleted,
+and the retry clones again. Creates are idempotent by node
 id: holding a lock per node (concurrent creates of a node in this process
 wait for each other), it first looks for a server tagged with the node, and
 starts it if a crash left it stopped; else for the node's drive, cloned by an
@@ -75,6 +78,7 @@ class CloudSigmaHandler(ResourceHandler):
     }
     CLONE_TIMEOUT: ClassVar[float] = 600.0     # a clone copies the whole image
     STOP_TIMEOUT: ClassVar[float] = 300.0
+    START_TIMEOUT: ClassVar[float] = 60.0      # until a started server leaves `stopped`
     POLL_INTERVAL: ClassVar[float] = 2.0       # the longest pause between two looks
 
     def __init__(self, connection: Connection) -> None:
@@ -110,7 +114,11 @@ class CloudSigmaHandler(ResourceHandler):
                 self._forget_drive(node, drive_id)      # refused for good: keep no clone
                 raise
             log.info("%s: made server %s", where, server.get("uuid"))
-            self._start(node, str(server["uuid"]))
+            try:
+                self._start(node, str(server["uuid"]))
+            except PermanentError:
+                self._forget_server(server)     # refused for good: keep no stopped server
+                raise
             return self._instance(node, server)
 
     def _instance(self, node: ResolvedNode, server: Mapping[str, Any]) -> Instance:
@@ -140,6 +148,11 @@ class CloudSigmaHandler(ResourceHandler):
         ready = self._wait(lambda: self._drive_status(node, drive_id),
                            lambda status: status == READY_DRIVE or status in FAILED_DRIVE,
                            self.CLONE_TIMEOUT)
+        if ready in FAILED_DRIVE:          # found by name, it would be re-used for ever
+            self._forget_drive(node, drive_id)
+            raise TransientError(f"{self.where(node)}: the clone {drive_id} of the library "
+                                 f"drive is {ready}; it is deleted, and the retry clones again",
+                                 hint=RETRY_HINT)
         if ready != READY_DRIVE:
             raise TransientError(f"{self.where(node)}: the clone {drive_id} of the library "
                                  f"drive is {ready or 'not ready'} after "
@@ -158,9 +171,40 @@ class CloudSigmaHandler(ResourceHandler):
         with self._cloud_errors(f"read drive {drive_id}", node):
             return str(self._client.drive(drive_id).get("status") or "")
 
+    def _forget_server(self, server: Mapping[str, Any]) -> None:
+        """Delete a stopped server just made, with its clone; what fails is logged."""
+        try:
+            self._drop_server(str(server["uuid"]), server)
+        except ResourceError as error:
+            log.warning("%s; the server %s is left to delete by hand", error.message,
+                        server["uuid"])
+
     def _start(self, node: ResolvedNode, server_id: str) -> None:
+        """Start a server and wait until it is no longer stopped: the start is asynchronous,
+        and a server still `stopped` reads as shut down, which the engine takes for a failed
+        boot. A start that left it stopped half-way through `START_TIMEOUT` is sent again."""
         with self._cloud_errors(f"start server {server_id}", node):
             self._client.action(server_id, "start")
+        half = self.START_TIMEOUT / 2
+        started = lambda status: status != STOPPED      # noqa: E731 (None: gone)
+        status = self._wait(lambda: self._server_status(server_id), started, half)
+        if status == STOPPED:
+            log.info("%s: server %s is still stopped; starting it again", self.where(node),
+                     server_id)
+            with self._cloud_errors(f"start server {server_id}", node):
+                try:
+                    self._client.action(server_id, "start")
+                except CloudSigmaError as error:
+                    if error.status not in (403, 409):  # it started meanwhile
+                        raise
+            status = self._wait(lambda: self._server_status(server_id), started, half)
+        if status is None:
+            raise TransientError(f"{self.where(node)}: server {server_id} vanished while it "
+                                 "started", hint=RETRY_HINT)
+        if status == STOPPED:
+            raise TransientError(f"{self.where(node)}: server {server_id} is still stopped "
+                                 f"{self.START_TIMEOUT:g} s after it was started twice",
+                                 hint=RETRY_HINT)
 
     # --- drop ---------------------------------------------------------------
     def drop_node(self, instance: Instance) -> None:

@@ -13,7 +13,9 @@ pubkeys or firewall policies the account does not have.
 What it does slowly, as the cloud does: a clone stays `cloning_dst` for
 `clone_time` seconds before it is `unmounted`; a started server stays
 `starting` for `boot_time` seconds before it runs; a stopped one `stopping`
-for `stop_time` seconds. A running server's NIC has an address on
+for `stop_time` seconds. A started server may first stay `stopped` for
+`start_lag` seconds, as the cloud's asynchronous start allows, and the next
+`ignore_starts` starts are accepted but do nothing. A running server's NIC has an address on
 127.88.0.0/16, one of this machine's loopback addresses, so that Occopus may
 ping it (Linux answers all of 127.0.0.0/8 locally) and nothing else is ever
 contacted.
@@ -97,10 +99,13 @@ class FakeCloudSigma(FakeServer):
     thread_name = "fake-cloudsigma"
 
     def __init__(self, *, account: Account | None = None, boot_time: float = 0.0,
-                 clone_time: float = 0.0, stop_time: float = 0.0) -> None:
+                 clone_time: float = 0.0, stop_time: float = 0.0,
+                 start_lag: float = 0.0) -> None:
         super().__init__()
         self.account = account or Account()
         self.boot_time, self.clone_time, self.stop_time = boot_time, clone_time, stop_time
+        self.start_lag = start_lag
+        self.ignore_starts = 0      # starts still to accept and ignore
         self.calls: list[tuple[str, str]] = []          # (method, path) of every API call
         self._lock = threading.Lock()
         self._drives: dict[str, dict[str, Any]] = {}
@@ -149,6 +154,12 @@ class FakeCloudSigma(FakeServer):
         with self._lock:
             drive = self._new_drive(name, "unmounted")
         return str(drive["uuid"])
+
+    def set_drive_status(self, drive_id: str, status: str) -> None:
+        """Put a drive in `status` (e.g. `failed`, as a clone gone wrong is)."""
+        with self._lock:
+            self._drives[drive_id]["status"] = status
+            self._changes.pop(drive_id, None)
 
     def servers(self) -> list[dict[str, Any]]:
         """Every server, as the API shows it."""
@@ -299,7 +310,12 @@ class FakeCloudSigma(FakeServer):
     def _action(self, server_id: str, action: str) -> Answer:
         server = self._found(self._servers, server_id)
         status = server["status"]
-        if action == "start" and status == "stopped":
+        if action == "start" and status == "stopped" and self.ignore_starts > 0:
+            self.ignore_starts -= 1
+        elif action == "start" and status == "stopped" and self.start_lag > 0:
+            server["_boot_time"] = self.boot_time
+            self._changes[server_id] = (time.monotonic() + self.start_lag, "starting")
+        elif action == "start" and status == "stopped":
             self._set(server, "starting", self.boot_time, "running")
         elif action == "stop" and status in ("running", "starting", "paused"):
             self._set(server, "stopping", self.stop_time, "stopped")
@@ -328,7 +344,7 @@ class FakeCloudSigma(FakeServer):
 
     def _delete_drive(self, drive_id: str) -> Answer:
         drive = self._found(self._drives, drive_id)
-        if drive["mounted_on"] or drive["status"] != "unmounted":
+        if drive["mounted_on"] or drive["status"] not in ("unmounted", "failed", "unavailable"):
             raise refusal(403, "permission", f"Cannot delete drive in state {drive['status']} "
                           "or attached to a server")
         del self._drives[drive_id]
@@ -353,6 +369,9 @@ class FakeCloudSigma(FakeServer):
             del self._changes[object_id]
             if object_id in self._drives:
                 self._drives[object_id]["status"] = status
+            elif object_id in self._servers and status == "starting":   # its start lagged
+                server = self._servers[object_id]
+                self._set(server, "starting", server.pop("_boot_time", 0.0), "running")
             elif object_id in self._servers:
                 self._servers[object_id]["status"] = status
                 self._runtime(self._servers[object_id])
