@@ -68,6 +68,15 @@ def due_fault(faults: MutableSequence[Fault], method: str, path: str) -> Fault |
     return None
 
 
+def fill_placeholders(text: str, placeholders: Mapping[str, str],
+                      values: Mapping[str, Any]) -> str:
+    """`text` (a tutorial file) with each placeholder replaced by the value of its key, as a
+    user following the tutorial would fill it in."""
+    for placeholder, key in placeholders.items():
+        text = text.replace(placeholder, str(values[key]))
+    return text
+
+
 class FakeServer(abc.ABC):
     """A fake cloud's HTTP server on `HOST`, from `start` (or `with`) until `stop`."""
 

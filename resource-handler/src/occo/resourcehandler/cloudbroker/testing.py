@@ -41,7 +41,7 @@ from xml.etree import ElementTree
 
 from defusedxml import ElementTree as SafeTree
 
-from ..fakeserver import FakeServer, Fault, due_fault
+from ..fakeserver import FakeServer, Fault, due_fault, fill_placeholders
 
 EMAIL = "tester@example.org"
 PASSWORD = "fake-cloudbroker-password-0123456789"
@@ -62,9 +62,7 @@ PLACEHOLDERS: Mapping[str, str] = {
 
 def fill_tutorial(text: str, values: Mapping[str, str]) -> str:
     """A tutorial file's text with every placeholder replaced by its value from `values`."""
-    for placeholder, key in PLACEHOLDERS.items():
-        text = text.replace(placeholder, str(values[key]))
-    return text
+    return fill_placeholders(text, PLACEHOLDERS, values)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..fakeserver import FakeServer, Fault, due_fault
+from ..fakeserver import FakeServer, Fault, due_fault, fill_placeholders
 
 PREFIX = "/api/2.0"
 EMAIL = "tester@example.org"
@@ -62,9 +62,7 @@ PLACEHOLDERS: Mapping[str, str] = {
 
 def fill_tutorial(text: str, values: Mapping[str, str]) -> str:
     """A tutorial file's text with every placeholder replaced by its value from `values`."""
-    for placeholder, key in PLACEHOLDERS.items():
-        text = text.replace(placeholder, str(values[key]))
-    return text
+    return fill_placeholders(text, PLACEHOLDERS, values)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..fakeserver import FakeServer
+from ..fakeserver import FakeServer, fill_placeholders
 
 REGION = "RegionOne"
 PROJECT_ID = "0b7f1c1a5e7d4c4f9e7a3b2c1d0e9f8a"
@@ -531,6 +531,4 @@ def _iso(moment: float) -> str:
 
 def fill_tutorial(text: str, values: Mapping[str, Any]) -> str:
     """A nova tutorial file's text with every placeholder replaced by its value in `values`."""
-    for placeholder, key in PLACEHOLDERS.items():
-        text = text.replace(placeholder, str(values[key]))
-    return text
+    return fill_placeholders(text, PLACEHOLDERS, values)
