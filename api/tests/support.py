@@ -16,6 +16,8 @@ backend's workdir (`~/.occopus/local`) are the test's alone.
   false}`), faults reset after every test, simcloud node definitions;
   `another_cloud` for a server of one test; `Gate`, a health-check URL that
   holds a node until the test opens it.
+- `FakeCloudCase`: a fake cloud of the resource handler's testing modules for the class,
+  its credentials in HOME, its tutorials filled and imported, its password never printed.
 - Local nodes: `local_processes` finds the processes of a HOME's local
   nodes through their environment, `kill_local_nodes` ends them.
 - Tutorials and examples: `copy_tutorial` copies one of the users' tutorials
@@ -43,7 +45,7 @@ import time
 import unittest
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import yaml
@@ -448,6 +450,55 @@ class CommandCase(unittest.TestCase):
             return store.get_instances(infra_id)
         finally:
             store.close()
+
+
+class FakeCloudCase(CommandCase):
+    """A fake cloud for the class (`start_cloud`), its credentials (`AUTH_DATA`) in each test's
+    HOME; `import_tutorial` fills a tutorial with the fake's values as a user would, and no
+    command ever prints the fake's `PASSWORD`."""
+
+    AUTH_DATA: ClassVar[str]
+    PASSWORD: ClassVar[str]
+    cloud: ClassVar[Any]
+
+    @classmethod
+    def start_cloud(cls) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def fill(text: str, values: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.cloud = cls.start_cloud()
+        cls.addClassCleanup(cls.cloud.stop)
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.use_config()
+        self.use_auth_data(self.AUTH_DATA)
+        self.values = self.cloud.tutorial_values()
+
+    def run_command(self, name: str, *args: Any, code: int | None = None,
+                    timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
+        """As `CommandCase.run_command`; the password never appears in what it prints."""
+        result = super().run_command(name, *args, code=code, timeout=timeout)
+        self.assertNotIn(self.PASSWORD, result.stdout + result.stderr,
+                         f"{name} printed the password")
+        return result
+
+    def import_tutorial(self, name: str, **values: Any) -> Path:
+        """The tutorial filled with the fake's values (and `values` instead of some), its node
+        definitions imported; its folder."""
+        filled = {**self.values, **values}
+        tutorial = self.copy_tutorial(name, lambda text: self.fill(text, filled))
+        imported = self.run_command("occopus-import", tutorial / "nodes" / "node_definitions.yaml",
+                                    code=0)
+        self.assertTrue(imported.stdout.startswith("Successfully imported nodes: "),
+                        imported.stdout)
+        return tutorial
 
 
 class Gate(testing.Gate):

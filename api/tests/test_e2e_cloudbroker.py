@@ -24,10 +24,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import signal
-import subprocess
 import uuid
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
@@ -36,7 +34,7 @@ from occo.resourcehandler.cloudbroker.errors import REQUEST_HINT
 from occo.resourcehandler.cloudbroker.testing import (ADDRESSES, CREDENTIALS, OPENED_PORTS,
                                                       FakeCloudBroker, fill_tutorial)
 
-from .support import DEADLINE, CommandCase, last_line, table_rows, wait_until
+from .support import FakeCloudCase, last_line, table_rows, wait_until
 
 AUTH_DATA = f"""\
 resource:
@@ -49,43 +47,21 @@ resource:
 LIVE = ("starting", "running")
 
 
-class CloudBrokerTutorialCase(CommandCase):
+class CloudBrokerTutorialCase(FakeCloudCase):
     """A fake CloudBroker for the class (instances boot in a moment), the account's
     credentials in each test's HOME, and a store of each test's own."""
 
-    cloud: ClassVar[FakeCloudBroker]
+    AUTH_DATA = AUTH_DATA
+    PASSWORD = CREDENTIALS["password"]
     FAKE: ClassVar[dict[str, float]] = {"boot_time": 0.5, "stop_time": 0.2}
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = FakeCloudBroker(**cls.FAKE).start()
-        cls.addClassCleanup(cls.cloud.stop)
+    def start_cloud(cls) -> Any:
+        return FakeCloudBroker(**cls.FAKE).start()
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.use_config()
-        self.use_auth_data(AUTH_DATA)
-        self.values = self.cloud.tutorial_values()
-
-    def run_command(self, name: str, *args: Any, code: int | None = None,
-                    timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
-        """As `CommandCase.run_command`; the password never appears in what it prints."""
-        result = super().run_command(name, *args, code=code, timeout=timeout)
-        self.assertNotIn(CREDENTIALS["password"], result.stdout + result.stderr,
-                         f"{name} printed the password")
-        return result
-
-    def import_tutorial(self, name: str, **values: Any) -> Path:
-        """The tutorial filled with the account's ids (and `values` instead of some), its node
-        definitions imported; its folder."""
-        filled = {**self.values, **values}
-        tutorial = self.copy_tutorial(name, lambda text: fill_tutorial(text, filled))
-        imported = self.run_command("occopus-import", tutorial / "nodes" / "node_definitions.yaml",
-                                    code=0)
-        self.assertTrue(imported.stdout.startswith("Successfully imported nodes: "),
-                        imported.stdout)
-        return tutorial
+    @staticmethod
+    def fill(text: str, values: Mapping[str, Any]) -> str:
+        return fill_tutorial(text, values)
 
     # --- the fake ----------------------------------------------------------------
     def instances(self, infra_id: str, statuses: Iterable[str] = LIVE) -> list[dict[str, Any]]:

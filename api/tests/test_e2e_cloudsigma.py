@@ -22,10 +22,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import signal
-import subprocess
 import uuid
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
@@ -35,7 +33,7 @@ from occo.resourcehandler.cloudsigma.errors import LIBDRIVE_HINT
 from occo.resourcehandler.cloudsigma.testing import (ADDRESSES, CREDENTIALS, FakeCloudSigma,
                                                      fill_tutorial)
 
-from .support import DEADLINE, CommandCase, last_line, table_rows, wait_until
+from .support import FakeCloudCase, last_line, table_rows, wait_until
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 AUTH_DATA = f"""\
@@ -48,43 +46,21 @@ resource:
 """
 
 
-class CloudSigmaTutorialCase(CommandCase):
+class CloudSigmaTutorialCase(FakeCloudCase):
     """A fake CloudSigma for the class (servers boot in a moment), the account's credentials
     in each test's HOME, and a store of each test's own."""
 
-    cloud: ClassVar[FakeCloudSigma]
+    AUTH_DATA = AUTH_DATA
+    PASSWORD = CREDENTIALS["password"]
     FAKE: ClassVar[dict[str, float]] = {"clone_time": 0.2, "boot_time": 0.5, "stop_time": 0.2}
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = FakeCloudSigma(**cls.FAKE).start()
-        cls.addClassCleanup(cls.cloud.stop)
+    def start_cloud(cls) -> Any:
+        return FakeCloudSigma(**cls.FAKE).start()
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.use_config()
-        self.use_auth_data(AUTH_DATA)
-        self.values = self.cloud.tutorial_values()
-
-    def run_command(self, name: str, *args: Any, code: int | None = None,
-                    timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
-        """As `CommandCase.run_command`; the password never appears in what it prints."""
-        result = super().run_command(name, *args, code=code, timeout=timeout)
-        self.assertNotIn(CREDENTIALS["password"], result.stdout + result.stderr,
-                         f"{name} printed the password")
-        return result
-
-    def import_tutorial(self, name: str, **values: Any) -> Path:
-        """The tutorial filled with the account's ids (and `values` instead of some), its node
-        definitions imported; its folder."""
-        filled = {**self.values, **values}
-        tutorial = self.copy_tutorial(name, lambda text: fill_tutorial(text, filled))
-        imported = self.run_command("occopus-import", tutorial / "nodes" / "node_definitions.yaml",
-                                    code=0)
-        self.assertTrue(imported.stdout.startswith("Successfully imported nodes: "),
-                        imported.stdout)
-        return tutorial
+    @staticmethod
+    def fill(text: str, values: Mapping[str, Any]) -> str:
+        return fill_tutorial(text, values)
 
     # --- the fake ----------------------------------------------------------------
     def servers(self, infra_id: str) -> list[dict[str, Any]]:

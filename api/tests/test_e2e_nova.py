@@ -23,9 +23,7 @@ import base64
 import ipaddress
 import os
 import signal
-import subprocess
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -33,7 +31,7 @@ import yaml
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 from occo.resourcehandler.nova import testing as fake
 
-from .support import DEADLINE, CommandCase, last_line, table_rows, wait_until
+from .support import FakeCloudCase, last_line, table_rows, wait_until
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 FLOATING = ipaddress.ip_network(fake.FLOATING)
@@ -47,40 +45,23 @@ resource:
 """
 
 
-class NovaTutorialCase(CommandCase):
+class NovaTutorialCase(FakeCloudCase):
     """A fake OpenStack for the class; each test its credentials in HOME and a store."""
 
-    cloud: fake.FakeOpenStack
+    AUTH_DATA = AUTH_DATA
+    PASSWORD = fake.USER["password"]
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = fake.FakeOpenStack(boot_seconds=1.0).start()
-        cls.addClassCleanup(cls.cloud.stop)
+    def start_cloud(cls) -> Any:
+        return fake.FakeOpenStack(boot_seconds=1.0).start()
+
+    @staticmethod
+    def fill(text: str, values: Mapping[str, Any]) -> str:
+        return fake.fill_tutorial(text, values)
 
     def setUp(self) -> None:
-        super().setUp()
         self.cloud.clear()
-        self.use_config()
-        self.use_auth_data(AUTH_DATA)
-        self.values = self.cloud.tutorial_values()
-
-    def run_command(self, name: str, *args: Any, code: int | None = None,
-                    timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
-        """As `CommandCase.run_command`; the password never appears in what it prints."""
-        result = super().run_command(name, *args, code=code, timeout=timeout)
-        self.assertNotIn(fake.USER["password"], result.stdout + result.stderr,
-                         f"{name} printed the password")
-        return result
-
-    def import_tutorial(self, name: str, **values: Any) -> Path:
-        filled = {**self.values, **values}
-        tutorial = self.copy_tutorial(name, lambda text: fake.fill_tutorial(text, filled))
-        imported = self.run_command("occopus-import", tutorial / "nodes" / "node_definitions.yaml",
-                                    code=0)
-        self.assertTrue(imported.stdout.startswith("Successfully imported nodes: "),
-                        imported.stdout)
-        return tutorial
+        super().setUp()
 
     # --- the fake cloud ------------------------------------------------------
     def servers(self, infra_id: str) -> list[dict[str, Any]]:
