@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import fnmatch
+import ssl
 import sys
 import threading
 from collections.abc import Mapping, MutableSequence
@@ -82,7 +83,8 @@ class FakeServer(abc.ABC):
 
     thread_name: ClassVar[str] = "fake-cloud"
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls                 # HTTPS with this server context, when given
         self._http: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -94,13 +96,16 @@ class FakeServer(abc.ABC):
 
     @property
     def origin(self) -> str:
-        """http://host:port of the running server."""
+        """http(s)://host:port of the running server."""
         assert self._http is not None, "the fake is not started"
-        return f"http://{HOST}:{self._http.server_address[1]}"
+        return f"{'https' if self._tls else 'http'}://{HOST}:{self._http.server_address[1]}"
 
     def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._http = _Server((HOST, 0), handler)
+        if self._tls is not None:       # each connection's handshake in its own thread
+            self._http.socket = self._tls.wrap_socket(self._http.socket, server_side=True,
+                                                      do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._http.serve_forever,
                                         name=self.thread_name, daemon=True)
         self._thread.start()
@@ -127,7 +132,7 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away (a command killed mid-call) is no error of the fake."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        if not isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError):
             super().handle_error(request, client_address)
 
 
@@ -144,9 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
     def log_message(self, format: str, *args: Any) -> None:     # quiet in tests
         pass

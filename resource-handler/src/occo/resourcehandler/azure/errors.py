@@ -1,0 +1,73 @@
+"""Azure's answers and the SDK's failures as the contract's errors: one line, no secrets.
+
+Resource Manager answers an error as `{"error": {"code", "message"}}`; the
+sign-in service as `{error, error_description}` with an AADSTS code, which
+the SDK raises as `ClientAuthenticationError`. What a user can fix
+(credentials, permissions, an image or size the location does not have, a
+request the cloud refuses) is permanent, its hint saying what to fix. A
+throttled call (429, with Retry-After), a conflict with an operation in
+progress (409), a 5xx, and a connection lost or timed out are transient: the
+engine retries them.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError,
+                                   ServiceRequestError, ServiceResponseError)
+
+from ..base import PermanentError, ResourceError, TransientError
+from ..httpanswers import CERTIFICATE_HINT, UNREACHABLE_HINT, from_status, one_line, retry_after
+from .credentials import CREDENTIALS_HINT
+
+PERMISSION_HINT = ("the service principal may not do this: give it a role (e.g. Contributor) "
+                   "on the subscription or the resource group")
+REQUEST_HINT = "check the resource section of the node definition"
+MOST_WORDS = 500        # characters of the cloud's words quoted
+
+
+def classify(error: Exception, *, where: str, operation: str, secrets: Collection[str],
+             hints: Mapping[str, str] | None = None) -> ResourceError | None:
+    """`error` as a `TransientError` or `PermanentError`; None when it came neither from the
+    cloud nor from the network (a bug, to be let through).
+
+    `where` starts the message (the cloud's label, and the node when there is one);
+    `operation` names the call; `hints` are what to check for an error code of the
+    cloud's (e.g. InvalidParameter, or "404" for any not-found).
+    """
+    failed = f"{where}: {operation} failed"
+    if isinstance(error, ClientAuthenticationError) and error.status_code in (None, 400, 401):
+        return PermanentError(one_line(f"{failed}: {_words(error)}", secrets),
+                              hint=CREDENTIALS_HINT)
+    if isinstance(error, HttpResponseError) and error.status_code is not None:
+        code = _code(error)
+        message = one_line(f"{failed}: {error.status_code} {code}: {_words(error)}", secrets)
+        by_status: dict[int, str | None] = {401: CREDENTIALS_HINT, 403: PERMISSION_HINT,
+                                            404: (hints or {}).get("404")}
+        if code in (hints or {}):
+            by_status[error.status_code] = (hints or {})[code]
+        wait = (retry_after(error.response.headers.get("Retry-After"))
+                if error.response is not None else None)
+        return from_status(error.status_code, message, wait=wait, hints=by_status,
+                           default_hint=REQUEST_HINT)
+    if isinstance(error, ServiceRequestError):
+        text = one_line(f"{failed}: {_words(error)}", secrets)
+        if "CERTIFICATE" in str(error).upper():
+            return PermanentError(text, hint=CERTIFICATE_HINT)
+        return TransientError(text, hint=UNREACHABLE_HINT)
+    if isinstance(error, ServiceResponseError):
+        return TransientError(one_line(f"{failed}: {_words(error)}", secrets),
+                              hint=UNREACHABLE_HINT)
+    return None
+
+
+def _code(error: HttpResponseError) -> str:
+    odata = getattr(error, "error", None)
+    return str(getattr(odata, "code", None) or error.reason or "error")
+
+
+def _words(error: Exception) -> str:
+    """What the cloud said: the ARM error's message, else the exception's first line."""
+    odata = getattr(error, "error", None)
+    said = getattr(odata, "message", None) or str(getattr(error, "message", None) or error)
+    return str(said).strip().splitlines()[0][:MOST_WORDS] if str(said).strip() else "(no message)"
