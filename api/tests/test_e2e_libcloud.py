@@ -8,17 +8,21 @@ Libcloud's OpenStack driver. The cloud is `FakeOpenStack`
 Nova v2.1 as their API references show them, on a free loopback port in this
 test process; its addresses are on 127.78.0.0/16, answered by this machine
 only. The real commands import, build, report and destroy; the test looks at
-the fake cloud between them.
+the fake cloud between them. One build is SIGKILLed while the cloud boots its
+first server, and one pass of `occopus-maintain` finishes it.
 """
 from __future__ import annotations
 
 import base64
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 from occo.resourcehandler.nova import testing as fake
 
-from .support import CommandCase
+from .support import FakeCloudCase, table_rows, wait_until
 
 OWNER = "somebody@somewhere.com"
 AUTH_DATA = f"""\
@@ -87,26 +91,35 @@ NODE_DEFINITIONS = """\
 """
 
 
-class LibcloudOpenStackInfraTest(CommandCase):
-    cloud: fake.FakeOpenStack
+class LibcloudOpenStackCase(FakeCloudCase):
+    """A fake OpenStack for the class, reached through Libcloud's OpenStack driver; each test
+    its credentials in HOME, a store, and the server-and-client infrastructure's files."""
+
+    AUTH_DATA = AUTH_DATA
+    PASSWORD = fake.USER["password"]
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = fake.FakeOpenStack(boot_seconds=1.0).start()
-        cls.addClassCleanup(cls.cloud.stop)
+    def start_cloud(cls) -> fake.FakeOpenStack:
+        return fake.FakeOpenStack(boot_seconds=1.0).start()
 
     def setUp(self) -> None:
+        self.cloud.clear()
         super().setUp()
-        self.use_config()
-        self.use_auth_data(AUTH_DATA)
 
-    def run_command(self, name: str, *args: Any, code: int | None = None,
-                    **kwargs: Any) -> Any:
-        result = super().run_command(name, *args, code=code, **kwargs)
-        self.assertNotIn(fake.USER["password"], result.stdout + result.stderr,
-                         f"{name} printed the password")
-        return result
+    def import_infra(self) -> Path:
+        """The node definitions (filled for the fake) and cloud-inits written, the definitions
+        imported; the infrastructure description."""
+        resource = RESOURCE.format(auth_url=self.cloud.auth_url, project=fake.PROJECT_NAME,
+                                   image=fake.IMAGE_ID, size=fake.FLAVORS["1"][0],
+                                   key=fake.KEY_NAME)
+        nodes = self.write("nodes/node_definitions.yaml",
+                           NODE_DEFINITIONS.format(resource=resource))
+        self.write("nodes/cloud_init_server.yaml", CLOUD_INIT_SERVER)
+        self.write("nodes/cloud_init_client.yaml", CLOUD_INIT_CLIENT)
+        imported = self.run_command("occopus-import", nodes, code=0)
+        self.assertTrue(imported.stdout.startswith("Successfully imported nodes: "),
+                        imported.stdout)
+        return self.write("infra-libcloud.yaml", INFRA)
 
     def servers(self, infra_id: str) -> list[dict[str, Any]]:
         return [server for server in self.cloud.live_servers()
@@ -115,19 +128,11 @@ class LibcloudOpenStackInfraTest(CommandCase):
     def assert_nothing_left(self, infra_id: str) -> None:
         self.assertEqual(self.servers(infra_id), [])
 
+
+class LibcloudOpenStackInfraTest(LibcloudOpenStackCase):
+
     def test_build_report_and_destroy(self) -> None:
-        resource = RESOURCE.format(auth_url=self.cloud.auth_url, project=fake.PROJECT_NAME,
-                                   image=fake.IMAGE_ID, size=fake.FLAVORS["1"][0],
-                                   key=fake.KEY_NAME)
-        nodes = self.write("nodes/node_definitions.yaml",
-                           NODE_DEFINITIONS.format(resource=resource))
-        self.write("nodes/cloud_init_server.yaml", CLOUD_INIT_SERVER)
-        self.write("nodes/cloud_init_client.yaml", CLOUD_INIT_CLIENT)
-        infra = self.write("infra-libcloud.yaml", INFRA)
-        imported = self.run_command("occopus-import", nodes, code=0)
-        self.assertTrue(imported.stdout.startswith("Successfully imported nodes: "),
-                        imported.stdout)
-        infra_id, rows = self.build_ready(infra)
+        infra_id, rows = self.build_ready(self.import_infra())
         self.assertEqual(sorted(row["node"] for row in rows), ["client", "server"])
         by_node = {server["metadata"][NODE_TAG]: server for server in self.servers(infra_id)}
         self.assertEqual(sorted(by_node), sorted(row["node_id"] for row in rows))
@@ -146,3 +151,36 @@ class LibcloudOpenStackInfraTest(CommandCase):
                       base64.b64decode(client["user_data"]).decode())
         self.report_and_destroy(infra_id, rows)
 
+
+
+class LibcloudKilledBuildTest(LibcloudOpenStackCase):
+    """`occopus-build` SIGKILLed while the cloud boots its first server (the server node's; the
+    client waits for it); then one pass (`occopus-maintain -i ID`) finishes the build: the
+    booting server adopted, no orphan, no duplicate."""
+
+    def test_a_pass_after_a_kill_finishes_the_build_without_orphan_or_duplicate(self) -> None:
+        infra = self.import_infra()
+        before = {server["id"] for server in self.cloud.live_servers()}
+        build = self.start("occopus-build", infra)
+        [booting] = wait_until(
+            lambda: [s for s in self.cloud.live_servers() if s["id"] not in before],
+            "the build made a server")
+        os.kill(build.pid, signal.SIGKILL)
+        self.assertEqual(build.wait(), -signal.SIGKILL)
+        [infra_id] = self.stored_ids()
+        self.addCleanup(self.destroy_if_stored, infra_id)
+        self.assertEqual(booting["metadata"][INFRA_TAG], infra_id)
+        self.run_command("occopus-maintain", "-i", infra_id, code=0)
+        reported = table_rows(self.run_command("occopus-maintain", "-i", infra_id, "-r",
+                                               code=0).stdout)
+        self.assertEqual(sorted(row["node"] for row in reported), ["client", "server"])
+        self.assertEqual({row["state"] for row in reported}, {"ready"})
+        stored = sorted(node_id for ids in self.records(infra_id).values() for node_id in ids)
+        self.assertEqual(sorted(row["node_id"] for row in reported), stored)
+        servers = self.servers(infra_id)
+        # one server a node the store knows, and no other: no duplicate, no orphan
+        self.assertEqual(sorted(server["metadata"][NODE_TAG] for server in servers), stored)
+        self.assertIn(booting["id"], {server["id"] for server in servers},
+                      "the server booting at the kill was not adopted")
+        self.run_command("occopus-destroy", "-i", infra_id, code=0)
+        self.assert_nothing_left(infra_id)

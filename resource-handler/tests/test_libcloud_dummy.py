@@ -3,6 +3,7 @@ ownership marks, and names its nodes itself."""
 from __future__ import annotations
 
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 from libcloud.compute.drivers.dummy import DummyNodeDriver
@@ -61,7 +62,7 @@ class DummyDriverTest(unittest.TestCase):
     def test_a_destroy_the_driver_answers_false_is_transient_and_keeps_the_node(self) -> None:
         made = self.create("node-1")
         assert isinstance(made, Instance), made
-        with mock.patch.object(self.handler._driver, "destroy_node", return_value=False):
+        with mock.patch.object(self.handler._drivers.first, "destroy_node", return_value=False):
             with self.assertRaises(TransientError) as caught:
                 self.handler.drop_node(made)
         self.assertIn(made.instance_id, caught.exception.message)
@@ -100,15 +101,35 @@ class DummyDriverTest(unittest.TestCase):
         self.assertIsInstance(self.create("node-1", location="London Loft"), PermanentError)
 
 
+class InMemoryDriverTest(unittest.TestCase):
+    """The Dummy driver is the cloud itself (its nodes live in the driver object): every
+    thread calls the one driver, where other drivers are one a thread."""
+
+    def test_a_node_made_in_one_thread_is_seen_and_dropped_from_another(self) -> None:
+        handler = LibcloudHandler.for_section(dummy_resource(), DUMMY_CREDENTIALS)
+        self.addCleanup(handler.close)
+        node = node_of(dummy_resource(), "infra-1", "node-1")
+        with ThreadPoolExecutor(1) as pool:     # a thread besides the one that built it
+            [made] = pool.submit(handler.create_nodes, [node]).result()
+        assert isinstance(made, Instance), made
+        self.assertIs(handler.get_states([made])[0].state, NodeState.READY)
+        self.assertEqual(handler.list_owned("infra-1"), [made])
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(handler.drop_node, made).result()
+        self.assertEqual(handler.get_states([made]), [GONE])
+
+
 class DriverChoiceTest(unittest.TestCase):
     def test_an_unknown_driver_is_a_clear_permanent_error(self) -> None:
-        with ResourceHandlers(Settings()) as handlers, self.assertRaises(HandlerUnavailable) as caught:
+        with ResourceHandlers(Settings()) as handlers, \
+                self.assertRaises(HandlerUnavailable) as caught:
             handlers.for_resource(dummy_resource(driver="no-such-cloud"), DUMMY_CREDENTIALS)
         self.assertIn("no-such-cloud", caught.exception.message)
         self.assertIn("openstack", caught.exception.hint or "")
 
     def test_arguments_the_driver_will_not_take_are_a_permanent_error(self) -> None:
-        with ResourceHandlers(Settings()) as handlers, self.assertRaises(HandlerUnavailable) as caught:
+        with ResourceHandlers(Settings()) as handlers, \
+                self.assertRaises(HandlerUnavailable) as caught:
             handlers.for_resource(dummy_resource(driver_args={"ex_nothing": 1}),
                                   DUMMY_CREDENTIALS)
         self.assertIn("DummyNodeDriver", caught.exception.message)
@@ -137,7 +158,7 @@ class ClientTokenTest(unittest.TestCase):
 
     def handler(self) -> tuple[LibcloudHandler, TokenDriver]:
         driver = TokenDriver("0")
-        with mock.patch("occo.resourcehandler.anydriver.handler.make_driver",
+        with mock.patch("occo.resourcehandler.anydriver.driver.make_driver",
                         return_value=driver):
             return LibcloudHandler.for_section(dummy_resource(), DUMMY_CREDENTIALS), driver
 

@@ -3,7 +3,15 @@ cloud's errors are classified, and that no secret is told."""
 from __future__ import annotations
 
 import base64
+import functools
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from unittest import mock
+
+import requests
+from libcloud.compute.base import NodeDriver
 
 from occo.util.config import Settings
 from occo.util.nodes import NodeState
@@ -13,7 +21,11 @@ from occo.resourcehandler.base import (INFRA_TAG, NODE_TAG, Instance, PermanentE
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.nova import testing as fake
 
+from occo.resourcehandler.anydriver import driver as drivers
+
 from .libcloud_support import CONTEXT, OPENSTACK_CREDENTIALS, LibcloudOpenStackCase
+
+DEADLINE = 60.0        # a safety net against hanging, never a timing assertion
 
 
 class LaunchTest(LibcloudOpenStackCase):
@@ -119,3 +131,54 @@ class ErrorTest(LibcloudOpenStackCase):
         assert isinstance(made, PermanentError)
         self.assertIn("bad password", made.message)
         self.assertNotIn(fake.USER["password"], made.message)
+
+
+class ThreadTest(LibcloudOpenStackCase):
+    """Each thread that calls a handler has a driver of its own (a Libcloud connection keeps
+    the answer it got in itself), made on its first call, and `close` lets them all go."""
+
+    def test_two_threads_create_at_once_each_on_a_driver_of_its_own(self) -> None:
+        handler = self.libcloud_handler()
+        cls = type(handler._drivers.first)
+        create_node = cls.create_node
+        both_in = threading.Barrier(2, timeout=DEADLINE)
+        callers: list[NodeDriver] = []
+
+        @functools.wraps(create_node)
+        def meeting(driver: NodeDriver, *args: Any, **kwargs: Any) -> Any:
+            callers.append(driver)
+            both_in.wait()      # passed once the other thread's create is in create_node too
+            return create_node(driver, *args, **kwargs)
+
+        nodes = [self.libcloud_node("infra-t", node_id) for node_id in ("node-1", "node-2")]
+        with mock.patch.object(cls, "create_node", meeting), ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda node: handler.create_nodes([node]), nodes))
+        made = [answer for [answer] in answers]
+        for instance in made:
+            assert isinstance(instance, Instance), instance
+            self.addCleanup(handler.drop_node, instance)
+        self.assertEqual(len(callers), 2)
+        self.assertIsNot(callers[0], callers[1])
+        self.assertCountEqual(handler.list_owned("infra-t"), made)
+        self.assertEqual(sorted(len(self.servers_of(node.node_id)) for node in nodes), [1, 1])
+
+    def test_close_closes_the_driver_of_every_thread(self) -> None:
+        made: list[NodeDriver] = []
+        make_driver = drivers.make_driver
+
+        def making(connection: Any) -> NodeDriver:
+            made.append(make_driver(connection))
+            return made[-1]
+
+        with mock.patch.object(drivers, "make_driver", making):
+            handler = self.libcloud_handler()
+            with ThreadPoolExecutor(1) as pool:     # a thread besides the one that built it
+                pool.submit(handler.list_owned, "infra-u").result()
+        handler.list_owned("infra-u")
+        self.assertEqual(len(made), 2)
+        closed: list[requests.Session] = []
+        with mock.patch.object(requests.Session, "close", autospec=True,
+                               side_effect=closed.append):
+            handler.close()
+        for driver in made:
+            self.assertIn(driver.connection.connection.session, closed)

@@ -6,13 +6,22 @@ secret; the Dummy driver takes only `key`), any other entry a keyword
 argument (e.g. `ex_tenant_name`, `ex_force_auth_token`). `driver_args` of the
 resource section adds the keyword arguments that are no secret (an auth URL, a
 project), and `region` is given as `region` when set.
+
+A driver is not made for threads: its connection keeps the request it is
+sending and the answer it got in attributes of its own, so two threads on one
+driver read each other's answers. `ThreadDrivers` gives each thread that calls
+a handler a driver of its own.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+import requests
 from libcloud.compute.base import NodeDriver
+from libcloud.compute.drivers.dummy import DummyNodeDriver
 from libcloud.compute.providers import get_driver
 
 from ..base import Connection, PermanentError
@@ -71,3 +80,60 @@ def make_driver(connection: Connection) -> NodeDriver:
                              hint="check driver_args, region and the auth_data entry against "
                                   "the driver's documentation (key and secret are its first "
                                   "two arguments)") from None
+
+
+def close_driver(driver: NodeDriver) -> None:
+    """Let a driver's HTTP sessions go. Libcloud has no close of its own: the driver's
+    connection holds a requests session, and OpenStack's holds one more for Keystone."""
+    api = getattr(driver, "connection", None)
+    for connection in (api, getattr(api, "_osa", None)):
+        session = getattr(getattr(connection, "connection", None), "session", None)
+        if isinstance(session, requests.Session):
+            session.close()
+
+
+# drivers that are the cloud themselves (their nodes live in the driver object): one for all
+IN_MEMORY: tuple[type[NodeDriver], ...] = (DummyNodeDriver,)
+
+
+class ThreadDrivers:
+    """The drivers of one connection: one per thread that calls the cloud, made on its first
+    call, so that the engine's workers call the cloud at once. A driver that is itself the
+    cloud (`IN_MEMORY`) is the one driver of every thread, its calls taking turns: a driver
+    of each would be a cloud of each."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._local = threading.local()
+        self._guard = threading.Lock()
+        self._made: list[NodeDriver] = []
+        # made now, in the thread building the handler: arguments the driver refuses fail there
+        self.first = self._make()
+        self._local.driver = self.first
+        self._turns = threading.Lock() if isinstance(self.first, IN_MEMORY) else None
+
+    def _make(self) -> NodeDriver:
+        driver = make_driver(self._connection)
+        with self._guard:
+            self._made.append(driver)
+        return driver
+
+    @contextmanager
+    def using(self) -> Iterator[NodeDriver]:
+        """This thread's driver (made now if it has none), for one call of the cloud."""
+        if self._turns is not None:
+            with self._turns:
+                yield self.first
+            return
+        driver = getattr(self._local, "driver", None)
+        if driver is None:
+            driver = self._local.driver = self._make()
+        yield driver
+
+    def close(self) -> None:
+        """Close every thread's driver; a thread that calls again makes a new one."""
+        with self._guard:
+            made, self._made = self._made, []
+        self._local = threading.local()
+        for driver in made:
+            close_driver(driver)

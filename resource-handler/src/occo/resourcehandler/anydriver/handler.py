@@ -17,18 +17,19 @@ more of it than its id) and destroys it; a node not listed is gone. A destroy
 the driver answers with False (as many do, rather than raise) is retried.
 
 Libcloud's drivers are not made for threads (a connection keeps the request
-it is building), so calls to the driver of one handler take turns.
+it is sending and the answer it got), so each thread that calls a handler has
+a driver of its own (`driver.ThreadDrivers`), made on its first call and closed
+by `close`; calls for one node still take turns under its lock.
 """
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import ClassVar, TypeVar
 
 from libcloud.common.exceptions import BaseHTTPError
-from libcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
+from libcloud.compute.base import Node, NodeDriver, NodeImage, NodeLocation, NodeSize
 from libcloud.compute.types import NodeState as CloudState
 
 from occo.util.nodes import NodeState, ResolvedNode
@@ -38,7 +39,7 @@ from ..base import (GONE, Capabilities, Connection, Instance, PermanentError, Re
                     ResourceHandler, ResourceStatus, TransientError, each)
 from ..httpanswers import RETRY_HINT
 from ..locks import KeyedLocks
-from .driver import make_driver
+from .driver import ThreadDrivers
 from .errors import classify
 from .launch import (CLIENT_TOKEN_ARG, Abilities, client_token, create_arguments, node_name,
                      owner_of)
@@ -47,6 +48,7 @@ from .schema import LIBCLOUD
 log = logging.getLogger("occo.resourcehandler.libcloud")
 
 _NODE_LOCKS = KeyedLocks()
+T = TypeVar("T")
 
 
 class LibcloudHandler(ResourceHandler):
@@ -73,13 +75,16 @@ class LibcloudHandler(ResourceHandler):
         super().__init__(connection)
         self._secrets = secret_values(connection.credentials, masked=True) | secret_values(
             dict(connection.settings))
-        self._driver = make_driver(connection)
-        self._abilities = Abilities.of(self._driver)
-        self._calls = threading.Lock()          # the driver's calls take turns
+        with self._cloud_errors("connecting", None, missing_ok=False):
+            self._drivers = ThreadDrivers(connection)
+        self._abilities = Abilities.of(self._drivers.first)
         self._sizes: list[NodeSize] | None = None
         self._locations: list[NodeLocation] | None = None
         # instance id -> (infra id, node id) of nodes made here whose owner the cloud cannot tell
         self._made: dict[str, tuple[str, str]] = {}
+
+    def close(self) -> None:
+        self._drivers.close()
 
     @property
     def label(self) -> str:
@@ -113,11 +118,12 @@ class LibcloudHandler(ResourceHandler):
             place = self._location(node)
             if place is not None:
                 arguments["location"] = place
-            image = NodeImage(id=str(node.resource["image"]), name=None, driver=self._driver)
+            image = str(node.resource["image"])
             if CLIENT_TOKEN_ARG in self._abilities.arguments:
                 arguments.setdefault(CLIENT_TOKEN_ARG, client_token(node))
-            made = self._call("creating the node", node, lambda: self._driver.create_node(
-                name=name, size=size, image=image, **arguments))
+            made = self._call("creating the node", node, lambda driver: driver.create_node(
+                name=name, size=size, image=NodeImage(id=image, name=None, driver=driver),
+                **arguments))
             if made is None or made.id in (None, ""):
                 raise TransientError(f"{where}: the driver answered a create without a node",
                                      hint="the engine retries")
@@ -141,7 +147,8 @@ class LibcloudHandler(ResourceHandler):
         """The node's size, by id or name, from the driver's sizes (listed once)."""
         wanted = str(node.resource["size"])
         if self._sizes is None:
-            self._sizes = self._call("listing sizes", node, self._driver.list_sizes)
+            self._sizes = self._call("listing sizes", node,
+                                     lambda driver: driver.list_sizes())
         found = next((size for size in self._sizes if str(size.id) == wanted), None) or next(
             (size for size in self._sizes if size.name == wanted), None)
         if found is None:
@@ -158,7 +165,8 @@ class LibcloudHandler(ResourceHandler):
             raise PermanentError(f"{self.where(node)}: this Libcloud driver takes no location",
                                  hint="remove location from the resource section")
         if self._locations is None:
-            self._locations = self._call("listing locations", node, self._driver.list_locations)
+            self._locations = self._call("listing locations", node,
+                                         lambda driver: driver.list_locations())
         found = next((place for place in self._locations if str(place.id) == str(wanted)),
                      None) or next((place for place in self._locations
                                     if place.name == str(wanted)), None)
@@ -174,7 +182,7 @@ class LibcloudHandler(ResourceHandler):
                       if str(node.id) == instance.instance_id and _alive(node)), None)
         if found is not None:
             destroyed = self._call("deleting the node", None,
-                                   lambda: self._driver.destroy_node(found), missing_ok=True)
+                                   lambda driver: driver.destroy_node(found), missing_ok=True)
             if destroyed is False:      # many drivers answer False rather than raise
                 raise TransientError(f"[{self.label}] the driver did not delete node "
                                      f"{instance.instance_id}", hint=RETRY_HINT)
@@ -195,7 +203,8 @@ class LibcloudHandler(ResourceHandler):
         detail = None
         if state is NodeState.FAILED:
             fault = (node.extra or {}).get("fault")
-            detail = str(fault.get("message") if isinstance(fault, Mapping) else fault or "") or None
+            said = fault.get("message") if isinstance(fault, Mapping) else fault
+            detail = str(said or "") or None
         return ResourceStatus(state, tuple(dict.fromkeys([*public, *private])),
                               private[0] if private else None, detail)
 
@@ -215,13 +224,15 @@ class LibcloudHandler(ResourceHandler):
         return owner_of(node, infra_id, by_name=not self.marks_ownership)
 
     def _listed(self, operation: str, node: ResolvedNode | None = None) -> list[Node]:
-        return list(self._call(operation, node, self._driver.list_nodes))
+        return list(self._call(operation, node, lambda driver: driver.list_nodes()) or ())
 
-    def _call(self, operation: str, node: ResolvedNode | None, call: Any, *,
-              missing_ok: bool = False) -> Any:
-        """`call()` of the driver, its errors classified; None for a 404 when `missing_ok`."""
-        with self._calls, self._cloud_errors(operation, node, missing_ok):
-            return call()
+    def _call(self, operation: str, node: ResolvedNode | None,
+              call: Callable[[NodeDriver], T], *, missing_ok: bool = False) -> T | None:
+        """`call(driver)` with this thread's driver, its errors classified; None for a 404 when
+        `missing_ok`."""
+        with self._cloud_errors(operation, node, missing_ok), self._drivers.using() as driver:
+            return call(driver)
+        return None         # a 404 of a call that was `missing_ok`
 
     @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None,
