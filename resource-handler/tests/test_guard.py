@@ -171,8 +171,8 @@ class BatchCheckTest(unittest.TestCase):
         handlers = ResourceHandlers(Settings())
         self.addCleanup(handlers.close)
         with self.assertRaises(HandlerUnavailable) as raised:
-            handlers.for_resource({"type": "azure_vm", "endpoint": "https://management"})
-        self.assertIn("declared but not available", raised.exception.message)
+            handlers.for_resource({"type": "vmware", "endpoint": "https://vcenter"})
+        self.assertIn("no resource type 'vmware' is installed", raised.exception.message)
 
 
 class HandlerKeepingTest(unittest.TestCase):

@@ -2,7 +2,7 @@
 (and what the two backends without a cloud account take)."""
 import unittest
 
-from occo.resourcehandler.declared import AZURE_VM
+from occo.resourcehandler.azure.vm import PLUGIN as AZURE_VM
 from occo.resourcehandler.docker.schema import DOCKER
 from occo.resourcehandler.plugins import PLUGINS
 from occo.util.plugins import registered as entries
@@ -19,7 +19,7 @@ ORIGINAL = {
     "azure_vm": ({"endpoint", "resource_group", "location", "vm_size", "publisher", "offer", "sku",
                   "version", "username"},
                  {"public_ip_needed", "vnet_name", "subnet_name", "customdata", "server_name",
-                  "password", "ssh_key_data", "name"}),
+                  "password", "ssh_key_data", "name", "nic_name"}),
     "azure_aci": ({"endpoint", "resource_group", "location", "cpu_cores", "memory", "image",
                    "os_type", "network_type"},
                   {"gpu_type", "gpu_count", "ports", "vnet_name", "subnet_name", "name"}),

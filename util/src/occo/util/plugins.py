@@ -38,6 +38,16 @@ def _loaded(entry: EntryPoint) -> Any:
     return entry.load()
 
 
+def _implemented(entry: EntryPoint) -> bool:
+    """Whether an entry is a `Declared` plugin with an implementation; one that cannot even
+    be loaded, or is no `Declared`, is not offered as available."""
+    try:
+        declared = _loaded(entry)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(declared, Declared) and bool(declared.implementation)
+
+
 def registered(group: str) -> dict[str, EntryPoint]:
     """The entry points of a group by name (the first one wins, as imports do)."""
     return _entries(group, tuple(sys.path))
@@ -92,7 +102,7 @@ def load_declared(group: str, name: str, what: str, base: type[T]) -> type[T]:
                                  hint="reinstall the package that registers it")
     if declared.implementation is None:
         available = ", ".join(plugin for plugin in plugin_names(group)
-                              if _loaded(registered(group)[plugin]).implementation) or "none"
+                              if _implemented(registered(group)[plugin])) or "none"
         raise PluginNotAvailable(f"{what} '{name}' is declared but not available in this "
                                  "release", hint=f"the available ones are: {available}")
     try:

@@ -121,7 +121,8 @@ def credential_of(connection: Connection, cloud: AzureCloud) -> ClientSecretCred
     return ClientSecretCredential(str(credentials["tenant_id"]), str(credentials["client_id"]),
                                   str(credentials["client_secret"]), authority=cloud.authority,
                                   disable_instance_discovery=not cloud.public,
-                                  connection_timeout=TIMEOUT, read_timeout=TIMEOUT)
+                                  connection_timeout=TIMEOUT, read_timeout=TIMEOUT,
+                                  retry_total=0)
 
 
 def management_client(make: Callable[..., Client], connection: Connection, cloud: AzureCloud,

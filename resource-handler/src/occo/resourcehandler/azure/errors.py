@@ -11,6 +11,7 @@ engine retries them.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 
 from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError,
@@ -24,6 +25,8 @@ PERMISSION_HINT = ("the service principal may not do this: give it a role (e.g. 
                    "on the subscription or the resource group")
 REQUEST_HINT = "check the resource section of the node definition"
 MOST_WORDS = 500        # characters of the cloud's words quoted
+# how the sign-in library (MSAL) words a server error of the sign-in service: no status is kept
+_SIGN_IN_SERVER_ERROR = re.compile(r"HTTP Error: (5\d\d|429)\b")
 
 
 def classify(error: Exception, *, where: str, operation: str, secrets: Collection[str],
@@ -36,6 +39,13 @@ def classify(error: Exception, *, where: str, operation: str, secrets: Collectio
     cloud's (e.g. InvalidParameter, or "404" for any not-found).
     """
     failed = f"{where}: {operation} failed"
+    if isinstance(error, ClientAuthenticationError) \
+            and isinstance(error.__cause__, (ServiceRequestError, ServiceResponseError)):
+        error = error.__cause__     # the sign-in service was not reached: no credential's fault
+    if isinstance(error, ClientAuthenticationError) and error.status_code is None \
+            and _SIGN_IN_SERVER_ERROR.search(str(error.__cause__ or "")):
+        return TransientError(one_line(f"{failed}: {_words(error)}", secrets),
+                              hint=UNREACHABLE_HINT)
     if isinstance(error, ClientAuthenticationError) and error.status_code in (None, 400, 401):
         return PermanentError(one_line(f"{failed}: {_words(error)}", secrets),
                               hint=CREDENTIALS_HINT)

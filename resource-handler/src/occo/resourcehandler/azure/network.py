@@ -45,8 +45,8 @@ def infra_network_name(infra_id: str) -> str:
 
 
 def placement(client: NetworkManagementClient, subscription: str, group: str, location: str,
-              infra_id: str, *, vnet_name: str | None, subnet_name: str | None, for_containers: bool,
-              where: str) -> Placement:
+              infra_id: str, *, vnet_name: str | None, subnet_name: str | None,
+              for_containers: bool, where: str) -> Placement:
     """The subnet a node joins: the one the section names, else its infrastructure's (made
     now unless it was before)."""
     if vnet_name:

@@ -155,12 +155,21 @@ class Kind:
             fake.now())
         return body
 
+    def listed(self, fake: FakeAzure, resource: Resource,
+               query: Mapping[str, str]) -> dict[str, Any]:
+        """The resource as a list answers it: the default is the GET's view."""
+        return self.view(fake, resource, query)
+
     def uses(self, resource: Resource) -> Iterable[str]:
         """The ids of the resources this one uses (that cannot be deleted while it lives)."""
         return ()
 
     def deleted(self, fake: FakeAzure, resource: Resource) -> None:
         """What goes with the resource (e.g. children, disks deleted with their VM)."""
+
+    def forget(self, fake: FakeAzure) -> None:
+        """Every resource is forgotten (`clear`, `stop`): release what the kind holds for them
+        (e.g. listening sockets)."""
 
 
 @dataclass
@@ -237,6 +246,8 @@ class FakeAzure(FakeServer):
         with self._lock:
             self._faults.clear()
             self._resources.clear()
+            for kind in self.kinds.values():
+                kind.forget(self)
             self._operations.clear()
             self._groups = {name.lower(): {"name": name, "location": location}
                             for name, location in self.account.groups.items()}
@@ -279,6 +290,9 @@ class FakeAzure(FakeServer):
 
     def stop(self) -> None:
         super().stop()
+        with self._lock:
+            for kind in self.kinds.values():
+                kind.forget(self)
         self._authority.close()
 
     # --- serving ----------------------------------------------------------------
@@ -328,6 +342,9 @@ class FakeAzure(FakeServer):
                           f"The subscription '{segments[1] if len(segments) > 1 else ''}' could "
                           "not be found.")
         rest = segments[2:]
+        if len(rest) == 3 and rest[0].lower() == "providers":      # a type's, in every group
+            return self._list("/" + "/".join(segments), self._kind(rest[1], rest[2:]), query,
+                              everywhere=True)
         if len(rest) >= 5 and rest[0].lower() == "providers" and rest[2].lower() == "locations":
             return self._operation(rest[4], rest[5] if len(rest) > 5 else "", query)
         if len(rest) < 2 or rest[0].lower() != "resourcegroups":
@@ -341,12 +358,7 @@ class FakeAzure(FakeServer):
         if len(rest) < 5 or rest[2].lower() != "providers":
             raise refusal(404, "NotFound", f"The path {path} is not an API of this fake.")
         namespace, names = rest[3], rest[4:]
-        type_name = "/".join([namespace, *names[0::2]])
-        kind = self.kinds.get(type_name.lower())
-        if kind is None:
-            raise refusal(400, "InvalidResourceType",
-                          f"The resource type '{type_name}' could not be found in the "
-                          f"namespace '{namespace}'.")
+        kind = self._kind(namespace, names[0::2])
         if len(names) % 2 == 1:
             if method != "GET":
                 raise refusal(405, "MethodNotAllowed", f"{method} is not allowed on a list.")
@@ -471,14 +483,25 @@ class FakeAzure(FakeServer):
         resource = self._live(resource_id)
         return Answer(200, resource.kind.view(self, resource, query))
 
-    def _list(self, list_path: str, kind: Kind, query: Mapping[str, str]) -> Answer:
+    def _kind(self, namespace: str, types: list[str]) -> Kind:
+        type_name = "/".join([namespace, *types])
+        kind = self.kinds.get(type_name.lower())
+        if kind is None:
+            raise refusal(400, "InvalidResourceType",
+                          f"The resource type '{type_name}' could not be found in the "
+                          f"namespace '{namespace}'.")
+        return kind
+
+    def _list(self, list_path: str, kind: Kind, query: Mapping[str, str], *,
+              everywhere: bool = False) -> Answer:
+        """The resources of `kind` under `list_path`, or in every group (`everywhere`)."""
         prefix = list_path.lower() + "/"
         found = [resource for key, resource in sorted(self._resources.items())
-                 if key.startswith(prefix) and "/" not in key[len(prefix):]
+                 if (everywhere or key.startswith(prefix) and "/" not in key[len(prefix):])
                  and resource.kind is kind and self._settle(resource) is not None]
         start = int(query.get("$skiptoken") or 0)
         page = found[start:start + PAGE]
-        answer: dict[str, Any] = {"value": [kind.view(self, item, query) for item in page]}
+        answer: dict[str, Any] = {"value": [kind.listed(self, item, query) for item in page]}
         if start + PAGE < len(found):
             answer["nextLink"] = (f"{self.origin}{list_path}?api-version={query['api-version']}"
                                   f"&$skiptoken={start + PAGE}")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from occo.util.nodes import ResolvedNode
 
 from ..base import INFRA_TAG, NODE_TAG, OWNER_TAG, PermanentError
+from ..containerspec import spec_of
 
 NAME_TAG = "occopus-node-name"
 NAME_PREFIX = "occopus-"
@@ -59,39 +58,12 @@ def launch_of(node: ResolvedNode) -> Launch:
         raise PermanentError(f"node {node.node_id}: the docker resource section has no "
                              f"{', '.join(missing)}",
                              hint=f"set origin ({ORIGINS}), image and tag")
-    section = node.contextualisation or {}
-    is_docker = section.get("type", "docker") == "docker"
+    spec = spec_of(node)
     return Launch(
         node_id=node.node_id, name=container_name(node.node_id),
         origin=str(resource["origin"]).strip(), image=str(resource["image"]).strip(),
         tag=str(resource["tag"]).strip(),
         labels={INFRA_TAG: node.infra_id, NODE_TAG: node.node_id, OWNER_TAG: node.user_id,
                 NAME_TAG: node.name},
-        environment=_environment(node.node_id, section.get("env")) if is_docker else [],
-        command=_command(node.node_id, section.get("command")) if is_docker else None)
+        environment=spec.environment, command=spec.command)
 
-
-def _environment(node_id: str, env: Any) -> list[str]:
-    """`K=V` entries; a mapping is taken as its items."""
-    if env is None:
-        return []
-    if isinstance(env, Mapping):
-        return [f"{key}={'' if value is None else value}" for key, value in env.items()]
-    if isinstance(env, (list, tuple)):
-        return [str(entry) for entry in env]
-    raise PermanentError(f"node {node_id}: the docker contextualisation's env must be a list "
-                         f"of K=V entries, not {type(env).__name__}",
-                         hint='write it as env: ["NAME=value", ...]')
-
-
-def _command(node_id: str, command: Any) -> str | list[str] | None:
-    """A string, split as a shell would (without running one), or a list of arguments."""
-    if command is None or command == "" or command == []:
-        return None
-    if isinstance(command, str):
-        return command
-    if isinstance(command, (list, tuple)):
-        return [str(part) for part in command]
-    raise PermanentError(f"node {node_id}: the docker contextualisation's command must be a "
-                         f"string or a list, not {type(command).__name__}",
-                         hint='write it as command: "sh -c /root/start.sh"')

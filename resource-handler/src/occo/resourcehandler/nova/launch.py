@@ -19,13 +19,13 @@ from typing import Any
 from occo.util.nodes import ResolvedNode
 
 from ..base import INFRA_TAG, NODE_TAG, OWNER_TAG, PermanentError
+from ..schemas import flag
 
 REQUIRED = ("image_id", "flavor_name")
 FLOATING_KEY = "occopus-floating-ip-pool"   # metadata: the pool, "" for any external network
 METADATA_LENGTH = 255                       # Nova's bound on a metadata key and value
 # GB of a boot volume of `volume_size: 0` on a flavor with no disk: what the original's SDK made
 DEFAULT_VOLUME_SIZE = 50
-_FALSE = {"false", "no", "off", "0", ""}
 
 
 def server_name(node: ResolvedNode) -> str:
@@ -35,13 +35,6 @@ def server_name(node: ResolvedNode) -> str:
         return str(given)
     return (f"occopus-{node.infra_name[:18]}-{node.infra_id[:8]}-{node.name[:18]}-"
             f"{node.node_id[:8]}")
-
-
-def flag(value: Any) -> bool:
-    """A yes/no key as users write it: true, yes, 1 (and a value left empty is no)."""
-    if isinstance(value, bool):
-        return value
-    return value is not None and str(value).strip().lower() not in _FALSE
 
 
 def floating_pool(node: ResolvedNode) -> str | None:

@@ -21,7 +21,8 @@ address is one this machine answers itself (Linux routes 127.0.0.0/8 to
 loopback), so a run that pings its nodes reaches nothing else. Faults with the
 services' own error bodies (401, 403, 404, 409, 429 with Retry-After, 5xx) are
 injected with `fail_next`; `ignore_ip_description_filter` answers a floating IP
-list unfiltered by description, as Neutron does with filter validation off. Shipped with the plugin so that any suite can use it:
+list unfiltered by description, as Neutron does with filter validation off.
+Shipped with the plugin so that any suite can use it:
 
     with FakeOpenStack() as cloud:
         resource = {"type": "nova", **cloud.tutorial_values()}
