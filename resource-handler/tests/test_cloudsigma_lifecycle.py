@@ -53,14 +53,22 @@ class CloudSigmaServerTest(FakeCloudSigmaCase):
         self.assertEqual(meta["base64_fields"], "cloudinit-user-data")
         self.assertEqual(self.cloud.user_data(server), CONTEXT)
 
-    def test_a_default_name_and_vnc_password_as_the_original_gave(self) -> None:
-        node = self.cloudsigma_node()
-        del node.resource["description"]["vnc_password"]
-        self.create(node)
-        [server] = self.cloud.servers()
-        self.assertEqual(server["vnc_password"], node.node_id)
-        self.assertEqual(server["name"], f"occopus-tests-{node.infra_id[:8]}-node-"
-                                         f"{node.node_id[:8]}")
+    def test_a_default_name_as_the_original_gave_and_a_vnc_password_nobody_can_guess(self):
+        """The original's default VNC password was the node id, which the meta shows."""
+        nodes = [self.cloudsigma_node() for _ in range(2)]
+        for node in nodes:
+            del node.resource["description"]["vnc_password"]
+            self.create(node)
+        servers = {server["meta"][NODE_TAG]: server for server in self.cloud.servers()}
+        passwords = {servers[node.node_id]["vnc_password"] for node in nodes}
+        self.assertEqual(len(passwords), 2)
+        for node in nodes:
+            password = servers[node.node_id]["vnc_password"]
+            self.assertGreaterEqual(len(password), 16)
+            self.assertNotIn(password, node.node_id)
+        node = nodes[0]
+        self.assertEqual(servers[node.node_id]["name"],
+                         f"occopus-tests-{node.infra_id[:8]}-node-{node.node_id[:8]}")
 
     def test_extra_drives_of_the_description_follow_the_boot_drive(self) -> None:
         """The original tested for a `drivers` key, and so dropped the user's drives."""

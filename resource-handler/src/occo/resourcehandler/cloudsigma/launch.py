@@ -4,7 +4,8 @@ The definition is the section's `description` (cpu, mem, vnc_password,
 nics, pubkeys, ...) as the user wrote it, with:
 - `name`: the description's, else occopus-<infra name>-<infra id>-<name>-<node id>
   (shortened), as the original named it;
-- `vnc_password`: the description's, else the node id, as the original did;
+- `vnc_password`: the description's, else a random one (the original used the
+  node id, which the server's meta shows to anyone who can read it);
 - `drives`: the cloned boot drive first (virtio, channel 0:0, booted first),
   then any drives the description lists (the original meant to, but tested
   for a `drivers` key and so always replaced them);
@@ -18,6 +19,7 @@ nics, pubkeys, ...) as the user wrote it, with:
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +31,7 @@ USER_DATA = "cloudinit-user-data"
 BOOT_DRIVE = "occopus-boot-drive"     # meta: the uuid of the drive cloned for the server
 DRIVE_NAME = "occopus-boot-"            # + infra id + "-" + node id: a node's boot drive
 CLONE_PREFIX = "drive:"                 # an instance id naming a clone, not a server
+VNC_PASSWORD_BYTES = 12                 # of a default VNC password (16 characters)
 BASE64_FIELDS = "base64_fields"
 
 
@@ -79,7 +82,7 @@ def server_definition(node: ResolvedNode, description: Mapping[str, Any],
     definition = {str(key): value for key, value in description.items()
                   if key not in ("drives", "meta")}
     definition.setdefault("name", server_name(node))
-    definition.setdefault("vnc_password", node.node_id)
+    definition.setdefault("vnc_password", secrets.token_urlsafe(VNC_PASSWORD_BYTES))
     extra = description.get("drives") or []
     definition["drives"] = [{"boot_order": 1, "dev_channel": "0:0", "device": "virtio",
                              "drive": drive_id},
