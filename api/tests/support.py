@@ -455,10 +455,12 @@ class CommandCase(unittest.TestCase):
 class FakeCloudCase(CommandCase):
     """A fake cloud for the class (`start_cloud`), its credentials (`AUTH_DATA`) in each test's
     HOME; `import_tutorial` fills a tutorial with the fake's values as a user would, and no
-    command ever prints the fake's `PASSWORD`."""
+    command ever prints the fake's `PASSWORD` (nor any of `SECRETS`)."""
 
     AUTH_DATA: ClassVar[str]
     PASSWORD: ClassVar[str]
+    # what else the tutorials hold that no command may print (e.g. a VM's admin password)
+    SECRETS: ClassVar[tuple[str, ...]] = ()
     cloud: ClassVar[Any]
 
     @classmethod
@@ -485,8 +487,8 @@ class FakeCloudCase(CommandCase):
                     timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
         """As `CommandCase.run_command`; the password never appears in what it prints."""
         result = super().run_command(name, *args, code=code, timeout=timeout)
-        self.assertNotIn(self.PASSWORD, result.stdout + result.stderr,
-                         f"{name} printed the password")
+        for secret in (self.PASSWORD, *self.SECRETS):
+            self.assertNotIn(secret, result.stdout + result.stderr, f"{name} printed a secret")
         return result
 
     def import_tutorial(self, name: str, **values: Any) -> Path:

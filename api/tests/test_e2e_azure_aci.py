@@ -27,48 +27,23 @@ import signal
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from occo.resourcehandler.azure import testing as fake
 from occo.resourcehandler.azure.aci import testing as acifake
 from occo.resourcehandler.azure.fakenetwork import NETWORK_TYPE
 from occo.resourcehandler.azure.testing import Resource
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 
-from .support import FakeCloudCase, last_line, table_rows, wait_until
+from .azure_case import AzureTutorialCase, auth_data
+from .support import last_line, table_rows, wait_until
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
-AUTH_DATA = f"""\
-resource:
-  -
-    type: azure_aci
-    auth_data:
-      tenant_id: {fake.TENANT_ID}
-      client_id: {fake.CLIENT_ID}
-      client_secret: {fake.CLIENT_SECRET}
-      subscription_id: {fake.SUBSCRIPTION_ID}
-"""
 BAD_IMAGE = "alpine-no-such-image"
 
 
-class AciTutorialCase(FakeCloudCase):
-    """A fake Azure for the class (container groups boot in a second); each test the
-    service principal in HOME, a store, and the fake's CA trusted by the commands."""
+class AciTutorialCase(AzureTutorialCase):
+    """A fake Azure of container groups (booting in a second) for the class."""
 
-    AUTH_DATA = AUTH_DATA
-    PASSWORD = fake.CLIENT_SECRET
-
-    @classmethod
-    def start_cloud(cls) -> Any:
-        return acifake.fake_azure(boot_seconds=1.0).start()
-
-    @staticmethod
-    def fill(text: str, values: Mapping[str, Any]) -> str:
-        return acifake.fill_tutorial(text, values)
-
-    def setUp(self) -> None:
-        self.cloud.clear()
-        super().setUp()
-        self.values = acifake.tutorial_values(self.cloud)
-        self.env["REQUESTS_CA_BUNDLE"] = self.cloud.ca_file
+    AUTH_DATA = auth_data("azure_aci")
+    FAKES = acifake
 
     # --- the fake cloud ------------------------------------------------------
     def groups(self, infra_id: str) -> list[Resource]:

@@ -27,7 +27,6 @@ import base64
 import ipaddress
 import os
 import signal
-import subprocess
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,50 +37,20 @@ from occo.resourcehandler.azure.testing import Resource
 from occo.resourcehandler.azure.vm import testing as vmfake
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 
-from .support import DEADLINE, FakeCloudCase, last_line, table_rows, wait_until
+from .azure_case import AzureTutorialCase, auth_data
+from .support import last_line, table_rows, wait_until
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 PRIVATE = ipaddress.ip_network(vmfake.PRIVATE_RANGE)
-AUTH_DATA = f"""\
-resource:
-  -
-    type: azure_vm
-    auth_data:
-      tenant_id: {fake.TENANT_ID}
-      client_id: {fake.CLIENT_ID}
-      client_secret: {fake.CLIENT_SECRET}
-      subscription_id: {fake.SUBSCRIPTION_ID}
-"""
 
 
-class AzureVmTutorialCase(FakeCloudCase):
-    """A fake Azure for the class; each test the service principal in HOME, a store, and the
-    fake's CA trusted by the commands. Neither the client secret nor the VMs' admin password
-    is ever printed."""
+class AzureVmTutorialCase(AzureTutorialCase):
+    """A fake Azure of VMs (booting in a second) for the class. Neither the client secret nor
+    the VMs' admin password is ever printed."""
 
-    AUTH_DATA = AUTH_DATA
-    PASSWORD = fake.CLIENT_SECRET
-
-    @classmethod
-    def start_cloud(cls) -> Any:
-        return vmfake.fake_azure(boot_seconds=1.0).start()
-
-    @staticmethod
-    def fill(text: str, values: Mapping[str, Any]) -> str:
-        return vmfake.fill_tutorial(text, values)
-
-    def setUp(self) -> None:
-        self.cloud.clear()
-        super().setUp()
-        self.values = vmfake.tutorial_values(self.cloud)
-        self.env["REQUESTS_CA_BUNDLE"] = self.cloud.ca_file
-
-    def run_command(self, name: str, *args: Any, code: int | None = None,
-                    timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
-        result = super().run_command(name, *args, code=code, timeout=timeout)
-        self.assertNotIn(vmfake.ADMIN_PASSWORD, result.stdout + result.stderr,
-                         f"{name} printed the VMs' admin password")
-        return result
+    AUTH_DATA = auth_data("azure_vm")
+    FAKES = vmfake
+    SECRETS = (vmfake.ADMIN_PASSWORD,)
 
     # --- the fake cloud ------------------------------------------------------
     def vms(self, infra_id: str) -> list[Resource]:

@@ -1,10 +1,9 @@
-"""A FakeAzure (`azure.aci.testing.fake_azure`) per test class, trusted through
-REQUESTS_CA_BUNDLE, with azure_aci handlers and nodes for it."""
+"""A FakeAzure (`azure.aci.testing.fake_azure`) per test class (`azure_support`), with
+azure_aci handlers and nodes for it."""
 from __future__ import annotations
 
-import unittest
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from occo.util.nodes import ResolvedNode
 
@@ -14,29 +13,21 @@ from occo.resourcehandler.azure.aci.handler import AciHandler
 from occo.resourcehandler.azure.testing import FakeAzure, Resource
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG
 
+from .azure_support import FakeAzureCase
+
 OWNER = "tester@example.org"
 ENVIRONMENT = ["message=Hello World! I have been created by Occopus"]
 COMMAND = ["sh", "-c", 'echo "$message" > /tmp/message.txt; while true; do sleep 1000; done']
 
 
-class FakeAciCase(unittest.TestCase):
-    """`cloud`: the fake for the class, cleared (resources, faults, a failure asked of its
-    container groups) before each test."""
-
-    cloud: ClassVar[FakeAzure]
-    BOOT_SECONDS: ClassVar[float] = 0.2
-    DELETE_SECONDS: ClassVar[float] = 0.0
+class FakeAciCase(FakeAzureCase):
+    """`cloud`: a fake of container groups for the class."""
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = acifake.fake_azure(cls.BOOT_SECONDS, cls.DELETE_SECONDS).start()
-        cls.addClassCleanup(cls.cloud.stop)
-        cls.enterClassContext(cls.cloud.trusting())
+    def make_cloud(cls) -> FakeAzure:
+        return acifake.fake_azure(cls.BOOT_SECONDS, cls.DELETE_SECONDS)
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.cloud.clear()
+    def clear_failure(self) -> None:
         acifake.groups(self.cloud).failure = None
 
     def resource(self, **overrides: Any) -> dict[str, Any]:
@@ -67,8 +58,3 @@ class FakeAciCase(unittest.TestCase):
         return [group for group in self.cloud.resources(acifake.GROUP_TYPE)
                 if group.tags.get(INFRA_TAG) == infra_id
                 and (node_id is None or group.tags.get(NODE_TAG) == node_id)]
-
-    def calls(self, method: str, pattern: str) -> int:
-        """How many calls of `method` on a path ending in `pattern` the fake answered."""
-        return sum(1 for made, path in self.cloud.calls
-                   if made == method and path.endswith(pattern))

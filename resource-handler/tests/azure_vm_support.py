@@ -1,11 +1,10 @@
-"""A FakeAzure (`azure.vm.testing.fake_azure`) per test class, trusted through
-REQUESTS_CA_BUNDLE, with azure_vm handlers and nodes for it."""
+"""A FakeAzure (`azure.vm.testing.fake_azure`) per test class (`azure_support`), with
+azure_vm handlers and nodes for it."""
 from __future__ import annotations
 
-import unittest
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from occo.util.nodes import ResolvedNode
 
@@ -15,30 +14,22 @@ from occo.resourcehandler.azure.vm import testing as vmfake
 from occo.resourcehandler.azure.vm.handler import AzureVmHandler
 from occo.resourcehandler.base import NODE_TAG, Instance
 
+from .azure_support import FakeAzureCase
+
 OWNER = "tester@example.org"
 CONTEXT = "#cloud-config\nruncmd:\n  - echo hello\n"
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyOfTheTestsOnly tester@example.org"
 
 
-class FakeAzureVmCase(unittest.TestCase):
-    """`cloud`: the fake for the class, cleared (resources, faults, a failure asked of its
-    VMs) before each test."""
-
-    cloud: ClassVar[FakeAzure]
-    BOOT_SECONDS: ClassVar[float] = 0.2
-    DELETE_SECONDS: ClassVar[float] = 0.0
+class FakeAzureVmCase(FakeAzureCase):
+    """`cloud`: a fake of VMs and their parts for the class."""
 
     @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.cloud = vmfake.fake_azure(boot_seconds=cls.BOOT_SECONDS,
-                                      delete_seconds=cls.DELETE_SECONDS).start()
-        cls.addClassCleanup(cls.cloud.stop)
-        cls.enterClassContext(cls.cloud.trusting())
+    def make_cloud(cls) -> FakeAzure:
+        return vmfake.fake_azure(boot_seconds=cls.BOOT_SECONDS,
+                                 delete_seconds=cls.DELETE_SECONDS)
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.cloud.clear()
+    def clear_failure(self) -> None:
         vmfake.vm_kind(self.cloud).failure = None
 
     def resource(self, **overrides: Any) -> dict[str, Any]:
@@ -76,8 +67,3 @@ class FakeAzureVmCase(unittest.TestCase):
         resource = self.cloud.resource(instance.instance_id)
         assert resource is not None, f"no VM {instance.instance_id}"
         return resource.body
-
-    def calls(self, method: str, pattern: str) -> int:
-        """How many calls of `method` on a path ending in `pattern` the fake answered."""
-        return sum(1 for made, path in self.cloud.calls
-                   if made == method and path.endswith(pattern))

@@ -107,6 +107,36 @@ class CloudRefusalTest(AciErrorsCase):
                              code="Conflict")
         self.assertIsInstance(error, TransientError)
 
+    def test_a_conflict_over_a_quota_is_permanent(self) -> None:
+        """A retry cannot end it: the engine must not wait for it."""
+        cases = {"OperationNotAllowed": "quota (e.g. of cores",
+                 "ContainerGroupQuotaReached": "quota of container groups"}
+        for code, hint in cases.items():
+            with self.subTest(code=code):
+                error = self.refused(409, "Resource type 'Microsoft.ContainerInstance/"
+                                          "containerGroups' has reached the quota 'StandardCores'"
+                                          " of the region.", code=code)
+                self.assertIsInstance(error, PermanentError)
+                self.assertIn(hint, error.hint or "")
+
+    def test_a_conflict_over_a_size_is_permanent(self) -> None:
+        error = self.refused(409, "The requested size is currently not available.",
+                             code="SkuNotAvailable")
+        self.assertIsInstance(error, PermanentError)
+
+    def test_the_nodes_environment_is_not_quoted_but_a_short_value_is(self) -> None:
+        """Azure may quote what a group was given: an environment value (a token, say) is
+        hidden, but one too short to be a secret stays, lest every word with it be cut up."""
+        self.cloud.fail_next(400, "The environment variable TOKEN=tok-0123456789 or DEBUG=on is "
+                                  "not valid.", code="InvalidEnvironmentVariable", method="PUT",
+                             path=GROUPS)
+        made = self.create(contextualisation={
+            "type": "docker", "env": ["TOKEN=tok-0123456789", "DEBUG=on"], "command": ["true"]})
+        self.assertIsInstance(made, PermanentError)
+        self.assertNotIn("tok-0123456789", made.message)
+        self.assertIn("TOKEN=", made.message)
+        self.assertIn("DEBUG=on is not valid", made.message)
+
     def test_throttling_is_transient_with_azures_retry_after(self) -> None:
         error = self.refused(429, "Too many requests", retry_after=7)
         self.assertIsInstance(error, TransientError)

@@ -1,2 +1,4 @@
 """What the azure_vm and azure_aci resource types share: signing in to an Azure cloud
-(`credentials`), reading its errors (`errors`), and their fake (`testing`)."""
+(`credentials`, `session`), reading its errors (`errors`), their base handler (`handler`),
+the section keys every Azure type has (`schema`), an infrastructure's network (`network`),
+and their fake (`testing`)."""

@@ -7,7 +7,8 @@ the SDK raises as `ClientAuthenticationError`. What a user can fix
 request the cloud refuses) is permanent, its hint saying what to fix. A
 throttled call (429, with Retry-After), a conflict with an operation in
 progress (409), a 5xx, and a connection lost or timed out are transient: the
-engine retries them.
+engine retries them. A conflict that no retry ends (`FOR_GOOD`, or a quota
+used up) is permanent.
 """
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ from .credentials import CREDENTIALS_HINT
 PERMISSION_HINT = ("the service principal may not do this: give it a role (e.g. Contributor) "
                    "on the subscription or the resource group")
 REQUEST_HINT = "check the resource section of the node definition"
+QUOTA_HINT = ("the subscription's quota (e.g. of cores in the location) is used up: delete what "
+              "it no longer needs, ask for less (a smaller vm_size, fewer cpu_cores), or ask "
+              "Azure for more quota")
+# error codes Azure answers 409 with, though a retry cannot change them
+FOR_GOOD = frozenset({"SkuNotAvailable", "PropertyChangeNotAllowed"})
 MOST_WORDS = 500        # characters of the cloud's words quoted
 # how the sign-in library (MSAL) words a server error of the sign-in service: no status is kept
 _SIGN_IN_SERVER_ERROR = re.compile(r"HTTP Error: (5\d\d|429)\b")
@@ -38,6 +44,7 @@ def classify(error: Exception, *, where: str, operation: str, secrets: Collectio
     `operation` names the call; `hints` are what to check for an error code of the
     cloud's (e.g. InvalidParameter, or "404" for any not-found).
     """
+    hints = hints or {}
     failed = f"{where}: {operation} failed"
     if isinstance(error, ClientAuthenticationError) \
             and isinstance(error.__cause__, (ServiceRequestError, ServiceResponseError)):
@@ -52,10 +59,14 @@ def classify(error: Exception, *, where: str, operation: str, secrets: Collectio
     if isinstance(error, HttpResponseError) and error.status_code is not None:
         code = _code(error)
         message = one_line(f"{failed}: {error.status_code} {code}: {_words(error)}", secrets)
+        if error.status_code == 409 and code in FOR_GOOD:
+            return PermanentError(message, hint=hints.get(code, REQUEST_HINT))
+        if error.status_code == 409 and "quota" in f"{code} {_words(error)}".lower():
+            return PermanentError(message, hint=hints.get(code, QUOTA_HINT))
         by_status: dict[int, str | None] = {401: CREDENTIALS_HINT, 403: PERMISSION_HINT,
-                                            404: (hints or {}).get("404")}
-        if code in (hints or {}):
-            by_status[error.status_code] = (hints or {})[code]
+                                            404: hints.get("404")}
+        if code in hints:
+            by_status[error.status_code] = hints[code]
         wait = (retry_after(error.response.headers.get("Retry-After"))
                 if error.response is not None else None)
         return from_status(error.status_code, message, wait=wait, hints=by_status,

@@ -27,25 +27,22 @@ node's drop removes it). A group already gone is a success.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from azure.mgmt.containerinstance.models import ContainerGroup
-from azure.mgmt.network import NetworkManagementClient
 
 from occo.util.nodes import NodeState, ResolvedNode
 
-from ...base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Connection, Instance,
-                     PermanentError, ResourceError, ResourceHandler, ResourceStatus,
-                     TransientError, each)
+from ...base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Instance, PermanentError,
+                     ResourceError, ResourceStatus, TransientError, each)
 from ...httpanswers import RETRY_HINT
 from ...locks import KeyedLocks
 from .. import network
-from ..errors import classify
-from ..session import AzureSession, ensure_resource_group, quiet_sdk_loggers
+from ..handler import AzureHandler
+from ..session import ensure_resource_group
 from .launch import PRIVATE, GroupRequest, group_model, request_of
 from .schema import AZURE_ACI
 
@@ -60,31 +57,33 @@ SHORTEST_HIDDEN = 4             # an environment value shorter than this is not 
 SETTLED = frozenset({"Succeeded", "Failed"})
 # Azure's words for a problem: event types and names in an instance view
 PROBLEM_EVENTS = frozenset({"warning", "failed", "error", "backoff", "failedmount"})
-HINTS: Mapping[str, str] = {
-    "InaccessibleImage": "check image: it must name an image Azure can pull, e.g. nginx:alpine "
-                         "from Docker Hub",
-    "ResourceGroupNotFound": "resource_group must name a resource group of the subscription "
-                             "(az group create --name NAME --location LOCATION)",
-    "SubnetMissingRequiredDelegation": "the subnet must be delegated to " + network.ACI_SERVICE
-                                       + ": name such a subnet in subnet_name, or leave vnet_name "
-                                       "out to have Occopus make one",
-    "LocationNotAvailableForResourceType": "check location: container groups are not offered "
-                                           "there (az provider show -n "
-                                           "Microsoft.ContainerInstance)",
-    "NoRegisteredProviderFound": "check location, and that the subscription has "
-                                 "Microsoft.ContainerInstance registered",
-    "ContainerGroupQuotaReached": "the subscription's quota of container groups is used up: "
-                                  "delete unused ones or ask for more",
-    "InvalidOsType": "write os_type: Linux or Windows",
-}
 
 
-class AciHandler(ResourceHandler):
+class AciHandler(AzureHandler):
     """Container groups of one subscription, reached through one Resource Manager endpoint
     with one service principal."""
 
     type_name = "azure_aci"
     schema = AZURE_ACI
+    # what to check, by Azure's error code
+    HINTS: ClassVar[Mapping[str, str]] = {
+        "InaccessibleImage": "check image: it must name an image Azure can pull, e.g. nginx:alpine "
+                             "from Docker Hub",
+        "ResourceGroupNotFound": "resource_group must name a resource group of the subscription "
+                                 "(az group create --name NAME --location LOCATION)",
+        "SubnetMissingRequiredDelegation": "the subnet must be delegated to "
+                                           f"{network.ACI_SERVICE}: name such a subnet in "
+                                           "subnet_name, or leave vnet_name out to have "
+                                           "Occopus make one",
+        "LocationNotAvailableForResourceType": "check location: container groups are not offered "
+                                               "there (az provider show -n "
+                                               "Microsoft.ContainerInstance)",
+        "NoRegisteredProviderFound": "check location, and that the subscription has "
+                                     "Microsoft.ContainerInstance registered",
+        "ContainerGroupQuotaReached": "the subscription's quota of container groups is used up: "
+                                      "delete unused ones or ask for more",
+        "InvalidOsType": "write os_type: Linux or Windows",
+    }
     # states of a batch: a list per resource group, and a read per group whose provisioning
     # is over (the list has no instance views)
     capabilities = Capabilities(creates_per_call=1, states_per_call=50)
@@ -105,21 +104,9 @@ class AciHandler(ResourceHandler):
         "Succeeded": NodeState.SHUTDOWN,    # its containers ran to their end
     }
 
-    def __init__(self, connection: Connection) -> None:
-        super().__init__(connection)
-        quiet_sdk_loggers()
-        self.session = AzureSession(connection)
-
-    def close(self) -> None:
-        self.session.close()
-
     @property
     def _containers(self) -> ContainerInstanceManagementClient:
         return self.session.client(ContainerInstanceManagementClient)
-
-    @property
-    def _network(self) -> NetworkManagementClient:
-        return self.session.client(NetworkManagementClient)
 
     # --- create -------------------------------------------------------------
     def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
@@ -128,9 +115,7 @@ class AciHandler(ResourceHandler):
     def _create(self, node: ResolvedNode) -> Instance:
         where = self.where(node)
         request = request_of(node, where)       # a section that cannot make a group sends nothing
-        lock = (f"{self.connection.settings.get('endpoint')}|{self.session.subscription}|"
-                f"{request.resource_group.lower()}|{request.name}")
-        with _NODE_LOCKS.holding(lock):
+        with _NODE_LOCKS.holding(self._name_key(request.resource_group, request.name)):
             with self._cloud_errors("making sure of the resource group", node):
                 ensure_resource_group(self.session, request.resource_group, request.location,
                                       where=where)
@@ -160,7 +145,8 @@ class AciHandler(ResourceHandler):
             subnet_id, made_network = placement.subnet_id, placement.made_network
         try:
             with self._cloud_errors("creating the container group", node,
-                                    hide=[value for _, value in request.environment]):
+                                    hide=[value for _, value in request.environment
+                                          if len(value) >= SHORTEST_HIDDEN]):
                 made = self._containers.container_groups.begin_create_or_update(
                     request.resource_group, request.name, group_model(request, subnet_id),
                     polling=False).result()
@@ -188,11 +174,8 @@ class AciHandler(ResourceHandler):
                node: ResolvedNode | None = None) -> ContainerGroup | None:
         """The container group of that name, with its instance view; None when there is
         none (nor its resource group)."""
-        with self._cloud_errors("reading the container group", node):
-            try:
-                return self._containers.container_groups.get(resource_group, name)
-            except ResourceNotFoundError:
-                return None
+        return self._read(lambda: self._containers.container_groups.get(resource_group, name),
+                          "container group", node)
 
     # --- drop ---------------------------------------------------------------
     def drop_node(self, instance: Instance) -> None:
@@ -291,24 +274,6 @@ class AciHandler(ResourceHandler):
                   for subnet in group.subnet_ids or () if "/virtualNetworks/" in subnet.id]
         made_network = next((name for name in joined if name.lower() == mine), None)
         return Instance(infra_id, node_id, str(group.id), {NETWORK: made_network})
-
-    @contextmanager
-    def _cloud_errors(self, operation: str, node: ResolvedNode | None = None, *,
-                      hide: Sequence[str] = ()) -> Iterator[None]:
-        """Raise what the SDK raises as a `TransientError` or `PermanentError`; bugs pass.
-        `hide`: what the message must not quote besides the secret (a node's environment)."""
-        try:
-            yield
-        except ResourceError:
-            raise
-        except Exception as error:
-            classified = classify(error, where=self.where(node), operation=operation,
-                                  secrets=self.session.secrets | {item for item in hide
-                                                           if len(item) >= SHORTEST_HIDDEN},
-                                  hints=HINTS)
-            if classified is None:
-                raise
-            raise classified from None
 
 
 def _parts(instance_id: str) -> tuple[str, str] | None:

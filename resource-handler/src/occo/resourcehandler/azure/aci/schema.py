@@ -4,12 +4,10 @@ from __future__ import annotations
 from occo.util.schema import Field
 
 from ...schemas import resource_schema, text
+from ..schema import AZURE_KEYS
 
 AZURE_ACI = resource_schema("azure_aci", "An Azure container instance (a container group).", {
-    "endpoint": text("Resource Manager's URL, e.g. https://management.azure.com",
-                     connection=True),
-    "resource_group": text("the resource group (it must exist)"),
-    "location": text("the Azure location, e.g. westeurope"),
+    **AZURE_KEYS,
     "cpu_cores": text("CPU cores, e.g. 1 or 0.5"),
     "memory": text("memory in GB, e.g. 1.5"),
     "image": text("the container image, e.g. nginx:alpine"),

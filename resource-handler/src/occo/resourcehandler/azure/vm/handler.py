@@ -33,27 +33,24 @@ interface and the VM leaves no orphan.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import VirtualMachine
-from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface, PublicIPAddress
 
 from occo.util.nodes import NodeState, ResolvedNode
 
-from ...base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Connection, Instance,
-                     PermanentError, ResourceError, ResourceHandler, ResourceStatus,
-                     TransientError, each)
+from ...base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Instance, PermanentError,
+                     ResourceError, ResourceStatus, TransientError, each)
 from ...httpanswers import RETRY_HINT
 from ...locks import KeyedLocks
 from .. import network
-from ..errors import classify
-from ..session import AzureSession, ensure_resource_group, quiet_sdk_loggers
+from ..handler import AzureHandler
+from ..session import ensure_resource_group
 from .launch import (VmLaunch, launch_of, made_ip, made_nic, nic_request, public_ip_request,
                      vm_of, vm_request)
 from .schema import AZURE_VM
@@ -67,26 +64,6 @@ GROUP, VM, NIC, IP, NETWORK = "resource_group", "vm", "nic", "public_ip", "netwo
 DELETE_WAIT = 900.0             # seconds a drop waits for Azure to delete a VM
 IMAGE_HINT = ("check publisher, offer, sku and version: they must name an image of the location "
               "(az vm image list --location LOCATION --publisher P --offer O --sku S --all)")
-HINTS: Mapping[str, str] = {
-    "PlatformImageNotFound": IMAGE_HINT,
-    "ImageNotFound": IMAGE_HINT,
-    "InvalidParameter": ("check vm_size (az vm list-sizes --location LOCATION), username, and "
-                         "password: 6-72 characters with three of upper case, lower case, digit "
-                         "and special character"),
-    "SkuNotAvailable": "check vm_size: the location does not offer it now (az vm list-skus "
-                       "--location LOCATION --size SIZE)",
-    "ResourceGroupNotFound": "resource_group must name a resource group of the subscription",
-    "LocationNotAvailableForResourceType": "check location (az account list-locations)",
-    "InvalidResourceReference": "vnet_name, subnet_name and nic_name must name resources of the "
-                                "resource group, in its location",
-    "NicInUse": "nic_name names a network interface another VM uses: give each node its own",
-    "PropertyChangeNotAllowed": "a VM of this name was made with other settings: delete it, or "
-                                "give server_name another value",
-}
-QUOTA_HINT = ("the subscription's quota (e.g. of cores in the location) is used up: delete "
-              "unused VMs, choose a smaller vm_size, or ask for more quota")
-# what Azure answers 409 for, but a retry cannot fix (and a 409 about a quota)
-FOR_GOOD = frozenset({"SkuNotAvailable", "PropertyChangeNotAllowed"})
 # an ordering of states: a VM is as ready as the less ready of its provisioning and power states
 _LEAST_READY_FIRST = (NodeState.FAILED, NodeState.SHUTDOWN, NodeState.TEMP_FAILED,
                       NodeState.UNKNOWN, NodeState.PENDING, NodeState.READY)
@@ -113,12 +90,29 @@ class _Addresses:
     ips: Mapping[str, PublicIPAddress]
 
 
-class AzureVmHandler(ResourceHandler):
+class AzureVmHandler(AzureHandler):
     """Virtual machines of one subscription, reached through one Resource Manager endpoint
     with one service principal."""
 
     type_name = "azure_vm"
     schema = AZURE_VM
+    # what to check, by Azure's error code
+    HINTS: ClassVar[Mapping[str, str]] = {
+        "PlatformImageNotFound": IMAGE_HINT,
+        "ImageNotFound": IMAGE_HINT,
+        "InvalidParameter": ("check vm_size (az vm list-sizes --location LOCATION), username, "
+                             "and password: 6-72 characters with three of upper case, lower "
+                             "case, digit and special character"),
+        "SkuNotAvailable": "check vm_size: the location does not offer it now (az vm list-skus "
+                           "--location LOCATION --size SIZE)",
+        "ResourceGroupNotFound": "resource_group must name a resource group of the subscription",
+        "LocationNotAvailableForResourceType": "check location (az account list-locations)",
+        "InvalidResourceReference": "vnet_name, subnet_name and nic_name must name resources of "
+                                    "the resource group, in its location",
+        "NicInUse": "nic_name names a network interface another VM uses: give each node its own",
+        "PropertyChangeNotAllowed": "a VM of this name was made with other settings: delete it, "
+                                    "or give server_name another value",
+    }
     # states of a batch: three lists per resource group
     capabilities = Capabilities(creates_per_call=1, states_per_call=100)
     # instance view status codes: provisioning (the original's creating -> pending, Succeeded
@@ -141,21 +135,9 @@ class AzureVmHandler(ResourceHandler):
         "PowerState/unknown": NodeState.UNKNOWN,
     }
 
-    def __init__(self, connection: Connection) -> None:
-        super().__init__(connection)
-        quiet_sdk_loggers()
-        self.session = AzureSession(connection)
-
-    def close(self) -> None:
-        self.session.close()
-
     @property
     def _compute(self) -> ComputeManagementClient:
         return self.session.client(ComputeManagementClient)
-
-    @property
-    def _network(self) -> NetworkManagementClient:
-        return self.session.client(NetworkManagementClient)
 
     # --- create -------------------------------------------------------------
     def create_nodes(self, nodes: Sequence[ResolvedNode]) -> list[Instance | ResourceError]:
@@ -163,23 +145,20 @@ class AzureVmHandler(ResourceHandler):
 
     def _create(self, node: ResolvedNode) -> Instance:
         launch = launch_of(node, self.where(node))  # a section that cannot make a VM sends nothing
-        secrets = self.session.secrets | launch.secrets
-        with _VM_LOCKS.holding(f"{self.connection.settings.get('endpoint')}|"
-                               f"{self.session.subscription}|{launch.group.lower()}|"
-                               f"{launch.vm_name.lower()}"):
-            with self._cloud_errors("making sure of the resource group", node, secrets):
+        with _VM_LOCKS.holding(self._name_key(launch.group, launch.vm_name)):
+            with self._cloud_errors("making sure of the resource group", node, hide=launch.secrets):
                 ensure_resource_group(self.session, launch.group, launch.location,
                                       where=self.where(node))
             found = self._read(lambda: self._compute.virtual_machines.get(
-                launch.group, launch.vm_name), "virtual machine", node, secrets)
+                launch.group, launch.vm_name), "virtual machine", node, hide=launch.secrets)
             if found is not None:
                 self._check_owner(found.tags, f"a virtual machine {launch.vm_name}", node,
                                   launch)
                 log.debug("%s: found VM %s, made before", self.where(node), launch.vm_name)
                 return self._instance(node, launch)
-            nic_id = self._network_interface(node, launch, secrets)
+            nic_id = self._network_interface(node, launch)
             try:
-                with self._cloud_errors("creating the virtual machine", node, secrets):
+                with self._cloud_errors("creating the virtual machine", node, hide=launch.secrets):
                     self._compute.virtual_machines.begin_create_or_update(
                         launch.group, launch.vm_name, vm_request(launch, nic_id),
                         polling=False).result()
@@ -189,14 +168,13 @@ class AzureVmHandler(ResourceHandler):
             log.info("%s: created VM %s", self.where(node), launch.vm_name)
             return self._instance(node, launch)
 
-    def _network_interface(self, node: ResolvedNode, launch: VmLaunch,
-                           secrets: Collection[str]) -> str:
+    def _network_interface(self, node: ResolvedNode, launch: VmLaunch) -> str:
         """The id of the VM's network interface: the user's `nic_name`, or one made now (in
         the node's subnet, with its public IP address) unless it was before."""
         group, where = launch.group, self.where(node)
         if launch.nic_name:
             given = self._read(lambda: self._network.network_interfaces.get(
-                group, launch.nic_name), "network interface", node, secrets)
+                group, launch.nic_name), "network interface", node, hide=launch.secrets)
             if given is None:
                 raise PermanentError(f"{where}: the resource group {group} has no network "
                                      f"interface {launch.nic_name!r}",
@@ -205,18 +183,18 @@ class AzureVmHandler(ResourceHandler):
             return str(given.id)
         nic_name = made_nic(launch.vm_name)
         nic = self._read(lambda: self._network.network_interfaces.get(group, nic_name),
-                         "network interface", node, secrets)
+                         "network interface", node, hide=launch.secrets)
         if nic is not None:
             self._check_owner(nic.tags, f"a network interface {nic_name}", node, launch)
             return str(nic.id)
-        with self._cloud_errors("finding the VM's subnet", node, secrets):
+        with self._cloud_errors("finding the VM's subnet", node, hide=launch.secrets):
             placement = network.placement(
                 self._network, self.session.subscription, group, launch.location,
                 node.infra_id, vnet_name=launch.vnet_name, subnet_name=launch.subnet_name,
                 for_containers=False, where=where)
-        ip_id = self._public_ip(node, launch, secrets) if launch.public_ip else None
+        ip_id = self._public_ip(node, launch) if launch.public_ip else None
         try:
-            with self._cloud_errors("creating the network interface", node, secrets):
+            with self._cloud_errors("creating the network interface", node, hide=launch.secrets):
                 nic = self._network.network_interfaces.begin_create_or_update(
                     group, nic_name, nic_request(launch, placement.subnet_id, ip_id)).result()
         except PermanentError as error:
@@ -227,16 +205,15 @@ class AzureVmHandler(ResourceHandler):
         log.info("%s: created network interface %s", where, nic_name)
         return str(nic.id)
 
-    def _public_ip(self, node: ResolvedNode, launch: VmLaunch,
-                   secrets: Collection[str]) -> str:
+    def _public_ip(self, node: ResolvedNode, launch: VmLaunch) -> str:
         """The id of the VM's public IP address, made now unless it was before."""
         name = made_ip(launch.vm_name)
         found = self._read(lambda: self._network.public_ip_addresses.get(launch.group, name),
-                           "public IP address", node, secrets)
+                           "public IP address", node, hide=launch.secrets)
         if found is not None:
             self._check_owner(found.tags, f"a public IP address {name}", node, launch)
             return str(found.id)
-        with self._cloud_errors("creating the public IP address", node, secrets):
+        with self._cloud_errors("creating the public IP address", node, hide=launch.secrets):
             made = self._network.public_ip_addresses.begin_create_or_update(
                 launch.group, name, public_ip_request(launch)).result()
         log.info("%s: created public IP address %s (%s)", self.where(node), name,
@@ -305,22 +282,17 @@ class AzureVmHandler(ResourceHandler):
     def _drop_parts(self, infra_id: str, node_id: str, place: _Place) -> None:
         """Delete the node's network interface and public IP address (each only when tagged
         for the node), then the infrastructure's network unless a node still uses it."""
-        nic_name = place.part(NIC, made_nic(place.vm))
-        if nic_name:
-            nic = self._read(lambda: self._network.network_interfaces.get(place.group,
-                                                                            nic_name),
-                             "network interface")
-            if nic is not None and _owned_by(nic.tags, infra_id, node_id):
-                self._delete("network interface", lambda: self._network.network_interfaces
-                             .begin_delete(place.group, nic_name))
-        ip_name = place.part(IP, made_ip(place.vm))
-        if ip_name:
-            ip = self._read(lambda: self._network.public_ip_addresses.get(place.group,
-                                                                            ip_name),
-                            "public IP address")
-            if ip is not None and _owned_by(ip.tags, infra_id, node_id):
-                self._delete("public IP address", lambda: self._network.public_ip_addresses
-                             .begin_delete(place.group, ip_name))
+        # the operations are reached at their first use: making the client may sign in
+        for what, name, operations in (
+                ("network interface", place.part(NIC, made_nic(place.vm)),
+                 lambda: self._network.network_interfaces),
+                ("public IP address", place.part(IP, made_ip(place.vm)),
+                 lambda: self._network.public_ip_addresses)):
+            if not name:
+                continue
+            part = self._read(lambda: operations().get(place.group, name), what)
+            if part is not None and _owned_by(part.tags, infra_id, node_id):
+                self._delete(what, lambda: operations().begin_delete(place.group, name))
         made_network = place.part(NETWORK, network.infra_network_name(infra_id))
         if made_network:
             with self._cloud_errors("deleting the infrastructure's network"):
@@ -438,39 +410,6 @@ class AzureVmHandler(ResourceHandler):
         return [Instance(infra_id, node_id, vm_id(subscription, data[GROUP], vm), data)
                 for (node_id, _, vm), data in found.items()]
 
-    # --- helpers ------------------------------------------------------------
-    def _read(self, get: Any, what: str, node: ResolvedNode | None = None,
-              secrets: Collection[str] | None = None) -> Any:
-        """`get()`'s resource, None when there is none (nor its resource group)."""
-        with self._cloud_errors(f"reading the {what}", node, secrets):
-            try:
-                return get()
-            except ResourceNotFoundError:
-                return None
-
-    @contextmanager
-    def _cloud_errors(self, operation: str, node: ResolvedNode | None = None,
-                      secrets: Collection[str] | None = None) -> Iterator[None]:
-        """Raise what the SDK raises as a `TransientError` or `PermanentError`; bugs pass.
-        A conflict (409) Azure answers for what a retry cannot change, such as a quota, is
-        permanent."""
-        try:
-            yield
-        except ResourceError:
-            raise
-        except Exception as error:
-            classified = classify(error, where=self.where(node), operation=operation,
-                                  secrets=self.session.secrets if secrets is None else secrets,
-                                  hints=HINTS)
-            if classified is None:
-                raise
-            if isinstance(error, HttpResponseError) and error.status_code == 409:
-                if _code(error) in FOR_GOOD:
-                    classified = PermanentError(classified.message, hint=HINTS[_code(error)])
-                elif "quota" in classified.message.lower():
-                    classified = PermanentError(classified.message, hint=QUOTA_HINT)
-            raise classified from None
-
 
 def vm_id(subscription: str, group: str, name: str) -> str:
     """A VM's ARM id, as the instance's id (its group in lower case: ARM ids ignore case,
@@ -500,10 +439,6 @@ def _group_and_name(resource_id: str) -> tuple[str, str]:
 def _owned_by(tags: Mapping[str, str] | None, infra_id: str, node_id: str) -> bool:
     tags = tags or {}
     return tags.get(INFRA_TAG) == infra_id and tags.get(NODE_TAG) == node_id
-
-
-def _code(error: HttpResponseError) -> str:
-    return str(getattr(getattr(error, "error", None), "code", None) or "")
 
 
 def _infra_network_of(nic: NetworkInterface, infra_id: str) -> str | None:

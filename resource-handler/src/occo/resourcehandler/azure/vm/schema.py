@@ -5,12 +5,10 @@ from __future__ import annotations
 from occo.util.schema import Field
 
 from ...schemas import resource_schema, text
+from ..schema import AZURE_KEYS
 
 AZURE_VM = resource_schema("azure_vm", "An Azure virtual machine.", {
-    "endpoint": text("Resource Manager's URL, e.g. https://management.azure.com",
-                     connection=True),
-    "resource_group": text("the resource group (made in `location` when absent; never deleted)"),
-    "location": text("the Azure location, e.g. westeurope"),
+    **AZURE_KEYS,
     "vm_size": text("the VM size, e.g. Standard_B1s"),
     "publisher": text("the image publisher, e.g. Canonical"),
     "offer": text("the image offer, e.g. 0001-com-ubuntu-server-jammy"),
