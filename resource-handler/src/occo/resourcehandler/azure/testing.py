@@ -209,6 +209,7 @@ class FakeAzure(FakeServer):
         self._operations: dict[str, Operation] = {}
         self._faults: list[Fault] = []
         self._next_address: dict[str, int] = {}
+        self._advanced = 0.0
         self.clear()
 
     # --- what tests use ---------------------------------------------------------
@@ -279,7 +280,14 @@ class FakeAzure(FakeServer):
             return self._resources.get(resource_id.lower())
 
     def now(self) -> float:
-        return time.monotonic()
+        """The fake's clock: the machine's, moved on by `advance`."""
+        return time.monotonic() + self._advanced
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock on: what would be done by then is done (a test's way to
+        finish a boot or a delete it made long, instead of waiting for it)."""
+        with self._lock:
+            self._advanced += seconds
 
     def next_address(self, network: str) -> str:
         """The next free address of `network` (a loopback range)."""
