@@ -81,8 +81,10 @@ class AciTutorialCase(AzureTutorialCase):
 
     @staticmethod
     def env_of(group: Resource) -> dict[str, str]:
+        """The environment as the fake holds it (sent as secure values: Azure's answers leave
+        them out)."""
         [container] = group.properties["containers"]
-        return {item["name"]: item["value"]
+        return {item["name"]: item["secureValue"]
                 for item in container["properties"].get("environmentVariables") or ()}
 
     @staticmethod

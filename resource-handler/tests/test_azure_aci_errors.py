@@ -12,6 +12,7 @@ from unittest import mock
 from occo.resourcehandler.azure import testing as fake
 from occo.resourcehandler.azure.credentials import CREDENTIALS_HINT
 from occo.resourcehandler.azure.errors import PERMISSION_HINT
+from occo.resourcehandler.azure.fakenetwork import NETWORK_TYPE
 from occo.resourcehandler.azure.aci.handler import AciHandler
 from occo.resourcehandler.base import Instance, PermanentError, ResourceError, TransientError
 from occo.resourcehandler.httpanswers import CERTIFICATE_HINT
@@ -102,6 +103,13 @@ class CloudRefusalTest(AciErrorsCase):
         self.assertIn("400 SubnetMissingRequiredDelegation", made.message)
         self.assertIn("subnet_name", made.hint or "")
 
+    def test_a_resource_group_gone_meanwhile_is_permanent_naming_it(self) -> None:
+        error = self.refused(404, "Resource group 'occopus-tests' could not be found.",
+                             code="ResourceGroupNotFound")
+        self.assertIsInstance(error, PermanentError)
+        self.assertIn("404 ResourceGroupNotFound", error.message)
+        self.assertIn("resource_group must name a resource group", error.hint or "")
+
     def test_a_conflict_is_transient(self) -> None:
         error = self.refused(409, "Another operation on this container group is in progress.",
                              code="Conflict")
@@ -136,6 +144,39 @@ class CloudRefusalTest(AciErrorsCase):
         self.assertNotIn("tok-0123456789", made.message)
         self.assertIn("TOKEN=", made.message)
         self.assertIn("DEBUG=on is not valid", made.message)
+
+    def test_neither_the_client_secret_nor_an_environment_value_is_quoted(self) -> None:
+        token = "tok-abcdef-0123456789"
+        self.cloud.fail_next(400, f"Bad request: secret {fake.CLIENT_SECRET}, env TOKEN={token}",
+                             code="InvalidParameter", method="PUT", path=GROUPS)
+        made = self.create(contextualisation={"type": "docker", "env": [f"TOKEN={token}"]})
+        self.assertIsInstance(made, PermanentError)
+        self.assertIn("Bad request: secret", made.message)
+        for secret in (fake.CLIENT_SECRET, token):
+            self.assertNotIn(secret, made.message)
+            self.assertNotIn(secret, str(made.hint))
+
+    def test_the_networks_create_failing_in_azure_is_told_by_its_code(self) -> None:
+        """Azure took the network's PUT, then its operation failed: the poll answers 200, the
+        error's code says whether a retry may help; the retry makes the network afresh."""
+        node_id = uuid.uuid4().hex
+        self.cloud.fail_next_operation("InternalServerError", "An error occurred.",
+                                       method="PUT", path="*/virtualNetworks/*")
+        made = self.create(node_id=node_id, network_type="Private")
+        self.assertIsInstance(made, TransientError)
+        self.assertIn("the operation failed with InternalServerError: An error occurred.",
+                      made.message)
+        self.assertNotIn("200", made.message)
+        self.assertIsInstance(self.create(node_id=node_id, network_type="Private"), Instance)
+        node_infra = self.infra_id
+        self.cloud.fail_next_operation("InvalidAddressSpace", "The address space overlaps.",
+                                       method="PUT", path="*/virtualNetworks/*")
+        self.infra_id = f"infra-{uuid.uuid4().hex[:8]}"
+        made = self.create(network_type="Private")
+        self.assertIsInstance(made, PermanentError)
+        self.assertIn("InvalidAddressSpace: The address space overlaps.", made.message)
+        self.assertEqual([network.name for network in self.cloud.resources(NETWORK_TYPE)],
+                         [f"occopus-{node_infra}"], "the failed network is not left behind")
 
     def test_throttling_is_transient_with_azures_retry_after(self) -> None:
         error = self.refused(429, "Too many requests", retry_after=7)

@@ -5,11 +5,13 @@ import socket
 import time
 import uuid
 from typing import Any
+from unittest import mock
 
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from occo.util.nodes import NodeState
 
+from occo.resourcehandler.azure import ids, network
 from occo.resourcehandler.azure import testing as fake
 from occo.resourcehandler.azure.aci import launch
 from occo.resourcehandler.azure.aci import testing as acifake
@@ -20,6 +22,7 @@ from occo.resourcehandler.base import (INFRA_TAG, NODE_TAG, OWNER_TAG, Instance,
 from .azure_aci_support import COMMAND, ENVIRONMENT, OWNER, FakeAciCase
 
 DEADLINE = 10.0
+LONG = 3600.0           # seconds of a boot or delete a test finishes with `cloud.advance`
 
 
 def port_open(address: str, port: int) -> bool:
@@ -69,6 +72,13 @@ class AciCase(FakeAciCase):
     def networks(self) -> list[str]:
         return sorted(network.name for network in self.cloud.resources(NETWORK_TYPE))
 
+    def retag(self, instance: Instance, tag: str, value: str) -> None:
+        """Change a tag of the group in the fake, as someone might by hand; put back before
+        the test's drop."""
+        tags = self.body(instance)["tags"]
+        self.addCleanup(tags.__setitem__, tag, tags[tag])
+        tags[tag] = value
+
 
 class CreateTest(AciCase):
 
@@ -92,8 +102,8 @@ class CreateTest(AciCase):
         self.assertEqual(container["properties"]["ports"], ports)
         self.assertEqual(container["properties"]["command"], COMMAND)
         self.assertEqual(container["properties"]["environmentVariables"], [
-            {"name": "message", "value": ENVIRONMENT[0].split("=", 1)[1]},
-            {"name": "_OCCOPUS_ALLOCATED_FQDN", "value": fqdn}])
+            {"name": "message", "secureValue": ENVIRONMENT[0].split("=", 1)[1]},
+            {"name": "_OCCOPUS_ALLOCATED_FQDN", "secureValue": fqdn}])
         address = body["properties"]["ipAddress"]
         self.assertEqual((address["type"], address["dnsNameLabel"], address["ports"],
                           address["fqdn"]), ("Public", name, ports, fqdn))
@@ -145,7 +155,20 @@ class CreateTest(AciCase):
         self.assertEqual(properties["resources"]["requests"]["gpu"], {"count": 2, "sku": "V100"})
         self.assertEqual(properties["command"], ["sh", "-c", 'echo "hello world"; sleep 1000'])
         self.assertEqual(properties["environmentVariables"][:2],
-                         [{"name": "A", "value": "1"}, {"name": "B", "value": ""}])
+                         [{"name": "A", "secureValue": "1"}, {"name": "B", "secureValue": ""}])
+
+    def test_the_environment_is_sent_as_secure_values_azure_never_answers_back(self) -> None:
+        token = "tok-0123456789abcdef"
+        instance = self.create(contextualisation={"type": "docker", "env": [f"TOKEN={token}"]})
+        place = ids.parse(instance.instance_id)
+        assert place is not None
+        read = self.handler._containers.container_groups.get(place.group, place.name)
+        [variable] = [item for item in read.containers[0].environment_variables
+                      if item.name == "TOKEN"]
+        self.assertEqual((variable.value, variable.secure_value), (None, None))
+        request = launch.request_of(self.aci_node(self.infra_id, "n", contextualisation={
+            "type": "docker", "env": [f"TOKEN={token}"]}), "[x]")
+        self.assertNotIn(token, repr(request))
 
     def test_without_a_docker_contextualisation_the_image_runs_its_own_command(self) -> None:
         instance = self.create(contextualisation={"type": "cloudinit"})
@@ -182,15 +205,42 @@ class CreateTest(AciCase):
         self.assertEqual(len(self.groups_of(self.infra_id)), 1)
 
     def test_a_group_of_the_name_that_is_not_the_nodes_is_not_taken(self) -> None:
-        node_id = uuid.uuid4().hex
-        instance = self.create(node_id)
-        self.body(instance)["tags"][NODE_TAG] = "someone-else"
-        node = self.aci_node(self.infra_id, node_id)
-        [made] = self.aci_handler().create_nodes([node])
-        self.assertIsInstance(made, PermanentError)
-        self.assertIn(f"container group occopus-{node_id} that is not this node's",
-                      made.message)
-        self.assertIn("az container delete", made.hint or "")
+        """Neither one of another node nor one of another infrastructure (both tags count)."""
+        for tag in (NODE_TAG, INFRA_TAG):
+            with self.subTest(tag=tag):
+                node_id = uuid.uuid4().hex
+                instance = self.create(node_id)
+                self.retag(instance, tag, "someone-else")
+                node = self.aci_node(self.infra_id, node_id)
+                [made] = self.aci_handler().create_nodes([node])
+                self.assertIsInstance(made, PermanentError)
+                self.assertIn(f"container group occopus-{node_id} that is not this node's",
+                              made.message)
+                self.assertIn("az container delete", made.hint or "")
+
+    def test_a_create_meeting_the_network_deleted_meanwhile_is_retried_and_makes_it_again(self):
+        """The infrastructure's last node dropped between the placement and the PUT: Azure
+        refuses the subnet; the engine's retry makes the network again."""
+        placement = network.placement
+
+        def then_dropped(*args: Any, **kwargs: Any) -> network.Placement:
+            found = placement(*args, **kwargs)
+            self.handler._network.virtual_networks.begin_delete(
+                fake.RESOURCE_GROUP, str(found.made_network)).result()
+            return found
+
+        node = self.aci_node(self.infra_id, uuid.uuid4().hex, network_type="Private")
+        with mock.patch.object(network, "placement", then_dropped):
+            [made] = self.handler.create_nodes([node])
+        self.assertIsInstance(made, TransientError)
+        self.assertIn("SubnetNotFound", made.message)
+        self.assertEqual(self.networks(), [])
+        [made] = self.handler.create_nodes([node])
+        self.assertIsInstance(made, Instance)
+        assert isinstance(made, Instance)
+        self.addCleanup(self.handler.drop_node, made)
+        self.assertEqual(len(self.groups_of(self.infra_id)), 1)
+        self.assertEqual(self.networks(), [f"occopus-{self.infra_id}"])
 
     def test_a_refused_private_create_leaves_no_network(self) -> None:
         node = self.aci_node(self.infra_id, uuid.uuid4().hex, network_type="Private",
@@ -222,6 +272,14 @@ class StatesTest(AciCase):
         status = self.wait_state(instance, NodeState.FAILED)
         self.assertEqual(status.detail, said)
 
+    def test_azures_words_of_a_failure_are_one_line_without_the_client_secret(self) -> None:
+        said = f"Failed to pull image:\nlogin with {fake.CLIENT_SECRET} refused"
+        acifake.groups(self.cloud).failure = ("ContainerGroupDeploymentFailed", said)
+        status = self.wait_state(self.create(), NodeState.FAILED)
+        self.assertNotIn(fake.CLIENT_SECRET, status.detail or "")
+        self.assertNotIn("\n", status.detail or "")
+        self.assertIn("Failed to pull image: login with", status.detail or "")
+
     def test_a_group_gone_or_in_a_resource_group_gone_is_shutdown(self) -> None:
         missing = Instance(self.infra_id, "n", fake.resource_id(
             "no-such-group", "Microsoft.ContainerInstance", "containerGroups", "occopus-n"))
@@ -238,9 +296,10 @@ class StatesTest(AciCase):
 
 
 class BootingTest(AciCase):
-    """Groups that boot long enough to be seen booting, on a busy machine too."""
+    """Groups that boot for an hour, unless the test moves the fake's clock on: seen booting
+    on a busy machine too."""
 
-    BOOT_SECONDS = 3.0
+    BOOT_SECONDS = LONG
 
     def reads(self, names: list[str]) -> int:
         """The reads of these container groups the fake answered."""
@@ -250,6 +309,7 @@ class BootingTest(AciCase):
         instance = self.create()
         [first] = self.handler.get_states([instance])
         self.assertIs(first.state, NodeState.PENDING)
+        self.cloud.advance(LONG)
         status = self.wait_state(instance, NodeState.READY)
         address = self.body(instance)["properties"]["ipAddress"]
         self.assertEqual(status.addresses, (address["ip"], address["fqdn"]))
@@ -265,6 +325,7 @@ class BootingTest(AciCase):
         self.assertEqual(self.calls("GET", "/containerGroups") - lists, 1)
         self.assertEqual(self.reads(names), reads,
                          "a group still provisioning is known from the list alone")
+        self.cloud.advance(LONG)
         for instance in booting:
             self.wait_state(instance, NodeState.READY)
         lists, reads = self.calls("GET", "/containerGroups"), self.reads(names)
@@ -278,6 +339,7 @@ class BootingTest(AciCase):
         instance = self.create(ports=[80, 8080, "53/UDP"])
         ip = self.body(instance)["properties"]["ipAddress"]["ip"]
         self.assertFalse(port_open(ip, 80), "nothing listens while the group boots")
+        self.cloud.advance(LONG)
         self.wait_state(instance, NodeState.READY)
         self.assertTrue(port_open(ip, 80) and port_open(ip, 8080))
         self.handler.drop_node(instance)
@@ -301,6 +363,36 @@ class DropTest(AciCase):
         self.assertEqual(self.networks(), [])
         self.assertEqual(self.cloud.resources(), [])
         self.handler.drop_node(second)      # gone: still a success
+
+    def test_a_group_of_the_name_not_tagged_for_the_node_is_left_with_a_warning(self) -> None:
+        instance = self.create()
+        self.retag(instance, NODE_TAG, "someone-else")
+        with self.assertLogs("occo.resourcehandler.azure.aci", "WARNING") as logged:
+            self.handler.drop_node(instance)
+        self.assertIn("not this node's", logged.output[0])
+        self.assertIsNotNone(self.cloud.resource(instance.instance_id))
+
+    def test_a_delete_whose_operation_fails_in_azure_is_transient_then_retried(self) -> None:
+        """Azure took the delete, then failed it: the poll answers 200, the code says why."""
+        instance = self.create()
+        self.cloud.fail_next_operation("InternalServerError", "Something went wrong.",
+                                       method="DELETE", path="*/containerGroups/*")
+        with self.assertRaises(TransientError) as raised:
+            self.handler.drop_node(instance)
+        self.assertIn("the operation failed with InternalServerError: Something went wrong.",
+                      raised.exception.message)
+        self.assertEqual(len(self.groups_of(self.infra_id)), 1)
+        self.handler.drop_node(instance)
+        self.assertEqual(self.groups_of(self.infra_id), [])
+
+    def test_a_network_still_used_is_kept_when_azure_says_so_through_the_operation(self) -> None:
+        first, second = (self.create(network_type="Private") for _ in range(2))
+        self.cloud.fail_next_operation("InUseSubnetCannotBeDeleted", "Subnet aci is in use.",
+                                       method="DELETE", path="*/virtualNetworks/*")
+        self.handler.drop_node(first)
+        self.assertEqual(self.networks(), [f"occopus-{self.infra_id}"])
+        self.handler.drop_node(second)
+        self.assertEqual(self.cloud.resources(), [])
 
     def test_a_network_left_by_an_interrupted_drop_goes_with_the_next_drop(self) -> None:
         instance = self.create(network_type="Private")

@@ -128,6 +128,19 @@ class CreateErrorsTest(FakeAzureVmCase):
         self.assertIn("password", made.hint or "")
         self.assertNotIn(weak, f"{made.message} {made.hint}")
 
+    def test_secrets_azure_echoes_are_never_shown(self) -> None:
+        echoed = (f"The value '{fake.CLIENT_SECRET}' of client secret or "
+                  f"'{vmfake.ADMIN_PASSWORD}' of adminPassword is not valid.")
+        for path in ("*/networkInterfaces/*", VM_PUT):
+            with self.subTest(path=path):
+                self.cloud.fail_next(400, echoed, code="InvalidParameter", method="PUT",
+                                     path=path)
+                made = self.create()
+                self.assertIsInstance(made, PermanentError)
+                assert isinstance(made, PermanentError)
+                self.assertIn("of client secret or", made.message)
+                self.assert_no_secret(made)
+
     def test_a_missing_network_interface_is_permanent_and_sends_no_vm(self) -> None:
         before = len(self.cloud.calls)
         made = self.create(nic_name="no-such-nic")
@@ -208,3 +221,18 @@ class StateErrorsTest(FakeAzureVmCase):
         with self.assertRaises(TransientError) as raised:
             handler.get_states([instance])
         self.assertEqual(raised.exception.retry_after, 5.0)
+
+    def test_a_secret_azure_echoes_on_a_poll_or_a_drop_is_never_shown(self) -> None:
+        handler = self.vm_handler()
+        [instance] = handler.create_nodes([self.vm_node("infra-echo")])
+        assert isinstance(instance, Instance)
+        self.addCleanup(handler.drop_node, instance)
+        echoed = f"Token {fake.CLIENT_SECRET} is not valid for this call."
+        for name, call, method in (("poll", lambda: handler.get_states([instance]), "GET"),
+                                   ("drop", lambda: handler.drop_node(instance), "DELETE")):
+            with self.subTest(name):
+                self.cloud.fail_next(500, echoed, code="InternalServerError", method=method)
+                with self.assertRaises(TransientError) as raised:
+                    call()
+                self.assertIn("is not valid for this call", raised.exception.message)
+                self.assertNotIn(fake.CLIENT_SECRET, raised.exception.message)

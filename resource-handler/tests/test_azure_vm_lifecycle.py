@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 import unittest
 import uuid
+from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import VirtualMachine
 
@@ -16,12 +20,15 @@ from occo.resourcehandler.azure import network
 from occo.resourcehandler.azure import testing as fake
 from occo.resourcehandler.azure.vm import testing as vmfake
 from occo.resourcehandler.azure.vm.handler import AzureVmHandler, _Addresses
-from occo.resourcehandler.base import (INFRA_TAG, NODE_TAG, OWNER_TAG, Instance, ResourceStatus,
-                                       TransientError)
+from occo.resourcehandler.azure.vm.launch import launch_of
+from occo.resourcehandler.base import (INFRA_TAG, NODE_TAG, OWNER_TAG, Instance, PermanentError,
+                                       ResourceStatus, TransientError)
 
 from .azure_vm_support import CONTEXT, OWNER, SSH_KEY, FakeAzureVmCase
 
 DEADLINE = 10.0
+LONG = 3600.0               # a boot or a delete that never ends unless a test moves the clock
+WAIT = "occo.resourcehandler.azure.vm.handler"      # where the handler's waits are read
 
 
 class AzureVmCase(FakeAzureVmCase):
@@ -49,6 +56,40 @@ class AzureVmCase(FakeAzureVmCase):
             self.assertLess(time.monotonic(), deadline, f"not {state}: {status}")
             time.sleep(0.05)
         return status
+
+    def slow(self, type_name: str, **seconds: float) -> None:
+        """Make the fake's resources of a type take `create_seconds` or `delete_seconds`
+        (e.g. LONG) for the test; what is still under way at its end is done then (before
+        the drops at cleanup)."""
+        self.addCleanup(self.cloud.advance, 10 * LONG)
+        kind = self.cloud.kinds[type_name.lower()]
+        for name, value in seconds.items():
+            patcher = mock.patch.object(kind, name, value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def within_deadline(self, call: Callable[[], Any]) -> Any:
+        """`call()`'s answer; a failure if it still waits at the deadline (the fake's clock is
+        then moved on to free it)."""
+        answer: list[Any] = []
+        raised: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                answer.append(call())
+            except BaseException as error:      # raised again in the test's thread
+                raised.append(error)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        worker.join(DEADLINE)
+        if worker.is_alive():
+            self.cloud.advance(10 * LONG)
+            worker.join(DEADLINE)
+            self.fail("still waiting for Azure at the deadline")
+        if raised:
+            raise raised[0]
+        return answer[0]
 
     def network_of(self, nic: Any) -> str:
         [configuration] = nic.properties["ipConfigurations"]
@@ -192,6 +233,29 @@ class CreateTest(AzureVmCase):
         self.assertEqual([item.id for item in self.of_node(node_id, vmfake.NIC_TYPE)], [nic.id])
         self.wait_for(made, NodeState.READY)
 
+    def test_an_interface_still_being_made_after_the_wait_is_transient_then_taken(self) -> None:
+        self.slow(vmfake.NIC_TYPE, create_seconds=LONG)
+        node_id = uuid.uuid4().hex
+        node = self.vm_node(self.infra_id, node_id)
+        with mock.patch(f"{WAIT}.CREATE_WAIT", 0.2):
+            [first] = self.within_deadline(lambda: self.handler.create_nodes([node]))
+        self.assertIsInstance(first, TransientError)
+        self.assertIn(f"creating network interface occopus-{node_id}-nic: not done after",
+                      first.message)
+        self.assertEqual(self.of_node(node_id, vmfake.VM_TYPE), [])
+        self.cloud.advance(LONG)
+        [made] = self.handler.create_nodes([node])
+        assert isinstance(made, Instance), made
+        self.addCleanup(self.handler.drop_node, made)
+        self.assertEqual(len(self.of_node(node_id, vmfake.NIC_TYPE)), 1)
+
+    def test_the_launch_never_shows_the_password_nor_the_custom_data(self) -> None:
+        launch = launch_of(self.vm_node(self.infra_id), "[test]")
+        shown = repr(launch)
+        self.assertIn(launch.vm_name, shown)
+        for hidden in (vmfake.ADMIN_PASSWORD, str(launch.custom_data)):
+            self.assertNotIn(hidden, shown)
+
 
 class NetworkTest(AzureVmCase):
 
@@ -216,6 +280,29 @@ class NetworkTest(AzureVmCase):
         self.handler.drop_node(instance)
         self.assertEqual(self.left(), ["Microsoft.Network/virtualNetworks/subnets/apps",
                                        "Microsoft.Network/virtualNetworks/users-vnet"])
+
+    def test_an_interface_refused_for_good_leaves_no_network_nor_address(self) -> None:
+        for public_ip in (None, True):
+            with self.subTest(public_ip_needed=public_ip):
+                self.cloud.fail_next(403, "The client does not have authorization to perform "
+                                          "action 'Microsoft.Network/networkInterfaces/write'.",
+                                     code="AuthorizationFailed", method="PUT",
+                                     path="*/networkInterfaces/*")
+                made = self.handler.create_nodes([self.vm_node(
+                    self.infra_id, public_ip_needed=public_ip)])[0]
+                self.assertIsInstance(made, PermanentError)
+                self.assertEqual(self.left(), [])
+                self.assertEqual(self.handler.list_owned(self.infra_id), [])
+
+    def test_an_interface_refused_for_good_keeps_the_network_another_node_uses(self) -> None:
+        first = self.create()
+        self.cloud.fail_next(403, "Not allowed.", code="AuthorizationFailed", method="PUT",
+                             path="*/networkInterfaces/*")
+        made = self.handler.create_nodes([self.vm_node(self.infra_id)])[0]
+        self.assertIsInstance(made, PermanentError)
+        self.assertEqual(len(self.cloud.resources("Microsoft.Network/virtualNetworks")), 1)
+        self.handler.drop_node(first)
+        self.assertEqual(self.left(), [])
 
     def test_nic_name_attaches_the_users_interface_as_it_is_and_keeps_it(self) -> None:
         subnet = self.make_user_network()
@@ -264,8 +351,36 @@ class DropTest(AzureVmCase):
         self.assertEqual(len(self.cloud.resources(vmfake.VM_TYPE)), 1)
 
 
+class DeleteWaitTest(AzureVmCase):
+    """A drop waits for a delete within a bound (`operations.DELETE_WAIT`, made short)."""
+
+    def test_a_part_still_being_deleted_after_the_wait_is_transient_then_gone(self) -> None:
+        instance = self.create(public_ip_needed=True)
+        self.slow(vmfake.IP_TYPE, delete_seconds=LONG)
+        with mock.patch(f"{WAIT}.DELETE_WAIT", 0.2):
+            with self.assertRaises(TransientError) as raised:
+                self.within_deadline(lambda: self.handler.drop_node(instance))
+        self.assertIn(f"deleting the public IP address {instance.data['public_ip']}: not done "
+                      "after", raised.exception.message)
+        self.cloud.advance(LONG)
+        self.handler.drop_node(instance)
+        self.assertEqual(self.left(), [])
+
+    def test_a_vm_still_being_deleted_after_the_wait_is_transient(self) -> None:
+        instance = self.create()
+        self.slow(vmfake.VM_TYPE, delete_seconds=LONG)
+        with mock.patch(f"{WAIT}.DELETE_WAIT", 0.2):
+            with self.assertRaises(TransientError) as raised:
+                self.within_deadline(lambda: self.handler.drop_node(instance))
+        self.assertIn(f"deleting the virtual machine {instance.data['vm']}: not done after",
+                      raised.exception.message)
+        self.cloud.advance(LONG)
+        self.handler.drop_node(instance)
+        self.assertEqual(self.left(), [])
+
+
 class BeingDeletedTest(AzureVmCase):
-    DELETE_SECONDS = 5.0
+    DELETE_SECONDS = LONG
 
     def test_a_vm_being_deleted_is_shutdown(self) -> None:
         instance = self.create()
@@ -276,7 +391,7 @@ class BeingDeletedTest(AzureVmCase):
         self.assertIsNotNone(vm, "the VM was gone already: nothing was tested")
         assert vm is not None
         self.assertEqual(vm.provisioning_state(self.cloud.now()), "Deleting")
-        self.cloud.clear()          # no drop to wait for
+        self.cloud.advance(LONG)    # deleted: the drop at cleanup finds nothing to wait for
 
 
 class OwnedTest(AzureVmCase):
@@ -295,11 +410,12 @@ class OwnedTest(AzureVmCase):
 
 
 class StatesTest(AzureVmCase):
-    BOOT_SECONDS = 3.0          # the first look comes well before the end of the boot
+    BOOT_SECONDS = LONG         # booted when a test moves the fake's clock on
 
     def test_a_booting_vm_is_pending_then_ready_on_its_private_address(self) -> None:
         instance = self.create()
         self.assertIs(self.status(instance).state, NodeState.PENDING)
+        self.cloud.advance(LONG)
         status = self.wait_for(instance, NodeState.READY)
         [nic] = self.cloud.resources(vmfake.NIC_TYPE)
         private = nic.properties["ipConfigurations"][0]["properties"]["privateIPAddress"]
@@ -309,15 +425,38 @@ class StatesTest(AzureVmCase):
         said = "OS Provisioning for VM 'x' did not finish in the allotted time."
         vmfake.vm_kind(self.cloud).failure = ("OSProvisioningTimedOut", said)
         instance = self.create()
+        self.cloud.advance(LONG)
         status = self.wait_for(instance, NodeState.FAILED)
         self.assertEqual(status.detail, said)
 
-    def test_the_states_of_a_batch_take_one_list_of_each_kind(self) -> None:
+    def test_azures_words_on_a_failure_show_no_secret_on_one_line(self) -> None:
+        vmfake.vm_kind(self.cloud).failure = (
+            "OSProvisioningClientError", f"Provisioning failed.\nThe secret {fake.CLIENT_SECRET}"
+                                         " was rejected.")
+        instance = self.create()
+        self.cloud.advance(LONG)
+        status = self.wait_for(instance, NodeState.FAILED)
+        self.assertIn("Provisioning failed. The secret", status.detail or "")
+        self.assertNotIn(fake.CLIENT_SECRET, status.detail or "")
+
+    def test_the_states_of_a_batch_read_each_vm_and_list_each_groups_addresses(self) -> None:
         instances = [self.create() for _ in range(3)]
         before = len(self.cloud.calls)
         self.assertEqual(len(self.handler.get_states(instances)), 3)
         self.assertEqual(sorted(path.rsplit("/", 1)[1] for _, path in self.cloud.calls[before:]),
-                         ["networkInterfaces", "publicIPAddresses", "virtualMachines"])
+                         sorted(["networkInterfaces", "publicIPAddresses",
+                                 *(instance.data["vm"] for instance in instances)]))
+
+    def test_the_fake_answers_instance_views_on_a_list_only_with_a_filter(self) -> None:
+        """As Azure's VirtualMachines_List says: the handler must read them per VM."""
+        self.create()
+        vms = self.handler.session.client(ComputeManagementClient).virtual_machines
+        with self.assertRaises(HttpResponseError) as raised:
+            list(vms.list(fake.RESOURCE_GROUP, expand="instanceView"))
+        self.assertEqual((raised.exception.status_code, raised.exception.error.code),
+                         (400, "InvalidParameter"))
+        [listed] = vms.list(fake.RESOURCE_GROUP)
+        self.assertIsNone(listed.instance_view)
 
 
 def vm(provisioning: str, *statuses: dict[str, str]) -> VirtualMachine:

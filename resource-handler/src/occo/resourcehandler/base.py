@@ -245,3 +245,11 @@ def each(items: Iterable[Any], make: Callable[[Any], Instance]) -> list[Instance
         except ResourceError as error:
             answers.append(error)
     return answers
+
+
+def owner_tags(node: ResolvedNode, *, longest: int | None = None) -> dict[str, str]:
+    """The tags a plugin sets on what it makes for `node` as it makes it (infrastructure,
+    node, owner), so that `list_owned` finds it after a crash; `longest`: the cloud's bound on
+    a tag's value."""
+    tags = {INFRA_TAG: node.infra_id, NODE_TAG: node.node_id, OWNER_TAG: node.user_id}
+    return {key: str(value)[:longest] for key, value in tags.items()}

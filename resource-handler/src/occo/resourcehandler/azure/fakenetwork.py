@@ -10,10 +10,10 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from .network import NETWORK_TYPE, SUBNET_TYPE
 from .testing import FakeAzure, Kind, Resource, refusal
 
-NETWORK_TYPE = "Microsoft.Network/virtualNetworks"
-SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+__all__ = ["NETWORK_TYPE", "SUBNET_TYPE", "Subnets", "VirtualNetworks", "network_kinds"]
 
 
 class VirtualNetworks(Kind):

@@ -9,23 +9,32 @@ to Azure Container Instances. So the nodes of one infrastructure reach each
 other on their private addresses (the original made a network per VM, which
 they could not). The network goes with the infrastructure's last node: each
 drop tries to delete it once its own pieces are gone, and Azure refuses while
-another node still uses it.
+another node still uses it. A create that meets the network gone meanwhile
+(`vanished`) is tried again: the retry makes it anew.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import AddressSpace, Delegation, Subnet, VirtualNetwork
 
-from ..base import INFRA_TAG, PermanentError
+from ..base import INFRA_TAG, PermanentError, ResourceError
 from ..locks import KeyedLocks
+from . import ids
+from .errors import error_code
+from .operations import CREATE_WAIT, DELETE_WAIT, finished
 
 ADDRESS_SPACE = "10.0.0.0/16"
 VM_SUBNET = "default"
 ACI_SUBNET = "aci"
 ACI_SERVICE = "Microsoft.ContainerInstance/containerGroups"
+NETWORK_TYPE = "Microsoft.Network/virtualNetworks"
+SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+# Azure's error codes for a create naming a subnet or network that is gone or going
+VANISHED_CODES = ("InvalidResourceReference", "SubnetNotFound", "ReferencedResourceNotProvisioned")
 _SUBNETS = {VM_SUBNET: "10.0.0.0/24", ACI_SUBNET: "10.0.1.0/24"}
 _MADE = KeyedLocks()
 NETWORK_HINT = ("vnet_name (and subnet_name) must name an existing virtual network (and subnet) "
@@ -44,18 +53,46 @@ def infra_network_name(infra_id: str) -> str:
     return f"occopus-{infra_id}"
 
 
+def network_of_subnet(subnet_id: str) -> str | None:
+    """The name of the virtual network of a subnet's id (ids in any case); None for an id of
+    anything else."""
+    parsed = ids.of_type(subnet_id, SUBNET_TYPE)
+    return parsed.names[0] if parsed is not None else None
+
+
+def infra_network_joined(subnet_ids: Iterable[str], infra_id: str) -> str | None:
+    """The infrastructure's network, if one of the subnets is in it (as a drop must know)."""
+    mine = infra_network_name(infra_id)
+    for subnet_id in subnet_ids:
+        name = network_of_subnet(subnet_id)
+        if name is not None and name.lower() == mine.lower():
+            return mine
+    return None
+
+
+def vanished(placement: Placement, error: ResourceError) -> bool:
+    """Whether a create refused with `error` met the infrastructure's network gone (its last
+    node dropped meanwhile): a retry makes the network again, so the error is transient."""
+    return placement.made_network is not None and any(
+        f" {code}:" in error.message for code in VANISHED_CODES)
+
+
+def lock_key(endpoint: str, subscription: str, group: str, name: str) -> str:
+    """A network's key for a lock of this process: Azure's names ignore case."""
+    return f"{endpoint}|{subscription}|{group.lower()}|{name.lower()}"
+
+
 def placement(client: NetworkManagementClient, subscription: str, group: str, location: str,
               infra_id: str, *, vnet_name: str | None, subnet_name: str | None,
-              for_containers: bool, where: str) -> Placement:
+              for_containers: bool, where: str, endpoint: str = "") -> Placement:
     """The subnet a node joins: the one the section names, else its infrastructure's (made
-    now unless it was before)."""
+    now unless it was before). `endpoint`: the Resource Manager's, for the lock."""
     if vnet_name:
         return Placement(_named_subnet(client, group, vnet_name, subnet_name,
                                        for_containers=for_containers, where=where), None)
     name = infra_network_name(infra_id)
     subnet = ACI_SUBNET if for_containers else VM_SUBNET
-    key = f"{subscription}|{group}|{name}"
-    with _MADE.holding(key):        # one create of the network in this process
+    with _MADE.holding(lock_key(endpoint, subscription, group, name)):  # one create at a time
         _ensure_network(client, group, location, infra_id, name)
     subnet_id = (f"/subscriptions/{subscription}/resourceGroups/{group}"
                  f"/providers/Microsoft.Network/virtualNetworks/{name}/subnets/{subnet}")
@@ -68,7 +105,8 @@ def _ensure_network(client: NetworkManagementClient, group: str, location: str,
         found = client.virtual_networks.get(group, name)
     except ResourceNotFoundError:
         found = None
-    if found is not None and {subnet.name for subnet in found.subnets or ()} >= set(_SUBNETS):
+    if found is not None and found.provisioning_state != "Failed" \
+            and {subnet.name for subnet in found.subnets or ()} >= set(_SUBNETS):
         return
     network = VirtualNetwork(
         location=location, tags={INFRA_TAG: infra_id},
@@ -77,7 +115,8 @@ def _ensure_network(client: NetworkManagementClient, group: str, location: str,
                         delegations=[Delegation(name="aci", service_name=ACI_SERVICE)]
                         if subnet == ACI_SUBNET else None)
                  for subnet, prefix in _SUBNETS.items()])
-    client.virtual_networks.begin_create_or_update(group, name, network).result()
+    finished(client.virtual_networks.begin_create_or_update(group, name, network), CREATE_WAIT,
+             f"making the virtual network {name}")
 
 
 def _named_subnet(client: NetworkManagementClient, group: str, vnet_name: str,
@@ -108,9 +147,10 @@ def release(client: NetworkManagementClient, group: str, made_network: str | Non
     if not made_network:
         return
     try:
-        client.virtual_networks.begin_delete(group, made_network).result()
+        finished(client.virtual_networks.begin_delete(group, made_network), DELETE_WAIT,
+                 f"deleting the virtual network {made_network}")
     except ResourceNotFoundError:
         pass
-    except HttpResponseError as error:
-        if error.status_code != 400 or "InUse" not in str(getattr(error.error, "code", "")):
+    except HttpResponseError as error:     # refused at once (400), or by its operation (200)
+        if "InUse" not in error_code(error):
             raise

@@ -27,7 +27,10 @@ of 127.0.0.0/8 locally), so that Occopus may ping them and nothing else is
 ever contacted.
 
 Faults: `fail_next(status, ...)` answers the next matching call(s) with an
-error of the API's shape (401, 403, 404, 409, 429 with Retry-After, 5xx, ...).
+error of the API's shape (401, 403, 404, 409, 429 with Retry-After, 5xx, ...);
+`fail_next_operation(code, ...)` lets the next matching PUT or DELETE start,
+then its asynchronous operation end Failed with an Azure error code (the poll
+answers 200, the error in its body, as Azure's do).
 """
 from __future__ import annotations
 
@@ -208,6 +211,8 @@ class FakeAzure(FakeServer):
         self._resources: dict[str, Resource] = {}
         self._operations: dict[str, Operation] = {}
         self._faults: list[Fault] = []
+        self._operation_faults: list[Fault] = []
+        self._failed_puts: set[str] = set()     # resources failed by `fail_next_operation`
         self._next_address: dict[str, int] = {}
         self._advanced = 0.0
         self.clear()
@@ -246,6 +251,8 @@ class FakeAzure(FakeServer):
         """Forget every resource, operation and fault: the account as it started."""
         with self._lock:
             self._faults.clear()
+            self._operation_faults.clear()
+            self._failed_puts.clear()
             self._resources.clear()
             for kind in self.kinds.values():
                 kind.forget(self)
@@ -263,6 +270,17 @@ class FakeAzure(FakeServer):
                                kind=code or _default_code(status))
         with self._lock:
             self._faults.append(fault)
+
+    def fail_next_operation(self, code: str, message: str | None = None, *, count: int = 1,
+                            method: str | None = None, path: str | None = None) -> None:
+        """Let the next `count` PUTs or DELETEs matching `method` and `path` (as `fail_next`'s)
+        be taken, then their operation end Failed with `code` and `message`: Azure's way of
+        failing what it started (an InternalServerError, a network still in use). A PUT leaves
+        its resource Failed until it is put again; a DELETE leaves its resource as it was."""
+        fault = Fault(200, count, method, path, None,
+                      message or f"injected by the test: the operation failed with {code}", code)
+        with self._lock:
+            self._operation_faults.append(fault)
 
     def resources(self, type_name: str | None = None) -> list[Resource]:
         """The resources held (of one type, if given), not counting those being deleted."""
@@ -471,15 +489,28 @@ class FakeAzure(FakeServer):
                           f"The resource '{existing.name}' is being deleted; try again later.")
         kind.check(self, resource_id, body)
         self._check_parent(resource_id)
+        failing = due_fault(self._operation_faults, "PUT", resource_id)
         if existing is not None:
             kind.updated(self, existing, body)
-            return Answer(200, kind.view(self, existing, query))
+            if key in self._failed_puts:        # put again: provisioned afresh
+                self._failed_puts.discard(key)
+                existing.failure = None
+            if failing is None:
+                return Answer(200, kind.view(self, existing, query))
+            existing.failure = (failing.kind, failing.message)
+            self._failed_puts.add(key)
+            operation = self._start(resource_id, Operation(now))
+            return Answer(200, kind.view(self, existing, query),
+                          {"Azure-AsyncOperation": operation, "Retry-After": POLL_SECONDS})
         stored = copy.deepcopy(dict(body))
         stored.update(id=resource_id, name=resource_id.rsplit("/", 1)[1], type=kind.type)
         if "location" in body or "location" not in stored:
             stored["location"] = body.get("location") or self._group_location(resource_id)
         resource = Resource(resource_id, kind, stored, ready_at=now + kind.create_seconds)
         kind.made(self, resource)
+        if failing is not None:
+            resource.failure = (failing.kind, failing.message)
+            self._failed_puts.add(key)
         self._resources[key] = resource
         if kind.create_seconds <= 0 and resource.failure is None:     # done as it answers
             return Answer(201, kind.view(self, resource, query))
@@ -520,6 +551,12 @@ class FakeAzure(FakeServer):
         if resource is None:
             return Answer(204)
         if resource.deleting_at is None:
+            failing = due_fault(self._operation_faults, "DELETE", resource_id)
+            if failing is not None:         # started, then failed: the resource stays
+                operation = self._start(resource_id, Operation(
+                    self.now(), error=(failing.kind, failing.message)))
+                return Answer(202, None, {"Azure-AsyncOperation": operation,
+                                          "Retry-After": POLL_SECONDS})
             users = [other.id for other in self._resources.values()
                      if other.deleting_at is None and other is not resource
                      and any(_within(used, resource_id) for used in other.kind.uses(other))]
@@ -557,7 +594,8 @@ class FakeAzure(FakeServer):
     # --- helpers ------------------------------------------------------------------
     def _start(self, resource_id: str, operation: Operation) -> str:
         resource = self._resources.get(resource_id.lower())
-        if resource is not None and resource.failure is not None and operation.deletes is None:
+        if resource is not None and resource.failure is not None and operation.deletes is None \
+                and operation.error is None:
             operation.error = resource.failure
         operation_id = str(uuid.uuid4())
         self._operations[operation_id] = operation

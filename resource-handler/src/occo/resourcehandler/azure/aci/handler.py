@@ -6,11 +6,13 @@ idempotent by node id: holding a lock per node (concurrent creates of a node
 in this process wait for each other), the handler makes sure of the resource
 group (made in the section's location when absent, never deleted, as for
 azure_vm), then reads the group of the node's name and answers it when it
-carries the node's tag; else it sends the group's PUT and answers Azure's
-first answer, without waiting for the group to run (the engine polls its
-state). A private group joins a subnet delegated to container groups
-(`network.placement`: the infrastructure's network, made when absent, or the
-section's vnet_name/subnet_name).
+carries the node's tags (infrastructure and node); else it sends the group's
+PUT and answers Azure's first answer, without waiting for the group to run
+(the engine polls its state). A private group joins a subnet delegated to
+container groups (`network.placement`: the infrastructure's network, made
+when absent, or the section's vnet_name/subnet_name); a PUT that meets that
+network deleted meanwhile (its last node's drop) is transient: the retry
+makes it again.
 
 States: one list of each resource group's container groups answers the
 provisioning state of every instance of a batch; Azure's list leaves out the
@@ -20,9 +22,12 @@ Running, and a failed one reports what Azure's events say. Addresses: the IP
 first, then the DNS name of a public group (health checks and getip() must
 not depend on DNS).
 
-A drop deletes the group, waits until Azure has, then tries to delete the
-infrastructure's network (Azure refuses while another node uses it; the last
-node's drop removes it). A group already gone is a success.
+A drop deletes the group if it carries the node's tags (a group of that
+name that is not the node's is left, with a warning), waits until Azure has
+(`operations.finished`), then tries to delete the infrastructure's network
+(Azure refuses while another node uses it; the last node's drop removes it).
+A group already gone is a success. What Azure's events say of a failed group
+is quoted on one line, the client secret hidden.
 """
 from __future__ import annotations
 
@@ -38,10 +43,11 @@ from occo.util.nodes import NodeState, ResolvedNode
 
 from ...base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Instance, PermanentError,
                      ResourceError, ResourceStatus, TransientError, each)
-from ...httpanswers import RETRY_HINT
+from ...httpanswers import RETRY_HINT, one_line
 from ...locks import KeyedLocks
-from .. import network
+from .. import ids, network
 from ..handler import AzureHandler
+from ..operations import DELETE_WAIT, finished
 from ..session import ensure_resource_group
 from .launch import PRIVATE, GroupRequest, group_model, request_of
 from .schema import AZURE_ACI
@@ -51,7 +57,6 @@ log = logging.getLogger("occo.resourcehandler.azure.aci")
 _NODE_LOCKS = KeyedLocks()
 GROUP_TYPE = "Microsoft.ContainerInstance/containerGroups"
 NETWORK = "network"             # in an instance's data: the infrastructure's network it joined
-DELETE_WAIT = 600.0             # seconds a drop waits for Azure to delete a group
 SHORTEST_HIDDEN = 4             # an environment value shorter than this is not hidden
 # provisioning states after which the instance view says more
 SETTLED = frozenset({"Succeeded", "Failed"})
@@ -121,8 +126,7 @@ class AciHandler(AzureHandler):
                                       where=where)
             found = self._group(request.resource_group, request.name, node)
             if found is not None:
-                tags = found.tags or {}
-                if tags.get(NODE_TAG) != node.node_id:
+                if not _owned_by(found.tags, node.infra_id, node.node_id):
                     raise PermanentError(
                         f"{where}: the resource group {request.resource_group} has a container "
                         f"group {request.name} that is not this node's",
@@ -134,23 +138,33 @@ class AciHandler(AzureHandler):
 
     def _send(self, node: ResolvedNode, request: GroupRequest) -> Instance:
         where = self.where(node)
-        made_network = None
-        subnet_id = None
+        placement: network.Placement | None = None
         if request.private:
-            with self._cloud_errors("finding the container group's subnet", node):
-                placement = network.placement(
-                    self._network, self.session.subscription, request.resource_group,
-                    request.location, node.infra_id, vnet_name=request.vnet_name,
-                    subnet_name=request.subnet_name, for_containers=True, where=where)
-            subnet_id, made_network = placement.subnet_id, placement.made_network
+            try:
+                with self._cloud_errors("finding the container group's subnet", node):
+                    placement = network.placement(
+                        self._network, self.session.subscription, request.resource_group,
+                        request.location, node.infra_id, vnet_name=request.vnet_name,
+                        subnet_name=request.subnet_name, for_containers=True, where=where,
+                        endpoint=str(self.connection.settings.get("endpoint") or ""))
+            except PermanentError:      # e.g. the network's create failed: it goes
+                if not request.vnet_name:
+                    self._release(request.resource_group,
+                                  network.infra_network_name(node.infra_id))
+                raise
+        made_network = placement.made_network if placement else None
         try:
             with self._cloud_errors("creating the container group", node,
                                     hide=[value for _, value in request.environment
                                           if len(value) >= SHORTEST_HIDDEN]):
                 made = self._containers.container_groups.begin_create_or_update(
-                    request.resource_group, request.name, group_model(request, subnet_id),
+                    request.resource_group, request.name,
+                    group_model(request, placement.subnet_id if placement else None),
                     polling=False).result()
-        except PermanentError:
+        except PermanentError as error:
+            if placement is not None and network.vanished(placement, error):
+                # the infrastructure's network went with its last node meanwhile: make it again
+                raise TransientError(error.message, hint=RETRY_HINT) from None
             self._release(request.resource_group, made_network)
             raise
         if not made.id:         # a retry finds the group by its name, if one was made
@@ -183,16 +197,19 @@ class AciHandler(AzureHandler):
         if parts is None:
             return
         resource_group, name = parts
-        with self._cloud_errors("deleting the container group"):
-            try:
-                poller = self._containers.container_groups.begin_delete(resource_group, name)
-                poller.result(timeout=DELETE_WAIT)
-            except ResourceNotFoundError:       # its resource group is gone, and it with it
-                poller = None
-        if poller is not None and not poller.done():
-            raise TransientError(f"[{self.label}] container group {name} is still being "
-                                 f"deleted after {DELETE_WAIT:g} s", hint=RETRY_HINT)
-        log.info("[%s] node %s: deleted container group %s", self.label, instance.node_id, name)
+        found = self._group(resource_group, name)
+        if found is not None and not _owned_by(found.tags, instance.infra_id, instance.node_id):
+            log.warning("[%s] node %s: the container group %s is not this node's (its tags "
+                        "say otherwise); left alone", self.label, instance.node_id, name)
+        elif found is not None:
+            with self._cloud_errors("deleting the container group"):
+                try:
+                    finished(self._containers.container_groups.begin_delete(resource_group, name),
+                             DELETE_WAIT, f"[{self.label}] deleting container group {name}")
+                except ResourceNotFoundError:       # gone meanwhile, or its resource group
+                    pass
+            log.info("[%s] node %s: deleted container group %s", self.label, instance.node_id,
+                     name)
         made_network = instance.data.get(NETWORK)
         if made_network:
             with self._cloud_errors("deleting the infrastructure's network"):
@@ -244,7 +261,8 @@ class AciHandler(AzureHandler):
         ip = address.ip if address is not None else None
         fqdn = address.fqdn if address is not None else None
         private = ip if address is not None and str(address.type) == PRIVATE else None
-        detail = _problem(group) if state is NodeState.FAILED else None
+        detail = (one_line(_problem(group), self.session.secrets)
+                  if state is NodeState.FAILED else None)
         return ResourceStatus(state, tuple(str(item) for item in (ip, fqdn) if item),
                               private, detail)
 
@@ -269,21 +287,21 @@ class AciHandler(AzureHandler):
     def _instance(infra_id: str, node_id: str, group: ContainerGroup) -> Instance:
         """The instance of a group found on Azure: its network is the infrastructure's if one
         of its subnets is in it."""
-        mine = network.infra_network_name(infra_id).lower()
-        joined = [subnet.id.split("/virtualNetworks/", 1)[1].split("/", 1)[0]
-                  for subnet in group.subnet_ids or () if "/virtualNetworks/" in subnet.id]
-        made_network = next((name for name in joined if name.lower() == mine), None)
+        made_network = network.infra_network_joined(
+            (str(subnet.id) for subnet in group.subnet_ids or ()), infra_id)
         return Instance(infra_id, node_id, str(group.id), {NETWORK: made_network})
 
 
 def _parts(instance_id: str) -> tuple[str, str] | None:
     """(resource group, name) of a container group's ARM id; None for anything else."""
-    segments = instance_id.strip("/").split("/")
-    lowered = [segment.lower() for segment in segments]
-    if len(segments) != 8 or lowered[2] != "resourcegroups" or lowered[4] != "providers" \
-            or "/".join(lowered[5:7]) != GROUP_TYPE.lower():
-        return None
-    return segments[3], segments[7]
+    parsed = ids.of_type(instance_id, GROUP_TYPE)
+    return (parsed.group, parsed.name) if parsed is not None else None
+
+
+def _owned_by(tags: Mapping[str, str] | None, infra_id: str, node_id: str) -> bool:
+    """Whether a group's tags say it is the node's, of its infrastructure."""
+    tags = tags or {}
+    return tags.get(INFRA_TAG) == infra_id and tags.get(NODE_TAG) == node_id
 
 
 def _problem(group: ContainerGroup) -> str:

@@ -13,6 +13,8 @@ DNS label; the container is told its DNS name in `_OCCOPUS_ALLOCATED_FQDN`,
 as the original did. A private group gets an address in a subnet delegated
 to container groups (`subnetIds`; Azure retired the network profiles the
 original made). Azure gives a group an address only for the ports it opens.
+The container's environment is sent as secure values, which Azure never
+answers back: a token in a node's env is not shown to whoever reads the group.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from azure.mgmt.containerinstance.models import (Container, ContainerGroup,
 
 from occo.util.nodes import ResolvedNode
 
-from ...base import INFRA_TAG, NODE_TAG, OWNER_TAG, PermanentError
+from ...base import PermanentError, owner_tags
 from ...containerspec import spec_of
 
 NAME_PREFIX = "occopus-"
@@ -79,7 +81,7 @@ class GroupRequest:
     memory: float                   # GB
     gpu: Gpu | None = None
     ports: tuple[GroupPort, ...] = ()
-    environment: tuple[tuple[str, str], ...] = ()
+    environment: tuple[tuple[str, str], ...] = field(default=(), repr=False)     # may hold secrets
     command: tuple[str, ...] | None = None      # None: the image's own
     tags: dict[str, str] = field(default_factory=dict)
     vnet_name: str | None = None
@@ -135,8 +137,7 @@ def request_of(node: ResolvedNode, where: str) -> GroupRequest:
         cpu=_positive(resource, "cpu_cores", where, "write cpu_cores: 1 (or 0.5, 2, ...)"),
         memory=_positive(resource, "memory", where, "write memory: 1.5 (in GB)"),
         gpu=_gpu(resource, where), ports=ports_of(resource.get("ports"), where),
-        tags={key: str(value)[:TAG_LENGTH] for key, value in
-              ((INFRA_TAG, node.infra_id), (NODE_TAG, node.node_id), (OWNER_TAG, node.user_id))},
+        tags=owner_tags(node, longest=TAG_LENGTH),
         vnet_name=_optional(resource, "vnet_name"), subnet_name=_optional(resource, "subnet_name"))
     spec = spec_of(node)
     environment = [_variable(entry, where) for entry in spec.environment]
@@ -177,7 +178,7 @@ def group_model(request: GroupRequest, subnet_id: str | None) -> ContainerGroup:
         name=request.container_name, image=request.image,
         resources=ResourceRequirements(requests=requests),
         ports=[ContainerPort(port=port.number, protocol=port.protocol) for port in request.ports],
-        environment_variables=[EnvironmentVariable(name=name, value=value)
+        environment_variables=[EnvironmentVariable(name=name, secure_value=value)
                                for name, value in request.environment],
         command=list(request.command) if request.command is not None else None)
     address = None

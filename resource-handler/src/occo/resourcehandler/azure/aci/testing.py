@@ -6,7 +6,9 @@ InaccessibleImage, a subnet not delegated to container groups with 400
 SubnetMissingRequiredDelegation), then the group boots for `boot_seconds`:
 provisioningState Pending, then Creating, then Succeeded; its instance view
 Pending, then Running (containers Waiting, then Running). A list answers
-every property but the instance views, as ACI's does.
+every property but the instance views, as ACI's does. Neither answers an
+environment variable's `secureValue` (ACI keeps it to itself): a test that
+checks one reads what the fake holds (`Resource.body`).
 
 A group with ports gets an address from 127.93.0.0/16 (public or private;
 on this machine's loopback range, so nothing else is ever contacted), a
@@ -268,6 +270,8 @@ class ContainerGroups(Kind):
                        "message": resource.failure[1]}]
         properties["instanceView"] = {"state": group_state, "events": []}
         for container in properties.get("containers") or ():
+            for variable in (container.get("properties") or {}).get("environmentVariables") or ():
+                variable.pop("secureValue", None)
             container.setdefault("properties", {})["instanceView"] = {
                 "restartCount": 0, "events": copy.deepcopy(events),
                 "currentState": {"state": container_state, "detailStatus": ""}}

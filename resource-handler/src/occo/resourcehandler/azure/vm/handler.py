@@ -12,15 +12,18 @@ and its network interface, waiting for each, and sends the VM's PUT without
 waiting for it: a VM takes minutes to boot, and the engine polls its state.
 Each part is read before it is made, so a retry after a lost answer or a
 crash takes what the first attempt made; a part that is another node's is
-refused like the VM. When Azure refuses the VM for good (an unknown image,
-size or password), the parts made for it are deleted at once.
+refused like the VM. When Azure refuses the VM or one of its parts for good
+(an unknown image, size or password; no permission for a public IP), the
+parts made for it, and the infrastructure's network unless another node uses
+it, are deleted at once. Every operation waited for is waited for within a
+bound (`operations.finished`): one still running then is transient.
 
-States: a list of each resource group's VMs with their instance views
-answers a batch (the SDK lists them with `expand=instanceView`), and the
-group's network interfaces and public IP addresses its addresses, public
-first. A VM's state is the least ready of its provisioning state and its
-power state (`STATE_MAP`): a VM whose provisioning failed is FAILED with
-Azure's words.
+States: each VM is read with its instance view (a GET with
+`$expand=instanceView`: Azure takes that expand on a list only with a
+`$filter`), and a list of each resource group's network interfaces and public
+IP addresses answers their addresses, public first. A VM's state is the least
+ready of its provisioning state and its power state (`STATE_MAP`): a VM whose
+provisioning failed is FAILED with Azure's words (secrets hidden).
 
 A drop deletes the VM and waits, then its OS disk if still there, its
 network interface (unless it is the user's `nic_name`) and public IP address,
@@ -33,11 +36,12 @@ interface and the VM leaves no orphan.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.core.polling import LROPoller
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import VirtualMachine
 from azure.mgmt.network.models import NetworkInterface, PublicIPAddress
@@ -46,10 +50,11 @@ from occo.util.nodes import NodeState, ResolvedNode
 
 from ...base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Instance, PermanentError,
                      ResourceError, ResourceStatus, TransientError, each)
-from ...httpanswers import RETRY_HINT
+from ...httpanswers import RETRY_HINT, one_line
 from ...locks import KeyedLocks
-from .. import network
+from .. import ids, network
 from ..handler import AzureHandler
+from ..operations import CREATE_WAIT, DELETE_WAIT, finished
 from ..session import ensure_resource_group
 from .launch import (VmLaunch, launch_of, made_ip, made_nic, nic_request, public_ip_request,
                      vm_of, vm_request)
@@ -61,7 +66,6 @@ _VM_LOCKS = KeyedLocks()
 VM_TYPE = "Microsoft.Compute/virtualMachines"
 # in an instance's data: what was made for the node (None: nothing of that kind)
 GROUP, VM, NIC, IP, NETWORK = "resource_group", "vm", "nic", "public_ip", "network"
-DELETE_WAIT = 900.0             # seconds a drop waits for Azure to delete a VM
 IMAGE_HINT = ("check publisher, offer, sku and version: they must name an image of the location "
               "(az vm image list --location LOCATION --publisher P --offer O --sku S --all)")
 # an ordering of states: a VM is as ready as the less ready of its provisioning and power states
@@ -113,8 +117,8 @@ class AzureVmHandler(AzureHandler):
         "PropertyChangeNotAllowed": "a VM of this name was made with other settings: delete it, "
                                     "or give server_name another value",
     }
-    # states of a batch: three lists per resource group
-    capabilities = Capabilities(creates_per_call=1, states_per_call=100)
+    # states of a batch: a read per VM, two lists per resource group
+    capabilities = Capabilities(creates_per_call=1, states_per_call=25)
     # instance view status codes: provisioning (the original's creating -> pending, Succeeded
     # -> ready, Deleting -> shutdown; a failure is FAILED, not its temp_failed) and power
     # (VM starting -> pending, VM running -> ready, deallocating/deallocated/stopped -> shutdown)
@@ -156,13 +160,15 @@ class AzureVmHandler(AzureHandler):
                                   launch)
                 log.debug("%s: found VM %s, made before", self.where(node), launch.vm_name)
                 return self._instance(node, launch)
-            nic_id = self._network_interface(node, launch)
             try:
+                nic_id = self._network_interface(node, launch)
                 with self._cloud_errors("creating the virtual machine", node, hide=launch.secrets):
                     self._compute.virtual_machines.begin_create_or_update(
                         launch.group, launch.vm_name, vm_request(launch, nic_id),
                         polling=False).result()
             except PermanentError:
+                # the node will not be made: nothing may stay for it (the network made for
+                # the infrastructure included, which no node may list as its own)
                 self._roll_back(node, launch)
                 raise
             log.info("%s: created VM %s", self.where(node), launch.vm_name)
@@ -191,15 +197,16 @@ class AzureVmHandler(AzureHandler):
             placement = network.placement(
                 self._network, self.session.subscription, group, launch.location,
                 node.infra_id, vnet_name=launch.vnet_name, subnet_name=launch.subnet_name,
-                for_containers=False, where=where)
+                for_containers=False, where=where,
+                endpoint=str(self.connection.settings.get("endpoint") or ""))
         ip_id = self._public_ip(node, launch) if launch.public_ip else None
         try:
             with self._cloud_errors("creating the network interface", node, hide=launch.secrets):
-                nic = self._network.network_interfaces.begin_create_or_update(
-                    group, nic_name, nic_request(launch, placement.subnet_id, ip_id)).result()
+                nic = finished(self._network.network_interfaces.begin_create_or_update(
+                    group, nic_name, nic_request(launch, placement.subnet_id, ip_id)),
+                    CREATE_WAIT, f"{where}: creating network interface {nic_name}")
         except PermanentError as error:
-            if placement.made_network and "InvalidResourceReference" in error.message:
-                # the infrastructure's network went with its last node meanwhile: make it again
+            if network.vanished(placement, error):     # gone with its last node meanwhile
                 raise TransientError(error.message, hint=RETRY_HINT) from None
             raise
         log.info("%s: created network interface %s", where, nic_name)
@@ -214,8 +221,9 @@ class AzureVmHandler(AzureHandler):
             self._check_owner(found.tags, f"a public IP address {name}", node, launch)
             return str(found.id)
         with self._cloud_errors("creating the public IP address", node, hide=launch.secrets):
-            made = self._network.public_ip_addresses.begin_create_or_update(
-                launch.group, name, public_ip_request(launch)).result()
+            made = finished(self._network.public_ip_addresses.begin_create_or_update(
+                launch.group, name, public_ip_request(launch)),
+                CREATE_WAIT, f"{self.where(node)}: creating public IP address {name}")
         log.info("%s: created public IP address %s (%s)", self.where(node), name,
                  made.ip_address)
         return str(made.id)
@@ -233,8 +241,9 @@ class AzureVmHandler(AzureHandler):
                  "delete what holds the name")
 
     def _roll_back(self, node: ResolvedNode, launch: VmLaunch) -> None:
-        """After Azure refused the VM for good: delete the parts made for it. A part left (a
-        failure here) is the engine's to drop: `list_owned` finds it."""
+        """After Azure refused the VM or a part of it for good: delete the parts made for it
+        and release the infrastructure's network. A part left (a failure here) is the
+        engine's to drop: `list_owned` finds it."""
         place = _Place(launch.group, launch.vm_name, self._instance(node, launch).data)
         try:
             self._drop_parts(node.infra_id, node.node_id, place)
@@ -263,20 +272,14 @@ class AzureVmHandler(AzureHandler):
         elif found is not None:
             disk = found.storage_profile.os_disk if found.storage_profile else None
             disk_id = disk.managed_disk.id if disk is not None and disk.managed_disk else None
-            with self._cloud_errors("deleting the virtual machine"):
-                try:
-                    poller = self._compute.virtual_machines.begin_delete(place.group,
-                                                                           place.vm)
-                    poller.result(timeout=DELETE_WAIT)
-                except ResourceNotFoundError:      # gone meanwhile, with its resource group
-                    poller = None
-            if poller is not None and not poller.done():
-                raise TransientError(f"[{self.label}] VM {place.vm} is still being deleted "
-                                     f"after {DELETE_WAIT:g} s", hint=RETRY_HINT)
+            self._delete(f"virtual machine {place.vm}",
+                         lambda: self._compute.virtual_machines.begin_delete(place.group,
+                                                                             place.vm))
             log.info("[%s] node %s: deleted VM %s", self.label, instance.node_id, place.vm)
             if disk_id:
                 group, name = _group_and_name(disk_id)
-                self._delete("OS disk", lambda: self._compute.disks.begin_delete(group, name))
+                self._delete(f"OS disk {name}",
+                             lambda: self._compute.disks.begin_delete(group, name))
         self._drop_parts(instance.infra_id, instance.node_id, place)
 
     def _drop_parts(self, infra_id: str, node_id: str, place: _Place) -> None:
@@ -292,19 +295,21 @@ class AzureVmHandler(AzureHandler):
                 continue
             part = self._read(lambda: operations().get(place.group, name), what)
             if part is not None and _owned_by(part.tags, infra_id, node_id):
-                self._delete(what, lambda: operations().begin_delete(place.group, name))
+                self._delete(f"{what} {name}",
+                             lambda: operations().begin_delete(place.group, name))
         made_network = place.part(NETWORK, network.infra_network_name(infra_id))
         if made_network:
             with self._cloud_errors("deleting the infrastructure's network"):
                 network.release(self._network, place.group, made_network)
 
-    def _delete(self, what: str, begin: Any) -> None:
-        """Delete and wait; gone already is done. Azure refusing because something still
-        uses it (being deleted itself) is transient."""
+    def _delete(self, what: str, begin: Callable[[], LROPoller[Any]]) -> None:
+        """Delete and wait (`DELETE_WAIT` at most: still running then is transient); gone
+        already (or its resource group) is done. Azure refusing because something still uses
+        it (being deleted itself) is transient."""
         try:
             with self._cloud_errors(f"deleting the {what}"):
                 try:
-                    begin().result(timeout=DELETE_WAIT)
+                    finished(begin(), DELETE_WAIT, f"[{self.label}] deleting the {what}")
                 except ResourceNotFoundError:
                     pass
         except PermanentError as error:
@@ -314,36 +319,24 @@ class AzureVmHandler(AzureHandler):
 
     # --- states -------------------------------------------------------------
     def get_states(self, instances: Sequence[Instance]) -> list[ResourceStatus]:
-        places = [_place_of(instance) for instance in instances]
-        vms: dict[str, dict[str, VirtualMachine]] = {}
         addresses: dict[str, _Addresses] = {}
         answers = []
-        for place in places:
-            if place is None:
+        for place in (_place_of(instance) for instance in instances):
+            vm = self._read_vm(place.group, place.vm) if place is not None else None
+            if place is None or vm is None:
                 answers.append(GONE)
                 continue
             group = place.group.lower()
-            if group not in vms:
-                vms[group] = self._vms(place.group)
-            vm = vms[group].get(place.vm.lower())
-            if vm is None:
-                answers.append(GONE)
-                continue
             if group not in addresses:
                 addresses[group] = self._addresses(place.group)
             answers.append(self.status_of(vm, addresses[group]))
         return answers
 
-    def _vms(self, group: str) -> dict[str, VirtualMachine]:
-        """The resource group's VMs with their instance views, by name (lower case); none if
-        the group is gone."""
-        with self._cloud_errors("listing virtual machines"):
-            try:
-                found = list(self._compute.virtual_machines.list(group,
-                                                                   expand="instanceView"))
-            except ResourceNotFoundError:
-                return {}
-        return {str(vm.name).lower(): vm for vm in found if vm.name}
+    def _read_vm(self, group: str, name: str) -> VirtualMachine | None:
+        """The VM with its instance view (Azure answers that on a list only with a `$filter`);
+        None when it, or its resource group, is gone."""
+        return self._read(lambda: self._compute.virtual_machines.get(
+            group, name, expand="instanceView"), "virtual machine")
 
     def _addresses(self, group: str) -> _Addresses:
         with self._cloud_errors("listing network interfaces and public IP addresses"):
@@ -367,8 +360,8 @@ class AzureVmHandler(AzureHandler):
         detail = None
         if provisioning.lower().startswith("provisioningstate/failed"):   # .../failed/<code>
             failure = next((status for status in statuses if status.code == provisioning), None)
-            detail = str(failure and (failure.message or failure.display_status)
-                         or "provisioning failed")
+            detail = one_line(str(failure and (failure.message or failure.display_status)
+                                  or "provisioning failed"), self.session.secrets)
             provisioning = "ProvisioningState/failed"
         states = [self.map_state(provisioning),
                   self.map_state(power) if power else NodeState.PENDING]
@@ -405,7 +398,9 @@ class AzureVmHandler(AzureHandler):
                 if kind != VM:
                     data[kind] = name
                 if kind == NIC:
-                    data[NETWORK] = _infra_network_of(resource, infra_id)
+                    data[NETWORK] = network.infra_network_joined(
+                        (str(configuration.subnet.id) for configuration
+                         in resource.ip_configurations or () if configuration.subnet), infra_id)
         subscription = self.session.subscription
         return [Instance(infra_id, node_id, vm_id(subscription, data[GROUP], vm), data)
                 for (node_id, _, vm), data in found.items()]
@@ -423,32 +418,20 @@ def _place_of(instance: Instance) -> _Place | None:
     data = instance.data
     if data.get(GROUP) and data.get(VM):
         return _Place(str(data[GROUP]), str(data[VM]), data)
-    segments = instance.instance_id.strip("/").split("/")
-    lowered = [segment.lower() for segment in segments]
-    if len(segments) != 8 or lowered[2] != "resourcegroups" or lowered[4] != "providers" \
-            or "/".join(lowered[5:7]) != VM_TYPE.lower():
-        return None
-    return _Place(segments[3], segments[7])
+    parsed = ids.of_type(instance.instance_id, VM_TYPE)
+    return _Place(parsed.group, parsed.name) if parsed is not None else None
 
 
 def _group_and_name(resource_id: str) -> tuple[str, str]:
-    segments = resource_id.strip("/").split("/")
-    return segments[3], segments[-1]
+    parsed = ids.parse(resource_id)
+    if parsed is None:
+        raise ValueError(f"not an Azure resource id: {resource_id!r}")
+    return parsed.group, parsed.name
 
 
 def _owned_by(tags: Mapping[str, str] | None, infra_id: str, node_id: str) -> bool:
     tags = tags or {}
     return tags.get(INFRA_TAG) == infra_id and tags.get(NODE_TAG) == node_id
-
-
-def _infra_network_of(nic: NetworkInterface, infra_id: str) -> str | None:
-    """The infrastructure's network, if the interface is in one of its subnets."""
-    mine = network.infra_network_name(infra_id)
-    for configuration in nic.ip_configurations or ():
-        subnet = str(configuration.subnet.id if configuration.subnet else "")
-        if f"/virtualnetworks/{mine.lower()}/" in subnet.lower():
-            return mine
-    return None
 
 
 def _vm_addresses(vm: VirtualMachine, addresses: _Addresses) -> tuple[list[str], list[str]]:

@@ -28,7 +28,7 @@ from azure.mgmt.network import models as network
 
 from occo.util.nodes import ResolvedNode
 
-from ...base import INFRA_TAG, NODE_TAG, OWNER_TAG, PermanentError
+from ...base import PermanentError, owner_tags
 from ...schemas import flag
 
 REQUIRED = ("resource_group", "location", "vm_size", "publisher", "offer", "sku", "version",
@@ -74,7 +74,7 @@ class VmLaunch:
     username: str
     password: str | None = field(repr=False)
     ssh_key: str | None
-    custom_data: str | None           # base64
+    custom_data: str | None = field(repr=False)     # base64: the node's contextualisation
     public_ip: bool
     vnet_name: str | None
     subnet_name: str | None
@@ -221,8 +221,7 @@ def vm_request(launch: VmLaunch, nic_id: str) -> compute.VirtualMachine:
 
 def tags_of(node: ResolvedNode) -> dict[str, str]:
     """Who owns what is made for the node."""
-    return {key: str(value)[:TAG_VALUE_LENGTH] for key, value in
-            {INFRA_TAG: node.infra_id, NODE_TAG: node.node_id, OWNER_TAG: node.user_id}.items()}
+    return owner_tags(node, longest=TAG_VALUE_LENGTH)
 
 
 def _as_given(value: Any) -> str | None:

@@ -4,7 +4,8 @@ reference (Compute 2024+ and Network 2024+ API versions).
 
 - A virtual machine (`VirtualMachines`) takes `boot_seconds` to provision:
   its `provisioningState` is Creating, then Succeeded; its instance view
-  (`$expand=instanceView`, on a GET or a list) says `ProvisioningState/creating`
+  (`$expand=instanceView` on a GET; on a list only with a `$filter`, else 400
+  InvalidParameter, as Azure answers) says `ProvisioningState/creating`
   then `/succeeded`, and `PowerState/starting` for the first half of the boot,
   `PowerState/running` after. `failure` (code, message) makes the VMs made from
   then on fail their provisioning (`ProvisioningState/failed/<code>`).
@@ -200,9 +201,18 @@ class VirtualMachines(Kind):
         if profile:
             profile.pop("adminPassword", None)      # Azure never answers them
             profile.pop("customData", None)
-        if str(query.get("$expand") or "").lower() == "instanceview":
+        if _expands_view(query):
             body["properties"]["instanceView"] = self._instance_view(fake, resource)
         return body
+
+    def listed(self, fake: FakeAzure, resource: Resource,
+               query: Mapping[str, str]) -> dict[str, Any]:
+        # Azure's VirtualMachines_List: "$expand=instanceView ... can only be specified if a
+        # valid $filter option is specified" (a group with no VM answers its empty list)
+        if _expands_view(query) and not query.get("$filter"):
+            raise _invalid("$expand", "The value of parameter $expand is invalid: instanceView "
+                           "can only be specified with a valid $filter option.")
+        return super().listed(fake, resource, query)
 
     def _instance_view(self, fake: FakeAzure, resource: Resource) -> dict[str, Any]:
         now = fake.now()
@@ -343,6 +353,10 @@ def vm_kinds(*, boot_seconds: float = 0.0, delete_seconds: float = 0.0) -> list[
     boot time)."""
     return [VirtualMachines(boot_seconds, delete_seconds), Disks(), NetworkInterfaces(),
             PublicIPAddresses()]
+
+
+def _expands_view(query: Mapping[str, str]) -> bool:
+    return str(query.get("$expand") or "").lower() == "instanceview"
 
 
 def _invalid(target: str, message: str) -> Exception:
