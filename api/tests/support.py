@@ -16,8 +16,13 @@ backend's workdir (`~/.occopus/local`) are the test's alone.
   false}`), faults reset after every test, simcloud node definitions;
   `another_cloud` for a server of one test; `Gate`, a health-check URL that
   holds a node until the test opens it.
+- `CloudFlows`: the flows every cloud's end-to-end tests go through, each cloud saying
+  which of its resources belong to an infrastructure (`cloud_node_ids`): a bad value that
+  fails the build cleanly, and a build SIGKILLed while the cloud boots a node that one pass
+  of `occopus-maintain` finishes.
 - `FakeCloudCase`: a fake cloud of the resource handler's testing modules for the class,
-  its credentials in HOME, its tutorials filled and imported, its password never printed.
+  its credentials in HOME, its tutorials filled and imported, its password never printed;
+  the `CloudFlows`.
 - Local nodes: `local_processes` finds the processes of a HOME's local
   nodes through their environment, `kill_local_nodes` ends them.
 - Tutorials and examples: `copy_tutorial` copies one of the users' tutorials
@@ -452,7 +457,84 @@ class CommandCase(unittest.TestCase):
             store.close()
 
 
-class FakeCloudCase(CommandCase):
+class CloudFlows(CommandCase):
+    """The flows every cloud's end-to-end tests go through; a cloud's case says which of its
+    resources belong to an infrastructure (`cloud_node_ids`) and what destroy leaves
+    (`assert_nothing_left`)."""
+
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        """The node id of each resource the cloud holds for the infrastructure, one entry a
+        resource (a node's second resource shows as a duplicate)."""
+        raise NotImplementedError
+
+    def fail_build(self, description: Path) -> tuple[str, subprocess.CompletedProcess[str]]:
+        """`occopus-build` that must fail (exit 1): the infrastructure id it printed last
+        (destroyed at cleanup if a test stops half-way), and what the command printed."""
+        failed = self.run_command("occopus-build", description, code=1)
+        infra_id = last_line(failed.stdout)
+        self.addCleanup(self.destroy_if_stored, infra_id)
+        return infra_id, failed
+
+    def assert_a_bad_value_fails_the_build(
+            self, description: Path, node: str, says: str, hint: str, *,
+            nothing_left: bool = True
+    ) -> tuple[str, dict[str, Any], subprocess.CompletedProcess[str]]:
+        """A description whose one node has a value the cloud refuses: the build fails (exit
+        1), the node's row failed with no address, its reason naming the node, then `says`
+        (the call and the cloud's words) and `hint`; the cloud holds nothing of the
+        infrastructure (`assert_nothing_left` too unless `nothing_left` is false, for a cloud
+        whose check expects what destroy ended), the store the infrastructure alone, and
+        `occopus-destroy -i` forgets it. The id, the row and what the build printed."""
+        infra_id, failed = self.fail_build(description)
+        [row] = table_rows(failed.stdout)
+        self.assertEqual((row["node"], row["outcome"], row["addresses"]), (node, "failed", []))
+        self.assertIn(f"node {row['node_id']}: {says}", row["reason"])
+        self.assertIn(hint, row["reason"])
+        self.assertIn(f"`occopus-destroy -i {infra_id}` removes it", failed.stderr)
+        self.assertEqual(self.cloud_node_ids(infra_id), [])
+        if nothing_left:
+            self.assert_nothing_left(infra_id)
+        # what is kept is the infrastructure alone, which destroy removes
+        self.assertEqual(self.stored_ids(), [infra_id])
+        self.run_command("occopus-destroy", "-i", infra_id, code=0)
+        self.assertEqual(self.stored_ids(), [])
+        return infra_id, row, failed
+
+    def assert_a_pass_finishes_a_killed_build(
+            self, description: Path, nodes: Iterable[str], booting: Callable[[], Any],
+            what: str, also: Callable[[str, list[dict[str, Any]], Any], None] | None = None
+    ) -> None:
+        """`occopus-build` SIGKILLed once `booting()` is true (the cloud boots a node), then
+        one pass (`occopus-maintain -i ID`): it succeeds and drops no orphan, the report
+        (`-r`) shows `nodes` all ready, and the cloud holds one resource for each node the
+        store knows and no other (no orphan, no duplicate); `also(infra_id, rows of the
+        report, what booting() returned)` checks what is the cloud's own; destroy leaves
+        nothing (`assert_nothing_left`)."""
+        build = self.start("occopus-build", description)
+        booted = wait_until(booting, what)
+        os.kill(build.pid, signal.SIGKILL)
+        self.assertEqual(build.wait(), -signal.SIGKILL)
+        [infra_id] = self.stored_ids()
+        self.addCleanup(self.destroy_if_stored, infra_id)
+        passed = json.loads(self.run_command("occopus-maintain", "-i", infra_id, "--json",
+                                             code=0).stdout)
+        self.assertTrue(passed["ok"], passed)
+        self.assertEqual(passed["recovery"]["orphans"], [])
+        reported = table_rows(self.run_command("occopus-maintain", "-i", infra_id, "-r",
+                                               code=0).stdout)
+        self.assertEqual(sorted(row["node"] for row in reported), sorted(nodes))
+        self.assertEqual({row["state"] for row in reported}, {"ready"})
+        stored = sorted(node_id for ids in self.records(infra_id).values() for node_id in ids)
+        self.assertEqual(sorted(row["node_id"] for row in reported), stored)
+        # one resource a node the store knows, and no other: no duplicate, no orphan
+        self.assertEqual(sorted(self.cloud_node_ids(infra_id)), stored)
+        if also is not None:
+            also(infra_id, reported, booted)
+        self.run_command("occopus-destroy", "-i", infra_id, code=0)
+        self.assert_nothing_left(infra_id)
+
+
+class FakeCloudCase(CloudFlows):
     """A fake cloud for the class (`start_cloud`), its credentials (`AUTH_DATA`) in each test's
     HOME; `import_tutorial` fills a tutorial with the fake's values as a user would, and no
     command ever prints the fake's `PASSWORD` (nor any of `SECRETS`)."""

@@ -22,8 +22,6 @@ connects here and reaches no other host.
 from __future__ import annotations
 
 import ipaddress
-import os
-import signal
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,7 +31,6 @@ from occo.resourcehandler.azure.testing import Resource
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 
 from .azure_case import AzureTutorialCase, auth_data
-from .support import last_line, table_rows, wait_until
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 BAD_IMAGE = "alpine-no-such-image"
@@ -49,6 +46,9 @@ class AciTutorialCase(AzureTutorialCase):
     def groups(self, infra_id: str) -> list[Resource]:
         return [group for group in self.cloud.resources(acifake.GROUP_TYPE)
                 if group.tags.get(INFRA_TAG) == infra_id]
+
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        return [group.tags[NODE_TAG] for group in self.groups(infra_id)]
 
     def networks(self, infra_id: str) -> list[Resource]:
         return [network for network in self.cloud.resources(NETWORK_TYPE)
@@ -153,18 +153,10 @@ class AciUnknownImageTest(AciTutorialCase):
         tutorial = self.copy_tutorial("azure-aci-helloworld", lambda text: self.fill(
             text, values).replace("image: alpine", f"image: {BAD_IMAGE}"))
         self.run_command("occopus-import", tutorial / "nodes" / "node_definitions.yaml", code=0)
-        failed = self.run_command("occopus-build", tutorial / "infra-azure-aci-helloworld.yaml",
-                                  code=1)
-        infra_id = last_line(failed.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        [row] = table_rows(failed.stdout)
-        self.assertEqual((row["node"], row["outcome"]), ("helloworld", "failed"))
-        self.assertIn(f"node {row['node_id']}: creating the container group failed: 400 "
-                      f"InaccessibleImage: The image '{BAD_IMAGE}'", row["reason"])
-        self.assertIn("check image", row["reason"])
-        self.assert_nothing_left(infra_id)
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assertEqual(self.stored_ids(), [])
+        self.assert_a_bad_value_fails_the_build(
+            tutorial / "infra-azure-aci-helloworld.yaml", "helloworld",
+            "creating the container group failed: 400 InaccessibleImage: The image "
+            f"'{BAD_IMAGE}'", "check image")
 
 
 class AciKilledBuildTest(AciTutorialCase):
@@ -174,22 +166,8 @@ class AciKilledBuildTest(AciTutorialCase):
     def test_a_pass_after_a_kill_finishes_the_build_without_orphan_or_duplicate(self) -> None:
         tutorial = self.import_tutorial("azure-aci-nginx")
         before = {group.id for group in self.cloud.resources(acifake.GROUP_TYPE)}
-        build = self.start("occopus-build", tutorial / "infra-azure-aci-nginx.yaml")
-        # the server's group is made and booting (the client waits for it): kill now
-        wait_until(lambda: {group.id for group in self.cloud.resources(acifake.GROUP_TYPE)}
-                   - before, "the build made a container group")
-        os.kill(build.pid, signal.SIGKILL)
-        self.assertEqual(build.wait(), -signal.SIGKILL)
-        [infra_id] = self.stored_ids()
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        self.run_command("occopus-maintain", "-i", infra_id, code=0)
-        reported = table_rows(self.run_command("occopus-maintain", "-i", infra_id, "-r",
-                                               code=0).stdout)
-        self.assertEqual(sorted(row["node"] for row in reported),
-                         ["nginx-client", "nginx-server"])
-        self.assertEqual({row["state"] for row in reported}, {"ready"})
-        # one group a node, each a node the store knows: no duplicate, no orphan
-        self.assertEqual(sorted(group.tags[NODE_TAG] for group in self.groups(infra_id)),
-                         sorted(row["node_id"] for row in reported))
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assert_nothing_left(infra_id)
+        # the server's group is made and booting (the client waits for it): kill then
+        self.assert_a_pass_finishes_a_killed_build(
+            tutorial / "infra-azure-aci-nginx.yaml", ["nginx-client", "nginx-server"],
+            lambda: {group.id for group in self.cloud.resources(acifake.GROUP_TYPE)} - before,
+            "the build made a container group")

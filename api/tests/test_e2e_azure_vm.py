@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import os
-import signal
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,7 +36,6 @@ from occo.resourcehandler.azure.vm import testing as vmfake
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 
 from .azure_case import AzureTutorialCase, auth_data
-from .support import last_line, table_rows, wait_until
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 PRIVATE = ipaddress.ip_network(vmfake.PRIVATE_RANGE)
@@ -56,6 +53,9 @@ class AzureVmTutorialCase(AzureTutorialCase):
     def vms(self, infra_id: str) -> list[Resource]:
         return [vm for vm in self.cloud.resources(vmfake.VM_TYPE)
                 if vm.tags.get(INFRA_TAG) == infra_id]
+
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        return [vm.tags[NODE_TAG] for vm in self.vms(infra_id)]
 
     @staticmethod
     def cloud_config(vm: Resource) -> dict[str, Any]:
@@ -150,19 +150,11 @@ class AzureUnknownImageTest(AzureVmTutorialCase):
 
     def test_the_build_fails_naming_the_node_and_the_image_and_leaves_nothing(self) -> None:
         tutorial = self.import_tutorial("azure-helloworld", offer="no-such-offer")
-        failed = self.run_command("occopus-build", tutorial / "infra-azure-helloworld.yaml",
-                                  code=1)
-        infra_id = last_line(failed.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        [row] = table_rows(failed.stdout)
-        self.assertEqual((row["node"], row["outcome"]), ("helloworld", "failed"))
-        self.assertIn(f"node {row['node_id']}: creating the virtual machine failed: 404 "
-                      "PlatformImageNotFound: The platform image 'Canonical:no-such-offer:"
-                      "22_04-lts-gen2:latest' is not available.", row["reason"])
-        self.assertIn("check publisher, offer, sku and version", row["reason"])
-        self.assert_nothing_left(infra_id)
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assertEqual(self.stored_ids(), [])
+        self.assert_a_bad_value_fails_the_build(
+            tutorial / "infra-azure-helloworld.yaml", "helloworld",
+            "creating the virtual machine failed: 404 PlatformImageNotFound: The platform image "
+            "'Canonical:no-such-offer:22_04-lts-gen2:latest' is not available.",
+            "check publisher, offer, sku and version")
 
 
 class AzureKilledBuildTest(AzureVmTutorialCase):
@@ -171,24 +163,14 @@ class AzureKilledBuildTest(AzureVmTutorialCase):
 
     def test_a_pass_after_a_kill_finishes_the_build_without_orphan_or_duplicate(self) -> None:
         tutorial = self.import_tutorial("azure-ping")
-        build = self.start("occopus-build", tutorial / "infra-azure-ping.yaml")
-        # the receiver's VM is made and booting (the sender waits for it): kill now
-        wait_until(lambda: self.cloud.resources(vmfake.VM_TYPE), "the build made a VM")
-        os.kill(build.pid, signal.SIGKILL)
-        self.assertEqual(build.wait(), -signal.SIGKILL)
-        [infra_id] = self.stored_ids()
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        self.run_command("occopus-maintain", "-i", infra_id, code=0)
-        reported = table_rows(self.run_command("occopus-maintain", "-i", infra_id, "-r",
-                                               code=0).stdout)
-        self.assertEqual(sorted(row["node"] for row in reported),
-                         ["ping-receiver", "ping-sender"])
-        self.assertEqual({row["state"] for row in reported}, {"ready"})
-        # one VM and one network interface a node, each a node the store knows: no duplicate,
-        # no orphan
-        node_ids = sorted(row["node_id"] for row in reported)
-        self.assertEqual(sorted(vm.tags[NODE_TAG] for vm in self.vms(infra_id)), node_ids)
-        self.assertEqual(sorted(nic.tags[NODE_TAG]
-                                for nic in self.cloud.resources(vmfake.NIC_TYPE)), node_ids)
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assert_nothing_left(infra_id)
+
+        def one_interface_a_node(infra_id: str, reported: list[dict[str, Any]], _: Any) -> None:
+            self.assertEqual(sorted(nic.tags[NODE_TAG]
+                                    for nic in self.cloud.resources(vmfake.NIC_TYPE)),
+                             sorted(row["node_id"] for row in reported))
+
+        # the receiver's VM is made and booting (the sender waits for it): kill then
+        self.assert_a_pass_finishes_a_killed_build(
+            tutorial / "infra-azure-ping.yaml", ["ping-receiver", "ping-sender"],
+            lambda: self.cloud.resources(vmfake.VM_TYPE), "the build made a VM",
+            also=one_interface_a_node)

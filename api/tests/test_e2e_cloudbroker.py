@@ -22,8 +22,6 @@ succeeds and nothing else is ever contacted.
 from __future__ import annotations
 
 import ipaddress
-import json
-import signal
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -34,7 +32,7 @@ from occo.resourcehandler.cloudbroker.errors import REQUEST_HINT
 from occo.resourcehandler.cloudbroker.testing import (ADDRESSES, CREDENTIALS, OPENED_PORTS,
                                                       FakeCloudBroker, fill_tutorial)
 
-from .support import FakeCloudCase, last_line, table_rows, wait_until
+from .support import FakeCloudCase, wait_until
 
 AUTH_DATA = f"""\
 resource:
@@ -45,6 +43,7 @@ resource:
       password: {CREDENTIALS["password"]}
 """
 LIVE = ("starting", "running")
+EVER = (*LIVE, "stopping", "halted")
 
 
 class CloudBrokerTutorialCase(FakeCloudCase):
@@ -70,6 +69,12 @@ class CloudBrokerTutorialCase(FakeCloudCase):
         return [instance for instance in self.cloud.instances()
                 if instance["name"].startswith(f"occopus-{infra_id}-")
                 and instance["status"] in statuses]
+
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        """Every instance ever made for the infrastructure, whatever its status."""
+        prefix = f"occopus-{infra_id}-"
+        return [instance["name"].removeprefix(prefix)
+                for instance in self.instances(infra_id, EVER)]
 
     def cloud_config(self, instance: Mapping[str, Any]) -> dict[str, Any]:
         text = self.cloud.user_data(instance)
@@ -150,20 +155,10 @@ class CloudBrokerUnknownDeploymentTest(CloudBrokerTutorialCase):
     def test_the_build_fails_naming_the_node_and_the_clouds_words(self) -> None:
         unknown = str(uuid.uuid4())
         tutorial = self.import_tutorial("cloudbroker-helloworld", deployment_id=unknown)
-        failed = self.run_command("occopus-build",
-                                  tutorial / "infra-cloudbroker-helloworld.yaml", code=1)
-        infra_id = last_line(failed.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        [row] = table_rows(failed.stdout)
-        self.assertEqual((row["node"], row["outcome"], row["addresses"]),
-                         ("helloworld", "failed", []))
-        self.assertIn(f"node {row['node_id']}: create instance failed: 422: Deployment "
-                      f"{unknown} does not exist or is not yours", row["reason"])
-        self.assertIn(REQUEST_HINT, row["reason"])
-        self.assertEqual(self.instances(infra_id, ("starting", "running", "stopping",
-                                                   "halted")), [])
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assertEqual(self.stored_ids(), [])
+        self.assert_a_bad_value_fails_the_build(
+            tutorial / "infra-cloudbroker-helloworld.yaml", "helloworld",
+            f"create instance failed: 422: Deployment {unknown} does not exist or is not yours",
+            REQUEST_HINT)
 
 
 class CloudBrokerKilledBuildTest(CloudBrokerTutorialCase):
@@ -177,23 +172,7 @@ class CloudBrokerKilledBuildTest(CloudBrokerTutorialCase):
 
     def test_a_build_killed_while_booting_is_finished_by_one_pass(self) -> None:
         tutorial = self.import_tutorial("cloudbroker-ping")
-        build = self.start("occopus-build", tutorial / "infra-cloudbroker-ping.yaml")
-        wait_until(self.creating, "the receiver's instance is being made")
-        build.process.send_signal(signal.SIGKILL)
-        self.assertEqual(build.wait(), -signal.SIGKILL)
-        [infra_id] = self.stored_ids()
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        passed = self.run_command("occopus-maintain", "-i", infra_id, "--json", code=0)
-        document = json.loads(passed.stdout)
-        self.assertTrue(document["ok"], document)
-        self.assertEqual(document["recovery"]["orphans"], [])
-        rows = [{"node": node["node_name"], "node_id": node["node_id"],
-                 "addresses": node["addresses"]} for node in self.report(infra_id)]
-        self.assertEqual(sorted(row["node"] for row in rows), ["ping-receiver", "ping-sender"])
-        self.assert_made_as_asked(infra_id, rows)
-        # no duplicate and no orphan: every instance ever made for the infrastructure is one
-        # of the two nodes' own
-        self.assertEqual(len(self.instances(infra_id, ("starting", "running", "stopping",
-                                                       "halted"))), 2)
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assert_nothing_left(infra_id)
+        self.assert_a_pass_finishes_a_killed_build(
+            tutorial / "infra-cloudbroker-ping.yaml", ["ping-receiver", "ping-sender"],
+            self.creating, "the receiver's instance is being made",
+            also=lambda infra_id, reported, _: self.assert_made_as_asked(infra_id, reported))

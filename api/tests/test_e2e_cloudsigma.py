@@ -20,8 +20,6 @@ and nothing else is ever contacted.
 from __future__ import annotations
 
 import ipaddress
-import json
-import signal
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -33,7 +31,7 @@ from occo.resourcehandler.cloudsigma.errors import LIBDRIVE_HINT
 from occo.resourcehandler.cloudsigma.testing import (ADDRESSES, CREDENTIALS, FakeCloudSigma,
                                                      fill_tutorial)
 
-from .support import FakeCloudCase, last_line, table_rows, wait_until
+from .support import FakeCloudCase
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 AUTH_DATA = f"""\
@@ -66,6 +64,9 @@ class CloudSigmaTutorialCase(FakeCloudCase):
     def servers(self, infra_id: str) -> list[dict[str, Any]]:
         return [server for server in self.cloud.servers()
                 if server["meta"].get(INFRA_TAG) == infra_id]
+
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        return [server["meta"][NODE_TAG] for server in self.servers(infra_id)]
 
     def cloud_config(self, server: Mapping[str, Any]) -> dict[str, Any]:
         text = self.cloud.user_data(server)
@@ -156,23 +157,11 @@ class CloudSigmaUnknownLibraryDriveTest(CloudSigmaTutorialCase):
     def test_the_build_fails_naming_the_node_and_the_clouds_words_and_leaves_nothing(self) -> None:
         unknown = str(uuid.uuid4())
         tutorial = self.import_tutorial("cloudsigma-helloworld", libdrive_id=unknown)
-        failed = self.run_command("occopus-build", tutorial / "infra-cloudsigma-helloworld.yaml",
-                                  code=1)
-        infra_id = last_line(failed.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        [row] = table_rows(failed.stdout)
-        self.assertEqual((row["node"], row["outcome"], row["addresses"]),
-                         ("helloworld", "failed", []))
         # the table's reason: the node, the cloud's own words, and what to fix
-        reason = row["reason"]
-        self.assertIn(f"node {row['node_id']}: clone library drive {unknown} failed: 404 "
-                      f"notexist: Object with uuid {unknown} does not exist", reason)
-        self.assertIn(LIBDRIVE_HINT, reason)
-        self.assertIn(f"`occopus-destroy -i {infra_id}` removes it", failed.stderr)
-        self.assertEqual(self.servers(infra_id), [])
-        self.assert_nothing_left(infra_id)
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assertEqual(self.stored_ids(), [])
+        self.assert_a_bad_value_fails_the_build(
+            tutorial / "infra-cloudsigma-helloworld.yaml", "helloworld",
+            f"clone library drive {unknown} failed: 404 notexist: Object with uuid {unknown} "
+            "does not exist", LIBDRIVE_HINT)
 
 
 class CloudSigmaKilledBuildTest(CloudSigmaTutorialCase):
@@ -185,23 +174,10 @@ class CloudSigmaKilledBuildTest(CloudSigmaTutorialCase):
         return any(method == "POST" and path.startswith("/libdrives/")
                    for method, path in list(self.cloud.calls))
 
-    def test_a_build_killed_while_cloning_is_finished_by_one_pass(self) -> None:
-        tutorial = self.import_tutorial("cloudsigma-ping")
-        build = self.start("occopus-build", tutorial / "infra-cloudsigma-ping.yaml")
-        wait_until(self.cloning, "the receiver's drive is being cloned")
-        build.process.send_signal(signal.SIGKILL)
-        self.assertEqual(build.wait(), -signal.SIGKILL)
-        [infra_id] = self.stored_ids()
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        passed = self.run_command("occopus-maintain", "-i", infra_id, "--json", code=0)
-        document = json.loads(passed.stdout)
-        self.assertTrue(document["ok"], document)
-        self.assertEqual(document["recovery"]["orphans"], [])
-        rows = [{"node": node["node_name"], "node_id": node["node_id"],
-                 "addresses": node["addresses"]} for node in self.report(infra_id)]
-        self.assertEqual(sorted(row["node"] for row in rows), ["ping-receiver", "ping-sender"])
-        self.assert_made_as_asked(infra_id, "cloudsigma-ping-infra", rows)
-        # no duplicate and no orphan: a drive for each server, each drive on its server
+    def one_drive_a_server(self, infra_id: str, reported: list[dict[str, Any]], _: Any) -> None:
+        """The servers are made as the tutorial asks, each on a drive of its own, and no drive
+        cloned before the kill is left over."""
+        self.assert_made_as_asked(infra_id, "cloudsigma-ping-infra", reported)
         servers = self.servers(infra_id)
         self.assertEqual(len(servers), 2)
         drives = [drive for drive in self.cloud.drives() if infra_id in drive["name"]]
@@ -209,5 +185,9 @@ class CloudSigmaKilledBuildTest(CloudSigmaTutorialCase):
                                 if drive["mounted_on"]),
                          sorted(server["uuid"] for server in servers))
         self.assertEqual(len(drives), 2, "a drive cloned before the kill is left over")
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assert_nothing_left(infra_id)
+
+    def test_a_build_killed_while_cloning_is_finished_by_one_pass(self) -> None:
+        tutorial = self.import_tutorial("cloudsigma-ping")
+        self.assert_a_pass_finishes_a_killed_build(
+            tutorial / "infra-cloudsigma-ping.yaml", ["ping-receiver", "ping-sender"],
+            self.cloning, "the receiver's drive is being cloned", also=self.one_drive_a_server)

@@ -41,7 +41,7 @@ from occo.resourcehandler.ec2.errors import PERMANENT_HINTS
 from occo.resourcehandler.ec2.testing import (CREDENTIALS, LOOPBACK, MotoTestCase, fill_tutorial,
                                               tutorial_values)
 
-from .support import DEADLINE, CommandCase, last_line, table_rows
+from .support import DEADLINE, CloudFlows, table_rows
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 LOOPBACK_SUBNET = ipaddress.ip_network(LOOPBACK.subnet_cidr)
@@ -60,7 +60,7 @@ def tags_of(instance: Mapping[str, Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in instance.get("Tags", ())}
 
 
-class EC2TutorialCase(CommandCase, MotoTestCase):
+class EC2TutorialCase(CloudFlows, MotoTestCase):
     """A moto server for the class; each test an account of its own in it, its credentials in
     the test's HOME, and a store of its own."""
 
@@ -98,6 +98,9 @@ class EC2TutorialCase(CommandCase, MotoTestCase):
             Filters=[{"Name": f"tag:{INFRA_TAG}", "Values": [infra_id]}])
         return [item for page in pages for reservation in page["Reservations"]
                 for item in reservation["Instances"]]
+
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        return [tags_of(item)[NODE_TAG] for item in self.instances(infra_id)]
 
     def live(self, infra_id: str) -> list[dict[str, Any]]:
         return [item for item in self.instances(infra_id)
@@ -187,27 +190,18 @@ class EC2UnknownImageTest(EC2TutorialCase):
 
     def fail_to_build(self) -> tuple[str, subprocess.CompletedProcess[str]]:
         tutorial = self.import_tutorial("ec2-helloworld", image_id=UNKNOWN_IMAGE)
-        failed = self.run_command("occopus-build", tutorial / "infra-ec2-helloworld.yaml",
-                                  code=1)
-        infra_id = last_line(failed.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        return infra_id, failed
+        return self.fail_build(tutorial / "infra-ec2-helloworld.yaml")
 
     def test_the_build_fails_naming_the_node_and_the_clouds_words_and_leaves_nothing(self) -> None:
-        infra_id, failed = self.fail_to_build()
-        [row] = table_rows(failed.stdout)
-        self.assertEqual((row["node"], row["outcome"], row["addresses"]),
-                         ("helloworld", "failed", []))
-        self.assertIn("InvalidAMIID.NotFound", row["reason"])
-        self.assertIn(f"The image id '[{UNKNOWN_IMAGE}]' does not exist", row["reason"])
+        tutorial = self.import_tutorial("ec2-helloworld", image_id=UNKNOWN_IMAGE)
+        # no instance was made: `cloud_node_ids` sees none, and there is no terminated one
+        # for `assert_nothing_left` to find
+        _, _, failed = self.assert_a_bad_value_fails_the_build(
+            tutorial / "infra-ec2-helloworld.yaml", "helloworld",
+            f"RunInstances failed: InvalidAMIID.NotFound: The image id '[{UNKNOWN_IMAGE}]' "
+            "does not exist", PERMANENT_HINTS["InvalidAMIID"], nothing_left=False)
         self.assertEqual((failed.stdout + failed.stderr).count("InvalidAMIID.NotFound"), 1,
                          "the reason is said once, in the node table")
-        self.assertIn(f"`occopus-destroy -i {infra_id}` removes it", failed.stderr)
-        self.assertEqual(self.instances(infra_id), [])
-        # what is kept is the infrastructure alone, which destroy removes
-        self.assertEqual(self.stored_ids(), [infra_id])
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assertEqual(self.stored_ids(), [])
 
     def test_the_failed_node_says_what_to_fix(self) -> None:
         infra_id, failed = self.fail_to_build()

@@ -14,15 +14,13 @@ first server, and one pass of `occopus-maintain` finishes it.
 from __future__ import annotations
 
 import base64
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 from occo.resourcehandler.nova import testing as fake
 
-from .support import FakeCloudCase, table_rows, wait_until
+from .support import FakeCloudCase
 
 OWNER = "somebody@somewhere.com"
 AUTH_DATA = f"""\
@@ -125,6 +123,9 @@ class LibcloudOpenStackCase(FakeCloudCase):
         return [server for server in self.cloud.live_servers()
                 if server["metadata"].get(INFRA_TAG) == infra_id]
 
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        return [server["metadata"][NODE_TAG] for server in self.servers(infra_id)]
+
     def assert_nothing_left(self, infra_id: str) -> None:
         self.assertEqual(self.servers(infra_id), [])
 
@@ -161,26 +162,15 @@ class LibcloudKilledBuildTest(LibcloudOpenStackCase):
     def test_a_pass_after_a_kill_finishes_the_build_without_orphan_or_duplicate(self) -> None:
         infra = self.import_infra()
         before = {server["id"] for server in self.cloud.live_servers()}
-        build = self.start("occopus-build", infra)
-        [booting] = wait_until(
+
+        def adopted(infra_id: str, reported: list[dict[str, Any]],
+                    made: list[dict[str, Any]]) -> None:
+            [booting] = made
+            self.assertEqual(booting["metadata"][INFRA_TAG], infra_id)
+            self.assertIn(booting["id"], {server["id"] for server in self.servers(infra_id)},
+                          "the server booting at the kill was not adopted")
+
+        self.assert_a_pass_finishes_a_killed_build(
+            infra, ["client", "server"],
             lambda: [s for s in self.cloud.live_servers() if s["id"] not in before],
-            "the build made a server")
-        os.kill(build.pid, signal.SIGKILL)
-        self.assertEqual(build.wait(), -signal.SIGKILL)
-        [infra_id] = self.stored_ids()
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        self.assertEqual(booting["metadata"][INFRA_TAG], infra_id)
-        self.run_command("occopus-maintain", "-i", infra_id, code=0)
-        reported = table_rows(self.run_command("occopus-maintain", "-i", infra_id, "-r",
-                                               code=0).stdout)
-        self.assertEqual(sorted(row["node"] for row in reported), ["client", "server"])
-        self.assertEqual({row["state"] for row in reported}, {"ready"})
-        stored = sorted(node_id for ids in self.records(infra_id).values() for node_id in ids)
-        self.assertEqual(sorted(row["node_id"] for row in reported), stored)
-        servers = self.servers(infra_id)
-        # one server a node the store knows, and no other: no duplicate, no orphan
-        self.assertEqual(sorted(server["metadata"][NODE_TAG] for server in servers), stored)
-        self.assertIn(booting["id"], {server["id"] for server in servers},
-                      "the server booting at the kill was not adopted")
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assert_nothing_left(infra_id)
+            "the build made a server", also=adopted)

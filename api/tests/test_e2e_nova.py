@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import os
-import signal
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,7 +29,7 @@ import yaml
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG, OWNER_TAG
 from occo.resourcehandler.nova import testing as fake
 
-from .support import FakeCloudCase, last_line, table_rows, wait_until
+from .support import FakeCloudCase
 
 OWNER = "somebody@somewhere.com"          # the tutorials' user_id
 FLOATING = ipaddress.ip_network(fake.FLOATING)
@@ -72,6 +70,9 @@ class NovaTutorialCase(FakeCloudCase):
         text = base64.b64decode(self.cloud.servers[server["id"]].body["user_data"]).decode()
         self.assertTrue(text.startswith("#cloud-config\n"), text)
         return dict(yaml.safe_load(text))
+
+    def cloud_node_ids(self, infra_id: str) -> list[str]:
+        return [server["metadata"][NODE_TAG] for server in self.servers(infra_id)]
 
     def floating_ips(self, infra_id: str) -> list[dict[str, Any]]:
         return [ip for ip in self.cloud.floating_ips.values()
@@ -152,18 +153,9 @@ class NovaUnknownImageTest(NovaTutorialCase):
 
     def test_the_build_fails_naming_the_node_and_the_clouds_words_and_leaves_nothing(self) -> None:
         tutorial = self.import_tutorial("nova-helloworld", image_id="no-such-image")
-        failed = self.run_command("occopus-build", tutorial / "infra-nova-helloworld.yaml",
-                                  code=1)
-        infra_id = last_line(failed.stdout)
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        [row] = table_rows(failed.stdout)
-        self.assertEqual((row["node"], row["outcome"]), ("helloworld", "failed"))
-        self.assertIn(f"node {row['node_id']}: creating the server failed: 400: Invalid "
-                      "imageRef provided.", row["reason"])
-        self.assertIn("check image_id", row["reason"])
-        self.assertEqual(self.servers(infra_id), [])
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assertEqual(self.stored_ids(), [])
+        self.assert_a_bad_value_fails_the_build(
+            tutorial / "infra-nova-helloworld.yaml", "helloworld",
+            "creating the server failed: 400: Invalid imageRef provided.", "check image_id")
 
 
 class NovaKilledBuildTest(NovaTutorialCase):
@@ -173,24 +165,12 @@ class NovaKilledBuildTest(NovaTutorialCase):
     def test_a_pass_after_a_kill_finishes_the_build_without_orphan_or_duplicate(self) -> None:
         tutorial = self.import_tutorial("nova-ping")
         before = {server["id"] for server in self.cloud.live_servers()}
-        build = self.start("occopus-build", tutorial / "infra-nova-ping.yaml")
-        # the receiver's server is made and booting (the sender waits for it): kill now
-        wait_until(lambda: {s["id"] for s in self.cloud.live_servers()} - before,
-                   "the build made a server")
-        os.kill(build.pid, signal.SIGKILL)
-        self.assertEqual(build.wait(), -signal.SIGKILL)
-        [infra_id] = self.stored_ids()
-        self.addCleanup(self.destroy_if_stored, infra_id)
-        self.run_command("occopus-maintain", "-i", infra_id, code=0)
-        reported = table_rows(self.run_command("occopus-maintain", "-i", infra_id, "-r",
-                                               code=0).stdout)
-        self.assertEqual(sorted(row["node"] for row in reported),
-                         ["ping-receiver", "ping-sender"])
-        self.assertEqual({row["state"] for row in reported}, {"ready"})
-        servers = self.servers(infra_id)
-        # one server a node, each a node the store knows: no duplicate, no orphan
-        self.assertEqual(sorted(server["metadata"][NODE_TAG] for server in servers),
-                         sorted(row["node_id"] for row in reported))
-        self.assertEqual(len(self.floating_ips(infra_id)), 2)
-        self.run_command("occopus-destroy", "-i", infra_id, code=0)
-        self.assert_nothing_left(infra_id)
+
+        def floating_ips(infra_id: str, reported: list[dict[str, Any]], _: Any) -> None:
+            self.assertEqual(len(self.floating_ips(infra_id)), 2)
+
+        # the receiver's server is made and booting (the sender waits for it): kill then
+        self.assert_a_pass_finishes_a_killed_build(
+            tutorial / "infra-nova-ping.yaml", ["ping-receiver", "ping-sender"],
+            lambda: {s["id"] for s in self.cloud.live_servers()} - before,
+            "the build made a server", also=floating_ips)

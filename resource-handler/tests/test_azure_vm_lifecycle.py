@@ -249,6 +249,27 @@ class CreateTest(AzureVmCase):
         self.addCleanup(self.handler.drop_node, made)
         self.assertEqual(len(self.of_node(node_id, vmfake.NIC_TYPE)), 1)
 
+    def test_a_part_whose_operation_failed_is_put_again_by_the_retry(self) -> None:
+        """A failed operation of Azure's own (a server error) is transient; the retry must not
+        attach the interface or address it left Failed."""
+        node_id = uuid.uuid4().hex
+        node = self.vm_node(self.infra_id, node_id, public_ip_needed=True)
+        for part in ("publicIPAddresses", "networkInterfaces"):
+            with self.subTest(part=part):
+                self.cloud.fail_next_operation("InternalServerError", method="PUT",
+                                               path=f"*/{part}/*")
+                [failed] = self.handler.create_nodes([node])
+                self.assertIsInstance(failed, TransientError)
+        [made] = self.handler.create_nodes([node])
+        assert isinstance(made, Instance), made
+        self.addCleanup(self.handler.drop_node, made)
+        puts = [path for method, path in self.cloud.calls if method == "PUT" and node_id in path]
+        self.assertEqual(sum("/networkInterfaces/" in path for path in puts), 2)
+        self.assertEqual(sum("/publicIPAddresses/" in path for path in puts), 2)
+        for type_name in (vmfake.NIC_TYPE, vmfake.IP_TYPE):
+            [part] = self.of_node(node_id, type_name)
+            self.assertEqual(part.provisioning_state(self.cloud.now()), "Succeeded")
+
     def test_the_launch_never_shows_the_password_nor_the_custom_data(self) -> None:
         launch = launch_of(self.vm_node(self.infra_id), "[test]")
         shown = repr(launch)

@@ -25,7 +25,7 @@ def finished(poller: LROPoller[Result], seconds: float, what: str) -> Result:
     """The operation's result once it is done; `TransientError` naming `what` (e.g.
     "[cloud] deleting VM x") if it is not done within `seconds`. Its failure is raised as the
     SDK raises it, for the handler to classify."""
-    result = poller.result(timeout=seconds)
+    poller.wait(timeout=seconds)
     if not poller.done():
         raise TransientError(f"{what}: not done after {seconds:g} s", hint=RETRY_HINT)
-    return result
+    return poller.result()      # done: its result at once, or its failure

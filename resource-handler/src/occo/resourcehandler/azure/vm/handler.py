@@ -192,7 +192,8 @@ class AzureVmHandler(AzureHandler):
                          "network interface", node, hide=launch.secrets)
         if nic is not None:
             self._check_owner(nic.tags, f"a network interface {nic_name}", node, launch)
-            return str(nic.id)
+            if not _failed(nic.provisioning_state):     # a failed one is put again
+                return str(nic.id)
         with self._cloud_errors("finding the VM's subnet", node, hide=launch.secrets):
             placement = network.placement(
                 self._network, self.session.subscription, group, launch.location,
@@ -219,7 +220,8 @@ class AzureVmHandler(AzureHandler):
                            "public IP address", node, hide=launch.secrets)
         if found is not None:
             self._check_owner(found.tags, f"a public IP address {name}", node, launch)
-            return str(found.id)
+            if not _failed(found.provisioning_state):   # a failed one is put again
+                return str(found.id)
         with self._cloud_errors("creating the public IP address", node, hide=launch.secrets):
             made = finished(self._network.public_ip_addresses.begin_create_or_update(
                 launch.group, name, public_ip_request(launch)),
@@ -276,10 +278,10 @@ class AzureVmHandler(AzureHandler):
                          lambda: self._compute.virtual_machines.begin_delete(place.group,
                                                                              place.vm))
             log.info("[%s] node %s: deleted VM %s", self.label, instance.node_id, place.vm)
-            if disk_id:
-                group, name = _group_and_name(disk_id)
-                self._delete(f"OS disk {name}",
-                             lambda: self._compute.disks.begin_delete(group, name))
+            os_disk = ids.parse(disk_id) if disk_id else None
+            if os_disk is not None:
+                self._delete(f"OS disk {os_disk.name}", lambda: self._compute.disks.begin_delete(
+                    os_disk.group, os_disk.name))
         self._drop_parts(instance.infra_id, instance.node_id, place)
 
     def _drop_parts(self, infra_id: str, node_id: str, place: _Place) -> None:
@@ -389,7 +391,10 @@ class AzureVmHandler(AzureHandler):
                     log.warning("[%s] %s has %s=%s but was not made by Occopus; left alone",
                                 self.label, resource.id, INFRA_TAG, infra_id)
                     continue
-                group, _ = _group_and_name(str(resource.id))
+                parsed = ids.parse(str(resource.id))
+                if parsed is None:      # Azure answered no id of a resource: nothing to find
+                    continue
+                group = parsed.group
                 # the infrastructure's network is released with the node unless its interface
                 # is elsewhere (releasing one a node uses, or none, does nothing)
                 data = found.setdefault((str(tags[NODE_TAG]), group.lower(), vm),
@@ -422,11 +427,10 @@ def _place_of(instance: Instance) -> _Place | None:
     return _Place(parsed.group, parsed.name) if parsed is not None else None
 
 
-def _group_and_name(resource_id: str) -> tuple[str, str]:
-    parsed = ids.parse(resource_id)
-    if parsed is None:
-        raise ValueError(f"not an Azure resource id: {resource_id!r}")
-    return parsed.group, parsed.name
+def _failed(provisioning_state: object) -> bool:
+    """Whether a part's provisioning failed (a PUT of it again may succeed). The SDK answers
+    the state as an enum whose str() is its Python name, or as text."""
+    return str(getattr(provisioning_state, "value", provisioning_state) or "").lower() == "failed"
 
 
 def _owned_by(tags: Mapping[str, str] | None, infra_id: str, node_id: str) -> bool:
