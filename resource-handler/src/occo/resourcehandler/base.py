@@ -29,7 +29,8 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Self
@@ -253,3 +254,19 @@ def owner_tags(node: ResolvedNode, *, longest: int | None = None) -> dict[str, s
     a tag's value."""
     tags = {INFRA_TAG: node.infra_id, NODE_TAG: node.node_id, OWNER_TAG: node.user_id}
     return {key: str(value)[:longest] for key, value in tags.items()}
+
+
+@contextmanager
+def raised_as_contract(classify: Callable[[Exception], ResourceError | None]) -> Iterator[None]:
+    """Raise what a cloud's library raises in the block as `classify` reads it (a
+    `TransientError` or `PermanentError`), the traceback of the library left out; a
+    `ResourceError` passes as it is, and so does what `classify` does not know (a bug)."""
+    try:
+        yield
+    except ResourceError:
+        raise
+    except Exception as error:
+        classified = classify(error)
+        if classified is None:
+            raise
+        raise classified from None

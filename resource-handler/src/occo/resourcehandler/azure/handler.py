@@ -7,8 +7,8 @@ never quoting the client secret nor the values a call asks to hide.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping
+from contextlib import AbstractContextManager
 from typing import ClassVar, TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -16,7 +16,7 @@ from azure.mgmt.network import NetworkManagementClient
 
 from occo.util.nodes import ResolvedNode
 
-from ..base import Connection, ResourceError, ResourceHandler
+from ..base import Connection, ResourceHandler, raised_as_contract
 from .errors import classify
 from .session import AzureSession, quiet_sdk_loggers
 
@@ -58,20 +58,11 @@ class AzureHandler(ResourceHandler):
             except ResourceNotFoundError:
                 return None
 
-    @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None = None, *,
-                      hide: Collection[str] = ()) -> Iterator[None]:
+                      hide: Collection[str] = ()) -> AbstractContextManager[None]:
         """Raise what the SDK raises as a `TransientError` or `PermanentError`; bugs pass.
         `hide`: what the message must not quote besides the client secret (an admin password,
         a node's environment)."""
-        try:
-            yield
-        except ResourceError:
-            raise
-        except Exception as error:
-            classified = classify(error, where=self.where(node), operation=operation,
-                                  secrets=self.session.secrets | {item for item in hide if item},
-                                  hints=self.HINTS)
-            if classified is None:
-                raise
-            raise classified from None
+        return raised_as_contract(lambda error: classify(
+            error, where=self.where(node), operation=operation,
+            secrets=self.session.secrets | {item for item in hide if item}, hints=self.HINTS))

@@ -19,15 +19,15 @@ classified in `errors`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.redact import secret_values
 
 from ..base import (GONE, Capabilities, Connection, Instance, ResourceError, ResourceHandler,
-                    ResourceStatus, TransientError, each)
+                    ResourceStatus, TransientError, each, raised_as_contract)
 from ..locks import KeyedLocks
 from . import client as cloudbroker_client
 from .errors import NOT_CLOUDBROKER_HINT, CloudBrokerError, classify
@@ -148,18 +148,10 @@ class CloudBrokerHandler(ResourceHandler):
         return owned
 
     # --- errors -------------------------------------------------------------
-    @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None = None, *,
-                      missing_hint: str | None = None) -> Iterator[None]:
+                      missing_hint: str | None = None) -> AbstractContextManager[None]:
         """Raise what the API and httpx raise as a `TransientError` or `PermanentError`; let
         bugs through."""
-        try:
-            yield
-        except ResourceError:
-            raise
-        except Exception as error:
-            classified = classify(error, where=self.where(node), operation=operation,
-                                  secrets=self._secrets, missing_hint=missing_hint)
-            if classified is None:
-                raise
-            raise classified from None
+        return raised_as_contract(lambda error: classify(
+            error, where=self.where(node), operation=operation, secrets=self._secrets,
+            missing_hint=missing_hint))

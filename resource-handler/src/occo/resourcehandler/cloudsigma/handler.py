@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.redact import secret_values
 
 from ..base import (GONE, INFRA_TAG, Capabilities, Connection, Instance, PermanentError,
-                    ResourceError, ResourceHandler, ResourceStatus, TransientError, each)
+                    ResourceError, ResourceHandler, ResourceStatus, TransientError, each,
+                    raised_as_contract)
 from ..httpanswers import RETRY_HINT
 from ..locks import KeyedLocks
 from . import client as cloudsigma_client
@@ -357,18 +358,10 @@ class CloudSigmaHandler(ResourceHandler):
             time.sleep(pause)
             pause = min(pause * 2, self.POLL_INTERVAL)
 
-    @contextmanager
     def _cloud_errors(self, operation: str, node: ResolvedNode | None = None, *,
-                      missing_hint: str | None = None) -> Iterator[None]:
+                      missing_hint: str | None = None) -> AbstractContextManager[None]:
         """Raise what the API and httpx raise as a `TransientError` or `PermanentError`; let
         bugs through."""
-        try:
-            yield
-        except ResourceError:
-            raise
-        except Exception as error:
-            classified = classify(error, where=self.where(node), operation=operation,
-                                  secrets=self._secrets, missing_hint=missing_hint)
-            if classified is None:
-                raise
-            raise classified from None
+        return raised_as_contract(lambda error: classify(
+            error, where=self.where(node), operation=operation, secrets=self._secrets,
+            missing_hint=missing_hint))

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -31,7 +31,8 @@ from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.redact import secret_values
 
 from ..base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Connection, Instance,
-                    ResourceError, ResourceHandler, ResourceStatus, TransientError, each)
+                    ResourceError, ResourceHandler, ResourceStatus, TransientError, each,
+                    raised_as_contract)
 from . import client as ec2_client
 from .described import (LIVE_STATES, addresses_of, described, newest_first, node_id_of,
                         state_name, state_reason, tag_filter)
@@ -153,17 +154,11 @@ class EC2Handler(ResourceHandler):
         return owned
 
     # --- errors -------------------------------------------------------------
-    @contextmanager
-    def _cloud_errors(self, operation: str, node: ResolvedNode | None = None) -> Iterator[None]:
+    def _cloud_errors(self, operation: str,
+                      node: ResolvedNode | None = None) -> AbstractContextManager[None]:
         """Raise what boto3 raises as a `TransientError` or `PermanentError`; let bugs through."""
-        try:
-            yield
-        except Exception as error:
-            classified = classify(error, where=self.where(node), operation=operation,
-                                  secrets=self._secrets)
-            if classified is None:
-                raise
-            raise classified from None
+        return raised_as_contract(lambda error: classify(
+            error, where=self.where(node), operation=operation, secrets=self._secrets))
 
 
 def _launch_data(item: Mapping[str, Any]) -> dict[str, float]:

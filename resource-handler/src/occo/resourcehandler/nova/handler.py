@@ -16,8 +16,8 @@ released when the node is dropped. The server is READY once it has it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import ClassVar
 
 from openstack.compute.v2.server import Server
@@ -29,7 +29,7 @@ from occo.util.redact import secret_values
 
 from ..base import (GONE, INFRA_TAG, NODE_TAG, Capabilities, Connection, Instance,
                     PermanentError, ResourceError, ResourceHandler, ResourceStatus,
-                    TransientError, each)
+                    TransientError, each, raised_as_contract)
 from ..locks import KeyedLocks
 from . import client as nova_client
 from .errors import ATTACH_FLOATING_IP, CREATE_SERVER, classify
@@ -235,19 +235,11 @@ class NovaHandler(ResourceHandler):
         return Instance(infra_id, node_id, str(server.id),
                         {FLOATING: FLOATING_KEY in (server.metadata or {})})
 
-    @contextmanager
-    def _cloud_errors(self, operation: str, node: ResolvedNode | None = None) -> Iterator[None]:
+    def _cloud_errors(self, operation: str,
+                      node: ResolvedNode | None = None) -> AbstractContextManager[None]:
         """Raise what the SDK raises as a `TransientError` or `PermanentError`; bugs pass."""
-        try:
-            yield
-        except ResourceError:
-            raise
-        except Exception as error:
-            classified = classify(error, where=self.where(node), operation=operation,
-                                  secrets=self._secrets)
-            if classified is None:
-                raise
-            raise classified from None
+        return raised_as_contract(lambda error: classify(
+            error, where=self.where(node), operation=operation, secrets=self._secrets))
 
 
 def _owned_by(server: Server, infra_id: str, node_id: str) -> bool:
