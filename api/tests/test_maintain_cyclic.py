@@ -147,24 +147,16 @@ class ChangesPrinterTest(unittest.TestCase):
         self.assertIn("destroy request 'https://admin:***@tokens.example/'", err)
 
 
-class _Engine:
-    cancelled = False
-
-    def cancel(self):
-        self.cancelled = True
-
-
 class _Session:
     """Enough of a session for `maintain -c`: its one pass fails with an error quoting a URL
     password, and ends the loop."""
 
     def __init__(self):
-        self.engine = _Engine()
         self.enactor = self
         self.store = self
 
-    def make_a_pass(self, infra_id, hold):
-        self.engine.cancel()
+    def make_a_pass(self, infra_id, hold, cancel):
+        cancel.cancel()
         raise OccoError(f"cannot reach the store at {URL}", hint="check the store settings")
 
     def list_infrastructures(self):

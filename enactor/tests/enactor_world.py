@@ -171,7 +171,7 @@ class World:
         return compile_text(description, self.infra_id)
 
     def enactor(self, handlers: ResourceHandlers | None = None, **options: Any) -> Enactor:
-        """A new enactor with an engine of its own (a cancelled engine stays cancelled)."""
+        """A new enactor with an engine of its own."""
         return build_enactor(self.path, self.store, handlers=handlers or self.handlers,
                              **options)
 

@@ -8,14 +8,18 @@ user "alice", prefix "", behind the store's back) and
 `plant_old_requests(infra_id, [(node name, kind, value)])` (writes scaling
 requests of the old shape, one record each, as an older Occopus did, for user
 "alice", prefix ""; see `old_request`), `plant_schema(version)` (marks the
-store of user "alice", prefix "" as of that schema version) and
-`stored_description(infra_id)` (that user's description document as stored).
+store of user "alice", prefix "" as of that schema version),
+`stored_description(infra_id)` (that user's description document as stored) and
+`plant_removal_leftovers(infra_id)` (an attachment and notification settings
+{"stale": True} of an infrastructure of user "alice", prefix "" that does not
+exist, as an older Occopus, that knows neither, leaves them when it removes one).
 A backend that cannot show a behaviour says so with `self.skipTest(reason)`.
 """
 from __future__ import annotations
 
 import inspect
 import json
+import time
 import unittest
 import unittest.mock
 from typing import TYPE_CHECKING, Any
@@ -59,6 +63,7 @@ class StoreConformance(Mixin):
                                requests: list[tuple[str, str, str | None]]) -> None: ...
         def plant_schema(self, version: int) -> None: ...
         def stored_description(self, infra_id: str) -> str: ...
+        def plant_removal_leftovers(self, infra_id: str) -> None: ...
 
     # --- helpers ------------------------------------------------------------
     def setUp(self) -> None:
@@ -160,6 +165,30 @@ class StoreConformance(Mixin):
                          ({"again": True}, True, {}, {}, None, PendingScaling(), [], None))
         self.assertEqual(self.store.failing_period("gone", "w1", True, now=90.0), 0.0)
 
+    def test_removal_detaches_and_drops_the_notification_settings_of_only_it(self) -> None:
+        for infra_id in ("gone", "kept"):
+            self.populate(infra_id)
+            self.store.attach(infra_id)
+            self.store.set_notification(infra_id, {"url": f"http://hooks/{infra_id}"})
+        self.store.remove_infrastructure("gone")
+        self.assertEqual(self.store.attached(), ["kept"])
+        self.assertIsNone(self.store.notification("gone"))
+        self.assertEqual(self.store.notification("kept"), {"url": "http://hooks/kept"})
+        self.assertFalse(self.store.detach("gone"))
+        self.store.add_infrastructure("gone", {"again": True})
+        self.assertEqual((self.store.attached(), self.store.notification("gone")), (["kept"], None))
+
+    def test_what_an_older_occopus_left_of_a_removed_id_is_neither_listed_nor_inherited(
+            self) -> None:
+        self.populate("gone")
+        self.store.attach("gone")
+        self.store.remove_infrastructure("gone")
+        self.plant_removal_leftovers("gone")
+        self.assertEqual(self.store.attached(), [])
+        self.store.add_infrastructure("gone", {"again": True})
+        self.assertEqual((self.store.attached(), self.store.notification("gone")), ([], None))
+        self.assertTrue(self.store.attach("gone"))
+
     def test_remove_infrastructure_is_idempotent(self) -> None:
         self.populate("infra")
         self.store.remove_infrastructure("infra")
@@ -240,12 +269,16 @@ class StoreConformance(Mixin):
             "append_event": lambda: self.store.append_event(Event("nope", "infrastart", 1.0)),
             "append_events": lambda: self.store.append_events([Event("nope", "infrastart", 1.0)]),
             "update_infrastructure": lambda: self.store.update_infrastructure("nope", {}),
+            "attach": lambda: self.store.attach("nope"),
+            "set_notification": lambda: self.store.set_notification("nope", {"url": "x"}),
+            "set_notification None": lambda: self.store.set_notification("nope", None),
         }
         for name, write in writes.items():
             with self.subTest(name), self.assertRaises(InfrastructureNotFound):
                 write()
         self.assertEqual(self.snapshot("nope"),
                          (None, False, {}, {}, None, PendingScaling(), [], None))
+        self.assertEqual((self.store.attached(), self.store.notification("nope")), ([], None))
 
     def test_failed_instances_are_archived_by_node_id(self) -> None:
         self.store.add_infrastructure("infra", {})
@@ -421,6 +454,75 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.events("infra"), [single, batch[0], batch[2]])
         self.assertEqual(self.store.events("other"), [batch[1]])
 
+    def test_events_read_back_carry_growing_cursors_the_appended_ones_do_not(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        self.store.append_event(Event("infra", "infrastart", 1.0, seq=10**9))
+        self.store.append_event(Event("other", "noise", 1.5))
+        self.store.append_events([Event("infra", "nodecreating", 2.0, seq=10**9),
+                                  Event("other", "noise", 2.5), Event("infra", "nodecreated", 3.0)])
+        cursors = [event.seq for event in self.store.events("infra")]
+        self.assertEqual(len(cursors), 3)
+        self.assertGreater(cursors[0], 0)
+        self.assertEqual(cursors, sorted(set(cursors)))
+        self.assertLess(cursors[-1], 10**9)     # the store's cursor, not the appended field
+        self.assertEqual(self.open_store().events("infra")[-1].seq, cursors[-1])
+
+    def test_events_after_a_cursor_are_the_oldest_limit_after_it(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        for number in range(6):
+            self.store.append_event(Event("infra", f"e{number}", float(number)))
+            self.store.append_event(Event("other", "noise", float(number)))
+        every = self.store.events("infra")
+        names = [event.name for event in every]
+        self.assertEqual(names, [f"e{number}" for number in range(6)])
+        windows = {
+            "after the second": (self.store.events("infra", after=every[1].seq), names[2:]),
+            "the oldest two after it": (self.store.events("infra", after=every[1].seq, limit=2),
+                                        names[2:4]),
+            "the oldest from the start": (self.store.events("infra", limit=1), names[:1]),
+            "a limit beyond the end": (self.store.events("infra", after=every[3].seq, limit=99),
+                                       names[4:]),
+            "after the last": (self.store.events("infra", after=every[-1].seq), []),
+            "a limit of none": (self.store.events("infra", limit=0), []),
+            "a negative cursor": (self.store.events("infra", after=-5), names),
+            "an unknown infrastructure": (self.store.events("unknown", after=0, limit=3), []),
+        }
+        for name, (events, expected) in windows.items():
+            with self.subTest(name):
+                self.assertEqual([event.name for event in events], expected)
+        self.assertEqual([event.seq for event in self.store.events("infra", after=every[1].seq,
+                                                                   limit=2)],
+                         [event.seq for event in every[2:4]])
+        with self.assertRaises(ValueError):
+            self.store.events("infra", limit=-1)
+
+    def test_paging_with_the_last_cursor_sees_every_event_once(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.append_events([Event("infra", f"e{number}", 0.0) for number in range(5)])
+        seen: list[str] = []
+        cursor = 0
+        for round_ in range(3):
+            while page := self.store.events("infra", after=cursor, limit=2):
+                seen.extend(event.name for event in page)
+                cursor = page[-1].seq
+            self.store.append_event(Event("infra", f"late{round_}", 0.0))
+        self.assertEqual(seen, [f"e{number}" for number in range(5)] + ["late0", "late1"])
+        self.assertEqual([event.name for event in self.store.events("infra", after=cursor)],
+                         ["late2"])
+
+    def test_a_new_infrastructure_of_a_removed_id_starts_a_new_log(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.append_events([Event("infra", "old", 1.0), Event("infra", "old", 2.0)])
+        self.store.remove_infrastructure("infra")
+        self.assertEqual(self.store.events("infra"), [])
+        self.store.add_infrastructure("infra", {})
+        self.store.append_event(Event("infra", "new", 3.0))
+        [event] = self.store.events("infra")
+        self.assertEqual((event.name, self.store.events("infra", after=0)), ("new", [event]))
+        self.assertGreater(event.seq, 0)
+
     def test_a_cleared_failing_period_stays_cleared_and_starts_again(self) -> None:
         store = self.store
         store.add_infrastructure("infra", {})
@@ -430,6 +532,109 @@ class StoreConformance(Mixin):
         self.assertEqual(store.failing_period("infra", "w1", False, now=26.0), 0.0)
         self.assertEqual(store.failing_period("infra", "w1", True, now=30.0), 0.0)
         self.assertEqual(store.failing_period("infra", "w1", True, now=32.0), 2.0)
+
+    # --- the attached set -------------------------------------------------
+    def test_attaching_and_detaching_say_whether_anything_changed(self) -> None:
+        for infra_id in ("b", "a", "c"):
+            self.store.add_infrastructure(infra_id, {})
+        self.assertEqual(self.store.attached(), [])
+        self.assertEqual([self.store.attach(infra_id) for infra_id in ("c", "a", "c")],
+                         [True, True, False])
+        self.assertEqual(self.store.attached(), ["a", "c"])
+        self.assertEqual([self.store.detach(infra_id) for infra_id in ("c", "c", "b", "unknown")],
+                         [True, False, False, False])
+        self.assertEqual(self.store.attached(), ["a"])
+        self.assertTrue(self.store.attach("c"))
+        self.assertEqual(self.store.attached(), ["a", "c"])
+
+    def test_an_unknown_infrastructure_cannot_be_attached(self) -> None:
+        with self.assertRaises(InfrastructureNotFound) as caught:
+            self.store.attach("nope")
+        self.assertIn("nope", str(caught.exception))
+        self.assertEqual(self.store.attached(), [])
+
+    def test_the_attached_set_outlives_the_store_that_wrote_it_and_is_per_namespace(
+            self) -> None:
+        names = ["z.z", "$dollar", "50%", "ñ", "a:b@c"]
+        for infra_id in names:
+            self.store.add_infrastructure(infra_id, {})
+            self.store.attach(infra_id)
+        self.assertEqual(self.open_store().attached(), sorted(names))
+        bob = self.open_store(user="bob")
+        other = self.open_store(prefix="other:")
+        for store in (bob, other):
+            self.assertEqual(store.attached(), [])
+            self.assertFalse(store.detach("ñ"))
+            store.add_infrastructure("mine", {})
+            store.attach("mine")
+            self.assertEqual(store.attached(), ["mine"])
+        self.assertEqual(self.store.attached(), sorted(names))
+
+    # --- service members --------------------------------------------------
+    def test_members_are_alive_until_their_announcement_expires(self) -> None:
+        self.store.announce("svc-b", ttl=10, now=100.0)
+        self.store.announce("svc-a", ttl=30, now=100.0)
+        self.assertEqual(self.store.members(now=100.0), ["svc-a", "svc-b"])
+        self.assertEqual(self.store.members(now=109.9), ["svc-a", "svc-b"])
+        self.assertEqual(self.store.members(now=110.0), ["svc-a"])
+        self.assertEqual(self.store.members(now=130.0), [])
+
+    def test_announcing_again_refreshes_a_member(self) -> None:
+        self.store.announce("svc-a", ttl=10, now=100.0)
+        self.store.announce("svc-b", ttl=10, now=100.0)
+        self.store.announce("svc-a", ttl=10, now=108.0)
+        self.assertEqual(self.store.members(now=115.0), ["svc-a"])
+        self.store.announce("svc-b", ttl=10, now=116.0)     # back after it expired
+        self.assertEqual(self.store.members(now=117.0), ["svc-a", "svc-b"])
+
+    def test_a_withdrawn_member_is_gone_at_once(self) -> None:
+        self.store.announce("svc-a", ttl=60, now=100.0)
+        self.store.announce("svc-b", ttl=60, now=100.0)
+        self.store.withdraw("svc-a")
+        self.store.withdraw("svc-a")
+        self.store.withdraw("never-there")
+        self.assertEqual(self.store.members(now=101.0), ["svc-b"])
+
+    def test_members_are_per_namespace_and_seen_by_every_store_of_it(self) -> None:
+        names = ["host-1:4242", "host@2", "ñ 3"]
+        for name in names:
+            self.store.announce(name, ttl=60, now=100.0)
+        self.assertEqual(self.open_store().members(now=101.0), sorted(names))
+        self.assertEqual(self.open_store(user="bob").members(now=101.0), [])
+        other = self.open_store(prefix="other:")
+        self.assertEqual(other.members(now=101.0), [])
+        other.announce("svc-x", ttl=60, now=100.0)
+        self.assertEqual(self.store.members(now=101.0), sorted(names))
+
+    def test_members_use_the_wall_clock_unless_given_a_time(self) -> None:
+        self.store.announce("svc-a", ttl=60)
+        self.assertEqual(self.store.members(), ["svc-a"])
+        self.assertEqual(self.store.members(now=time.time() - 1), ["svc-a"])
+        self.assertEqual(self.store.members(now=time.time() + 61), [])
+
+    def test_a_member_needs_a_name_and_a_positive_ttl(self) -> None:
+        for member, ttl in (("svc-a", 0), ("svc-a", -1), ("", 10)):
+            with self.subTest(member=member, ttl=ttl), self.assertRaises(ValueError):
+                self.store.announce(member, ttl=ttl, now=100.0)
+        self.assertEqual(self.store.members(now=100.0), [])
+
+    # --- notification settings --------------------------------------------
+    def test_notification_settings_round_trip_and_are_replaced_or_removed(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        self.assertIsNone(self.store.notification("infra"))
+        self.assertIsNone(self.store.notification("unknown"))
+        self.store.set_notification("infra", {"url": "http://hooks/a", "extra": AWKWARD})
+        self.store.set_notification("other", {})
+        self.assertEqual(self.store.notification("infra"),
+                         {"url": "http://hooks/a", "extra": AWKWARD})
+        self.store.set_notification("infra", {"url": "http://hooks/b"})
+        self.assertEqual(self.open_store().notification("infra"), {"url": "http://hooks/b"})
+        self.store.set_notification("infra", None)
+        self.store.set_notification("infra", None)
+        self.assertIsNone(self.store.notification("infra"))
+        self.assertEqual(self.store.notification("other"), {})
+        self.assertIsNone(self.open_store(user="bob").notification("other"))
 
     # --- namespaces -------------------------------------------------------
     def test_users_namespaces_are_isolated(self) -> None:

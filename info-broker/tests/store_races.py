@@ -134,6 +134,20 @@ class ProcessRaces(Mixin):
                              [float(index) for index in range(WRITES)])
 
 
+    def test_of_two_processes_attaching_at_once_exactly_one_is_told_it_was_new(self) -> None:
+        for round_ in range(ROUNDS):
+            infra_id = f"attach-{round_}"
+            self.store.add_infrastructure(infra_id, {})
+            start = CONTEXT.Barrier(2)
+
+            def attach(store: Store) -> bool:
+                start.wait(WAIT)
+                return store.attach(infra_id)
+
+            self.assertEqual(sorted(self.in_processes(attach, attach)), [False, True])
+        self.assertEqual(self.store.attached(), [f"attach-{round_}" for round_ in range(ROUNDS)])
+
+
 class InterleavedGrants(Mixin):
     store: Store
 

@@ -16,6 +16,7 @@ from typing import ClassVar
 import pymongo
 
 from occo.infobroker.store.base import Store, StoreError
+from occo.infobroker.store.codec import encode
 from occo.infobroker.store.mongodb import MongoStore
 
 from .servers import Server, start_mongo
@@ -64,6 +65,11 @@ class MongoConformanceTest(StoreConformance, InterleavedGrants, InterleavedQueue
         self.client[DATABASE]["schema"].update_one(
             {"ns": f"{self.run_prefix}alice@"}, {"$set": {"version": version}}, upsert=True)
 
+    def plant_removal_leftovers(self, infra_id: str) -> None:
+        self.client[DATABASE]["infrastructures"].update_one(
+            {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id},
+            {"$set": {"attached": True, "notification": encode({"stale": True})}}, upsert=True)
+
     def stored_description(self, infra_id: str) -> str:
         return self.client[DATABASE]["infrastructures"].find_one(
             {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id})["description"]
@@ -76,6 +82,8 @@ class MongoConformanceTest(StoreConformance, InterleavedGrants, InterleavedQueue
 
     def test_an_infrastructure_is_one_document_and_removal_keeps_only_its_tombstone(self) -> None:
         self.populate("infra")
+        self.store.attach("infra")
+        self.store.set_notification("infra", {"url": "http://hooks/infra"})
         documents = self.client[DATABASE]["infrastructures"]
         query = {"ns": f"{self.run_prefix}alice@", "infra_id": "infra"}
         self.assertEqual(documents.count_documents(query), 1)

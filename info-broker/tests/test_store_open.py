@@ -109,9 +109,17 @@ class CodecTest(unittest.TestCase):
         event = Event("infra", "nodecreated", 2.25, {"node": "web"})
         pending = PendingScaling(3, 1, ("node-1", "10.0.0.1"))
         self.assertEqual(decode_lease(encode_record(lease)), lease)
-        self.assertEqual(decode_event(encode_record(event)), event)
+        self.assertEqual(decode_event(encode_record(event), 7), event)
+        self.assertEqual(decode_event(encode_record(event), 7).seq, 7)
         self.assertEqual(decode_pending(encode_record(pending)), pending)
         self.assertEqual(decode_pending(None), PendingScaling())
+
+    def test_an_events_cursor_is_not_stored_but_given_by_the_store(self) -> None:
+        event = Event("infra", "nodecreated", 2.25, {"node": "web"}, seq=41)
+        self.assertNotIn("seq", json.loads(encode_record(event))["data"])
+        self.assertEqual(encode_record(event), encode_record(Event("infra", "nodecreated", 2.25,
+                                                                   {"node": "web"})))
+        self.assertEqual(decode_event(encode_record(event), 3).seq, 3)
 
 
 class BackendHelpersTest(unittest.TestCase):

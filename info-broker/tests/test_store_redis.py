@@ -15,6 +15,7 @@ from typing import ClassVar
 import redis
 
 from occo.infobroker.store.base import Event, LeaseOwner, Store, StoreError
+from occo.infobroker.store.codec import encode
 from occo.infobroker.store.redis import INFRASTRUCTURE_KEYS, NAMESPACE_KEYS, RedisStore
 
 from .servers import Server, free_port, redis_service, start_redis
@@ -61,6 +62,11 @@ class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants,
     def stored_description(self, infra_id: str) -> str:
         return self.client.get(f"{self.namespace('alice')}{infra_id}:description")
 
+    def plant_removal_leftovers(self, infra_id: str) -> None:
+        self.client.sadd(f"{self.namespace('alice')}attached", infra_id)
+        self.client.set(f"{self.namespace('alice')}{infra_id}:notification",
+                        encode({"stale": True}))
+
     def delete_written_keys(self) -> None:
         """Every key of the namespaces used, found through the index sets: no scan."""
         for user, prefix in self.users:
@@ -95,11 +101,21 @@ class StartedRedisTest(RedisCase, unittest.TestCase):
     def test_removal_leaves_no_key_of_the_infrastructure(self) -> None:
         self.populate("infra")
         self.store.acquire_lease("infra", LeaseOwner("h", 1, "c"), now=0)
+        self.store.attach("infra")
+        self.store.set_notification("infra", {"url": "http://hooks/infra"})
         namespace = self.namespace("alice")
         self.store.remove_infrastructure("infra")
         self.assertEqual(self.client.exists(*(f"{namespace}infra:{name}"
                                               for name in INFRASTRUCTURE_KEYS)), 0)
         self.assertFalse(self.client.hexists(f"{namespace}leases", "infra"))
+        self.assertFalse(self.client.sismember(f"{namespace}attached", "infra"))
+
+    def test_event_cursors_are_list_positions_and_members_a_sorted_set(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.append_events([Event("infra", f"e{number}", 0.0) for number in range(3)])
+        self.assertEqual([event.seq for event in self.store.events("infra")], [1, 2, 3])
+        self.store.announce("svc-a", ttl=10, now=100.0)
+        self.assertEqual(self.client.zscore(f"{self.namespace('alice')}members", "svc-a"), 110.0)
 
     def test_events_are_stored_under_the_original_key_layout(self) -> None:
         self.store.add_infrastructure("infra", {})

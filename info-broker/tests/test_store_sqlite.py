@@ -9,6 +9,7 @@ import unittest.mock
 from pathlib import Path
 
 from occo.infobroker.store.base import SCHEMA_VERSION, Event, PendingScaling, Store, StoreError
+from occo.infobroker.store.codec import encode
 from occo.infobroker.store.sqlite import SqliteStore
 
 from .store_conformance import StoreConformance, old_request
@@ -58,6 +59,13 @@ class SqliteConformanceTest(StoreConformance, SqliteCase):
                              (infra_id,)).fetchone()[0]
         db.close()
         return doc
+
+    def plant_removal_leftovers(self, infra_id: str) -> None:
+        with sqlite3.connect(self.path) as db:
+            db.execute("INSERT INTO attached VALUES ('alice@', ?)", (infra_id,))
+            db.execute("INSERT INTO notifications VALUES ('alice@', ?, ?)",
+                       (infra_id, encode({"stale": True})))
+        db.close()
 
 
 class SqliteRacesTest(ProcessRaces, SqliteCase):
@@ -152,3 +160,51 @@ class SqliteUpgradeTest(SqliteCase):
             self.assertEqual(store.pending_scaling("infra", "web"), PendingScaling(named=("b2",)))
             self.assertEqual(store.get_infrastructure("infra"),
                              {"infra_id": "infra", "nodes": ["web"]})
+
+    def test_the_tables_added_since_schema_1_are_made_and_its_events_get_cursors(self) -> None:
+        with self.make_store("alice", "") as store:
+            [old] = store.events("infra")
+            self.assertEqual((old.name, old.seq), ("infrastart", 1))
+            store.append_event(Event("infra", "upgraded", 2.0))
+            self.assertEqual([event.name for event in store.events("infra", after=old.seq)],
+                             ["upgraded"])
+            self.assertTrue(store.attach("infra"))
+            store.set_notification("infra", {"url": "http://hooks/infra"})
+            store.announce("svc-a", ttl=10, now=100.0)
+        with self.make_store("alice", "") as store:
+            self.assertEqual(store.attached(), ["infra"])
+            self.assertEqual(store.notification("infra"), {"url": "http://hooks/infra"})
+            self.assertEqual(store.members(now=101.0), ["svc-a"])
+        self.assertEqual(self.rows("PRAGMA user_version"), [(SCHEMA_VERSION,)])
+
+
+class SqliteAddedTablesTest(SqliteCase):
+    """A file of this schema version written before the attached set, notification settings
+    and service members were kept: the tables are added, and nothing else changes."""
+
+    ADDED = ("attached", "notifications", "members")
+
+    def test_an_older_file_of_this_version_gets_the_added_tables(self) -> None:
+        with self.make_store("alice", "") as store:
+            store.add_infrastructure("infra", {"nodes": ["web"]})
+            store.append_event(Event("infra", "infrastart", 1.0))
+        with sqlite3.connect(self.path) as db:
+            for table in self.ADDED:
+                db.execute(f"DROP TABLE {table}")
+        db.close()
+        with self.make_store("alice", "") as store:
+            self.assertEqual(store.attached(), [])
+            self.assertTrue(store.attach("infra"))
+            store.set_notification("infra", {"url": "http://hooks/infra"})
+            store.announce("svc-a", ttl=10, now=100.0)
+            self.assertEqual((store.attached(), store.notification("infra"),
+                              store.members(now=101.0)),
+                             (["infra"], {"url": "http://hooks/infra"}, ["svc-a"]))
+            self.assertEqual(store.get_infrastructure("infra"), {"nodes": ["web"]})
+            self.assertEqual([event.name for event in store.events("infra")], ["infrastart"])
+        with sqlite3.connect(self.path) as db:
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
+            self.assertEqual(sorted(row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?)",
+                self.ADDED)), sorted(self.ADDED))
+        db.close()

@@ -18,6 +18,7 @@ from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
 from occo.resourcehandler.base import PermanentError, TransientError
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
+from occo.util.cancel import Cancellation
 from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
@@ -460,17 +461,18 @@ class CancelTest(SimCloudCase):
                    "app_node": [simcloud_definition(self.cloud)]},
             ("web", "web_node"), ("app", "app_node"))
         engine = world.engine()
+        cancel = Cancellation()
         booting = []
 
         def cancel_when_both_boot(name, step):
             if step is Step.BOOTING:
                 booting.append(name)
                 if len(booting) == 2:
-                    threading.Thread(target=engine.cancel).start()
+                    threading.Thread(target=cancel.cancel).start()
         world.progress.hook = cancel_when_both_boot
         with self.assertLogs("occo.infraprocessor.engine", "INFO") as logs:
             result = world.execute(engine, CreateNodes("web", 2, NOTHING),
-                                   CreateNodes("app", 1, frozenset({"web"})))
+                                   CreateNodes("app", 1, frozenset({"web"})), cancel=cancel)
         self.assertEqual(len(logs.output), 2)
         self.assertTrue(result.cancelled)
         self.assertEqual([(r.outcome, r.node_id is None) for r in result.of("web")],
@@ -481,17 +483,19 @@ class CancelTest(SimCloudCase):
         self.assertEqual(world.records(), {})
         self.assertEqual(world.store.failed_instances(world.infra_id), {})
 
-    def test_a_cancelled_engine_starts_nothing(self):
+    def test_a_cancelled_token_starts_nothing(self):
         world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
                             ("web", "web_node"))
         self.assertTrue(world.execute(world.engine(), CreateNodes("web", 1, NOTHING)).ok)
         (node_id,) = records = world.records()
         events = world.event_names()
         engine = world.engine()
-        engine.cancel()
+        cancel = Cancellation()
+        cancel.cancel()
         result = world.execute(engine, CreateInfrastructure(world.infra_id),
                                DropNode("web", node_id, "requested"),
-                               CreateNodes("web", 1, NOTHING), DropInfrastructure(world.infra_id))
+                               CreateNodes("web", 1, NOTHING), DropInfrastructure(world.infra_id),
+                               cancel=cancel)
         self.assertTrue(result.cancelled)
         self.assertEqual({r.node_id: r.outcome for r in result.nodes},
                          {node_id: Outcome.CANCELLED, None: Outcome.CANCELLED})

@@ -43,6 +43,7 @@ from occo.resourcehandler.guard import ResourceHandlers
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
 from occo.resourcehandler.simcloud.process import SimCloudProcess
 from occo.resourcehandler.simcloud.testing import SimCloudTestCase
+from occo.util.cancel import Cancellation
 from occo.util.config import Settings
 from occo.util.nodes import ResolvedNode
 
@@ -152,9 +153,11 @@ class EngineWorld:
                    "strategy": "first", **options}
         return Engine(self.store, self.router, handlers or self.handlers, **options)
 
-    def execute(self, engine: Engine, *instructions: Instruction) -> ExecutionResult:
+    def execute(self, engine: Engine, *instructions: Instruction,
+                cancel: Cancellation | None = None) -> ExecutionResult:
         """Execute under a new lease."""
-        return engine.execute(self.infra_id, instructions, self.nodes, fence=self.lease())
+        return engine.execute(self.infra_id, instructions, self.nodes, fence=self.lease(),
+                              cancel=cancel)
 
     def lease(self, now: float | None = None) -> int:
         """Take the infrastructure's lease (over any other, with a `now` past its end)."""

@@ -193,6 +193,21 @@ class ReadSettingsTest(IsolatedEnvironment):
         self.assertTrue(settings.dry_run)
         self.assertEqual(dict(settings.plugins), {})
 
+    def test_the_rest_service_settings_are_read_with_the_token_file_beside_the_config(self):
+        settings = self.read("rest: {auth: none, token_file: tokens, interval: 2, workers: 8,\n"
+                             "       max_body: 4096}\n")
+        self.assertEqual((settings.rest.auth, settings.rest.interval, settings.rest.workers,
+                          settings.rest.max_body), ("none", 2.0, 8, 4096))
+        self.assertEqual(settings.rest.token_file, self.root / "conf" / "tokens")
+        self.assertEqual(self.read("").rest.token_file.name, "rest-token")
+
+    def test_bad_rest_service_settings_are_each_refused_with_their_line(self):
+        problems = self.problems("rest:\n  auth: basic\n  interval: 0\n  workers: -1\n")
+        self.assertEqual([(p.location.line, p.message) for p in problems],
+                         [(2, "rest auth 'basic' is not known"),
+                          (3, "'interval' in rest must be more than 0"),
+                          (4, "'workers' in rest must be more than 0")])
+
     def test_an_original_uds_other_than_redis_is_refused(self):
         [problem] = self.problems("components:\n  uds: !UDS {protocol: dict}\n")
         self.assertIn("protocol 'dict' is not supported", problem.message)

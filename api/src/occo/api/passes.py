@@ -1,6 +1,6 @@
 """Running an enactor pass from a command: Ctrl+C, progress, the result's table and exit code.
 
-The first Ctrl+C cancels the engine: nothing new starts, what is in flight
+The first Ctrl+C cancels the command's token: nothing new starts, what is in flight
 finishes or is rolled back, and the state left is consistent (exit 130). A
 second Ctrl+C stops at once; the records written before any cloud call let
 the next pass recover what was left half-done.
@@ -15,31 +15,36 @@ from contextlib import contextmanager
 from types import FrameType
 
 from occo.enactor.outcome import PassResult
-from occo.infraprocessor.engine import Engine, RecoveryReport
+from occo.infraprocessor.engine import RecoveryReport
+from occo.util.cancel import Cancellation
 
 from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from .display import print_plan, print_rows
 
 
 @contextmanager
-def cancel_on_interrupt(engine: Engine, prog: str) -> Iterator[None]:
-    """Turn the first SIGINT into `engine.cancel()`; the second interrupts as usual."""
+def cancel_on_interrupt(prog: str) -> Iterator[Cancellation]:
+    """`with cancel_on_interrupt(prog) as cancel:` the first SIGINT cancels `cancel`; the
+    second interrupts as usual."""
+    cancel = Cancellation()
+
     def interrupted(signum: int, frame: FrameType | None) -> None:
-        if engine.cancelled:
+        if cancel.cancelled:
             raise KeyboardInterrupt
         print(f"{prog}: cancelling: starting nothing new, finishing or rolling back what is in "
               "flight (Ctrl+C again to stop at once; the next pass recovers)", file=sys.stderr)
-        engine.cancel()
+        cancel.cancel()
     previous = signal.signal(signal.SIGINT, interrupted)
     try:
-        yield
+        yield cancel
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_pass(engine: Engine, prog: str, action: Callable[[], PassResult]) -> PassResult:
-    with cancel_on_interrupt(engine, prog):
-        return action()
+def run_pass(prog: str, action: Callable[[Cancellation], PassResult]) -> PassResult:
+    """`action(cancel)` with Ctrl+C cancelling it."""
+    with cancel_on_interrupt(prog) as cancel:
+        return action(cancel)
 
 
 def exit_code(result: PassResult) -> int:

@@ -18,12 +18,14 @@ A dry run plans from the recorded state: no cloud is asked, nothing is written.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from occo.compiler import StaticDescription
 from occo.infobroker.store import DEFAULT_LEASE_TTL, Event, LeaseOwner, Store
 from occo.infraprocessor.engine import Engine, InstanceStatus, by_name, recorded
 from occo.infraprocessor.instructions import DropInfrastructure
+from occo.util.cancel import Cancellation
 
 from .lease import HeldLease
 from .outcome import PassResult, forgetting, rows_after, rows_of, unknown
@@ -48,15 +50,17 @@ class Enactor:
         self.clock = clock
 
     def make_a_pass(self, infra_id: str, *, description: StaticDescription | None = None,
-                    hold: Mapping[str, str] | None = None) -> PassResult:
+                    hold: Mapping[str, str] | None = None,
+                    cancel: Cancellation | None = None) -> PassResult:
         """One pass; `description` first replaces the stored one (reconfiguration); the nodes
         `hold` names (node name -> why) are not created this pass, nor what waits for them.
+        Cancelling `cancel` stops the pass's execution (nothing new starts).
 
         Raises `LeaseHeld` when another command holds the infrastructure, and
         `InfrastructureNotFound` for an unknown id; node failures are rows of
         the result, not exceptions.
         """
-        with self._lease(infra_id) as lease:
+        with self._lease(infra_id, cancel) as (lease, stop):
             recovery = self.engine.recover(infra_id, fence=lease.token)
             if description is not None:
                 self.store.update_infrastructure(infra_id, description.to_dict(),
@@ -68,7 +72,7 @@ class Enactor:
                 plan = held_back(plan, hold)
             self._store_scaling(plan, lease.token)
             execution = self.engine.execute(infra_id, plan.actions, static.nodes,
-                                            fence=lease.token)
+                                            fence=lease.token, cancel=stop)
             lease.check()
             if execution.ok and plan.actions:
                 self.store.append_event(Event(infra_id, "infraready", self.clock()))
@@ -83,7 +87,8 @@ class Enactor:
         before = recorded(self.store, infra_id) if exists else []
         return PassResult(infra_id, self._plan(static, before, stored=exists), rows_of(before))
 
-    def destroy(self, infra_id: str, *, forget: bool = False) -> PassResult:
+    def destroy(self, infra_id: str, *, forget: bool = False,
+                cancel: Cancellation | None = None) -> PassResult:
         """Drop every instance, then the infrastructure; forget it only if all went well.
 
         `forget`: forget it all the same once everything that can be dropped
@@ -91,7 +96,7 @@ class Enactor:
         left behind in its cloud, for the user to remove by hand.
         """
         self.static(infra_id)      # InfrastructureNotFound before taking a lease
-        with self._lease(infra_id) as lease:
+        with self._lease(infra_id, cancel) as (lease, stop):
             recovery = self.engine.recover(infra_id, fence=lease.token)
             before = recorded(self.store, infra_id)
             # DropInfrastructure drops every instance itself, then what the clouds still
@@ -99,7 +104,8 @@ class Enactor:
             # whose drop fails
             actions = (DropInfrastructure(infra_id),)
             plan = Plan(infra_id, actions, {}, {})
-            execution = self.engine.execute(infra_id, actions, {}, fence=lease.token)
+            execution = self.engine.execute(infra_id, actions, {}, fence=lease.token,
+                                            cancel=stop)
             lease.check()
             result = PassResult(infra_id, plan, rows_after(execution, before, {}), recovery,
                                 execution, recovery.problems + execution.problems)
@@ -112,9 +118,15 @@ class Enactor:
     def static(self, infra_id: str) -> StaticDescription:
         return StaticDescription.from_dict(self.store.get_infrastructure(infra_id))
 
-    def _lease(self, infra_id: str) -> HeldLease:
-        return HeldLease(self.store, infra_id, open_store=self.open_store, owner=self.owner,
-                         ttl=self.lease_ttl, on_lost=self.engine.interrupt)
+    @contextmanager
+    def _lease(self, infra_id: str,
+               cancel: Cancellation | None) -> Iterator[tuple[HeldLease, Cancellation]]:
+        """The lease, and the pass's own token: cancelled with `cancel`, or alone when the
+        lease is lost (that pass stops; the caller's next pass is free to run)."""
+        with (cancel or Cancellation()).child() as stop, \
+                HeldLease(self.store, infra_id, open_store=self.open_store, owner=self.owner,
+                          ttl=self.lease_ttl, on_lost=stop.cancel) as lease:
+            yield lease, stop
 
     def _plan(self, static: StaticDescription, statuses: Sequence[InstanceStatus], *,
               stored: bool = True) -> Plan:
@@ -127,7 +139,8 @@ class Enactor:
                          {name: self.store.get_target_count(infra_id, name) for name in names},
                          {name: self.store.pending_scaling(infra_id, name)
                           for name in names},
-                         infrastructure_exists=bool(statuses) or (stored and self._started(infra_id)))
+                         infrastructure_exists=bool(statuses)
+                         or (stored and self._started(infra_id)))
 
     def _started(self, infra_id: str) -> bool:
         return any(event.name == "infrastart" for event in self.store.events(infra_id))

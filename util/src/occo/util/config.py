@@ -136,12 +136,22 @@ class PluginSettings:
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
+def default_token_file() -> Path:
+    return Path.home() / ".occopus" / "rest-token"
+
+
 @dataclass(frozen=True)
 class RestSettings:
-    """Where the REST service listens unless told otherwise on its command line."""
+    """The REST service: where it listens unless told otherwise on its command line, who may
+    call it, and how it maintains the infrastructures attached to it."""
 
     host: str = "127.0.0.1"
     port: int = 5000
+    auth: str = "token"             # "token": bearer tokens; "none": loopback only
+    token_file: Path = field(default_factory=default_token_file)
+    interval: float = 10.0          # seconds between two passes of an attached infrastructure
+    workers: int = 4                # passes run at once by one service process
+    max_body: int = 1024 * 1024     # bytes a request body may have (413 above)
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,15 @@ LIMITS = Schema("limits", {
 REST = Schema("rest", {
     "host": Field("str", doc="the address the REST service listens on"),
     "port": Field("int", doc="the port the REST service listens on"),
+    "auth": Field("str", doc="token (bearer tokens, the default) or none (no authentication: "
+                             "the service then listens only on a loopback address)"),
+    "token_file": Field("str", doc="the file of the tokens the service accepts, a line each "
+                                   "(default ~/.occopus/rest-token, made on first start); "
+                                   "relative to this file"),
+    "interval": Field("number", doc="seconds between two passes of an attached infrastructure "
+                                    "(default 10)"),
+    "workers": Field("int", doc="passes one service process runs at once (default 4)"),
+    "max_body": Field("int", doc="the most bytes a request body may have (default 1 MiB)"),
 })
 
 LEGACY_UDS = Schema("components.uds", {
@@ -305,6 +324,18 @@ def _check_rules(data: dict, components: dict, problems: Problems) -> None:
         value = _given(limits, key, 1)
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
             problems.add(f"'{key}' in limits must be at least 1", location_of(limits, key))
+    _check_rest(_section(data, "rest") or _section(components, "rest"), problems)
+
+
+def _check_rest(section: dict, problems: Problems) -> None:
+    auth = _given(section, "auth", "token")
+    if auth not in ("token", "none"):
+        problems.add(f"rest auth {auth!r} is not known", location_of(section, "auth"),
+                     "write 'token' (bearer tokens) or 'none' (loopback only)")
+    for key in ("interval", "workers", "max_body"):
+        value = _given(section, key, 1)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not value > 0:
+            problems.add(f"'{key}' in rest must be more than 0", location_of(section, key))
 
 
 def _check_store(section: dict, problems: Problems) -> None:
@@ -364,14 +395,21 @@ def _build(data: dict, components: dict, path: Path) -> Settings:
                                  if isinstance(plugins, dict) else {}),
         cmd_enabled=_given(data, "cmd_enabled", False),
         dry_run=_given(data, "dry_run", _given(components, "dry_run", False)),
-        rest=RestSettings(**{key: value for key, value in
-                             _given(data, "rest", _section(components, "rest")).items()
-                             if value is not None}),
+        rest=_build_rest(_given(data, "rest", _section(components, "rest")), path.parent),
         logging=to_plain(logging) if logging is not None else None,
         yaml=_build_load_limits(_section(data, "yaml"), path.parent),
         limits=InstanceLimits(**{key: value for key, value in _section(data, "limits").items()
                                  if value is not None}),
         config_file=FoundFile(CONFIG_SEARCH.what, path, "option"))
+
+
+def _build_rest(section: dict, base: Path) -> RestSettings:
+    given = {key: value for key, value in section.items() if value is not None}
+    if "token_file" in given:
+        given["token_file"] = base / Path(given["token_file"]).expanduser()
+    if "interval" in given:
+        given["interval"] = float(given["interval"])
+    return RestSettings(**given)
 
 
 def _build_store(data: dict, components: dict, base: Path) -> StoreSettings:

@@ -72,14 +72,15 @@ def body(argv: Sequence[str]) -> int:
                 raise SchemaError(cannot)
             return EXIT_OK
         if args.infra_id:
-            result = run_pass(session.engine, "occopus-build",
-                              lambda: session.enactor.make_a_pass(static.infra_id,
-                                                                  description=static))
+            result = run_pass("occopus-build",
+                              lambda cancel: session.enactor.make_a_pass(
+                                  static.infra_id, description=static, cancel=cancel))
         else:
             session.store.add_infrastructure(static.infra_id, static.to_dict())
             Infralist().add(static.infra_id)
-            result = run_pass(session.engine, "occopus-build",
-                              lambda: session.enactor.make_a_pass(static.infra_id))
+            result = run_pass("occopus-build",
+                              lambda cancel: session.enactor.make_a_pass(static.infra_id,
+                                                                         cancel=cancel))
     show(result, as_json=args.json, title=f"infrastructure {static.infra_id}")
     if not args.json:
         if not result.ok:

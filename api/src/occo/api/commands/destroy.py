@@ -44,8 +44,10 @@ def body(argv: Sequence[str]) -> int:
     settings = load(args.cfg, args.auth_data_path)
     with ProgressDisplay(live=False if args.json else None) as progress, \
             Session(settings, progress=progress) as session:
-        result = run_pass(session.engine, "occopus-destroy",
-                          lambda: session.enactor.destroy(args.infra_id, forget=args.forget))
+        result = run_pass("occopus-destroy",
+                          lambda cancel: session.enactor.destroy(args.infra_id,
+                                                                 forget=args.forget,
+                                                                 cancel=cancel))
     show(result, as_json=args.json, title=f"infrastructure {args.infra_id}")
     if result.ok:
         Infralist().remove(args.infra_id)

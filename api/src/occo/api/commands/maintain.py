@@ -24,7 +24,7 @@ from occo.util.errors import OccoError
 
 from ..backoff import CreateBackoff
 from ..changes import ChangesPrinter
-from ..cli import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, add_config_options, add_version_option,
+from ..cli import (EXIT_INTERRUPTED, EXIT_OK, add_config_options, add_version_option,
                    error_text)
 from ..display import ProgressDisplay, print_rows
 from ..passes import cancel_on_interrupt, exit_code, show
@@ -81,8 +81,8 @@ def body(argv: Sequence[str]) -> int:
             return _report(session, args)
         if args.cyclic:
             return _cyclic(session, args)
-        with cancel_on_interrupt(session.engine, "occopus-maintain"):
-            result = session.enactor.make_a_pass(args.infra_id)
+        with cancel_on_interrupt("occopus-maintain") as cancel:
+            result = session.enactor.make_a_pass(args.infra_id, cancel=cancel)
     show(result, as_json=args.json, title=f"infrastructure {args.infra_id}")
     return exit_code(result)
 
@@ -129,11 +129,12 @@ def _cyclic(session: Session, args: argparse.Namespace) -> int:
     """
     backoff = CreateBackoff(args.interval)
     printer = ChangesPrinter()
-    with cancel_on_interrupt(session.engine, "occopus-maintain"):
-        while not session.engine.cancelled:
+    with cancel_on_interrupt("occopus-maintain") as cancel:
+        while not cancel.cancelled:
             started = time.monotonic()
             try:
-                result = session.enactor.make_a_pass(args.infra_id, hold=backoff.hold())
+                result = session.enactor.make_a_pass(args.infra_id, hold=backoff.hold(),
+                                                     cancel=cancel)
                 backoff.record(result)
                 title = f"pass at {time.strftime('%H:%M:%S')}"
                 if args.json:
@@ -146,7 +147,5 @@ def _cyclic(session: Session, args: argparse.Namespace) -> int:
                 if args.infra_id not in session.store.list_infrastructures():
                     raise
                 print(f"occopus-maintain: pass failed: {error_text(error)}", file=sys.stderr)
-            deadline = started + args.interval
-            while not session.engine.cancelled and (left := deadline - time.monotonic()) > 0:
-                time.sleep(min(0.2, left))
-    return EXIT_INTERRUPTED if session.engine.cancelled else EXIT_ERROR
+            cancel.wait(max(0.0, started + args.interval - time.monotonic()))
+    return EXIT_INTERRUPTED

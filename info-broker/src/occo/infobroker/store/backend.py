@@ -1,4 +1,5 @@
-"""What every backend shares: the user namespace, one-line errors, no password in a message."""
+"""What every backend shares: the user namespace, one-line errors, no password in a message,
+and the checks of arguments that each backend turns into its own query."""
 from __future__ import annotations
 
 import functools
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 from occo.util.errors import ConfigurationError
 from occo.util.redact import redact_url
 
-from . import pending
+from . import leases, pending
 from .base import (InfrastructureExists, InfrastructureNotFound, PendingScaling, ScalingKind,
                    Store, StoreError)
 
@@ -48,6 +49,9 @@ WRITES = {
     "queue_scaling": "the scaling request", "consume_scaling": "the handled scaling requests",
     "acquire_lease": "the lease", "renew_lease": "the lease's renewal",
     "release_lease": "the lease's release", "failing_period": "the failing period",
+    "attach": "the attachment", "detach": "the detachment",
+    "announce": "the member's announcement", "withdraw": "the member's withdrawal",
+    "set_notification": "the notification settings",
 }
 
 
@@ -106,6 +110,25 @@ def busy(infra_id: str) -> StoreError:
     """The error of a write that lost `ATTEMPTS` compare-and-set rounds in a row."""
     return StoreError(f"infrastructure {infra_id} kept changing during a write",
                       hint="too many commands write it at once; run this one again")
+
+
+def event_window(after: int, limit: int | None) -> tuple[int, int | None]:
+    """`Store.events`' cursor and limit checked: a negative cursor reads from the first event
+    (a backend's index must never count from the end), a negative limit is a caller's bug."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"a limit of events to read is 0 or more, not {limit}")
+    return max(0, after), limit
+
+
+def member_expiry(member: str, ttl: float, now: float | None) -> tuple[float, float]:
+    """(now, when the member's announcement expires) of `Store.announce`, its arguments
+    checked as a lease's are."""
+    if not member:
+        raise ValueError("a service member needs a name")
+    if not ttl > 0:
+        raise ValueError(f"a service member needs a positive ttl, not {ttl}")
+    moment = leases.clock(now)
+    return moment, moment + ttl
 
 
 def pair(first: str, second: str) -> str:

@@ -12,8 +12,13 @@ did per OS user):
   (`PendingScaling`): a request for a million instances is one number, not a
   million records;
 - failing periods of unhealthy instances;
-- the event log of each infrastructure;
-- a lease lock per infrastructure, with a fencing token.
+- the event log of each infrastructure, read from a cursor (`Event.seq`);
+- a lease lock per infrastructure, with a fencing token;
+- the infrastructures a REST service keeps maintaining (the attached set), and
+  each one's notification settings, so that a restarted service takes them up
+  again;
+- the live processes (members) of that service, each until its announcement
+  expires, so that they can share the attached infrastructures among them.
 
 Every stored document is JSON with a schema version (`SCHEMA_VERSION`); a
 document of a newer version is refused rather than misread. Each backend also
@@ -135,6 +140,11 @@ class Event:
     name: str              # infrastart, nodecreating, nodecreated, ...
     timestamp: float
     data: dict[str, Any] = field(default_factory=dict)
+    # Where a read event sits in its infrastructure's log (> 0, growing with every append), for
+    # `Store.events(after=...)`; 0 on an event not read from a store. The store gives it, so it
+    # is not stored in the event's document, and it is no part of what the event says: an
+    # event read back equals the one appended.
+    seq: int = field(default=0, compare=False, metadata={"stored": False})
 
 
 class Store(abc.ABC):
@@ -264,8 +274,13 @@ class Store(abc.ABC):
             self.append_event(event)
 
     @abc.abstractmethod
-    def events(self, infra_id: str) -> list[Event]:
-        """The infrastructure's events in the order they were appended."""
+    def events(self, infra_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """The infrastructure's events after the cursor `after` (an event's `seq`; 0 for
+        the first), the oldest `limit` of them (all if None), in the order they were appended.
+
+        A reader that pages with the last `seq` it got sees every event once; a
+        negative `after` reads from the first, a negative `limit` is a ValueError.
+        """
 
     # --- leases -----------------------------------------------------------
     @abc.abstractmethod
@@ -289,6 +304,44 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
         """The live lease of an infrastructure, if any."""
+
+    # --- the attached set -------------------------------------------------
+    @abc.abstractmethod
+    def attach(self, infra_id: str) -> bool:
+        """Mark an infrastructure as maintained by the REST service; True if it was not
+        before. `InfrastructureNotFound` if unknown. Removal detaches it."""
+
+    @abc.abstractmethod
+    def detach(self, infra_id: str) -> bool:
+        """Stop maintaining an infrastructure; True if it was attached."""
+
+    @abc.abstractmethod
+    def attached(self) -> list[str]:
+        """Every attached infrastructure id, sorted."""
+
+    # --- service members --------------------------------------------------
+    @abc.abstractmethod
+    def announce(self, member: str, ttl: float, now: float | None = None) -> None:
+        """Register `member` (a process of the REST service), or refresh it, as alive
+        until now + ttl; `now` defaults to the wall clock, as for leases."""
+
+    @abc.abstractmethod
+    def members(self, now: float | None = None) -> list[str]:
+        """The members alive at `now`, sorted (expired ones may be pruned)."""
+
+    @abc.abstractmethod
+    def withdraw(self, member: str) -> None:
+        """Forget `member` at once, rather than when it expires (unknown: a no-op)."""
+
+    # --- notification settings --------------------------------------------
+    @abc.abstractmethod
+    def set_notification(self, infra_id: str, data: dict | None) -> None:
+        """Store the infrastructure's notification settings (None removes them);
+        `InfrastructureNotFound` if unknown. Removed with the infrastructure."""
+
+    @abc.abstractmethod
+    def notification(self, infra_id: str) -> dict | None:
+        """The infrastructure's notification settings, or None if it has none."""
 
     # --- lifecycle --------------------------------------------------------
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """Stored documents: JSON that carries the schema version, so a newer one is refused, never misread.
 
 Every backend stores the same text, `{"v": SCHEMA_VERSION, "data": ...}`; leases,
-events and pending scaling requests are stored as the JSON of their dataclass fields.
+events and pending scaling requests are stored as the JSON of their dataclass fields,
+but those the store itself gives (`metadata={"stored": False}`: an event's cursor).
 """
 from __future__ import annotations
 
@@ -77,8 +78,9 @@ def _fields(record: Any) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=None)
 def _field_names(cls: type) -> tuple[str, ...]:
-    """The field names of a dataclass type; () for any other type."""
-    return (tuple(field.name for field in dataclasses.fields(cls))
+    """The stored field names of a dataclass type; () for any other type."""
+    return (tuple(field.name for field in dataclasses.fields(cls)
+                  if field.metadata.get("stored", True))
             if dataclasses.is_dataclass(cls) else ())
 
 
@@ -87,6 +89,7 @@ def decode_lease(text: str | bytes) -> Lease:
     return Lease(**{**data, "owner": LeaseOwner(**data["owner"])})
 
 
-def decode_event(text: str | bytes) -> Event:
-    return Event(**decode(text))
+def decode_event(text: str | bytes, seq: int) -> Event:
+    """The event stored as `text`, at the cursor `seq` the store gives it."""
+    return Event(**{**decode(text), "seq": seq})
 

@@ -15,12 +15,16 @@ infrastructure existing, and either happens whole or not at all.
      scaling: [JSON [node name, request document]], oldest first: the old shape,
                              one request each, folded into `pending` when the
                              node's queue is next written
+     attached: true,         present while a REST service maintains it
+     notification: document, its notification settings
      generation: int,        incarnations of this id, numbering its events
-     event_seq: int}         events appended so far
+     event_seq: int}         events appended so far (kept on removal)
 
 Events, which only ever grow, are documents of `events` {ns, infra_id,
-generation, seq, doc}; node definitions are one document per namespace, and so
-is `schema` {ns, version}: the schema version of this layout. Opening a
+generation, seq, doc}: `seq` is an event's cursor, growing across
+incarnations of the id. Node definitions are one document per namespace, and
+so is `schema` {ns, version}: the schema version of this layout. Service
+members are documents of `members` {ns, member, expires_at}. Opening a
 namespace of a newer schema is refused; one of an older schema (or none yet)
 is upgraded: its descriptions are written again at this version, which an
 older Occopus, that knows no `schema`, refuses when it reads them. Names
@@ -43,8 +47,8 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, failure, namespace,
-                      not_found, translate_errors)
+from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, event_window, failure,
+                      member_expiry, namespace, not_found, translate_errors)
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
                    Store, StoreError)
 from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
@@ -53,7 +57,10 @@ from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 
 # An infrastructure's parts that removal clears; newest, generation and event_seq stay.
 PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "pending",
-         "scaling")
+         "scaling", "attached", "notification")
+# What a new infrastructure must not inherit from an earlier one of its id that an older
+# Occopus removed, knowing nothing of these parts.
+NEWER_PARTS = ("attached", "notification")
 DEFAULT_DATABASE = "occopus"
 
 HINT = "check that the MongoDB server runs and the url of the store settings"
@@ -86,6 +93,8 @@ class MongoStore(ChangedAtomically, Store):
                 [("ns", ASCENDING), ("infra_id", ASCENDING), ("seq", ASCENDING)], unique=True)
             self._schema = db["schema"]
             self._schema.create_index([("ns", ASCENDING)], unique=True)
+            self._members = db["members"]
+            self._members.create_index([("ns", ASCENDING), ("member", ASCENDING)], unique=True)
         except PyMongoError as error:
             if hasattr(self, "_client"):
                 self._client.close()
@@ -199,7 +208,7 @@ class MongoStore(ChangedAtomically, Store):
             self._infras.update_one(
                 {**self._id(infra_id), "description": {"$exists": False}},
                 {"$set": {"description": encode(description)}, "$inc": {"generation": 1},
-                 "$setOnInsert": {"newest": 0}},
+                 "$setOnInsert": {"newest": 0}, "$unset": {part: "" for part in NEWER_PARTS}},
                 upsert=True)
         except DuplicateKeyError:
             raise already_exists(infra_id) from None
@@ -306,14 +315,72 @@ class MongoStore(ChangedAtomically, Store):
         self._events.insert_one({**self._id(event.infra_id), "generation": counted["generation"],
                                  "seq": counted["event_seq"], "doc": encode_record(event)})
 
-    def events(self, infra_id: str) -> list[Event]:
-        """The events of the current incarnation of this id, in the order they were appended."""
+    def events(self, infra_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """The events of the current incarnation of this id, in the order they were appended;
+        the cursor is their `seq`."""
+        after, limit = event_window(after, limit)
         state = self._state(infra_id, "description", "generation")
-        if "description" not in state:
+        if "description" not in state or limit == 0:   # a limit of 0 is none to MongoDB
             return []
-        found = self._events.find({**self._id(infra_id), "generation": state["generation"]},
-                                  {"doc": 1}).sort("seq", ASCENDING)
-        return [decode_event(doc["doc"]) for doc in found]
+        found = self._events.find({**self._id(infra_id), "generation": state["generation"],
+                                   "seq": {"$gt": after}},
+                                  {"seq": 1, "doc": 1}).sort("seq", ASCENDING)
+        if limit is not None:
+            found = found.limit(limit)
+        return [decode_event(doc["doc"], doc["seq"]) for doc in found]
+
+    # --- the attached set -------------------------------------------------
+    def attach(self, infra_id: str) -> bool:
+        """A flag in the infrastructure's document, so that removal clears it atomically."""
+        for _ in range(ATTEMPTS):
+            if self._infras.update_one({**self._id(infra_id), "description": {"$exists": True},
+                                        "attached": {"$exists": False}},
+                                       {"$set": {"attached": True}}).matched_count:
+                return True
+            state = self._state(infra_id, "description", "attached")
+            if "description" not in state:
+                raise not_found(infra_id)
+            if "attached" in state:
+                return False
+            # detached between the write and the read: attach again
+        raise busy(infra_id)
+
+    def detach(self, infra_id: str) -> bool:
+        return bool(self._infras.update_one({**self._id(infra_id), "attached": {"$exists": True}},
+                                            {"$unset": {"attached": ""}}).matched_count)
+
+    def attached(self) -> list[str]:
+        return sorted(doc["infra_id"] for doc in self._infras.find(
+            {"ns": self._ns, "attached": True, "description": {"$exists": True}},
+            {"infra_id": 1}))
+
+    # --- service members --------------------------------------------------
+    def announce(self, member: str, ttl: float, now: float | None = None) -> None:
+        """Also prunes the members expired at `now`: each announcement keeps them few."""
+        moment, expires_at = member_expiry(member, ttl, now)
+        self._members.delete_many({"ns": self._ns, "expires_at": {"$lte": moment}})
+        query = {"ns": self._ns, "member": member}
+        update = {"$set": {"expires_at": expires_at}}
+        try:
+            self._members.update_one(query, update, upsert=True)
+        except DuplicateKeyError:  # another process announced it just now
+            self._members.update_one(query, update)
+
+    def members(self, now: float | None = None) -> list[str]:
+        return sorted(doc["member"] for doc in self._members.find(
+            {"ns": self._ns, "expires_at": {"$gt": leases.clock(now)}}, {"member": 1}))
+
+    def withdraw(self, member: str) -> None:
+        self._members.delete_one({"ns": self._ns, "member": member})
+
+    # --- notification settings --------------------------------------------
+    def set_notification(self, infra_id: str, data: dict | None) -> None:
+        self._update(infra_id, None, {"$unset": {"notification": ""}} if data is None
+                     else {"$set": {"notification": encode(data)}})
+
+    def notification(self, infra_id: str) -> dict | None:
+        doc = self._state(infra_id, "notification").get("notification")
+        return None if doc is None else decode(doc)
 
     # --- leases -----------------------------------------------------------
     def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,

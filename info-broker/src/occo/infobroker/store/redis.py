@@ -7,6 +7,8 @@ Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>
     node_definitions            hash  node type -> document
     fences                      hash  infra id -> newest fencing token (kept on removal)
     leases                      hash  infra id -> lease document
+    attached                    set   the ids of the attached infrastructures
+    members                     zset  service member -> epoch seconds its announcement expires
     <infra>:description         string
     <infra>:instances           hash  JSON [node name, node id] -> document
     <infra>:failed              hash  node id -> document
@@ -16,7 +18,9 @@ Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>
     <infra>:scaling_order       list  id] -> request document, and those fields oldest first;
                                       folded into `pending` when the node's queue is written
     <infra>:failing             hash  node id -> epoch seconds of the first failure
-    <infra>:events              list  event documents, oldest first
+    <infra>:events              list  event documents, oldest first; an event's cursor is
+                                      its index + 1
+    <infra>:notification        string  the notification settings
 
 Opening a namespace of a newer schema is refused. One of an older schema
 (or none yet) is upgraded: its infrastructures' descriptions are written again
@@ -44,17 +48,18 @@ import redis
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, failure, namespace,
-                      not_found, pair, translate_errors)
+from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, event_window, failure,
+                      member_expiry, namespace, not_found, pair, translate_errors)
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
                    Store, StoreError)
 from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
                     encode_record, restamped)
 from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 
-NAMESPACE_KEYS = ("schema", "infrastructures", "node_definitions", "fences", "leases")
+NAMESPACE_KEYS = ("schema", "infrastructures", "node_definitions", "fences", "leases",
+                  "attached", "members")
 INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "pending", "scaling",
-                       "scaling_order", "failing", "events")
+                       "scaling_order", "failing", "events", "notification")
 
 # Every data script gets KEYS[1] = fences, KEYS[2] = infrastructures, then its own keys;
 # ARGV[1] = infrastructure id, ARGV[2] = fencing token or '' (unfenced), then its own.
@@ -79,11 +84,18 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
 end
 """,
+    # KEYS[3] = description, KEYS[4] = notification, KEYS[5] = attached: a new infrastructure
+    # inherits neither from an earlier one of its id that an older Occopus removed.
     "add": """
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return redis.error_reply('OCCO_EXISTS') end
 redis.call('SET', KEYS[3], ARGV[3])
+redis.call('DEL', KEYS[4])
+redis.call('SREM', KEYS[5], ARGV[1])
 """,
     "set": GUARD + "redis.call('SET', KEYS[3], ARGV[3])",
+    "unset": GUARD + "redis.call('DEL', KEYS[3])",
+    # Add the infrastructure to set KEYS[3]; returns 1 if it was not there.
+    "attach": GUARD + "return redis.call('SADD', KEYS[3], infra)",
     # Set fields ARGV[3], ARGV[5], ... of hash KEYS[3] to ARGV[4], ARGV[6], ...
     "set_fields": GUARD + """
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
@@ -134,10 +146,11 @@ for i = 6, #ARGV do
 end
 return 1
 """,
-    # KEYS[3] = leases, KEYS[4..] = the infrastructure's own keys.
+    # KEYS[3] = leases, KEYS[4] = attached, KEYS[5..] = the infrastructure's own keys.
     "remove": GUARD + """
-redis.call('DEL', unpack(KEYS, 4))
+redis.call('DEL', unpack(KEYS, 5))
 redis.call('HDEL', KEYS[3], infra)
+redis.call('SREM', KEYS[4], infra)
 redis.call('SREM', KEYS[2], infra)
 """,
 }
@@ -262,7 +275,9 @@ class RedisStore(ChangedAtomically, Store):
 
     # --- infrastructures --------------------------------------------------
     def add_infrastructure(self, infra_id: str, description: dict) -> None:
-        self._run("add", infra_id, None, [self._infra_key(infra_id, "description")],
+        self._run("add", infra_id, None, [self._infra_key(infra_id, "description"),
+                                          self._infra_key(infra_id, "notification"),
+                                          self._key("attached")],
                   encode(description))
 
     def update_infrastructure(self, infra_id: str, description: dict,
@@ -282,7 +297,8 @@ class RedisStore(ChangedAtomically, Store):
     def remove_infrastructure(self, infra_id: str, fence: int | None = None) -> None:
         """Remove it and all its data; its fencing counter stays, so old tokens stay stale."""
         keys = [self._infra_key(infra_id, name) for name in INFRASTRUCTURE_KEYS]
-        self._run("remove", infra_id, fence, [self._key("leases"), *keys], missing_ok=True)
+        self._run("remove", infra_id, fence, [self._key("leases"), self._key("attached"), *keys],
+                  missing_ok=True)
 
     # --- node instances ---------------------------------------------------
     def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
@@ -391,9 +407,55 @@ class RedisStore(ChangedAtomically, Store):
             self._run("push_all", infra_id, None, [self._infra_key(infra_id, "events")],
                       *documents)
 
-    def events(self, infra_id: str) -> list[Event]:
-        return [decode_event(doc)
-                for doc in self._redis.lrange(self._infra_key(infra_id, "events"), 0, -1)]
+    def events(self, infra_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """The cursor is the list index + 1: the list only grows while the infrastructure
+        lives (a new one of the same id starts again at 1)."""
+        after, limit = event_window(after, limit)
+        if limit == 0:
+            return []
+        last = -1 if limit is None else after + limit - 1
+        documents = self._redis.lrange(self._infra_key(infra_id, "events"), after, last)
+        return [decode_event(doc, after + number)
+                for number, doc in enumerate(documents, start=1)]
+
+    # --- the attached set -------------------------------------------------
+    def attach(self, infra_id: str) -> bool:
+        return self._run("attach", infra_id, None, [self._key("attached")]) == 1
+
+    def detach(self, infra_id: str) -> bool:
+        return self._redis.srem(self._key("attached"), infra_id) == 1
+
+    def attached(self) -> list[str]:
+        """Only ids that exist: an older Occopus's removal leaves its id in the set."""
+        return sorted(self._redis.sinter(self._key("attached"), self._key("infrastructures")))
+
+    # --- service members --------------------------------------------------
+    def announce(self, member: str, ttl: float, now: float | None = None) -> None:
+        """One MULTI/EXEC that also prunes the members expired at `now`."""
+        moment, expires_at = member_expiry(member, ttl, now)
+        pipe = self._redis.pipeline()
+        pipe.zremrangebyscore(self._key("members"), "-inf", moment)
+        pipe.zadd(self._key("members"), {member: expires_at})
+        pipe.execute()
+
+    def members(self, now: float | None = None) -> list[str]:
+        return sorted(self._redis.zrangebyscore(self._key("members"),
+                                                f"({leases.clock(now)!r}", "+inf"))
+
+    def withdraw(self, member: str) -> None:
+        self._redis.zrem(self._key("members"), member)
+
+    # --- notification settings --------------------------------------------
+    def set_notification(self, infra_id: str, data: dict | None) -> None:
+        key = [self._infra_key(infra_id, "notification")]
+        if data is None:
+            self._run("unset", infra_id, None, key)
+        else:
+            self._run("set", infra_id, None, key, encode(data))
+
+    def notification(self, infra_id: str) -> dict | None:
+        doc = self._redis.get(self._infra_key(infra_id, "notification"))
+        return None if doc is None else decode(doc)
 
     # --- leases -----------------------------------------------------------
     def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,

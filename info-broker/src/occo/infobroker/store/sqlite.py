@@ -5,6 +5,11 @@ wait for another instead of failing, and each write is one `BEGIN IMMEDIATE`
 transaction, so the checks that guard it (fencing token, infrastructure exists,
 lease holder) and the write itself cannot be split by another process.
 Every row carries its namespace, `<prefix><user>@`, in the `ns` column.
+
+Tables are created IF NOT EXISTS on every open, so a file an older Occopus
+made gets those added since. The attached set, notification settings and
+service members came with no new schema version: an older Occopus of this one
+ignores their tables, and could misread nothing in them.
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from typing import Any
 from occo.util.private import PrivacyError, make_private, open_private, private_folder
 
 from . import leases
-from .backend import already_exists, failure, namespace, not_found, translate_errors
+from .backend import (already_exists, event_window, failure, member_expiry, namespace, not_found,
+                      translate_errors)
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
                    ScalingKind, Store, StoreError)
 from .codec import (check_version, decode, decode_event, decode_lease, encode, encode_record,
@@ -47,6 +53,9 @@ TABLES = (
     # The newest fencing token granted: kept when the infrastructure is removed, so
     # a token issued before can never pass again if the id is reused.
     "fences (ns TEXT, infra_id TEXT, newest INTEGER, PRIMARY KEY (ns, infra_id))",
+    "attached (ns TEXT, infra_id TEXT, PRIMARY KEY (ns, infra_id))",
+    "notifications (ns TEXT, infra_id TEXT, doc TEXT, PRIMARY KEY (ns, infra_id))",
+    "members (ns TEXT, member TEXT, expires_at REAL, PRIMARY KEY (ns, member))",
 )
 INDEXES = (
     "scaling_by_node ON scaling_requests (ns, infra_id, node_name, seq)",
@@ -54,7 +63,11 @@ INDEXES = (
 )
 # What remove_infrastructure clears: every table with an infra_id but `fences`.
 PER_INFRASTRUCTURE = ("infrastructures", "instances", "failed_instances", "target_counts",
-                      "scaling_pending", "scaling_requests", "failing_since", "events", "leases")
+                      "scaling_pending", "scaling_requests", "failing_since", "events", "leases",
+                      "attached", "notifications")
+# What a new infrastructure must not inherit from an earlier one of its id that an older
+# Occopus removed, knowing nothing of these tables.
+NEWER_PER_INFRASTRUCTURE = ("attached", "notifications")
 
 # Each write is one transaction: one that fails is rolled back whole.
 HINTS = {
@@ -163,7 +176,8 @@ class SqliteStore(Store):
 
     @contextlib.contextmanager
     def _guarded(self, infra_id: str, fence: int | None, *, must_exist: bool) -> Iterator[bool]:
-        """A transaction that first checks the fencing token; yields if the infrastructure exists."""
+        """A transaction that first checks the fencing token; yields if the infrastructure
+        exists."""
         with self._transaction():
             leases.check_fence(infra_id, fence, self._newest(infra_id))
             exists = self._exists(infra_id)
@@ -231,6 +245,8 @@ class SqliteStore(Store):
             with self._transaction():
                 self._sql("INSERT INTO infrastructures VALUES (?, ?, ?)", infra_id,
                           encode(description))
+                for table in NEWER_PER_INFRASTRUCTURE:
+                    self._sql(f"DELETE FROM {table} WHERE ns = ? AND infra_id = ?", infra_id)
         except sqlite3.IntegrityError:
             raise already_exists(infra_id) from None
 
@@ -376,9 +392,60 @@ class SqliteStore(Store):
                                  [(self._ns, event.infra_id, encode_record(event))
                                   for event in events])
 
-    def events(self, infra_id: str) -> list[Event]:
-        return [decode_event(row[0]) for row in self._sql(
-            "SELECT doc FROM events WHERE ns = ? AND infra_id = ? ORDER BY seq", infra_id)]
+    def events(self, infra_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
+        """The cursor is the row's seq: AUTOINCREMENT never gives one twice in the file, so
+        an old cursor cannot skip events of a new infrastructure of the same id."""
+        after, limit = event_window(after, limit)
+        return [decode_event(doc, seq) for seq, doc in self._sql(
+            "SELECT seq, doc FROM events WHERE ns = ? AND infra_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?", infra_id, after, -1 if limit is None else limit)]
+
+    # --- the attached set -------------------------------------------------
+    def attach(self, infra_id: str) -> bool:
+        with self._guarded(infra_id, None, must_exist=True):
+            return self._sql("INSERT OR IGNORE INTO attached VALUES (?, ?)",
+                             infra_id).rowcount == 1
+
+    def detach(self, infra_id: str) -> bool:
+        with self._transaction():
+            return self._sql("DELETE FROM attached WHERE ns = ? AND infra_id = ?",
+                             infra_id).rowcount == 1
+
+    def attached(self) -> list[str]:
+        """Only ids that exist: an older Occopus's removal leaves their rows here."""
+        return [row[0] for row in self._sql(
+            "SELECT infra_id FROM attached JOIN infrastructures USING (ns, infra_id)"
+            " WHERE ns = ? ORDER BY infra_id")]
+
+    # --- service members --------------------------------------------------
+    def announce(self, member: str, ttl: float, now: float | None = None) -> None:
+        """Also prunes the members expired at `now`: each announcement keeps the table small."""
+        moment, expires_at = member_expiry(member, ttl, now)
+        with self._transaction():
+            self._sql("DELETE FROM members WHERE ns = ? AND expires_at <= ?", moment)
+            self._sql("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", member, expires_at)
+
+    def members(self, now: float | None = None) -> list[str]:
+        return [row[0] for row in self._sql(
+            "SELECT member FROM members WHERE ns = ? AND expires_at > ? ORDER BY member",
+            leases.clock(now))]
+
+    def withdraw(self, member: str) -> None:
+        with self._transaction():
+            self._sql("DELETE FROM members WHERE ns = ? AND member = ?", member)
+
+    # --- notification settings --------------------------------------------
+    def set_notification(self, infra_id: str, data: dict | None) -> None:
+        with self._guarded(infra_id, None, must_exist=True):
+            if data is None:
+                self._sql("DELETE FROM notifications WHERE ns = ? AND infra_id = ?", infra_id)
+            else:
+                self._sql("INSERT OR REPLACE INTO notifications VALUES (?, ?, ?)", infra_id,
+                          encode(data))
+
+    def notification(self, infra_id: str) -> dict | None:
+        doc = self._value("SELECT doc FROM notifications WHERE ns = ? AND infra_id = ?", infra_id)
+        return None if doc is None else decode(doc)
 
     # --- leases -----------------------------------------------------------
     def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,

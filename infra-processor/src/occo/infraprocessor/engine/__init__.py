@@ -1,6 +1,6 @@
 """The engine: executes create and drop instructions against real backends, crash-safe.
 
-- `engine`: `Engine` (`execute`, `recover`, `survey`, `cancel`).
+- `engine`: `Engine` (`execute`, `recover`, `survey`); an execution obeys its cancellation token.
 - `parts`: what an engine is made of (`Parts`), handed down as one value, and its `Tuning`.
 - `results`: `ExecutionResult`, `NodeResult`, `Outcome`, `RecoveryReport`.
 - `survey`: the live state of stored instances (`InstanceStatus`).

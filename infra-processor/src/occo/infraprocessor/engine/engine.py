@@ -3,19 +3,20 @@
     engine = Engine(store, router, ResourceHandlers(settings), settings=settings,
                     auth_data=auth_data, progress=table)
     engine.recover(infra_id, fence=lease.token)          # at the start of every pass
-    result = engine.execute(infra_id, plan.actions, static.nodes, fence=lease.token)
+    result = engine.execute(infra_id, plan.actions, static.nodes, fence=lease.token,
+                            cancel=token)
 
 The caller holds the infrastructure's lease and passes its fencing token:
 every record write carries it, so a command whose lease was taken over
 cannot overwrite its successor's records. One call at a time, from the
 thread that owns `store` (its handlers and the router's store provider);
-the engine's worker threads never touch the store. `cancel()` may come from
-any thread or a signal handler.
+the engine's worker threads never touch the store. Each execution obeys the
+cancellation token it is given (`occo.util.cancel`), so the engine holds no
+cancelled state of its own.
 """
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from occo.infobroker.broker import InfoRouter
 from occo.infobroker.selection import DEFAULT_STRATEGY
 from occo.infobroker.store.base import Store
 from occo.resourcehandler.guard import ResourceHandlers
+from occo.util.cancel import Cancellation
 from occo.util.config import Settings
 
 from ..health import HealthChecker
@@ -50,30 +52,25 @@ class Engine:
         self.parts = Parts(store, router, handlers, settings or Settings(), auth_data,
                            checker or HealthChecker(), rng or random.Random(), clock,
                            progress or NoProgress(), tuning or Tuning(), strategy)
-        self._cancelled = threading.Event()
-        self._current: Execution | None = None
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
 
     def execute(self, infra_id: str, instructions: Sequence[Instruction],
-                nodes: Mapping[str, Mapping[str, Any]], *, fence: int | None) -> ExecutionResult:
+                nodes: Mapping[str, Mapping[str, Any]], *, fence: int | None,
+                cancel: Cancellation | None = None) -> ExecutionResult:
         """Carry out a plan's instructions; a result per node instance.
 
         `nodes` are the compiled node descriptions by name (the static
         description's `nodes`), which `CreateNodes` instances are resolved
         from. Node failures are results, not exceptions; a store write that
         is refused (`StaleFenceError`) stops the execution and is raised.
+        Once `cancel` is cancelled, nothing new starts: instances in flight
+        finish or are rolled back.
         """
         execution = Execution(self.parts, infra_id, fence=fence, nodes=nodes)
-        self._current = execution
-        if self.cancelled:
-            execution.stop()
+        unsubscribe = (cancel or Cancellation()).on_cancel(execution.stop)
         try:
             return execution.run(instructions)
         finally:
-            self._current = None
+            unsubscribe()
 
     def recover(self, infra_id: str, *, fence: int | None) -> RecoveryReport:
         """Match the infrastructure's records against what its clouds own (see `recovery`)."""
@@ -82,15 +79,3 @@ class Engine:
     def survey(self, infra_id: str, *, fence: int | None) -> list[InstanceStatus]:
         """The live state of every stored instance (see `survey`); writes back only with `fence`."""
         return Survey(self.parts, infra_id, fence=fence).run()
-
-    def cancel(self) -> None:
-        """Start no new work: instances in flight finish or are rolled back. Stays cancelled."""
-        self._cancelled.set()
-        self.interrupt()
-
-    def interrupt(self) -> None:
-        """Stop the execution in flight as `cancel` does, leaving later calls free to run
-        (a pass that lost its lease stops; the next pass of `maintain -c` still comes)."""
-        execution = self._current
-        if execution is not None:
-            execution.stop()
