@@ -1,8 +1,10 @@
 """Enactor passes on simcloud: build, converge, replace, reconfigure, fail, dry run, destroy."""
 import json
 from collections import Counter
+from unittest import mock
 
-from occo.infobroker.store import InfrastructureNotFound
+from occo.enactor.enactor import RECOVER_EVERY
+from occo.infobroker.store import InfrastructureNotFound, LeaseOwner
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
 
@@ -176,6 +178,44 @@ class PassTest(SimCloudCase):
         with self.assertRaises(InfrastructureNotFound):
             world.enactor().make_a_pass(world.infra_id)
         self.assertIsNone(world.store.current_lease(world.infra_id))
+
+
+class RecoverySkipTest(SimCloudCase):
+    """Recovery runs only when something may have been left for it."""
+
+    def spied(self, world):
+        enactor = world.enactor()
+        spy = mock.patch.object(enactor.engine, "recover", wraps=enactor.engine.recover)
+        self.addCleanup(spy.stop)
+        return enactor, spy.start()
+
+    def test_a_pass_after_this_enactors_clean_pass_skips_it_up_to_a_bound(self):
+        world = World(self, self.cloud)
+        enactor, recover = self.spied(world)
+        for _ in range(RECOVER_EVERY + 1):
+            self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        # the first pass, then one in RECOVER_EVERY
+        self.assertEqual(recover.call_count, 2)
+
+    def test_it_runs_when_another_held_the_lease_between(self):
+        world = World(self, self.cloud)
+        enactor, recover = self.spied(world)
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        other = world.connect()
+        self.addCleanup(other.close)
+        other.release_lease(other.acquire_lease(world.infra_id, LeaseOwner("x", 1, "other")))
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        self.assertEqual(recover.call_count, 2)
+
+    def test_it_runs_when_a_record_is_half_done(self):
+        world = World(self, self.cloud)
+        enactor, recover = self.spied(world)
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        (node_id, record), *_ = world.records().items()
+        name = record["node"]["name"]
+        world.store.put_instance(world.infra_id, name, node_id, {**record, "phase": "dropping"})
+        enactor.make_a_pass(world.infra_id)
+        self.assertEqual(recover.call_count, 2)
 
 
 class DryRunTest(SimCloudCase):

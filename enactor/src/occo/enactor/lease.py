@@ -92,6 +92,9 @@ class HeldLease:
                 log.warning("could not release the lease of %s: %s", self.infra_id, problem)
 
     def _renew(self) -> None:
+        # most passes end before the first renewal is due: open the connection only then
+        if self._stop.wait(self.ttl / 3):
+            return
         try:
             store = self.open_store()
         except OccoError as problem:
@@ -99,7 +102,7 @@ class HeldLease:
             self._lose()
             return
         try:
-            while not self._stop.wait(self.ttl / 3):
+            while True:
                 with self._lock:
                     lease = self._lease
                 if lease is None:
@@ -113,6 +116,8 @@ class HeldLease:
                 with self._lock:
                     if self._lease is not None:
                         self._lease = renewed
+                if self._stop.wait(self.ttl / 3):
+                    return
         finally:
             store.close()
 
