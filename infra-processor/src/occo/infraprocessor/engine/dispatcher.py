@@ -105,7 +105,19 @@ class Dispatcher:
             self.step()
 
     def map(self, function: Callable[[Any], T], items: Iterable[Any]) -> list[Future[T]]:
-        """`function` of every item on the pool; the finished futures, in the items' order."""
+        """`function` of every item on the pool; the finished futures, in the items' order.
+
+        A single call runs in this thread: the caller waits for it all the same,
+        and an idle pass (one listing, one state query) starts no worker thread.
+        """
+        items = list(items)
+        if len(items) == 1:
+            future: Future[T] = Future()
+            try:
+                future.set_result(function(items[0]))
+            except Exception as error:
+                future.set_exception(error)
+            return [future]
         futures = [self.submit(function, item, then=_ignore) for item in items]
         self.drain()
         return futures
