@@ -6,7 +6,9 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
+import threading
 import unittest
 from pathlib import Path
 
@@ -91,7 +93,8 @@ class PrivateFilesTest(unittest.TestCase):
             os.umask(old)
         self.addCleanup(store.close)
         files = sorted(path.parent.iterdir())
-        self.assertEqual([file.name for file in files], ["state.db", "state.db-shm", "state.db-wal"])
+        self.assertEqual([file.name for file in files],
+                         ["state.db", "state.db-shm", "state.db-wal"])
         for file in files:
             self.assertEqual(stat.S_IMODE(file.stat().st_mode), 0o600, file.name)
         self.assertEqual(stat.S_IMODE(path.parent.stat().st_mode), 0o700)
@@ -122,3 +125,49 @@ class PrivateFilesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OpeningBesideAConnectionTest(unittest.TestCase):
+    """A second connection opened in a process must not take the first one's locks away
+    (closing any descriptor of a file drops the process's POSIX locks on it)."""
+
+    def test_a_write_transaction_keeps_its_lock_when_another_connection_opens(self):
+        scratch = tempfile.TemporaryDirectory(prefix="occo-locks-")
+        self.addCleanup(scratch.cleanup)
+        path = Path(scratch.name) / "state.db"
+        first = SqliteStore(path, "alice")
+        self.addCleanup(first.close)
+        first._db.execute("BEGIN IMMEDIATE")          # holds the write lock
+        self.addCleanup(first._db.execute, "ROLLBACK")
+        with self.assertRaises(StoreError):     # opened meanwhile, in this process: it waits
+            SqliteStore(path, "alice", busy_timeout=0.2)    # for the write lock, in vain
+        writer = subprocess.run(
+            [sys.executable, "-c", "import sqlite3, sys\n"
+             "db = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+             "try:\n    db.execute('BEGIN IMMEDIATE')\nexcept sqlite3.OperationalError as e:\n"
+             "    print(e)\nelse:\n    print('granted')\n", str(path)],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(writer.stdout.strip(), "database is locked", writer.stderr)
+
+    def test_connections_opening_a_new_store_at_once_all_open(self):
+        scratch = tempfile.TemporaryDirectory(prefix="occo-locks-")
+        self.addCleanup(scratch.cleanup)
+        failures = []
+
+        def open_and_read(path):
+            try:
+                store = SqliteStore(path, "alice")
+                store.list_infrastructures()
+                store.close()
+            except OccoError as error:
+                failures.append(error.message)
+        for trial in range(20):
+            path = Path(scratch.name) / f"state-{trial}.db"
+            barrier = threading.Barrier(6)
+            threads = [threading.Thread(target=lambda: (barrier.wait(), open_and_read(path)))
+                       for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        self.assertEqual(failures, [])

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,6 +87,30 @@ HINTS = {
 HINT = "check that the file is an Occopus state store and that its disk works"
 # the files SQLite keeps beside the store in WAL mode: private like the store
 COMPANIONS = ("-wal", "-shm", "-journal")
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+_CHECKING = threading.Lock()
+_OPEN: dict[tuple[int, int] | None, int] = {}   # (device, inode) -> this process's connections
+
+
+def _release(identity: tuple[int, int] | None) -> None:
+    """A connection to the file `identity` closed (see `SqliteStore._make_private`)."""
+    if identity is None:
+        return
+    with _CHECKING:
+        left = _OPEN.get(identity, 0) - 1
+        if left > 0:
+            _OPEN[identity] = left
+        else:
+            _OPEN.pop(identity, None)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file `path` is now, read without opening it; None when there is none."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def hint_for(error: BaseException) -> str:
@@ -117,50 +143,82 @@ class SqliteStore(Store):
         self._ns = namespace(prefix, user)
         self.path = Path(path).expanduser()
         self.location = f"state store {self.path}"
+        self._held: tuple[int, int] | None = None
         try:
-            self._make_private()
+            self._held = self._make_private()
             self._db = sqlite3.connect(self.path, isolation_level=None)
         except PrivacyError as error:
             raise StoreError(f"cannot open the {self.location}: {error.message}",
                              hint=error.hint) from None
         except (OSError, sqlite3.Error) as error:
+            _release(self._held)
             raise failure(f"cannot open the {self.location}", error,
                           hint="check that its folder can be created and written") from None
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # A commit survives the process's crash at once, and the machine's after the
-            # next checkpoint: a power cut may take the last writes back, never corrupt
-            # the file. That is enough here, as every cloud resource carries its
-            # infrastructure's tag and recovery drops those no record owns; a sync per
-            # commit (FULL) cost most of a large build's time.
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._create_tables()
+            self._set_up(time.monotonic() + busy_timeout)
         except BaseException as error:
-            self._db.close()
+            self.close()
             if isinstance(error, sqlite3.Error):
                 raise failure(f"cannot open the {self.location}", error,
                               hint=HINTS["SQLITE_READONLY"] if read_only(self.path)
                               else hint_for(error)) from None
             raise
 
-    def _make_private(self) -> None:
+    def _make_private(self) -> tuple[int, int] | None:
         """The file 0600 in a 0700 folder, whatever the umask: SQLite gives its -wal and -shm
         files the mode of the store's file, so they are private too. A read-only store is
-        left as it is: it can still be read, and a write to it fails with a read-only hint."""
+        left as it is: it can still be read, and a write to it fails with a read-only hint.
+
+        Checking a file opens and closes a descriptor of it, and closing any descriptor of
+        a file drops every POSIX lock the process holds on it, SQLite's own included (a
+        connection of another thread would lose its lock, and another process could then
+        write under it: a corrupt database). So a file is checked only while no
+        connection of this process has it open; the connections are counted (returned:
+        the file this connection holds, which `close` gives back).
+        """
         if str(self.path) == ":memory:":
-            return           # SQLite's in-memory database: no file
-        try:
-            private_folder(self.path.parent)
-            os.close(open_private(self.path))
-            for suffix in COMPANIONS:
-                make_private(self.path.with_name(self.path.name + suffix))
-        except (PrivacyError, OSError):
-            if not read_only(self.path):
-                raise
+            return None          # SQLite's in-memory database: no file
+        with _CHECKING:
+            if not _OPEN.get(_identity(self.path)):
+                try:
+                    private_folder(self.path.parent)
+                    os.close(open_private(self.path))
+                    for suffix in COMPANIONS:
+                        make_private(self.path.with_name(self.path.name + suffix))
+                except (PrivacyError, OSError):
+                    if not read_only(self.path):
+                        raise
+            identity = _identity(self.path)
+            if identity is not None:
+                _OPEN[identity] = _OPEN.get(identity, 0) + 1
+            return identity
+
+    def _set_up(self, deadline: float) -> None:
+        """WAL mode and the tables. Turning a new file to WAL takes a lock that SQLite's
+        busy timeout does not wait for: connections opening a new store at once (the
+        threads of a service) are told "locked", so that step is tried again until
+        `deadline` (monotonic)."""
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode not in _BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+        # A commit survives the process's crash at once, and the machine's after the
+        # next checkpoint: a power cut may take the last writes back, never corrupt
+        # the file. That is enough here, as every cloud resource carries its
+        # infrastructure's tag and recovery drops those no record owns; a sync per
+        # commit (FULL) cost most of a large build's time.
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._create_tables()
 
     def close(self) -> None:
-        self._db.close()
+        self._db.close()     # refused from another thread: then still open, and still held
+        held, self._held = self._held, None
+        _release(held)
 
     # --- plumbing ---------------------------------------------------------
     @contextlib.contextmanager
