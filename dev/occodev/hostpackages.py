@@ -1,7 +1,8 @@
 """Debian packages the test suites read from the host, installed before they run.
 
 A component's tests may check Occopus against a file a Debian package
-installs on the Occopus host (cloud-init's JSON schema of cloud-config). As
+installs on the Occopus host (cloud-init's JSON schema of cloud-config), or
+drive a program one installs (chromium and its driver, for the status page). As
 root, occo-dev installs what is missing, so no such test is ever skipped for
 want of it; as another user it says what to install.
 """
@@ -26,6 +27,9 @@ class HostPackage:
 PACKAGES = (
     HostPackage("cloud-init", Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/"
                                    "schema-cloud-config-v1.json"), ("infra-processor",)),
+    # the REST service's status page is tested in a real headless browser
+    HostPackage("chromium", Path("/usr/bin/chromium"), ("api",)),
+    HostPackage("chromium-driver", Path("/usr/bin/chromedriver"), ("api",)),
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..cli import run_command
 from . import build as _build
 from . import destroy as _destroy
+from . import events as _events
 from . import import_ as _import
 from . import maintain as _maintain
 from . import rest_service as _rest_service
@@ -19,6 +20,10 @@ def build() -> int:
 
 def destroy() -> int:
     return run_command("occopus-destroy", _destroy.body)
+
+
+def events() -> int:
+    return run_command("occopus-events", _events.body)
 
 
 def import_() -> int:

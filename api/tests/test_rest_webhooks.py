@@ -1,0 +1,212 @@
+"""Notifications: notify keeps the original's body shape and refuses FCM; a webhook gets each
+new event of a maintained infrastructure as a POST signed with the secret notify answered,
+tried again after failures, and a delivery that fails to the end is recorded as
+`notifyfailed`.
+
+The receivers are real HTTP servers in the test process; the infrastructure is attached, so
+that the service maintains it (its passes fail, its nodes having no definition: the events
+they log are delivered too, and the receivers tell the tests' own events by name)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import socket
+import stat
+import threading
+import unittest
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+
+from occo.api.rest.webhooks import WebhookSender
+from occo.compiler import compile_description
+from occo.infobroker.store.base import Event
+
+from .rest_support import RestCase
+from .support import wait_until
+
+SHOP = """\
+infra_name: shop
+nodes:
+  - {name: app, type: plain, scaling: {min: 1, max: 5}}
+"""
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records every POST (headers, raw body) and answers
+    with the status `answer(event name, try of that delivery)` gives."""
+
+    def __init__(self, answer: Callable[[str, int], int] = lambda event, attempt: 200) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        lock = threading.Lock()
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:          # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                with lock:
+                    received.append((headers, body))
+                    attempt = sum(1 for seen, _ in received
+                                  if seen["x-occopus-delivery"] == headers["x-occopus-delivery"])
+                self.send_response(answer(headers["x-occopus-event"], attempt))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def of(self, event: str) -> list[tuple[dict[str, str], bytes]]:
+        return [(headers, body) for headers, body in list(self.received)
+                if headers["x-occopus-event"] == event]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WebhooksTest(RestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        static = compile_description(yaml.safe_load(SHOP))
+        self.infra_id = static.infra_id
+        self.store = self.open_store()
+        self.store.add_infrastructure(self.infra_id, static.to_dict())
+        self.service = self.start_service()
+
+    def receiver(self, answer: Callable[[str, int], int] = lambda event, attempt: 200
+                 ) -> Receiver:
+        receiver = Receiver(answer)
+        self.addCleanup(receiver.close)
+        return receiver
+
+    def notify(self, body: dict[str, Any], infra_id: str | None = None):
+        return self.service.post(f"/infrastructures/{infra_id or self.infra_id}/notify",
+                                 json=body)
+
+    def maintain(self, url: str) -> str:
+        """Attach the infrastructure, wait until this service maintains it, point its webhook
+        at `url`; the secret."""
+        self.assertEqual(self.service.post(f"/infrastructures/{self.infra_id}/attach")
+                         .status_code, 202)
+        wait_until(lambda: self.service.get(f"/infrastructures/{self.infra_id}/maintenance")
+                   .json()["here"], "the service maintains the infrastructure")
+        answer = self.notify({"type": "webhook", "webhook": {"url": url}})
+        self.assertEqual(answer.status_code, 200, answer.text)
+        return answer.json()["webhook"]["secret"]
+
+    def append(self, event: str, /, **data: Any) -> None:
+        self.store.append_event(Event(self.infra_id, event, 1_700_000_000.0, data))
+
+    def logged(self, event: str) -> list[Event]:
+        return [item for item in self.store.events(self.infra_id) if item.name == event]
+
+    def test_events_are_posted_signed_with_the_secret_notify_answered(self) -> None:
+        receiver = self.receiver()
+        self.append("beforenotify")
+        secret = self.maintain(receiver.url)
+        self.assertRegex(secret, r"^[0-9a-f]{64}$")
+        # the store keeps the URL, never the secret; the key is private to the user
+        stored = self.store.notification(self.infra_id)
+        self.assertEqual(stored["webhook"], {"url": receiver.url})
+        self.assertNotIn(secret, json.dumps(stored))
+        key = self.home / ".occopus" / "rest-webhook-key"
+        self.assertEqual(stat.S_IMODE(key.stat().st_mode), 0o600)
+        self.append("notifyfailed", url="http://example.org/", event="x")   # never delivered
+        self.append("testevent", name="app", password="hunter2-secret")
+        [(headers, body)] = wait_until(lambda: receiver.of("testevent"),
+                                       "the receiver gets the event")
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        self.assertTrue(hmac.compare_digest(headers["x-occopus-signature"], expected))
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertRegex(headers["x-occopus-delivery"], r"^[0-9a-f-]{36}$")
+        sent = json.loads(body)
+        self.assertEqual((sent["infraid"], sent["name"]), (self.infra_id, "testevent"))
+        self.assertEqual(sent["data"], {"name": "app", "password": "***"})
+        self.assertNotIn(b"hunter2-secret", body)
+        # delivered in order: what came before it was sent first, or not at all
+        self.assertEqual(receiver.of("notifyfailed") + receiver.of("beforenotify"), [])
+
+    def test_a_receiver_that_fails_twice_gets_the_event_on_the_third_try(self) -> None:
+        receiver = self.receiver(lambda event, attempt: 500 if event == "flaky" and attempt < 3
+                                 else 200)
+        self.maintain(receiver.url)
+        self.append("flaky")
+        wait_until(lambda: len(receiver.of("flaky")) == 3, "the third try of the event")
+        deliveries = {headers["x-occopus-delivery"] for headers, _ in receiver.of("flaky")}
+        self.assertEqual(len(deliveries), 1)             # one delivery, tried three times
+        self.append("after")                             # sent once the flaky one is done
+        wait_until(lambda: receiver.of("after"), "the next event")
+        self.assertEqual(len(receiver.of("flaky")), 3)
+        self.assertEqual(self.logged("notifyfailed"), [])
+
+    def test_an_unreachable_receiver_gives_a_notifyfailed_event(self) -> None:
+        with socket.socket() as probe:          # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.maintain(f"http://someone@127.0.0.1:{port}/hook")
+        self.append("lost")
+        [failed] = wait_until(lambda: [item for item in self.logged("notifyfailed")
+                                       if item.data["event"] == "lost"],
+                              "the failure is recorded in the log")
+        self.assertEqual(failed.data["url"], f"http://127.0.0.1:{port}/hook")   # no user
+        self.assertEqual((failed.data["tries"], failed.data["status"]), (5, None))
+        self.assertIn("ConnectError", failed.data["error"])
+
+    def test_notify_keeps_the_original_body_and_refuses_fcm_and_secrets(self) -> None:
+        fcm = self.notify({"type": "fcm", "fcm": {"api_key": "k" * 20, "reg_id": "r"}})
+        self.assertEqual(fcm.status_code, 400, fcm.text)
+        self.assertIn("Firebase Cloud Messaging (type fcm) is not supported", fcm.json()["reason"])
+        self.assertIn('"type": "webhook"', fcm.json()["message"])
+        self.assertEqual(self.notify({"type": "pigeon"}).status_code, 400)
+        self.assertEqual(self.notify({"type": "webhook"}).status_code, 400)
+        for url in ("ftp://example.org/hook", "https://user:pw@example.org/hook",
+                    "https://example.org/hook?token=abcdef", "https:///hook",
+                    "https://example.org/a b"):
+            answer = self.notify({"type": "webhook", "webhook": {"url": url}})
+            self.assertEqual(answer.status_code, 400, url)
+            self.assertNotIn("pw@", answer.text)
+        self.assertIsNone(self.store.notification(self.infra_id))
+        unknown = self.notify({"type": "webhook", "webhook": {"url": "https://example.org/"}},
+                              infra_id="no-such-id")
+        self.assertEqual(unknown.status_code, 404)
+        set_up = self.notify({"type": "webhook", "webhook": {"url": "https://example.org/h"}})
+        self.assertEqual(set_up.status_code, 200, set_up.text)
+        self.assertEqual(set_up.json()["infraid"], self.infra_id)
+        # the secret is the same for the same URL (derived, not stored), another for another
+        again = self.notify({"type": "webhook", "webhook": {"url": "https://example.org/h"}})
+        other = self.notify({"type": "webhook", "webhook": {"url": "https://example.org/i"}})
+        self.assertEqual(again.json()["webhook"]["secret"], set_up.json()["webhook"]["secret"])
+        self.assertNotEqual(other.json()["webhook"]["secret"], set_up.json()["webhook"]["secret"])
+        stopped = self.notify({"type": "none"})
+        self.assertEqual((stopped.status_code, stopped.json()), (200, {"infraid": self.infra_id}))
+        self.assertIsNone(self.store.notification(self.infra_id))
+
+
+class BackoffTest(unittest.TestCase):
+    """The pauses between tries double, each with jitter from the injected (seeded) rng."""
+
+    def test_pauses_double_with_jitter_and_repeat_with_the_seed(self) -> None:
+        def pauses(seed: int) -> list[float]:
+            sender = WebhookSender(SimpleNamespace(), rng=random.Random(seed), first_pause=0.5)
+            return [sender._pause(attempt) for attempt in range(1, 5)]
+
+        first = pauses(7)
+        self.assertEqual(first, pauses(7))
+        self.assertNotEqual(first, pauses(8))
+        for attempt, pause in enumerate(first, start=1):
+            base = 0.5 * 2 ** (attempt - 1)
+            self.assertTrue(0.5 * base <= pause < 1.5 * base, (attempt, pause))
