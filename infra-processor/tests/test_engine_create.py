@@ -317,6 +317,18 @@ class CreateTest(SimCloudCase):
         self.assertEqual(sorted(failures), sorted(world.records()))
         self.assertTrue(all(count > 3 for count in failures.values()), failures)
 
+    def test_a_node_type_without_definitions_fails_before_any_call_and_skips_its_dependents(self):
+        world = EngineWorld(self, {"web_node": [simcloud_definition(self.cloud)]},
+                            ("db", "never_imported"), ("app", "web_node"))
+        result = world.execute(world.engine(), CreateNodes("db", 1, NOTHING),
+                               CreateNodes("app", 1, frozenset({"db"})))
+        (db,) = result.of("db")
+        self.assertEqual(db.outcome, Outcome.FAILED)
+        self.assertIn("node type 'never_imported' has no node definitions", db.reason)
+        self.assertEqual([(r.outcome, r.reason) for r in result.of("app")],
+                         [(Outcome.SKIPPED, "'db', which it depends on, failed")])
+        self.assertEqual(self.live(world.infra_id), [])
+
     def test_a_permanent_error_fails_the_instance_at_once_and_skips_its_dependents(self):
         creates = Counter()
 

@@ -84,6 +84,6 @@ class MaintenanceReport(BaseModel):
     attached: bool = Field(description="maintained by the service (by one of its processes)")
     here: bool = Field(description="maintained by the process that answers")
     running: bool = Field(description="a pass is in flight in the process that answers")
-    last_pass: float | None = Field(description="when its last pass here ended (epoch seconds)")
+    last_pass: float | None = Field(description="when its last pass here started (epoch seconds)")
     last_ok: bool | None = Field(description="whether that pass did all it had to")
     destroying: bool = Field(description="a DELETE is tearing it down")

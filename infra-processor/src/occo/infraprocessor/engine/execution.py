@@ -126,11 +126,23 @@ class Execution:
         self._advance()
 
     def _advance(self) -> None:
-        """Start what may start now; after a cancel, give up what has not."""
+        """Start what may start now; after a cancel, give up what has not.
+
+        An instance that cannot even be resolved (its node type has no
+        definitions) fails here, before any call: its dependents can be
+        skipped at once, so the walk is advanced again until nothing changes.
+        """
+        while self._advance_once():
+            pass
+
+    def _advance_once(self) -> bool:
+        """One step of `_advance`; whether it started or skipped anything."""
         state = self.state
         if state.stopping.is_set() and not state.halted:
             self._halt()
         start, skip = state.walk.advance()
+        if not (start or skip):
+            return False
         if any(self.resolver.renders_templates(self.nodes[create.node_name]) for create in start):
             state.writes.flush()    # templates read the records of the instances they depend on
         for create, why in skip:
@@ -151,6 +163,7 @@ class Execution:
                         self._launch(filling.pop(cloud))
         for batch in filling.values():
             self._launch(batch)
+        return True
 
     def _halt(self) -> None:
         self.state.halted = True
