@@ -10,9 +10,10 @@ requests of the old shape, one record each, as an older Occopus did, for user
 "alice", prefix ""; see `old_request`), `plant_schema(version)` (marks the
 store of user "alice", prefix "" as of that schema version),
 `stored_description(infra_id)` (that user's description document as stored) and
-`plant_removal_leftovers(infra_id)` (an attachment and notification settings
-{"stale": True} of an infrastructure of user "alice", prefix "" that does not
-exist, as an older Occopus, that knows neither, leaves them when it removes one).
+`plant_removal_leftovers(infra_id)` (an attachment, a destroy mark and
+notification settings {"stale": True} of an infrastructure of user "alice",
+prefix "" that does not exist, as an older Occopus, that knows none of them,
+leaves them when it removes one).
 A backend that cannot show a behaviour says so with `self.skipTest(reason)`.
 """
 from __future__ import annotations
@@ -169,25 +170,31 @@ class StoreConformance(Mixin):
         for infra_id in ("gone", "kept"):
             self.populate(infra_id)
             self.store.attach(infra_id)
+            self.store.mark_destroying(infra_id)
             self.store.set_notification(infra_id, {"url": f"http://hooks/{infra_id}"})
         self.store.remove_infrastructure("gone")
-        self.assertEqual(self.store.attached(), ["kept"])
+        self.assertEqual((self.store.attached(), self.store.destroying()), (["kept"], ["kept"]))
         self.assertIsNone(self.store.notification("gone"))
         self.assertEqual(self.store.notification("kept"), {"url": "http://hooks/kept"})
         self.assertFalse(self.store.detach("gone"))
+        self.assertFalse(self.store.unmark_destroying("gone"))
         self.store.add_infrastructure("gone", {"again": True})
         self.assertEqual((self.store.attached(), self.store.notification("gone")), (["kept"], None))
+        self.assertEqual(self.store.destroying(), ["kept"])
 
     def test_what_an_older_occopus_left_of_a_removed_id_is_neither_listed_nor_inherited(
             self) -> None:
         self.populate("gone")
         self.store.attach("gone")
+        self.store.mark_destroying("gone")
         self.store.remove_infrastructure("gone")
         self.plant_removal_leftovers("gone")
-        self.assertEqual(self.store.attached(), [])
+        self.assertEqual((self.store.attached(), self.store.destroying()), ([], []))
         self.store.add_infrastructure("gone", {"again": True})
-        self.assertEqual((self.store.attached(), self.store.notification("gone")), ([], None))
+        self.assertEqual((self.store.attached(), self.store.destroying(),
+                          self.store.notification("gone")), ([], [], None))
         self.assertTrue(self.store.attach("gone"))
+        self.assertTrue(self.store.mark_destroying("gone"))
 
     def test_remove_infrastructure_is_idempotent(self) -> None:
         self.populate("infra")
@@ -270,6 +277,7 @@ class StoreConformance(Mixin):
             "append_events": lambda: self.store.append_events([Event("nope", "infrastart", 1.0)]),
             "update_infrastructure": lambda: self.store.update_infrastructure("nope", {}),
             "attach": lambda: self.store.attach("nope"),
+            "mark_destroying": lambda: self.store.mark_destroying("nope"),
             "set_notification": lambda: self.store.set_notification("nope", {"url": "x"}),
             "set_notification None": lambda: self.store.set_notification("nope", None),
         }
@@ -279,6 +287,7 @@ class StoreConformance(Mixin):
         self.assertEqual(self.snapshot("nope"),
                          (None, False, {}, {}, None, PendingScaling(), [], None))
         self.assertEqual((self.store.attached(), self.store.notification("nope")), ([], None))
+        self.assertEqual(self.store.destroying(), [])
 
     def test_failed_instances_are_archived_by_node_id(self) -> None:
         self.store.add_infrastructure("infra", {})
@@ -523,6 +532,45 @@ class StoreConformance(Mixin):
         self.assertEqual((event.name, self.store.events("infra", after=0)), ("new", [event]))
         self.assertGreater(event.seq, 0)
 
+    def test_the_last_event_seq_is_the_cursor_of_the_newest_event_and_0_for_none(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        self.assertEqual([self.store.last_event_seq(infra_id) for infra_id in
+                          ("infra", "other", "unknown")], [0, 0, 0])
+        self.store.append_event(Event("infra", "infrastart", 1.0, seq=10**9))
+        self.store.append_events([Event("other", "noise", 1.5), Event("infra", "e1", 2.0),
+                                  Event("infra", "e2", 3.0), Event("other", "noise", 3.5)])
+        for infra_id in ("infra", "other"):
+            with self.subTest(infra_id):
+                last = self.store.events(infra_id)[-1].seq
+                self.assertEqual(self.store.last_event_seq(infra_id), last)
+                self.assertEqual(self.open_store().last_event_seq(infra_id), last)
+                self.assertEqual(self.store.events(infra_id, after=last), [])
+        last = self.store.last_event_seq("infra")
+        self.store.append_event(Event("infra", "late", 4.0))
+        [late] = self.store.events("infra", after=last)
+        self.assertEqual((late.name, self.store.last_event_seq("infra")), ("late", late.seq))
+        self.assertEqual(self.open_store(user="bob").last_event_seq("infra"), 0)
+
+    def test_the_last_event_seq_starts_again_with_a_new_infrastructure_of_the_id(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.append_events([Event("infra", "old", 1.0), Event("infra", "old", 2.0)])
+        self.store.remove_infrastructure("infra")
+        self.assertEqual(self.store.last_event_seq("infra"), 0)
+        self.store.add_infrastructure("infra", {})
+        self.assertEqual(self.store.last_event_seq("infra"), 0)
+        self.store.append_event(Event("infra", "new", 3.0))
+        [event] = self.store.events("infra")
+        self.assertEqual(self.store.last_event_seq("infra"), event.seq)
+
+    def test_the_last_event_seq_does_not_read_the_log(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.append_events([Event("infra", f"e{number}", 0.0) for number in range(50)])
+        last = self.store.events("infra")[-1].seq
+        with unittest.mock.patch.object(type(self.store), "events",
+                                        side_effect=AssertionError("the log was read")):
+            self.assertEqual(self.store.last_event_seq("infra"), last)
+
     def test_a_cleared_failing_period_stays_cleared_and_starts_again(self) -> None:
         store = self.store
         store.add_infrastructure("infra", {})
@@ -569,6 +617,55 @@ class StoreConformance(Mixin):
             store.attach("mine")
             self.assertEqual(store.attached(), ["mine"])
         self.assertEqual(self.store.attached(), sorted(names))
+
+    # --- the destroying set -----------------------------------------------
+    def test_marking_and_unmarking_destroying_say_whether_anything_changed(self) -> None:
+        for infra_id in ("b", "a", "c"):
+            self.store.add_infrastructure(infra_id, {})
+        self.assertEqual(self.store.destroying(), [])
+        self.assertEqual([self.store.mark_destroying(infra_id) for infra_id in ("c", "a", "c")],
+                         [True, True, False])
+        self.assertEqual(self.store.destroying(), ["a", "c"])
+        self.assertEqual([self.store.unmark_destroying(infra_id)
+                          for infra_id in ("c", "c", "b", "unknown")],
+                         [True, False, False, False])
+        self.assertEqual(self.store.destroying(), ["a"])
+        self.assertTrue(self.store.mark_destroying("c"))
+        self.assertEqual(self.store.destroying(), ["a", "c"])
+
+    def test_the_destroying_set_is_apart_from_the_attached_set(self) -> None:
+        for infra_id in ("a", "b"):
+            self.store.add_infrastructure(infra_id, {})
+        self.store.attach("a")
+        self.store.mark_destroying("b")
+        self.assertEqual((self.store.attached(), self.store.destroying()), (["a"], ["b"]))
+        self.assertFalse(self.store.unmark_destroying("a"))
+        self.assertFalse(self.store.detach("b"))
+        self.assertTrue(self.store.detach("a"))
+        self.assertEqual((self.store.attached(), self.store.destroying()), ([], ["b"]))
+
+    def test_an_unknown_infrastructure_cannot_be_marked_destroying(self) -> None:
+        with self.assertRaises(InfrastructureNotFound) as caught:
+            self.store.mark_destroying("nope")
+        self.assertIn("nope", str(caught.exception))
+        self.assertEqual(self.store.destroying(), [])
+
+    def test_the_destroying_set_outlives_the_store_that_wrote_it_and_is_per_namespace(
+            self) -> None:
+        names = ["z.z", "$dollar", "50%", "ñ", "a:b@c"]
+        for infra_id in names:
+            self.store.add_infrastructure(infra_id, {})
+            self.store.mark_destroying(infra_id)
+        self.assertEqual(self.open_store().destroying(), sorted(names))
+        bob = self.open_store(user="bob")
+        other = self.open_store(prefix="other:")
+        for store in (bob, other):
+            self.assertEqual(store.destroying(), [])
+            self.assertFalse(store.unmark_destroying("ñ"))
+            store.add_infrastructure("mine", {})
+            store.mark_destroying("mine")
+            self.assertEqual(store.destroying(), ["mine"])
+        self.assertEqual(self.store.destroying(), sorted(names))
 
     # --- service members --------------------------------------------------
     def test_members_are_alive_until_their_announcement_expires(self) -> None:

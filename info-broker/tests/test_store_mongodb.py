@@ -68,7 +68,8 @@ class MongoConformanceTest(StoreConformance, InterleavedGrants, InterleavedQueue
     def plant_removal_leftovers(self, infra_id: str) -> None:
         self.client[DATABASE]["infrastructures"].update_one(
             {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id},
-            {"$set": {"attached": True, "notification": encode({"stale": True})}}, upsert=True)
+            {"$set": {"attached": True, "destroying": True,
+                      "notification": encode({"stale": True})}}, upsert=True)
 
     def stored_description(self, infra_id: str) -> str:
         return self.client[DATABASE]["infrastructures"].find_one(
@@ -83,6 +84,7 @@ class MongoConformanceTest(StoreConformance, InterleavedGrants, InterleavedQueue
     def test_an_infrastructure_is_one_document_and_removal_keeps_only_its_tombstone(self) -> None:
         self.populate("infra")
         self.store.attach("infra")
+        self.store.mark_destroying("infra")
         self.store.set_notification("infra", {"url": "http://hooks/infra"})
         documents = self.client[DATABASE]["infrastructures"]
         query = {"ns": f"{self.run_prefix}alice@", "infra_id": "infra"}

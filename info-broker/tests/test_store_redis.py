@@ -64,6 +64,7 @@ class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants,
 
     def plant_removal_leftovers(self, infra_id: str) -> None:
         self.client.sadd(f"{self.namespace('alice')}attached", infra_id)
+        self.client.sadd(f"{self.namespace('alice')}destroying", infra_id)
         self.client.set(f"{self.namespace('alice')}{infra_id}:notification",
                         encode({"stale": True}))
 
@@ -102,6 +103,7 @@ class StartedRedisTest(RedisCase, unittest.TestCase):
         self.populate("infra")
         self.store.acquire_lease("infra", LeaseOwner("h", 1, "c"), now=0)
         self.store.attach("infra")
+        self.store.mark_destroying("infra")
         self.store.set_notification("infra", {"url": "http://hooks/infra"})
         namespace = self.namespace("alice")
         self.store.remove_infrastructure("infra")
@@ -109,6 +111,7 @@ class StartedRedisTest(RedisCase, unittest.TestCase):
                                               for name in INFRASTRUCTURE_KEYS)), 0)
         self.assertFalse(self.client.hexists(f"{namespace}leases", "infra"))
         self.assertFalse(self.client.sismember(f"{namespace}attached", "infra"))
+        self.assertFalse(self.client.sismember(f"{namespace}destroying", "infra"))
 
     def test_event_cursors_are_list_positions_and_members_a_sorted_set(self) -> None:
         self.store.add_infrastructure("infra", {})

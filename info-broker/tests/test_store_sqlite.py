@@ -63,6 +63,7 @@ class SqliteConformanceTest(StoreConformance, SqliteCase):
     def plant_removal_leftovers(self, infra_id: str) -> None:
         with sqlite3.connect(self.path) as db:
             db.execute("INSERT INTO attached VALUES ('alice@', ?)", (infra_id,))
+            db.execute("INSERT INTO destroying VALUES ('alice@', ?)", (infra_id,))
             db.execute("INSERT INTO notifications VALUES ('alice@', ?, ?)",
                        (infra_id, encode({"stale": True})))
         db.close()
@@ -179,10 +180,11 @@ class SqliteUpgradeTest(SqliteCase):
 
 
 class SqliteAddedTablesTest(SqliteCase):
-    """A file of this schema version written before the attached set, notification settings
-    and service members were kept: the tables are added, and nothing else changes."""
+    """A file of this schema version written before the attached and destroying sets,
+    notification settings and service members were kept: the tables are added, and nothing
+    else changes."""
 
-    ADDED = ("attached", "notifications", "members")
+    ADDED = ("attached", "destroying", "notifications", "members")
 
     def test_an_older_file_of_this_version_gets_the_added_tables(self) -> None:
         with self.make_store("alice", "") as store:
@@ -194,17 +196,70 @@ class SqliteAddedTablesTest(SqliteCase):
         db.close()
         with self.make_store("alice", "") as store:
             self.assertEqual(store.attached(), [])
+            self.assertEqual(store.destroying(), [])
             self.assertTrue(store.attach("infra"))
+            self.assertTrue(store.mark_destroying("infra"))
             store.set_notification("infra", {"url": "http://hooks/infra"})
             store.announce("svc-a", ttl=10, now=100.0)
-            self.assertEqual((store.attached(), store.notification("infra"),
+            self.assertEqual((store.attached(), store.destroying(), store.notification("infra"),
                               store.members(now=101.0)),
-                             (["infra"], {"url": "http://hooks/infra"}, ["svc-a"]))
+                             (["infra"], ["infra"], {"url": "http://hooks/infra"}, ["svc-a"]))
             self.assertEqual(store.get_infrastructure("infra"), {"nodes": ["web"]})
             self.assertEqual([event.name for event in store.events("infra")], ["infrastart"])
         with sqlite3.connect(self.path) as db:
             self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
             self.assertEqual(sorted(row[0] for row in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?)",
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?)",
                 self.ADDED)), sorted(self.ADDED))
         db.close()
+
+
+class FlakyConnection:
+    """A connection whose first `failures` switches to WAL fail with `code`, as SQLite does
+    when another connection holds the lock that switch needs."""
+
+    def __init__(self, db: sqlite3.Connection, code: int, failures: int) -> None:
+        self.db, self.code, self.failures, self.attempts = db, code, failures, 0
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "PRAGMA journal_mode = WAL":
+            self.attempts += 1
+            if self.failures:
+                self.failures -= 1
+                error = sqlite3.OperationalError("database is locked")
+                error.sqlite_errorcode = self.code
+                raise error
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.db, name)
+
+
+class SqliteBusyAtOpenTest(SqliteCase):
+    def open_flaky(self, code: int, failures: int) -> FlakyConnection:
+        connect = sqlite3.connect
+        flaky: list[FlakyConnection] = []
+
+        def flaky_connect(*args: object, **kwargs: object) -> FlakyConnection:
+            flaky.append(FlakyConnection(connect(*args, **kwargs), code, failures))
+            return flaky[-1]
+
+        with unittest.mock.patch("occo.infobroker.store.sqlite.sqlite3.connect", flaky_connect):
+            store = self.make_store("alice", "")
+        self.addCleanup(store.close)
+        store.add_infrastructure(f"opened-{code}", {})     # the store works
+        self.assertIn(f"opened-{code}", store.list_infrastructures())
+        return flaky[0]
+
+    def test_every_busy_or_locked_code_extended_or_not_is_tried_again(self) -> None:
+        codes = {name: getattr(sqlite3, name) for name in (
+            "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_RECOVERY", "SQLITE_BUSY_SNAPSHOT",
+            "SQLITE_LOCKED_SHAREDCACHE")}
+        for name, code in codes.items():
+            with self.subTest(name):
+                self.assertEqual(self.open_flaky(code, failures=3).attempts, 4)
+
+    def test_another_error_is_not_tried_again(self) -> None:
+        with self.assertRaises(StoreError) as caught:
+            self.open_flaky(sqlite3.SQLITE_IOERR_READ, failures=1)
+        self.assertIn("cannot open", str(caught.exception))

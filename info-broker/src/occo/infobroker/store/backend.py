@@ -50,6 +50,7 @@ WRITES = {
     "acquire_lease": "the lease", "renew_lease": "the lease's renewal",
     "release_lease": "the lease's release", "failing_period": "the failing period",
     "attach": "the attachment", "detach": "the detachment",
+    "mark_destroying": "the destroy mark", "unmark_destroying": "the removal of the destroy mark",
     "announce": "the member's announcement", "withdraw": "the member's withdrawal",
     "set_notification": "the notification settings",
 }

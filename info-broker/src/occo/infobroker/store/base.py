@@ -17,6 +17,8 @@ did per OS user):
 - the infrastructures a REST service keeps maintaining (the attached set), and
   each one's notification settings, so that a restarted service takes them up
   again;
+- the destroy requests such a service accepted (the destroying set), so that a
+  DELETE survives a restart and any process of the service can carry it out;
 - the live processes (members) of that service, each until its announcement
   expires, so that they can share the attached infrastructures among them.
 
@@ -282,6 +284,12 @@ class Store(abc.ABC):
         negative `after` reads from the first, a negative `limit` is a ValueError.
         """
 
+    @abc.abstractmethod
+    def last_event_seq(self, infra_id: str) -> int:
+        """The cursor (`Event.seq`) of the infrastructure's newest event, 0 if it has none
+        (or is unknown): one cheap query, so that a reader can start at the end of a long
+        log without paging through it."""
+
     # --- leases -----------------------------------------------------------
     @abc.abstractmethod
     def acquire_lease(self, infra_id: str, owner: LeaseOwner, ttl: float = DEFAULT_LEASE_TTL,
@@ -318,6 +326,20 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def attached(self) -> list[str]:
         """Every attached infrastructure id, sorted."""
+
+    # --- the destroying set -----------------------------------------------
+    @abc.abstractmethod
+    def mark_destroying(self, infra_id: str) -> bool:
+        """Record that a REST service accepted the infrastructure's destruction; True if it
+        was not marked before. `InfrastructureNotFound` if unknown. Removal unmarks it."""
+
+    @abc.abstractmethod
+    def unmark_destroying(self, infra_id: str) -> bool:
+        """Drop the mark (the destruction was given up); True if it was marked."""
+
+    @abc.abstractmethod
+    def destroying(self) -> list[str]:
+        """Every infrastructure id marked for destruction, sorted."""
 
     # --- service members --------------------------------------------------
     @abc.abstractmethod

@@ -16,6 +16,7 @@ infrastructure existing, and either happens whole or not at all.
                              one request each, folded into `pending` when the
                              node's queue is next written
      attached: true,         present while a REST service maintains it
+     destroying: true,       present while a destroy request a REST service accepted waits
      notification: document, its notification settings
      generation: int,        incarnations of this id, numbering its events
      event_seq: int}         events appended so far (kept on removal)
@@ -41,7 +42,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from pymongo import ASCENDING, MongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from occo.util.redact import redact_url
@@ -57,10 +58,10 @@ from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 
 # An infrastructure's parts that removal clears; newest, generation and event_seq stay.
 PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "pending",
-         "scaling", "attached", "notification")
+         "scaling", "attached", "destroying", "notification")
 # What a new infrastructure must not inherit from an earlier one of its id that an older
 # Occopus removed, knowing nothing of these parts.
-NEWER_PARTS = ("attached", "notification")
+NEWER_PARTS = ("attached", "destroying", "notification")
 DEFAULT_DATABASE = "occopus"
 
 HINT = "check that the MongoDB server runs and the url of the store settings"
@@ -329,30 +330,59 @@ class MongoStore(ChangedAtomically, Store):
             found = found.limit(limit)
         return [decode_event(doc["doc"], doc["seq"]) for doc in found]
 
-    # --- the attached set -------------------------------------------------
+    def last_event_seq(self, infra_id: str) -> int:
+        """The highest `seq` of the current incarnation's events: the generation from the
+        infrastructure's document, then one event from the end of the (ns, infra_id, seq)
+        index. Not `event_seq`, which counts the events of earlier incarnations too."""
+        state = self._state(infra_id, "description", "generation")
+        if "description" not in state:
+            return 0
+        newest = self._events.find_one({**self._id(infra_id), "generation": state["generation"]},
+                                       {"seq": 1}, sort=[("seq", DESCENDING)])
+        return 0 if newest is None else newest["seq"]
+
+    # --- the attached and destroying sets ----------------------------------
     def attach(self, infra_id: str) -> bool:
-        """A flag in the infrastructure's document, so that removal clears it atomically."""
-        for _ in range(ATTEMPTS):
-            if self._infras.update_one({**self._id(infra_id), "description": {"$exists": True},
-                                        "attached": {"$exists": False}},
-                                       {"$set": {"attached": True}}).matched_count:
-                return True
-            state = self._state(infra_id, "description", "attached")
-            if "description" not in state:
-                raise not_found(infra_id)
-            if "attached" in state:
-                return False
-            # detached between the write and the read: attach again
-        raise busy(infra_id)
+        return self._raise_flag(infra_id, "attached")
 
     def detach(self, infra_id: str) -> bool:
-        return bool(self._infras.update_one({**self._id(infra_id), "attached": {"$exists": True}},
-                                            {"$unset": {"attached": ""}}).matched_count)
+        return self._lower_flag(infra_id, "attached")
 
     def attached(self) -> list[str]:
+        return self._flagged("attached")
+
+    def mark_destroying(self, infra_id: str) -> bool:
+        return self._raise_flag(infra_id, "destroying")
+
+    def unmark_destroying(self, infra_id: str) -> bool:
+        return self._lower_flag(infra_id, "destroying")
+
+    def destroying(self) -> list[str]:
+        return self._flagged("destroying")
+
+    def _raise_flag(self, infra_id: str, flag: str) -> bool:
+        """A flag in the infrastructure's document, so that removal clears it atomically;
+        True if it was not set."""
+        for _ in range(ATTEMPTS):
+            if self._infras.update_one({**self._id(infra_id), "description": {"$exists": True},
+                                        flag: {"$exists": False}},
+                                       {"$set": {flag: True}}).matched_count:
+                return True
+            state = self._state(infra_id, "description", flag)
+            if "description" not in state:
+                raise not_found(infra_id)
+            if flag in state:
+                return False
+            # lowered between the write and the read: raise it again
+        raise busy(infra_id)
+
+    def _lower_flag(self, infra_id: str, flag: str) -> bool:
+        return bool(self._infras.update_one({**self._id(infra_id), flag: {"$exists": True}},
+                                            {"$unset": {flag: ""}}).matched_count)
+
+    def _flagged(self, flag: str) -> list[str]:
         return sorted(doc["infra_id"] for doc in self._infras.find(
-            {"ns": self._ns, "attached": True, "description": {"$exists": True}},
-            {"infra_id": 1}))
+            {"ns": self._ns, flag: True, "description": {"$exists": True}}, {"infra_id": 1}))
 
     # --- service members --------------------------------------------------
     def announce(self, member: str, ttl: float, now: float | None = None) -> None:

@@ -8,6 +8,7 @@ Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>
     fences                      hash  infra id -> newest fencing token (kept on removal)
     leases                      hash  infra id -> lease document
     attached                    set   the ids of the attached infrastructures
+    destroying                  set   the ids of the infrastructures marked for destruction
     members                     zset  service member -> epoch seconds its announcement expires
     <infra>:description         string
     <infra>:instances           hash  JSON [node name, node id] -> document
@@ -57,7 +58,7 @@ from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, 
 from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 
 NAMESPACE_KEYS = ("schema", "infrastructures", "node_definitions", "fences", "leases",
-                  "attached", "members")
+                  "attached", "destroying", "members")
 INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "pending", "scaling",
                        "scaling_order", "failing", "events", "notification")
 
@@ -84,18 +85,20 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
 end
 """,
-    # KEYS[3] = description, KEYS[4] = notification, KEYS[5] = attached: a new infrastructure
-    # inherits neither from an earlier one of its id that an older Occopus removed.
+    # KEYS[3] = description, KEYS[4] = notification, KEYS[5] = attached, KEYS[6] = destroying:
+    # a new infrastructure inherits none of them from an earlier one of its id that an older
+    # Occopus removed.
     "add": """
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return redis.error_reply('OCCO_EXISTS') end
 redis.call('SET', KEYS[3], ARGV[3])
 redis.call('DEL', KEYS[4])
 redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
 """,
     "set": GUARD + "redis.call('SET', KEYS[3], ARGV[3])",
     "unset": GUARD + "redis.call('DEL', KEYS[3])",
-    # Add the infrastructure to set KEYS[3]; returns 1 if it was not there.
-    "attach": GUARD + "return redis.call('SADD', KEYS[3], infra)",
+    # Add the infrastructure to set KEYS[3] (attached or destroying); returns 1 if it was not in.
+    "enlist": GUARD + "return redis.call('SADD', KEYS[3], infra)",
     # Set fields ARGV[3], ARGV[5], ... of hash KEYS[3] to ARGV[4], ARGV[6], ...
     "set_fields": GUARD + """
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
@@ -146,11 +149,13 @@ for i = 6, #ARGV do
 end
 return 1
 """,
-    # KEYS[3] = leases, KEYS[4] = attached, KEYS[5..] = the infrastructure's own keys.
+    # KEYS[3] = leases, KEYS[4] = attached, KEYS[5] = destroying, KEYS[6..] = the
+    # infrastructure's own keys.
     "remove": GUARD + """
-redis.call('DEL', unpack(KEYS, 5))
+redis.call('DEL', unpack(KEYS, 6))
 redis.call('HDEL', KEYS[3], infra)
 redis.call('SREM', KEYS[4], infra)
+redis.call('SREM', KEYS[5], infra)
 redis.call('SREM', KEYS[2], infra)
 """,
 }
@@ -277,7 +282,7 @@ class RedisStore(ChangedAtomically, Store):
     def add_infrastructure(self, infra_id: str, description: dict) -> None:
         self._run("add", infra_id, None, [self._infra_key(infra_id, "description"),
                                           self._infra_key(infra_id, "notification"),
-                                          self._key("attached")],
+                                          self._key("attached"), self._key("destroying")],
                   encode(description))
 
     def update_infrastructure(self, infra_id: str, description: dict,
@@ -297,8 +302,8 @@ class RedisStore(ChangedAtomically, Store):
     def remove_infrastructure(self, infra_id: str, fence: int | None = None) -> None:
         """Remove it and all its data; its fencing counter stays, so old tokens stay stale."""
         keys = [self._infra_key(infra_id, name) for name in INFRASTRUCTURE_KEYS]
-        self._run("remove", infra_id, fence, [self._key("leases"), self._key("attached"), *keys],
-                  missing_ok=True)
+        self._run("remove", infra_id, fence, [self._key("leases"), self._key("attached"),
+                                              self._key("destroying"), *keys], missing_ok=True)
 
     # --- node instances ---------------------------------------------------
     def put_instance(self, infra_id: str, node_name: str, node_id: str, data: dict,
@@ -418,9 +423,13 @@ class RedisStore(ChangedAtomically, Store):
         return [decode_event(doc, after + number)
                 for number, doc in enumerate(documents, start=1)]
 
+    def last_event_seq(self, infra_id: str) -> int:
+        """LLEN: the newest event's cursor is its index + 1, the list's length."""
+        return self._redis.llen(self._infra_key(infra_id, "events"))
+
     # --- the attached set -------------------------------------------------
     def attach(self, infra_id: str) -> bool:
-        return self._run("attach", infra_id, None, [self._key("attached")]) == 1
+        return self._run("enlist", infra_id, None, [self._key("attached")]) == 1
 
     def detach(self, infra_id: str) -> bool:
         return self._redis.srem(self._key("attached"), infra_id) == 1
@@ -428,6 +437,17 @@ class RedisStore(ChangedAtomically, Store):
     def attached(self) -> list[str]:
         """Only ids that exist: an older Occopus's removal leaves its id in the set."""
         return sorted(self._redis.sinter(self._key("attached"), self._key("infrastructures")))
+
+    # --- the destroying set -----------------------------------------------
+    def mark_destroying(self, infra_id: str) -> bool:
+        return self._run("enlist", infra_id, None, [self._key("destroying")]) == 1
+
+    def unmark_destroying(self, infra_id: str) -> bool:
+        return self._redis.srem(self._key("destroying"), infra_id) == 1
+
+    def destroying(self) -> list[str]:
+        """Only ids that exist: an older Occopus's removal leaves its id in the set."""
+        return sorted(self._redis.sinter(self._key("destroying"), self._key("infrastructures")))
 
     # --- service members --------------------------------------------------
     def announce(self, member: str, ttl: float, now: float | None = None) -> None:

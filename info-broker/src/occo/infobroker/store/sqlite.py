@@ -7,9 +7,9 @@ lease holder) and the write itself cannot be split by another process.
 Every row carries its namespace, `<prefix><user>@`, in the `ns` column.
 
 Tables are created IF NOT EXISTS on every open, so a file an older Occopus
-made gets those added since. The attached set, notification settings and
-service members came with no new schema version: an older Occopus of this one
-ignores their tables, and could misread nothing in them.
+made gets those added since. The attached and destroying sets, notification
+settings and service members came with no new schema version: an older Occopus
+of this one ignores their tables, and could misread nothing in them.
 """
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ TABLES = (
     # a token issued before can never pass again if the id is reused.
     "fences (ns TEXT, infra_id TEXT, newest INTEGER, PRIMARY KEY (ns, infra_id))",
     "attached (ns TEXT, infra_id TEXT, PRIMARY KEY (ns, infra_id))",
+    "destroying (ns TEXT, infra_id TEXT, PRIMARY KEY (ns, infra_id))",
     "notifications (ns TEXT, infra_id TEXT, doc TEXT, PRIMARY KEY (ns, infra_id))",
     "members (ns TEXT, member TEXT, expires_at REAL, PRIMARY KEY (ns, member))",
 )
@@ -66,10 +67,10 @@ INDEXES = (
 # What remove_infrastructure clears: every table with an infra_id but `fences`.
 PER_INFRASTRUCTURE = ("infrastructures", "instances", "failed_instances", "target_counts",
                       "scaling_pending", "scaling_requests", "failing_since", "events", "leases",
-                      "attached", "notifications")
+                      "attached", "destroying", "notifications")
 # What a new infrastructure must not inherit from an earlier one of its id that an older
 # Occopus removed, knowing nothing of these tables.
-NEWER_PER_INFRASTRUCTURE = ("attached", "notifications")
+NEWER_PER_INFRASTRUCTURE = ("attached", "destroying", "notifications")
 
 # Each write is one transaction: one that fails is rolled back whole.
 HINTS = {
@@ -175,7 +176,9 @@ class SqliteStore(Store):
         connection of another thread would lose its lock, and another process could then
         write under it: a corrupt database). So a file is checked only while no
         connection of this process has it open; the connections are counted (returned:
-        the file this connection holds, which `close` gives back).
+        the file this connection holds, which `close` gives back). A connection never
+        closed (collected in an ended thread) keeps its count, which only turns the check
+        off for that file in this process: the safe direction.
         """
         if str(self.path) == ":memory:":
             return None          # SQLite's in-memory database: no file
@@ -204,7 +207,8 @@ class SqliteStore(Store):
                 self._db.execute("PRAGMA journal_mode = WAL")
                 break
             except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode not in _BUSY or time.monotonic() > deadline:
+                # the extended code (SQLITE_BUSY_RECOVERY, ...): its low byte is the primary
+                if (error.sqlite_errorcode & 0xFF) not in _BUSY or time.monotonic() > deadline:
                     raise
                 time.sleep(0.005)
         # A commit survives the process's crash at once, and the machine's after the
@@ -458,6 +462,11 @@ class SqliteStore(Store):
             "SELECT seq, doc FROM events WHERE ns = ? AND infra_id = ? AND seq > ?"
             " ORDER BY seq LIMIT ?", infra_id, after, -1 if limit is None else limit)]
 
+    def last_event_seq(self, infra_id: str) -> int:
+        """MAX(seq) from the end of the events_by_infra index: one lookup, however long the log."""
+        return self._value("SELECT MAX(seq) FROM events WHERE ns = ? AND infra_id = ?",
+                           infra_id) or 0
+
     # --- the attached set -------------------------------------------------
     def attach(self, infra_id: str) -> bool:
         with self._guarded(infra_id, None, must_exist=True):
@@ -473,6 +482,23 @@ class SqliteStore(Store):
         """Only ids that exist: an older Occopus's removal leaves their rows here."""
         return [row[0] for row in self._sql(
             "SELECT infra_id FROM attached JOIN infrastructures USING (ns, infra_id)"
+            " WHERE ns = ? ORDER BY infra_id")]
+
+    # --- the destroying set -----------------------------------------------
+    def mark_destroying(self, infra_id: str) -> bool:
+        with self._guarded(infra_id, None, must_exist=True):
+            return self._sql("INSERT OR IGNORE INTO destroying VALUES (?, ?)",
+                             infra_id).rowcount == 1
+
+    def unmark_destroying(self, infra_id: str) -> bool:
+        with self._transaction():
+            return self._sql("DELETE FROM destroying WHERE ns = ? AND infra_id = ?",
+                             infra_id).rowcount == 1
+
+    def destroying(self) -> list[str]:
+        """Only ids that exist: an older Occopus's removal leaves their rows here."""
+        return [row[0] for row in self._sql(
+            "SELECT infra_id FROM destroying JOIN infrastructures USING (ns, infra_id)"
             " WHERE ns = ? ORDER BY infra_id")]
 
     # --- service members --------------------------------------------------
