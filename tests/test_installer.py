@@ -6,13 +6,24 @@ all), so an install that works proves the installer listens to its source only.
 One packaged copy of the repository, its index and the bundled installer serve
 every test here.
 """
+import json
 import os
 import pty
+import queue
+import re
+import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .support import RepoCopy, free_port
@@ -84,7 +95,7 @@ class IndexInstallTest(HomeCase):
 
     def test_the_commands_are_installed_and_linked(self):
         self.assertEqual(self.first.returncode, 0, self.first.stdout + self.first.stderr)
-        self.assertIn(f"occopus 0.1.0 is installed: 7 commands in {self.bin}", self.first.stdout)
+        self.assertIn(f"occopus 0.1.0 is installed: 8 commands in {self.bin}", self.first.stdout)
         self.assertEqual(sorted(p.name for p in self.bin.iterdir()),
                          sorted(p.name for p in (self.venv / "bin").glob("occopus-*")))
         result = self.command("occopus-build", "--help")
@@ -103,7 +114,8 @@ class IndexInstallTest(HomeCase):
                                             "install-occopus.py --upgrade)\n")
 
     def test_a_second_run_says_it_is_installed_and_changes_nothing(self):
-        paths = [self.venv / "bin" / "python", self.venv.parent / "install.json", *self.bin.iterdir()]
+        paths = [self.venv / "bin" / "python", self.venv.parent / "install.json",
+                 *self.bin.iterdir()]
         before = {path: path.lstat().st_mtime_ns for path in paths}
         output = self.ok("--index-url", URL)
         self.assertIn(f"occopus 0.1.0 is already installed in {self.venv}", output)
@@ -113,7 +125,7 @@ class IndexInstallTest(HomeCase):
         output = self.ok("--check")
         self.assertIn(f"ok    occo-api 0.1.0 in {self.venv}, from the index {URL}simple/", output)
         self.assertIn("ok    pip check: No broken requirements found.", output)
-        self.assertIn(f"ok    7 of 7 commands linked in {self.bin}", output)
+        self.assertIn(f"ok    8 of 8 commands linked in {self.bin}", output)
         self.assertTrue(output.endswith("ok    occopus works\n"), output)
 
     def test_on_a_terminal_check_is_coloured_and_shows_a_spinner(self):
@@ -150,9 +162,9 @@ class IndexInstallTest(HomeCase):
 class OfflineInstallTest(HomeCase):
     def test_piped_into_python_without_any_network_from_a_wheelhouse(self):
         with INSTALLER.open() as script:
-            result = subprocess.run(["unshare", "--net", PYTHON, "-", "--wheelhouse", str(WHEELHOUSE)],
-                                    stdin=script, env=self.env(), capture_output=True, text=True,
-                                    timeout=600)
+            result = subprocess.run(["unshare", "--net", PYTHON, "-", "--wheelhouse",
+                                     str(WHEELHOUSE)], stdin=script, env=self.env(),
+                                    capture_output=True, text=True, timeout=600)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn(f"from the wheelhouse {WHEELHOUSE}", result.stdout)
         self.assertEqual(self.command("occopus-scale", "--version").returncode, 0)
@@ -170,8 +182,9 @@ class ForceAndUninstallTest(HomeCase):
                                          "again with --force to replace it\n")
         self.assertFalse(self.venv.exists())
         self.ok("--wheelhouse", str(WHEELHOUSE), "--force")
-        self.assertEqual(os.readlink(self.bin / "occopus-build"), str(self.venv / "bin/occopus-build"))
-        self.assertIn(f"removed {self.venv} and 7 links from {self.bin}", self.ok("--uninstall"))
+        self.assertEqual(os.readlink(self.bin / "occopus-build"),
+                         str(self.venv / "bin/occopus-build"))
+        self.assertIn(f"removed {self.venv} and 8 links from {self.bin}", self.ok("--uninstall"))
         self.assertEqual([p.name for p in self.bin.iterdir()], ["unrelated"])
         self.assertFalse(self.venv.parent.exists())
         self.assertIn("occopus is not installed", self.ok("--uninstall"))
@@ -221,8 +234,16 @@ class UpgradeTest(HomeCase):
 
 
 SANDBOX = ('mount --bind "$1" /etc && mount --bind "$2" /opt && mount --bind "$3" /usr/local/bin '
-           '&& shift 3 && exec "$@"')
+           '&& mount --bind "$4" /var/lib && shift 4 && exec "$@"')
+SANDBOX_FOLDERS = ("etc", "opt", "bin", "var-lib")     # on /etc, /opt, /usr/local/bin, /var/lib
+IN_FOLDER = 'cd "$1" && shift && exec "$@"'
 UNIT = "occopus-rest-service.service"
+TOKEN = "/var/lib/occopus/rest-token"
+REDIS = ("127.0.0.1", 6379)
+NAMESPACE = "occo:occopus@"        # the store's default prefix and the service user's name
+SERVING = re.compile(r"occopus-rest-service: serving on (http://127\.0\.0\.1:\d+)\n")
+SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+NEVER_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def can_sandbox() -> bool:
@@ -240,40 +261,268 @@ def redis_unit() -> str | None:
     return None
 
 
-@unittest.skipUnless(can_sandbox() and redis_unit(),
-                     "needs root, mount namespaces, systemd-analyze, Redis installed and no systemd")
+def service_python() -> str | None:
+    """A Python >= 3.11 with venv that the occopus user may run (the unit's ProtectHome hides
+    home folders, pyenv's under /root among them, and the sandbox hides /usr/local/bin):
+    this one if it qualifies, else the system's."""
+    names = ("python3.14", "python3.13", "python3.12", "python3.11", "python3")
+    for candidate in (PYTHON, *(f"/usr/bin/{name}" for name in names)):
+        real = Path(os.path.realpath(candidate))
+        if any(real.is_relative_to(hidden) for hidden in ("/root", "/home", "/usr/local")):
+            continue
+        probe = [str(real), "-c",
+                 "import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))"]
+        if real.is_file() and subprocess.run(probe, capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def unit_settings(text: str, section: str = "Service") -> dict[str, list[str]]:
+    """One section of a unit file: each key's values, in order."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in map(str.strip, text.splitlines()):
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = line.strip("[]")
+        elif current == section:
+            key, _, value = line.partition("=")
+            found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+class RedisConnection:
+    """Just enough of the Redis protocol to look at and remove keys (the dev environment has
+    no Redis client)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_connection(REDIS, timeout=10)
+        self.replies = self.socket.makefile("rb")
+        try:
+            self.call("PING")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.replies.close()
+        self.socket.close()
+
+    def call(self, *words: str):
+        request = [f"*{len(words)}\r\n".encode()]
+        for word in map(str.encode, words):
+            request += [f"${len(word)}\r\n".encode(), word, b"\r\n"]
+        self.socket.sendall(b"".join(request))
+        return self.reply()
+
+    def reply(self):
+        line = self.replies.readline()
+        kind, rest = line[:1], line[1:-2].decode()
+        if kind == b"+":
+            return rest
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            return None if int(rest) < 0 else self.replies.read(int(rest) + 2)[:-2].decode()
+        if kind == b"*":
+            return [self.reply() for _ in range(max(int(rest), 0))]
+        raise AssertionError(f"Redis answered {line!r}")
+
+    def keys(self, namespace: str) -> list[str]:
+        """The keys of a namespace (it holds no glob character)."""
+        found, cursor = set(), "0"
+        while True:
+            cursor, batch = self.call("SCAN", cursor, "MATCH", f"{namespace}*", "COUNT", "1000")
+            found.update(batch)
+            if cursor == "0":
+                return sorted(found)
+
+
+@dataclass
+class Served:
+    """What the unit's own command did, run as the unit runs it."""
+
+    unavailable: str = ""           # why it was not run
+    prefix: str = ""                # a store prefix the test had to add; '' for the config as is
+    url: str = ""                   # from its serving line
+    token: str = ""
+    token_mode: int = 0
+    token_owner: int = -1
+    with_token: tuple[int, str] = (0, "")
+    without_token: tuple[int, str] = (0, "")
+    exit_code: int | None = None
+    stderr: str = ""
+    keys_left: list[str] = field(default_factory=list)
+
+
+def get(url: str, token: str | None = None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with NEVER_PROXY.open(urllib.request.Request(url, headers=headers), timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+class StderrLines:
+    """A process's stderr, read by a thread so that a wait for one line can time out."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self.thread = threading.Thread(target=self._pump, args=(process.stderr,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, pattern: re.Pattern, seconds: float) -> re.Match | None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            self.seen.append(line)
+            if found := pattern.fullmatch(line):
+                return found
+        return None
+
+    def text(self) -> str:
+        """Everything, once the process has ended."""
+        self.thread.join(timeout=30)
+        while not self.lines.empty():
+            line = self.lines.get_nowait()
+            if line is not None:
+                self.seen.append(line)
+        return "".join(self.seen)
+
+
+@unittest.skipUnless(can_sandbox() and redis_unit(), "needs root, mount namespaces, "
+                     "systemd-analyze, Redis installed and no systemd")
 class ServerInstallTest(unittest.TestCase):
-    """--server as root, in a mount namespace: /etc is a copy, /opt and /usr/local/bin are empty."""
+    """--server as root, in a mount namespace: /etc is a copy, /opt, /usr/local/bin and
+    /var/lib are empty. Then the unit's own command runs there as the unit would run it."""
 
     @classmethod
     def setUpClass(cls):
+        cls.python = service_python()
+        if cls.python is None:
+            raise AssertionError("no Python >= 3.11 with venv that the occopus user may run (in "
+                                 "/usr/bin, outside home folders); install python3-venv")
         cls._scratch = tempfile.TemporaryDirectory(prefix="occo-server-")
         cls.root = Path(cls._scratch.name)
+        try:
+            cls.install_and_serve()
+        except BaseException:
+            cls._scratch.cleanup()
+            raise
+
+    @classmethod
+    def install_and_serve(cls):
         subprocess.run(["cp", "-a", "/etc", str(cls.root / "etc")], check=True)
-        for folder in ("opt", "bin", "home"):
+        for folder in ("opt", "bin", "var-lib", "home"):
             (cls.root / folder).mkdir()
         cls.host_passwd = Path("/etc/passwd").read_text()
-        cls.first = cls.server("--index-url", URL)
+        cls.host_state = Path("/var/lib/occopus").exists()
+        cls.first = cls.server("--index-url", URL, "--python", cls.python)
         if cls.first.returncode != 0:
-            cls._scratch.cleanup()
             raise AssertionError(f"--server failed:\n{cls.first.stdout}{cls.first.stderr}")
         etc = cls.root / "etc"
         cls.passwd = (etc / "passwd").read_text()
-        cls.config_mode = (etc / "occopus" / "occopus_config.yaml").stat().st_mode & 0o777
+        user = next(line for line in cls.passwd.splitlines() if line.startswith("occopus:"))
+        cls.user = user.split(":")
+        cls.config = etc / "occopus" / "occopus_config.yaml"
+        cls.config_text = cls.config.read_text()
+        cls.config_mode = cls.config.stat().st_mode & 0o777
+        state = (cls.root / "var-lib" / "occopus").stat()
+        cls.state = (state.st_mode & 0o7777, state.st_uid, state.st_gid)
         cls.unit = (etc / "systemd" / "system" / UNIT).read_text()
         cls.link = os.readlink(cls.root / "bin" / "occopus-rest-service")
+        cls.served = cls.serve()
 
     @classmethod
     def tearDownClass(cls):
         cls._scratch.cleanup()
 
     @classmethod
+    def sandboxed(cls, *command: str) -> list[str]:
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", SANDBOX, "sh",
+                *(str(cls.root / folder) for folder in SANDBOX_FOLDERS), *command]
+
+    @classmethod
     def server(cls, *args: str) -> subprocess.CompletedProcess:
-        sandbox = [str(cls.root / folder) for folder in ("etc", "opt", "bin")]
-        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", SANDBOX,
-                               "sh", *sandbox, PYTHON, str(INSTALLER), "--server", *args],
+        return subprocess.run(cls.sandboxed(PYTHON, str(INSTALLER), "--server", *args),
                               env=COPY.env(HOME=str(cls.root / "home"), **HOSTILE_PIP),
                               capture_output=True, text=True, timeout=600)
+
+    @classmethod
+    def serve(cls) -> Served:
+        """Run the unit's ExecStart, with --port 0, against this machine's Redis; remove the
+        keys it wrote there."""
+        try:
+            redis = RedisConnection()
+        except OSError as error:
+            return Served(unavailable=f"no Redis answers at {REDIS[0]}:{REDIS[1]}: {error}")
+        try:
+            namespace, prefix = NAMESPACE, ""
+            if redis.keys(NAMESPACE):      # someone's real service: leave its keys alone
+                prefix = f"occo-test-{os.getpid()}:"
+                namespace = f"{prefix}occopus@"
+                cls.config.write_text(cls.config_text.replace(
+                    "store:\n", f"store:\n  prefix: '{prefix}'\n", 1))
+            try:
+                served = cls.run_the_unit()
+            finally:
+                keys = redis.keys(namespace)
+                if keys:
+                    redis.call("DEL", *keys)
+            served.prefix = prefix
+            served.keys_left = redis.keys(namespace)
+            return served
+        finally:
+            redis.close()
+
+    @classmethod
+    def run_the_unit(cls) -> Served:
+        """As systemd would: its user and group, no new privileges, its working folder, its
+        environment on top of what User= sets."""
+        service = unit_settings(cls.unit)
+        user, group = service["User"][0], service["Group"][0]
+        env = {"PATH": SERVICE_PATH, "USER": user, "LOGNAME": user, "SHELL": cls.user[6]}
+        for assignments in service.get("Environment", []):
+            env.update(word.split("=", 1) for word in shlex.split(assignments))
+        command = cls.sandboxed("sh", "-c", IN_FOLDER, "sh", service["WorkingDirectory"][0],
+                                "setpriv", f"--reuid={user}", f"--regid={group}",
+                                "--init-groups", "--no-new-privs",
+                                *shlex.split(service["ExecStart"][0]), "--port", "0")
+        served = Served()
+        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stderr = StderrLines(process)
+        try:
+            serving = stderr.wait_for(SERVING, 120)
+            if serving:
+                served.url = serving.group(1)
+                token = cls.root / "var-lib" / "occopus" / "rest-token"
+                info = token.stat()
+                served.token_mode, served.token_owner = info.st_mode & 0o7777, info.st_uid
+                served.token = token.read_text().strip()
+                served.with_token = get(f"{served.url}/infrastructures/", served.token)
+                served.without_token = get(f"{served.url}/infrastructures/")
+            process.send_signal(signal.SIGTERM)   # unshare, sh and setpriv exec: the service
+            served.exit_code = process.wait(timeout=90)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            served.stderr = stderr.text()
+        return served
 
     def ok(self, *args: str) -> str:
         result = self.server(*args)
@@ -282,16 +531,47 @@ class ServerInstallTest(unittest.TestCase):
 
     def test_the_user_the_config_and_a_unit_requiring_redis_are_written_not_started(self):
         self.assertEqual(self.first.returncode, 0, self.first.stdout + self.first.stderr)
-        user = next(line for line in self.passwd.splitlines() if line.startswith("occopus:"))
-        self.assertTrue(user.endswith(":/var/lib/occopus:/usr/sbin/nologin"), user)
+        self.assertEqual(self.user[5:], ["/var/lib/occopus", "/usr/sbin/nologin"])
         self.assertEqual(self.config_mode, 0o640)
+        self.assertIn("store:\n  backend: redis\n  url: redis://127.0.0.1:6379/0\n",
+                      self.config_text)
+        self.assertIn(f"rest:\n  host: 127.0.0.1\n  port: 5000\n  token_file: {TOKEN}\n",
+                      self.config_text)
+        self.assertEqual(self.state, (0o700, int(self.user[2]), int(self.user[3])))
         self.assertRegex(self.unit, r"\nRequires=redis(-server)?\.service\n")
-        self.assertIn("ExecStart=/opt/occopus/venv/bin/occopus-rest-service --cfg "
-                      "/etc/occopus/occopus_config.yaml\n", self.unit)
+        service = unit_settings(self.unit)
+        self.assertEqual(service["ExecStart"], ["/opt/occopus/venv/bin/occopus-rest-service "
+                                                "--cfg /etc/occopus/occopus_config.yaml"])
+        self.assertEqual(service["Environment"], ["HOME=/var/lib/occopus"])
+        self.assertEqual((service["StateDirectory"], service["StateDirectoryMode"]),
+                         (["occopus"], ["0700"]))
         self.assertEqual(self.link, "/opt/occopus/venv/bin/occopus-rest-service")
         self.assertIn(f"systemd is not running here: {UNIT} is written and verified, not started",
                       self.first.stdout)
+        self.assertIn(f"ok    the REST API's token is in {TOKEN} (made on the service's first "
+                      f"start, mode 0600, owner occopus); read it as root: sudo cat {TOKEN}\n",
+                      self.first.stdout)
         self.assertEqual(Path("/etc/passwd").read_text(), self.host_passwd)
+        self.assertEqual(Path("/var/lib/occopus").exists(), self.host_state)
+
+    def test_the_unit_s_own_command_serves_as_its_user_and_stops_on_sigterm(self):
+        served = self.served
+        if served.unavailable:
+            if os.environ.get("CI") == "true":
+                self.fail(f"{served.unavailable}; the test needs Redis there in CI")
+            self.skipTest(served.unavailable)
+        self.assertTrue(served.url, f"no serving line:\n{served.stderr}")
+        self.assertEqual(served.token_mode, 0o600)
+        self.assertEqual(served.token_owner, int(self.user[2]))
+        self.assertIn(f"occopus-rest-service: made a token for the REST API in {TOKEN} ",
+                      served.stderr)
+        self.assertNotIn(served.token, served.stderr)
+        status, body = served.with_token
+        self.assertEqual(status, 200, body)
+        self.assertIn("infrastructures", json.loads(body))
+        self.assertEqual(served.without_token[0], 401, served.without_token[1])
+        self.assertEqual(served.exit_code, 0, served.stderr)
+        self.assertEqual(served.keys_left, [])
 
     def test_a_second_run_check_and_uninstall_in_turn(self):
         unit = self.root / "etc" / "systemd" / "system" / UNIT
@@ -301,11 +581,16 @@ class ServerInstallTest(unittest.TestCase):
         self.assertEqual(unit.stat().st_mtime_ns, written)
         check = self.ok("--check")
         self.assertIn("ok    system user occopus", check)
+        self.assertIn("ok    /var/lib/occopus, the service's state folder: mode 0700, owner "
+                      "occopus", check)
+        self.assertIn("ok    occopus may run the environment's commands", check)
         self.assertIn(f"ok    /etc/systemd/system/{UNIT} passes systemd-analyze verify", check)
         self.assertIn("ok    /etc/occopus/occopus_config.yaml: ok", check)
         removed = self.ok("--uninstall")
         self.assertIn(f"removed /etc/systemd/system/{UNIT}", removed)
-        self.assertIn("kept /etc/occopus and the occopus user", removed)
+        self.assertIn("kept /etc/occopus, /var/lib/occopus (the token) and the occopus user",
+                      removed)
         self.assertFalse(unit.exists())
         self.assertEqual(list((self.root / "bin").iterdir()), [])
         self.assertTrue((self.root / "etc" / "occopus" / "occopus_config.yaml").exists())
+        self.assertTrue((self.root / "var-lib" / "occopus").is_dir())

@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -9,7 +10,7 @@ from occo.api.cli import EXIT_ERROR, EXIT_INTERRUPTED, run_command
 from occo.util.errors import OccoError, SourceLocation
 
 COMMANDS = ["occopus-build", "occopus-destroy", "occopus-import", "occopus-maintain",
-            "occopus-scale", "occopus-rest-service"]
+            "occopus-scale", "occopus-rest-service", "occopus-events"]
 
 
 def run_script(name, *args):
@@ -36,10 +37,16 @@ class ConsoleScriptTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertIn("not allowed with argument", result.stderr)
 
-    def test_rest_service_says_not_available_with_exit_1(self):
-        result = run_script("occopus-rest-service")
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("not available in this release", result.stderr)
+    def test_the_rest_service_refuses_a_port_in_use_in_one_line(self):
+        with tempfile.TemporaryDirectory() as home, socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = subprocess.run([str(Path(sys.executable).with_name("occopus-rest-service")),
+                                     "--port", str(port)], capture_output=True, text=True,
+                                    timeout=60, env={**os.environ, "HOME": home}, cwd=home)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"cannot listen on 127.0.0.1 port {port}", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
+from occo.api.eventlog import PAGE, last_seq, read_events
 from occo.compiler import compile_description
-from occo.infobroker.store.base import Event
+from occo.infobroker.store import Event
 
 from .support import CommandCase, wait_until
 
@@ -75,3 +76,21 @@ class EventsCommandTest(CommandCase):
         failed = self.run_command("occopus-events", "-i", "no-such-id", code=1)
         self.assertIn("occopus-events: error: no infrastructure no-such-id", failed.stderr)
         self.assertEqual(failed.stdout, "")
+
+
+class EventLogTest(CommandCase):
+    """The shared helpers of `occo.api.eventlog`, on a log longer than a page."""
+
+    def test_the_newest_seq_and_pages_past_one(self) -> None:
+        store = self.open_store()
+        static = compile_description(yaml.safe_load(SHOP))
+        store.add_infrastructure(static.infra_id, static.to_dict())
+        self.assertEqual(last_seq(store, static.infra_id), 0)
+        store.append_events([Event(static.infra_id, f"e{index}", T0 + index, {})
+                             for index in range(PAGE + 5)])
+        events = read_events(store, static.infra_id)
+        self.assertEqual(len(events), PAGE + 5)
+        self.assertEqual(last_seq(store, static.infra_id), events[-1].seq)
+        later = read_events(store, static.infra_id, since=T0 + PAGE, limit=3)
+        self.assertEqual([event.name for event in later], [f"e{PAGE}", f"e{PAGE + 1}",
+                                                           f"e{PAGE + 2}"])

@@ -10,17 +10,26 @@ import io
 import os
 import signal
 import tempfile
+import threading
 import unittest
 from contextlib import redirect_stderr
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
+import anyio._backends._asyncio as anyio_asyncio
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
-from occo.api.rest.errors import CatchAll, install_handlers
+from occo.api.rest.app import create_app
+from occo.api.rest.auth import Tokens
+from occo.api.rest.daemon import MaintainerStopped, MaintenanceStatus
+from occo.api.rest.errors import CatchAll, RestError, install_handlers
+from occo.api.rest.infrastructures import submit
 from occo.api.rest.limits import RequestLimits
+from occo.api.rest.service import RestService
 from occo.util.cancel import Cancellation
+from occo.util.config import read_settings
 
 from .rest_support import RestCase
 from .support import SimCloudCommandCase, cloud_instances, wait_until
@@ -204,9 +213,11 @@ class RoutesTest(RestCase, SimCloudCommandCase):
         shown = {node_id: instance["resource_address"] for node in nodes.values()
                  for node_id, instance in node["instances"].items()}
         self.assertEqual(shown, held)
-        # the recorded states say the same without asking the cloud
-        recorded = self.service.get(f"/infrastructures/{infra_id}", params={"live": "false"})
-        self.assertEqual(recorded.json(), nodes)
+        # the recorded states say the same without asking the cloud, once the pass that saw
+        # the instances ready has recorded it (the live view may see it a moment before)
+        wait_until(lambda: self.service.get(f"/infrastructures/{infra_id}",
+                                            params={"live": "false"}).json() == nodes,
+                   "the recorded states match the live ones")
         cost = self.service.get(f"/infrastructures/{infra_id}/cost").json()
         self.assertEqual(cost, {"totalcost": 0, "db": {node_id: 0 for node_id in
                                                         nodes["db"]["instances"]},
@@ -309,3 +320,148 @@ class MiddlewareTest(unittest.TestCase):
         self.assertIn("internal error", body["reason"])
         self.assertNotIn("RuntimeError", answer.text)
         self.assertNotIn("hunter2", answer.text)
+
+
+PLAIN = {"plain": [{"resource": {"type": "simcloud", "endpoint": "http://127.0.0.1:9",
+                                 "image": "debian-12"},
+                    "health_check": {"ping": False}}]}
+
+
+class FakeMaintainer:
+    """What the routes ask of the maintainer, answered as a test sets it."""
+
+    def __init__(self) -> None:
+        self.attach_error: Exception | None = None
+        self.destroying = False
+        self.attached: list[str] = []
+
+    def attach(self, infra_id: str) -> bool:
+        if self.attach_error is not None:
+            raise self.attach_error
+        self.attached.append(infra_id)
+        return True
+
+    def status(self, infra_id: str) -> MaintenanceStatus:
+        return MaintenanceStatus(attached=infra_id in self.attached, here=True, running=False,
+                                 last_pass=None, last_ok=None, destroying=self.destroying)
+
+
+class InProcessCase(unittest.TestCase):
+    """A `RestService` of the test's own (a store in a temporary HOME, a fake maintainer,
+    no token), its application called in this process."""
+
+    def setUp(self) -> None:
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.home = Path(folder.name)
+        environ = mock.patch.dict(os.environ, {
+            "HOME": str(self.home), "OCCOPUS_INFRALIST": str(self.home / "infralist.yaml")})
+        environ.start()
+        self.addCleanup(environ.stop)
+        self.state_db = self.home / "state" / "state.db"
+        cfg = self.home / "occopus_config.yaml"
+        cfg.write_text(f"store: {{backend: sqlite, path: '{self.state_db}'}}\n")
+        self.maintainer = FakeMaintainer()
+        self.service = RestService(read_settings(cfg), Tokens.none(),
+                                   self.maintainer)   # type: ignore[arg-type]
+        self.addCleanup(self.service.close)
+        self.app = create_app(self.service)
+
+    def requests(self, *batches: list[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
+        """Each batch of (method, path, options) sent at once; the batches one after another,
+        in one event loop (as the server runs them)."""
+        async def send() -> list[httpx.Response]:
+            answers: list[httpx.Response] = []
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
+                                         base_url="http://service") as client:
+                for batch in batches:
+                    answers += await asyncio.gather(*(
+                        client.request(method, path, **options)
+                        for method, path, options in batch))
+            return answers
+        return asyncio.run(send())
+
+    def descriptors(self) -> int:
+        """How many descriptors of this process are open on the store's file."""
+        count = 0
+        for entry in Path("/proc/self/fd").iterdir():
+            try:
+                count += os.readlink(entry) == str(self.state_db)
+            except OSError:         # closed meanwhile (the listing's own descriptor)
+                pass
+        return count
+
+    def own_store(self):
+        store = self.service.store()       # this thread's: closed by service.close
+        store.put_node_definitions(PLAIN)
+        return store
+
+
+class ThreadConnectionsTest(InProcessCase):
+    """Review item 1: a connection (or Session) per thread, closed when its thread ends."""
+
+    def test_threads_that_end_leave_no_connection_open(self) -> None:
+        def use() -> None:
+            self.service.store().list_infrastructures()
+            self.service.session()
+        for _ in range(3):
+            thread = threading.Thread(target=use)
+            thread.start()
+            thread.join()
+        self.assertEqual(self.descriptors(), 0)
+        before = self.descriptors()
+        for _ in range(40):
+            thread = threading.Thread(target=use)
+            thread.start()
+            thread.join()
+        self.assertEqual(self.descriptors(), before)
+        self.assertEqual(self.service.threads_holding(), 0)
+
+    def test_retired_worker_threads_of_the_routes_close_theirs(self) -> None:
+        """anyio retires worker threads idle for MAX_IDLE_TIME (10 s) and makes new ones:
+        made 0 here, each burst of requests runs on mostly new threads."""
+        burst = [("GET", "/infrastructures/", {})] * 8
+        with mock.patch.object(anyio_asyncio.WorkerThread, "MAX_IDLE_TIME", 0):
+            answers = self.requests(*[burst] * 12)
+        self.assertEqual({answer.status_code for answer in answers}, {200})
+        # at most the last burst's threads still hold one; without closing there were ~96
+        wait_until(lambda: self.descriptors() <= len(burst),
+                   lambda: f"{self.descriptors()} descriptors of the store left open")
+
+
+class SubmitUndoTest(InProcessCase):
+    """Review item 11: nothing is left stored by a submit the service could not take on, and
+    an infrastructure being destroyed is not attached again."""
+
+    def test_a_submit_whose_attach_fails_leaves_nothing_behind(self) -> None:
+        store = self.own_store()
+        self.maintainer.attach_error = MaintainerStopped("the service is stopping")
+        [answer] = self.requests([("POST", "/infrastructures/", {"content": SHOP})])
+        self.assertEqual(answer.status_code, 503, answer.text)
+        self.assertEqual(store.list_infrastructures(), [])
+        self.assertEqual(store.attached(), [])
+        self.assertNotIn("shop", (self.home / "infralist.yaml").read_text()
+                         if (self.home / "infralist.yaml").exists() else "")
+        # the same, attached: stored, listed
+        self.maintainer.attach_error = None
+        [answer] = self.requests([("POST", "/infrastructures/", {"content": SHOP})])
+        self.assertEqual(answer.status_code, 201, answer.text)
+        self.assertEqual(store.list_infrastructures(), [answer.json()["infraid"]])
+
+    def test_a_submit_while_stopping_stores_nothing(self) -> None:
+        store = self.own_store()
+        self.service.stopping.cancel()
+        with self.assertRaises(RestError) as raised:
+            submit(Response(), SHOP.encode(), self.service)
+        self.assertEqual(raised.exception.status_code, 503)
+        self.assertEqual(store.list_infrastructures(), [])
+        self.assertEqual(self.maintainer.attached, [])
+
+    def test_attaching_one_being_destroyed_is_409(self) -> None:
+        self.own_store()
+        [answer] = self.requests([("POST", "/infrastructures/", {"content": SHOP})])
+        infra_id = answer.json()["infraid"]
+        self.maintainer.destroying = True
+        [attached] = self.requests([("POST", f"/infrastructures/{infra_id}/attach", {})])
+        self.assertEqual(attached.status_code, 409, attached.text)
+        self.assertIn("being destroyed", attached.json()["reason"])

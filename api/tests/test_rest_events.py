@@ -1,6 +1,7 @@
 """The event log over HTTP: a page of it (since, after, limit), and the live stream (SSE) that
-resumes after Last-Event-ID, ends with `gone` when the infrastructure is removed, and ends
-cleanly when the service stops."""
+resumes after Last-Event-ID, ends with `gone` when the infrastructure is removed, ends
+cleanly when the service stops, and is refused (503) beyond the streams one process
+serves."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import signal
 import time
 import unittest
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,10 +18,12 @@ import httpx
 import yaml
 
 from occo.compiler import compile_description
+from occo.api.rest.events import MOST_STREAMS, RETRY_AFTER
 from occo.api.rest.events import sse_messages as sse_messages_of
-from occo.infobroker.store.base import Event
+from occo.infobroker.store import Event
 
 from .rest_support import RestCase
+from .support import DEADLINE, wait_until
 
 SHOP = """\
 infra_name: shop
@@ -137,6 +140,40 @@ class EventRoutesTest(RestCase):
             # ended by the service (no gone event), not cut: a cut stream raises here
             self.assertEqual(list(messages), [])
         self.assertEqual(self.service.running.wait(), 0)
+
+    def test_one_stream_beyond_the_most_is_refused_until_one_ends(self) -> None:
+        path = f"/infrastructures/{self.infra_id}/events/stream"
+        client = httpx.Client(base_url=self.service.url, headers=self.service.client.headers,
+                              timeout=DEADLINE,
+                              limits=httpx.Limits(max_connections=MOST_STREAMS + 8))
+        self.addCleanup(client.close)
+        with ExitStack() as streams:
+            opened = []
+            for _ in range(MOST_STREAMS):
+                answer = streams.enter_context(client.stream("GET", path))
+                self.assertEqual(answer.status_code, 200)
+                opened.append(answer)
+            refused = client.get(path)
+            self.assertEqual(refused.status_code, 503, refused.text)
+            self.assertEqual(refused.headers["retry-after"], str(RETRY_AFTER))
+            body = refused.json()
+            self.assertEqual(body["status_code"], 503)
+            self.assertIn(f"{MOST_STREAMS} event streams", body["reason"])
+            # the page of the log is no stream: still served
+            self.assertEqual(self.events().status_code, 200)
+            opened[0].close()                            # one ends: room for another
+            again = wait_until(lambda: _open_or_none(client, path, streams),
+                               "a stream is served again")
+            self.assertEqual(again.status_code, 200)
+
+
+def _open_or_none(client: httpx.Client, path: str, streams: ExitStack) -> httpx.Response | None:
+    """A stream opened (kept open in `streams`), or None if it was refused for now."""
+    answer = streams.enter_context(client.stream("GET", path))
+    if answer.status_code == 503:
+        answer.close()
+        return None
+    return answer
 
 
 class HeartbeatTest(unittest.TestCase):

@@ -72,6 +72,13 @@ class OpenApiTest(RestCase, SimCloudCommandCase):
         self.assertEqual(sorted(code for code in submit["responses"] if code.startswith("2")),
                          ["201"])
 
+    def test_no_page_that_loads_scripts_from_elsewhere(self) -> None:
+        """Swagger's and ReDoc's pages load their scripts from a CDN: not served; the
+        document is."""
+        for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+            self.assertEqual(self.service.get(path).status_code, 404, path)
+        self.assertEqual(self.service.get("/openapi.json").status_code, 200)
+
     def test_no_request_makes_a_server_error(self) -> None:
         schema = schemathesis.openapi.from_url(f"{self.service.url}/openapi.json",
                                                headers=self.auth, timeout=DEADLINE)

@@ -5,7 +5,7 @@ import random
 import unittest
 from collections import Counter
 
-from occo.api.rest.sharing import owner, score
+from occo.api.rest.daemon.membership import owner, score
 
 
 class RendezvousTest(unittest.TestCase):

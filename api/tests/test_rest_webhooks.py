@@ -1,7 +1,9 @@
 """Notifications: notify keeps the original's body shape and refuses FCM; a webhook gets each
-new event of a maintained infrastructure as a POST signed with the secret notify answered,
-tried again after failures, and a delivery that fails to the end is recorded as
-`notifyfailed`.
+new event of a maintained infrastructure as a POST signed (over its timestamp and body) with
+the secret notify answered, checked with the snippet docs/rest.md gives, tried again after
+failures, and a delivery that fails to the end is recorded as `notifyfailed`. The sender
+follows only the infrastructures delivered here, starts a follower where the module says,
+and outlives a store it cannot reach, saying so once.
 
 The receivers are real HTTP servers in the test process; the infrastructure is attached, so
 that the service maintains it (its passes fail, its nodes having no definition: the events
@@ -11,10 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import random
+import re
 import socket
 import stat
 import threading
+import time
 import unittest
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,12 +28,14 @@ from typing import Any
 
 import yaml
 
+from occo.api.rest.webhookkeys import WebhookNotification, public_url, signature
 from occo.api.rest.webhooks import WebhookSender
 from occo.compiler import compile_description
-from occo.infobroker.store.base import Event
+from occo.infobroker.store import Event, open_store
+from occo.util.config import RestSettings, Settings, StoreSettings
 
 from .rest_support import RestCase
-from .support import wait_until
+from .support import REPO, USER, CommandCase, wait_until
 
 SHOP = """\
 infra_name: shop
@@ -50,6 +57,7 @@ class Receiver:
             def do_POST(self) -> None:          # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 headers = {key.lower(): value for key, value in self.headers.items()}
+                headers["_path"] = self.path
                 with lock:
                     received.append((headers, body))
                     attempt = sum(1 for seen, _ in received
@@ -69,6 +77,11 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
+    def names(self) -> list[str]:
+        """The events received, in order, each with the path it was POSTed to."""
+        return [f"{headers['x-occopus-event']}@{headers['_path']}"
+                for headers, _ in list(self.received)]
+
     def of(self, event: str) -> list[tuple[dict[str, str], bytes]]:
         return [(headers, body) for headers, body in list(self.received)
                 if headers["x-occopus-event"] == event]
@@ -78,9 +91,22 @@ class Receiver:
         self.server.server_close()
 
 
+def documented_check() -> Callable[..., bool]:
+    """`signed_by_occopus` as docs/rest.md gives it to receivers."""
+    text = (REPO / "docs" / "rest.md").read_text()
+    section = text[text.index("## Webhooks"):]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    scope: dict[str, Any] = {}
+    exec(compile(snippet, "docs/rest.md", "exec"), scope)       # noqa: S102 - our own docs
+    return scope["signed_by_occopus"]
+
+
 class WebhooksTest(RestCase):
     def setUp(self) -> None:
         super().setUp()
+        # a pass (and a refresh of the webhooks followed) every second, not every ten
+        self.use_config()
+        self.cfg.write_text(self.cfg.read_text() + "rest:\n  interval: 1\n")
         static = compile_description(yaml.safe_load(SHOP))
         self.infra_id = static.infra_id
         self.store = self.open_store()
@@ -129,8 +155,18 @@ class WebhooksTest(RestCase):
         self.append("testevent", name="app", password="hunter2-secret")
         [(headers, body)] = wait_until(lambda: receiver.of("testevent"),
                                        "the receiver gets the event")
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        stamp = headers["x-occopus-timestamp"]
+        self.assertLess(abs(int(stamp) - time.time()), 600)
+        signed = stamp.encode() + b"." + body
+        expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
         self.assertTrue(hmac.compare_digest(headers["x-occopus-signature"], expected))
+        check = documented_check()
+        self.assertTrue(check(secret, body, stamp, headers["x-occopus-signature"]))
+        self.assertFalse(check(secret, body + b" ", stamp, headers["x-occopus-signature"]))
+        self.assertFalse(check(secret, body, str(int(stamp) + 1),
+                               headers["x-occopus-signature"]))
+        old = str(int(time.time()) - 3600)          # a recorded POST sent again an hour later
+        self.assertFalse(check(secret, body, old, signature(secret, int(old), body)))
         self.assertEqual(headers["content-type"], "application/json")
         self.assertRegex(headers["x-occopus-delivery"], r"^[0-9a-f-]{36}$")
         sent = json.loads(body)
@@ -157,12 +193,12 @@ class WebhooksTest(RestCase):
         with socket.socket() as probe:          # a port nothing listens on
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        self.maintain(f"http://someone@127.0.0.1:{port}/hook")
+        self.maintain(f"http://127.0.0.1:{port}/hook")
         self.append("lost")
         [failed] = wait_until(lambda: [item for item in self.logged("notifyfailed")
                                        if item.data["event"] == "lost"],
                               "the failure is recorded in the log")
-        self.assertEqual(failed.data["url"], f"http://127.0.0.1:{port}/hook")   # no user
+        self.assertEqual(failed.data["url"], f"http://127.0.0.1:{port}/hook")
         self.assertEqual((failed.data["tries"], failed.data["status"]), (5, None))
         self.assertIn("ConnectError", failed.data["error"])
 
@@ -174,6 +210,7 @@ class WebhooksTest(RestCase):
         self.assertEqual(self.notify({"type": "pigeon"}).status_code, 400)
         self.assertEqual(self.notify({"type": "webhook"}).status_code, 400)
         for url in ("ftp://example.org/hook", "https://user:pw@example.org/hook",
+                    "https://ghp_sometoken@example.org/hook", "https://@example.org/hook",
                     "https://example.org/hook?token=abcdef", "https:///hook",
                     "https://example.org/a b"):
             answer = self.notify({"type": "webhook", "webhook": {"url": url}})
@@ -210,3 +247,97 @@ class BackoffTest(unittest.TestCase):
         for attempt, pause in enumerate(first, start=1):
             base = 0.5 * 2 ** (attempt - 1)
             self.assertTrue(0.5 * base <= pause < 1.5 * base, (attempt, pause))
+
+
+class SenderTest(CommandCase):
+    """The sender run in this process on a store of the test's own, with `delivers` saying
+    which infrastructures are this process's."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        static = compile_description(yaml.safe_load(SHOP))
+        self.infra_id = static.infra_id
+        self.db = self.work / "state" / "state.db"
+        self.store = open_store({"backend": "sqlite", "path": str(self.db)}, USER)
+        self.addCleanup(self.store.close)
+        self.store.add_infrastructure(self.infra_id, static.to_dict())
+        self.store.attach(self.infra_id)
+        self.receiver = Receiver()
+        self.addCleanup(self.receiver.close)
+        self.ours = {self.infra_id}
+
+    def sender(self, db: Any = None) -> WebhookSender:
+        settings = Settings(store=StoreSettings(backend="sqlite", path=db or self.db),
+                            rest=RestSettings(token_file=self.work / "rest-token"))
+        sender = WebhookSender(SimpleNamespace(settings=settings),
+                               delivers=lambda infra_id: infra_id in self.ours,
+                               refresh=0.05, poll=0.05, first_pause=0.01)
+        sender.start()
+        self.addCleanup(sender.stop)
+        return sender
+
+    def append(self, event: str) -> None:
+        self.store.append_event(Event(self.infra_id, event, time.time(), {}))
+
+    def notify(self, path: str, *, since: int, at: float) -> None:
+        url = self.receiver.url.replace("/hook", path)
+        self.store.set_notification(self.infra_id, WebhookNotification(url, since, at).to_dict())
+
+    def test_only_what_comes_while_delivered_here_is_sent(self) -> None:
+        self.append("before")
+        # set before this process started: it may have been another's; start at the newest
+        self.notify("/a", since=0, at=time.time() - 3600)
+        sender = self.sender()
+        wait_until(lambda: self.infra_id in sender.followed(), "the webhook is followed")
+        self.append("mine")
+        wait_until(lambda: "mine@/a" in self.receiver.names(), "the event is sent")
+        self.ours.clear()                               # another process maintains it now
+        wait_until(lambda: self.infra_id not in sender.followed(), "the follower is dropped")
+        self.append("elsewhere")
+        self.ours.add(self.infra_id)                    # and it comes back here
+        wait_until(lambda: self.infra_id in sender.followed(), "followed again")
+        self.append("back")
+        wait_until(lambda: "back@/a" in self.receiver.names(), "the next event is sent")
+        # a new webhook, set since the last refresh: its events from its `since` on
+        since = self.store.last_event_seq(self.infra_id)
+        self.append("between")
+        self.notify("/b", since=since, at=time.time())
+        wait_until(lambda: "between@/b" in self.receiver.names(), "the new webhook's first")
+        sent = [name for name in self.receiver.names() if name.endswith("/a")]
+        self.assertEqual(sent[:2], ["mine@/a", "back@/a"])
+        self.assertNotIn("before@/a", self.receiver.names())
+        self.assertNotIn("elsewhere@/a", self.receiver.names())
+
+    def test_a_store_it_cannot_reach_is_logged_once_and_followed_when_back(self) -> None:
+        blocker = self.work / "blocker"
+        blocker.write_text("not a folder")
+        with self.assertLogs("occo.api.rest.webhooks", level=logging.DEBUG) as logs:
+            self.sender(db=blocker / "state.db")
+            wait_until(lambda: sum("still cannot" in line for line in logs.output) >= 2,
+                       "the sender tries again")
+            blocker.unlink()
+            wait_until(lambda: any("answers again" in line for line in logs.output),
+                       "the sender reads the store again")
+        warnings = [line for line in logs.output if line.startswith("WARNING")
+                    and "reading the event logs failed" in line]
+        self.assertEqual(len(warnings), 1, logs.output)
+        self.assertIn("is not a folder", warnings[0])
+
+
+class WebhookValuesTest(unittest.TestCase):
+    def test_a_stored_notification_round_trips_and_odd_ones_are_none(self) -> None:
+        webhook = WebhookNotification("https://example.org/h", 7, 1_700_000_000.0)
+        stored = webhook.to_dict()
+        self.assertEqual(stored, {"type": "webhook", "webhook": {"url": "https://example.org/h"},
+                                  "since": 7, "at": 1_700_000_000.0})
+        self.assertEqual(WebhookNotification.from_dict(json.loads(json.dumps(stored))), webhook)
+        for odd in (None, {}, {"type": "fcm"}, {"type": "webhook"},
+                    {"type": "webhook", "webhook": {"url": 3}},
+                    {**stored, "since": "7"}, {**stored, "at": True}):
+            self.assertIsNone(WebhookNotification.from_dict(odd), odd)
+
+    def test_public_url_drops_user_information(self) -> None:
+        self.assertEqual(public_url("https://user:pw@example.org:8443/h"),
+                         "https://example.org:8443/h")
+        self.assertEqual(public_url("https://token@example.org/h"), "https://example.org/h")
+        self.assertEqual(public_url("https://example.org/h"), "https://example.org/h")

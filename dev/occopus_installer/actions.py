@@ -10,7 +10,7 @@ from .proc import InstallError
 from .pythons import find_python
 from .request import Request
 from .server import (ensure_config, ensure_user, redis_unit, remove_unit, require_root,
-                     start_service, verify_unit, write_unit)
+                     say_where_the_token_is, start_service, verify_unit, write_unit)
 from .source import Source
 from .ui import Console
 
@@ -97,6 +97,7 @@ def configure_server(layout: Layout, redis: str | None, console: Console) -> Non
     if not ok:
         raise InstallError(words)
     start_service(console)
+    say_where_the_token_is(layout, console)
 
 
 def uninstall(layout: Layout, console: Console) -> int:

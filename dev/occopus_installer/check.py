@@ -5,7 +5,8 @@ A finding is (ok, words) with ok True, False (a problem) or None (a note).
 from .environment import ask_command, installed_version, pip_check
 from .layout import Layout
 from .links import bin_on_path, unlinked_commands
-from .server import CONFIG_FILE, USER, systemd_running, unit_active, user_exists, verify_unit
+from .server import (CONFIG_FILE, USER, interpreter_problem, state_dir_finding, systemd_running,
+                     unit_active, user_exists, verify_unit)
 from .ui import Console
 
 
@@ -25,8 +26,9 @@ def findings(layout: Layout, console: Console) -> list[tuple[bool | None, str]]:
     else:
         found.append((not failing, failing[0] if failing else answers[0][1]))
     unlinked = unlinked_commands(layout)
+    again = "; run again with --force" if unlinked else ""
     found.append((not unlinked, f"{len(names) - len(unlinked)} of {len(names)} commands linked "
-                                f"in {layout.bin}" + ("; run again with --force" if unlinked else "")))
+                                f"in {layout.bin}{again}"))
     if not bin_on_path(layout):
         found.append((None, f"{layout.bin} is not on PATH; add it to run the commands by name"))
     if layout.server:
@@ -35,7 +37,9 @@ def findings(layout: Layout, console: Console) -> list[tuple[bool | None, str]]:
 
 
 def server_findings(layout: Layout) -> list[tuple[bool | None, str]]:
-    found = [(user_exists(), f"system user {USER}"), verify_unit()]
+    found = [(user_exists(), f"system user {USER}"), state_dir_finding(), verify_unit()]
+    problem = interpreter_problem(layout)
+    found.append((problem is None, problem or f"{USER} may run the environment's commands"))
     if CONFIG_FILE.is_file():
         found.append(ask_command(layout, "occopus-validate", CONFIG_FILE))
     else:

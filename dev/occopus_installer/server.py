@@ -1,5 +1,13 @@
 """--server: the `occopus` system user, /etc/occopus, and a systemd unit for the REST service.
 
+The service keeps what it writes in /var/lib/occopus (0700, the user's home,
+never created by useradd): its token file, named by the config, and anything
+it puts under HOME, which the unit sets there. The folder is made here, not
+left to the unit's StateDirectory=, so the service also works when it is run
+by hand or by another supervisor; the unit keeps the same owner and mode.
+ProtectHome=true hides every home folder from the service, so the
+environment's Python must live outside them and be runnable by `occopus`.
+
 The unit requires the distribution's Redis unit, so the service starts after
 Redis and stops with it. The unit file is checked with `systemd-analyze
 verify` where that exists; it is enabled and started only where systemd runs
@@ -10,6 +18,7 @@ import grp
 import os
 import pwd
 import shutil
+import stat
 from pathlib import Path
 
 from .layout import Layout
@@ -19,6 +28,9 @@ from .ui import Console
 USER = "occopus"
 CONFIG_DIR = Path("/etc/occopus")
 CONFIG_FILE = CONFIG_DIR / "occopus_config.yaml"
+STATE_DIR = Path("/var/lib") / USER
+TOKEN_PATH = STATE_DIR / "rest-token"
+HIDDEN_HOMES = (Path("/home"), Path("/root"), Path("/run/user"))   # ProtectHome=true
 UNIT_NAME = "occopus-rest-service.service"
 UNIT_FILE = Path("/etc/systemd/system") / UNIT_NAME
 UNIT_FOLDERS = (Path("/etc/systemd/system"), Path("/lib/systemd/system"),
@@ -35,6 +47,7 @@ store:
 rest:
   host: 127.0.0.1
   port: 5000
+  token_file: {token}
 """
 
 UNIT_TEXT = """\
@@ -49,9 +62,11 @@ After=network.target {redis}
 User={user}
 Group={user}
 WorkingDirectory={config_dir}
+Environment=HOME={state_dir}
 ExecStart={venv}/bin/occopus-rest-service --cfg {config_file}
 Restart=on-failure
-StateDirectory=occopus
+StateDirectory={user}
+StateDirectoryMode=0700
 NoNewPrivileges=true
 ProtectSystem=full
 ProtectHome=true
@@ -81,14 +96,39 @@ def systemd_running() -> bool:
 
 
 def ensure_user(console: Console) -> None:
-    if user_exists():
-        return
-    if shutil.which("useradd") is None:
-        raise InstallError(f"useradd is not available to create the {USER} user; create it by hand")
-    run(["useradd", "--system", "--user-group", "--home-dir", f"/var/lib/{USER}",
-         "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment", "Occopus", USER],
-        f"creating the {USER} user")
-    console.done(f"created the system user {USER}")
+    """The `occopus` user, and its home: the service's state folder."""
+    if not user_exists():
+        if shutil.which("useradd") is None:
+            raise InstallError(f"useradd is not available to create the {USER} user; create it "
+                               "by hand")
+        run(["useradd", "--system", "--user-group", "--home-dir", STATE_DIR,
+             "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment", "Occopus", USER],
+            f"creating the {USER} user")
+        console.done(f"created the system user {USER}")
+    ensure_state_dir(console)
+
+
+def ensure_state_dir(console: Console) -> None:
+    """/var/lib/occopus, 0700 and the user's: made if missing, put right if it is not so."""
+    account = pwd.getpwnam(USER)
+    try:
+        STATE_DIR.mkdir(mode=0o700)
+        made = True
+    except FileExistsError:
+        made = False
+    info = STATE_DIR.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise InstallError(f"{STATE_DIR} is not a folder; move it away and run again")
+    owned = (info.st_uid, info.st_gid) == (account.pw_uid, account.pw_gid)
+    private = stat.S_IMODE(info.st_mode) == 0o700
+    if not owned:
+        os.chown(STATE_DIR, account.pw_uid, account.pw_gid, follow_symlinks=False)
+    if not private:
+        STATE_DIR.chmod(0o700)       # mkdir's mode is cut by the umask
+    if made:
+        console.done(f"made {STATE_DIR}, the service's state folder (mode 0700, owner {USER})")
+    elif not (owned and private):
+        console.done(f"gave {STATE_DIR} back to {USER} with mode 0700")
 
 
 def ensure_config(console: Console) -> None:
@@ -99,24 +139,80 @@ def ensure_config(console: Console) -> None:
     CONFIG_DIR.chmod(0o750)
     if CONFIG_FILE.exists():
         return
-    CONFIG_FILE.write_text(CONFIG_TEXT)
+    CONFIG_FILE.write_text(config_text())
     os.chown(CONFIG_FILE, 0, group)
     CONFIG_FILE.chmod(0o640)
     console.done(f"wrote {CONFIG_FILE}")
 
 
+def state_dir_finding() -> tuple[bool, str]:
+    """(ok, words): whether the state folder is there, 0700 and the user's."""
+    try:
+        info = STATE_DIR.lstat()
+        owner = pwd.getpwnam(USER).pw_uid
+    except (OSError, KeyError):
+        return False, f"{STATE_DIR} is missing; run again with --server"
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == owner and stat.S_IMODE(info.st_mode) == 0o700:
+        return True, f"{STATE_DIR}, the service's state folder: mode 0700, owner {USER}"
+    return False, f"{STATE_DIR} is not a 0700 folder of {USER}; run again with --server"
+
+
+def config_text() -> str:
+    return CONFIG_TEXT.format(token=TOKEN_PATH)
+
+
 def unit_text(layout: Layout, redis: str) -> str:
     return UNIT_TEXT.format(unit=UNIT_NAME, redis=redis, user=USER, config_dir=CONFIG_DIR,
-                            venv=layout.venv, config_file=CONFIG_FILE)
+                            state_dir=STATE_DIR, venv=layout.venv, config_file=CONFIG_FILE)
 
 
 def write_unit(layout: Layout, redis: str, console: Console) -> None:
+    """The unit file; refused while its user could not run the environment's Python."""
+    problem = interpreter_problem(layout)
+    if problem:
+        raise InstallError(problem)
     text = unit_text(layout, redis)
     if UNIT_FILE.is_file() and UNIT_FILE.read_text() == text:
         return
     UNIT_FILE.parent.mkdir(parents=True, exist_ok=True)
     UNIT_FILE.write_text(text)
     console.done(f"wrote {UNIT_FILE}")
+
+
+def interpreter_problem(layout: Layout) -> str | None:
+    """Why the service user could not run the environment's commands, or None when it can
+    (or does not exist yet). A venv's python is a link to the interpreter it was made with."""
+    try:
+        account = pwd.getpwnam(USER)
+    except KeyError:
+        return None
+    python = Path(os.path.realpath(layout.python))
+    fix = ("run the installer again with --server --force --python PYTHON, naming a Python "
+           "outside home folders that every user may run (e.g. /usr/bin/python3)")
+    hidden = next((home for home in HIDDEN_HOMES if python.is_relative_to(home)), None)
+    if hidden is not None:
+        return (f"the environment's Python is {python}, under {hidden}, which the unit hides "
+                f"from the service (ProtectHome=true); {fix}")
+    groups = {account.pw_gid} | {group.gr_gid for group in grp.getgrall()
+                                 if USER in group.gr_mem}
+    for target in (python, layout.command("occopus-rest-service")):
+        for path in (*reversed(target.parents), target):
+            try:
+                info = path.stat()
+            except OSError as error:
+                return f"{path}: {error.strerror}; {fix}"
+            if not may_execute(info, account.pw_uid, groups):
+                return f"the user {USER} cannot run {target}: {path} is closed to it; {fix}"
+    return None
+
+
+def may_execute(info: os.stat_result, uid: int, groups: set[int]) -> bool:
+    """Whether the execute (search, for a folder) bit that applies to uid and groups is set."""
+    if info.st_uid == uid:
+        return bool(info.st_mode & stat.S_IXUSR)
+    if info.st_gid in groups:
+        return bool(info.st_mode & stat.S_IXGRP)
+    return bool(info.st_mode & stat.S_IXOTH)
 
 
 def verify_unit() -> tuple[bool, str]:
@@ -134,7 +230,8 @@ def verify_unit() -> tuple[bool, str]:
 
 def start_service(console: Console) -> None:
     if not systemd_running():
-        console.warn(f"systemd is not running here: {UNIT_NAME} is written and verified, not started")
+        console.warn(f"systemd is not running here: {UNIT_NAME} is written and verified, "
+                     "not started")
         return
     run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
     run(["systemctl", "enable", UNIT_NAME], f"enabling {UNIT_NAME}")
@@ -143,6 +240,36 @@ def start_service(console: Console) -> None:
     except InstallError:
         raise InstallError(f"{UNIT_NAME} did not start; see journalctl -u {UNIT_NAME}") from None
     console.done(f"started {UNIT_NAME}")
+
+
+TOKEN_PROBE = ("import sys\n"
+               "from occo.util.config import read_settings\n"
+               "rest = read_settings(sys.argv[1]).rest\n"
+               "print('' if rest.auth == 'none' else rest.token_file)")
+
+
+def token_location(layout: Layout) -> str | None:
+    """The token file as the service sees it (the config read with the service's HOME): a
+    path, '' with `auth: none`, or None when the config cannot be read."""
+    try:
+        out = run([layout.python, "-c", TOKEN_PROBE, CONFIG_FILE], "reading the REST settings",
+                  env=dict(os.environ, HOME=str(STATE_DIR)))
+    except (InstallError, OSError):
+        return None
+    return out.strip()
+
+
+def say_where_the_token_is(layout: Layout, console: Console) -> None:
+    """The admin's next step: the token the REST API asks for is readable by root only."""
+    where = token_location(layout)
+    if where is None:
+        console.warn(f"could not read rest.token_file from {CONFIG_FILE}; check the file with "
+                     f"occopus-validate {CONFIG_FILE}")
+    elif not where:
+        console.warn(f"the REST service asks for no token (rest auth: none in {CONFIG_FILE})")
+    else:
+        console.done(f"the REST API's token is in {where} (made on the service's first start, "
+                     f"mode 0600, owner {USER}); read it as root: sudo cat {where}")
 
 
 def remove_unit(console: Console) -> None:
@@ -154,7 +281,8 @@ def remove_unit(console: Console) -> None:
     if systemd_running():
         run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
     console.done(f"removed {UNIT_FILE}")
-    console.warn(f"kept {CONFIG_DIR} and the {USER} user; remove them by hand if they are not wanted")
+    console.warn(f"kept {CONFIG_DIR}, {STATE_DIR} (the token) and the {USER} user; remove them "
+                 "by hand if they are not wanted")
 
 
 def unit_active() -> tuple[bool, str]:

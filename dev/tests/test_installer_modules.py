@@ -2,6 +2,7 @@
 import glob
 import io
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from occopus_installer.links import (link_commands, refuse_foreign, unlink_comma
                                      unlinked_commands)
 from occopus_installer.proc import InstallError
 from occopus_installer.pythons import find_python
-from occopus_installer.server import unit_text
+from occopus_installer.server import config_text, interpreter_problem, unit_text
 from occopus_installer.source import Source, pip_env
 from occopus_installer.ui import Console
 
@@ -128,6 +129,53 @@ class UnitTest(unittest.TestCase):
         self.assertIn("ExecStart=/opt/occopus/venv/bin/occopus-rest-service --cfg "
                       "/etc/occopus/occopus_config.yaml\n", text)
         self.assertIn("User=occopus\n", text)
+
+    def test_the_service_s_home_is_its_private_state_folder(self):
+        text = unit_text(Layout.system(), "redis-server.service")
+        self.assertIn("Environment=HOME=/var/lib/occopus\n", text)
+        self.assertIn("StateDirectory=occopus\nStateDirectoryMode=0700\n", text)
+        self.assertIn("ProtectHome=true\n", text)
+
+    def test_the_config_keeps_the_token_in_the_state_folder(self):
+        self.assertIn("rest:\n  host: 127.0.0.1\n  port: 5000\n"
+                      "  token_file: /var/lib/occopus/rest-token\n", config_text())
+
+
+class InterpreterTest(ScratchCase):
+    """Whether the unit's user could run the environment's Python (a venv links to it)."""
+
+    def setUp(self):
+        super().setUp()
+        self.layout = Layout(self.scratch / "opt", self.scratch / "bin", True)
+        (self.layout.venv / "bin").mkdir(parents=True)
+        self.layout.command("occopus-rest-service").write_text("#!/bin/sh\n")
+        account = pwd.struct_passwd(("occopus", "x", 4242, 4242, "", "/var/lib/occopus",
+                                     "/usr/sbin/nologin"))
+        for patch in (mock.patch("occopus_installer.server.pwd.getpwnam", return_value=account),
+                      mock.patch("occopus_installer.server.grp.getgrall", return_value=[])):
+            patch.start()
+            self.addCleanup(patch.stop)
+
+    def test_a_python_in_a_home_folder_is_refused_with_the_way_out(self):
+        self.layout.python.symlink_to("/root/.pyenv/versions/3.11.7/bin/python3.11")
+        self.assertRegex(interpreter_problem(self.layout),
+                         r"^the environment's Python is /root/.pyenv/\S+, under /root, which the "
+                         r"unit hides from the service \(ProtectHome=true\); run the installer "
+                         r"again with --server --force --python PYTHON")
+
+    def test_a_folder_closed_to_the_user_is_named(self):
+        self.layout.python.symlink_to("/bin/sh")
+        self.scratch.chmod(0o700)
+        self.assertRegex(interpreter_problem(self.layout),
+                         rf"^the user occopus cannot run {self.layout.venv}/bin/occopus-rest-"
+                         rf"service: {self.scratch} is closed to it; ")
+
+    def test_a_python_and_commands_open_to_everyone_pass(self):
+        self.layout.python.symlink_to("/bin/sh")
+        for folder in (self.scratch, self.layout.home, self.layout.venv, self.layout.venv / "bin"):
+            folder.chmod(0o755)
+        self.layout.command("occopus-rest-service").chmod(0o755)
+        self.assertIsNone(interpreter_problem(self.layout))
 
 
 def old_pythons() -> list[str]:

@@ -3,7 +3,8 @@ import json
 from collections import Counter
 from unittest import mock
 
-from occo.enactor.enactor import RECOVER_EVERY
+from occo.enactor.cleanpasses import CleanPasses
+from occo.enactor.enactor import RECOVER_EVERY, Enactor
 from occo.infobroker.store import InfrastructureNotFound, LeaseOwner
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
@@ -196,6 +197,37 @@ class RecoverySkipTest(SimCloudCase):
             self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
         # the first pass, then one in RECOVER_EVERY
         self.assertEqual(recover.call_count, 2)
+
+    def taking_turns(self, world, clean_passes):
+        """Two enactors, each with an engine of its own whose `recover` is spied on, sharing
+        `clean_passes` (None: each its own, as by default); and how many recoveries ran."""
+        enactors, spies = [], []
+        for _ in range(2):
+            engine = world.enactor().engine
+            spy = mock.patch.object(engine, "recover", wraps=engine.recover)
+            self.addCleanup(spy.stop)
+            spies.append(spy.start())
+            enactors.append(Enactor(world.store, engine, open_store=world.connect,
+                                    clean_passes=clean_passes))
+        return enactors, lambda: sum(spy.call_count for spy in spies)
+
+    def test_enactors_sharing_their_clean_passes_skip_it_after_each_others_passes(self):
+        world = World(self, self.cloud)
+        shared = CleanPasses()
+        enactors, recoveries = self.taking_turns(world, shared)
+        for turn in range(RECOVER_EVERY + 1):
+            self.assertTrue(enactors[turn % 2].make_a_pass(world.infra_id).ok)
+        self.assertEqual(recoveries(), 2)        # the first pass, then one in RECOVER_EVERY
+        self.assertEqual(len(shared), 1)
+        enactors[0].destroy(world.infra_id)
+        self.assertEqual(len(shared), 0)         # pruned with the infrastructure
+
+    def test_enactors_each_with_its_own_clean_passes_recover_after_each_others_passes(self):
+        world = World(self, self.cloud)
+        enactors, recoveries = self.taking_turns(world, None)
+        for turn in range(4):
+            self.assertTrue(enactors[turn % 2].make_a_pass(world.infra_id).ok)
+        self.assertEqual(recoveries(), 4)
 
     def test_it_runs_when_another_held_the_lease_between(self):
         world = World(self, self.cloud)

@@ -4,7 +4,9 @@ A node definition may name a resource or config-manager type that validates
 but has no plugin here: declared but not available in this release (nova,
 chef, ...), or registered by a package whose code will not load (a missing
 SDK). Such a node fails only when a pass tries to create it; validate, import
-and `build --dry-run` say so first (see `docs/user-guide.md`).
+and `build --dry-run` say so first (see `docs/user-guide.md`). A node type
+never imported cannot be built either: `check_imported` says so for each
+(occopus-build and the REST service's submit share these checks).
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from occo.compiler import StaticDescription
 from occo.compiler.nodedefs import PREFIX
 from occo.configmanager.plugins import manager_class
 from occo.infobroker.selection import matching
+from occo.infobroker.store import Store
 from occo.resourcehandler.plugins import handler_class
-from occo.util.errors import OccoError, PluginNotAvailable
+from occo.util.errors import OccoError, PluginNotAvailable, SchemaError
 from occo.util.yamlload import location_of
 
 Definitions = Mapping[str, Sequence[Mapping[str, Any]]]
@@ -36,6 +39,19 @@ class Unbuildable:
         return OccoError(f"node type '{self.node_type}', implementation {self.index + 1} of "
                          f"{self.count}, cannot be built by this installation: "
                          f"{self.error.message}", location=location, hint=self.error.hint)
+
+
+def check_imported(store: Store, data: Any) -> None:
+    """Every node type has definitions in the store, or one error naming each that has not."""
+    problems = []
+    for index, node in enumerate(data["nodes"]):
+        if store.get_node_definition(node["type"]) is None:
+            problems.append(OccoError(
+                f"node '{node['name']}': node type '{node['type']}' has not been imported",
+                location=location_of(node, "type") or location_of(data["nodes"], index),
+                hint="import its node definitions with occopus-import FILE first"))
+    if problems:
+        raise SchemaError(problems)
 
 
 def _plugins(implementation: Mapping[str, Any]) -> list[tuple[Callable[[str], Any], str]]:

@@ -13,6 +13,7 @@ import random
 import sys
 from types import TracebackType
 
+from occo.enactor.cleanpasses import CleanPasses
 from occo.enactor.enactor import Enactor
 from occo.infobroker.auth import AuthData
 from occo.infobroker.broker import InfoRouter, load_providers
@@ -37,9 +38,12 @@ def connect(settings: Settings) -> Store:
 
 
 class Session:
-    """`with Session(settings) as session:` the parts of one command run."""
+    """`with Session(settings) as session:` the parts of one command run; sessions whose
+    passes take turns on the same infrastructures (a service's workers) share `clean_passes`
+    so that recovery is skipped whichever made the last pass."""
 
-    def __init__(self, settings: Settings, *, progress: Progress | None = None) -> None:
+    def __init__(self, settings: Settings, *, progress: Progress | None = None,
+                 clean_passes: CleanPasses | None = None) -> None:
         self.settings = settings
         self.store = connect(settings)
         path = settings.auth_file.path
@@ -50,7 +54,8 @@ class Session:
                                                 rng=rng, resource_handlers=self.handlers))
         self.engine = Engine(self.store, self.router, self.handlers, settings=settings,
                              auth_data=self.auth_data, rng=rng, progress=progress)
-        self.enactor = Enactor(self.store, self.engine, open_store=lambda: connect(settings))
+        self.enactor = Enactor(self.store, self.engine, open_store=lambda: connect(settings),
+                               clean_passes=clean_passes)
 
     def close(self) -> None:
         self.handlers.close()

@@ -29,6 +29,7 @@ from occo.infraprocessor.engine import (Engine, InstanceStatus, Phase, RecoveryR
 from occo.infraprocessor.instructions import DropInfrastructure
 from occo.util.cancel import Cancellation
 
+from .cleanpasses import CleanPass, CleanPasses
 from .lease import HeldLease
 from .outcome import PassResult, forgetting, rows_after, rows_of, unknown
 from .plan import InstanceView, Plan, held_back, plan_pass
@@ -41,21 +42,22 @@ class Enactor:
     """Passes over the infrastructures of one store, through one engine.
 
     `open_store` opens another connection to the same store, for the thread
-    that renews the lease.
+    that renews the lease. `clean_passes` remembers the passes that ended
+    cleanly (recovery is skipped after one): enactors that take turns on the
+    same infrastructures share one; a new one by default.
     """
 
     def __init__(self, store: Store, engine: Engine, *, open_store: Callable[[], Store],
                  owner: LeaseOwner | None = None, lease_ttl: float = DEFAULT_LEASE_TTL,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 clean_passes: CleanPasses | None = None) -> None:
         self.store = store
         self.engine = engine
         self.open_store = open_store
         self.owner = owner or LeaseOwner.current()
         self.lease_ttl = lease_ttl
         self.clock = clock
-        # infra id -> (the fencing token of this enactor's last pass of it, which ended
-        # cleanly; how many passes in a row skipped recovery)
-        self._clean: dict[str, tuple[int, int]] = {}
+        self.clean_passes = clean_passes if clean_passes is not None else CleanPasses()
 
     def make_a_pass(self, infra_id: str, *, description: StaticDescription | None = None,
                     hold: Mapping[str, str] | None = None,
@@ -68,7 +70,7 @@ class Enactor:
         `InfrastructureNotFound` for an unknown id; node failures are rows of
         the result, not exceptions.
         """
-        clean = self._clean.pop(infra_id, None)       # kept again only if this pass ends well
+        clean = self.clean_passes.take(infra_id)      # kept again only if this pass ends well
         with self._lease(infra_id, cancel) as (lease, stop):
             recovery, skipped = self._recover(infra_id, lease.token, clean)
             if description is not None:
@@ -87,7 +89,7 @@ class Enactor:
                 self.store.append_event(Event(infra_id, "infraready", self.clock()))
             after = {status.record.node_id: status for status in recorded(self.store, infra_id)}
             if not execution.cancelled:
-                self._clean[infra_id] = (lease.token, skipped)
+                self.clean_passes.record(infra_id, CleanPass(lease.token, skipped))
         return PassResult(infra_id, plan, rows_after(execution, before, after), recovery,
                           execution, recovery.problems + unknown(before) + execution.problems)
 
@@ -107,6 +109,7 @@ class Enactor:
         left behind in its cloud, for the user to remove by hand.
         """
         self.static(infra_id)      # InfrastructureNotFound before taking a lease
+        self.clean_passes.forget(infra_id)
         with self._lease(infra_id, cancel) as (lease, stop):
             recovery = self.engine.recover(infra_id, fence=lease.token)
             before = recorded(self.store, infra_id)
@@ -127,20 +130,21 @@ class Enactor:
         return result
 
     def _recover(self, infra_id: str, token: int,
-                 clean: tuple[int, int] | None) -> tuple[RecoveryReport, int]:
+                 clean: CleanPass | None) -> tuple[RecoveryReport, int]:
         """Recovery, and how many passes in a row have now skipped it.
 
-        It is skipped when this enactor's own last pass of the infrastructure
-        ended cleanly just before this one (the new fencing token follows its
-        token: nobody held the lease between) and no record is half-done: a
-        crash or another command is then not possible, and recovery would
-        find nothing; it still runs every `RECOVER_EVERY` passes. An idle
-        infrastructure's pass is one cloud listing cheaper.
+        It is skipped when the last pass of the infrastructure, by this
+        enactor or one sharing its `clean_passes`, ended cleanly just before
+        this one (the new fencing token follows its token: nobody held the
+        lease between) and no record is half-done: a crash or another command
+        is then not possible, and recovery would find nothing; it still runs
+        every `RECOVER_EVERY` passes. An idle infrastructure's pass is one
+        cloud listing cheaper.
         """
-        if (clean is not None and clean[0] == token - 1 and clean[1] + 1 < RECOVER_EVERY
+        if (clean is not None and clean.token == token - 1 and clean.skipped + 1 < RECOVER_EVERY
                 and all(status.record.phase in SETTLED
                         for status in recorded(self.store, infra_id))):
-            return RecoveryReport(infra_id), clean[1] + 1
+            return RecoveryReport(infra_id), clean.skipped + 1
         return self.engine.recover(infra_id, fence=token), 0
 
     def static(self, infra_id: str) -> StaticDescription:

@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from occo.compiler import compile_description
-from occo.infobroker.store import InfrastructureNotFound, Store
-from occo.util.errors import OccoError, SchemaError
-from occo.util.yamlload import location_of, load_file
+from occo.infobroker.store import InfrastructureNotFound
+from occo.util.errors import SchemaError
+from occo.util.yamlload import load_file
 
-from ..buildable import description_check
+from ..buildable import check_imported, description_check
 from ..cli import EXIT_OK, add_config_options, add_version_option
 from ..display import ProgressDisplay
 from ..infralist import Infralist
@@ -90,15 +89,3 @@ def body(argv: Sequence[str]) -> int:
         print(static.infra_id)
     return exit_code(result)
 
-
-def check_imported(store: Store, data: Any) -> None:
-    """Every node type has definitions in the store, or one error naming each that has not."""
-    problems = []
-    for index, node in enumerate(data["nodes"]):
-        if store.get_node_definition(node["type"]) is None:
-            problems.append(OccoError(
-                f"node '{node['name']}': node type '{node['type']}' has not been imported",
-                location=location_of(node, "type") or location_of(data["nodes"], index),
-                hint="import its node definitions with occopus-import FILE first"))
-    if problems:
-        raise SchemaError(problems)

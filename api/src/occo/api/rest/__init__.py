@@ -6,9 +6,10 @@
 - `auth`: bearer tokens (`Tokens`), read or made on first start; `errors` and `limits`:
   the JSON error answers, the body-size limit and the 503 while stopping.
 - `infrastructures`, `scaling`, `events`, `notify`, `page`: the routes.
-- `daemon`: `Maintainer`, a pass of every attached infrastructure each interval (`sharing`: which
-  process maintains which),
-  shared with the other service processes of one store.
-- `webhooks`: signed notifications of an infrastructure's events.
+- `daemon`: `Maintainer`, a pass of every attached infrastructure each interval, shared
+  with the other service processes of one store (`daemon.membership`: which process
+  maintains which); accepted destroys are kept in the store and carried out.
+- `webhooks`: signed notifications of an infrastructure's events (`webhookkeys`: the key,
+  secrets and signatures).
 - `server`: running it under uvicorn until SIGTERM.
 """

@@ -26,9 +26,14 @@ ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
 def create_app(service: RestService) -> FastAPI:
-    """The application serving `service`; the routes find it in `request.app.state.service`."""
+    """The application serving `service`; the routes get it with `service.service_of`.
+
+    No /docs or /redoc: those pages load their scripts from a CDN (the service's pages load
+    nothing from elsewhere); /openapi.json is the document.
+    """
     app = FastAPI(title="Occopus", version=__version__,
-                  description="Build, maintain, scale and destroy infrastructures.")
+                  description="Build, maintain, scale and destroy infrastructures.",
+                  docs_url=None, redoc_url=None)
     app.state.service = service
     for module in (infrastructures, scaling, events, notify, page):
         app.include_router(module.router)

@@ -6,7 +6,8 @@ here the code is the HTTP status, and the body keeps the original's
 hint) and `problems` (each located problem). Which code an `OccoError` gets:
 
     InfrastructureNotFound                          404
-    LeaseHeld, InfrastructureExists, ScalingQueueFull  409
+    LeaseHeld, InfrastructureExists, ScalingQueueFull,
+    InfrastructureBeingDestroyed (attach)           409
     StoreError (the store cannot be reached),
     MaintainerStopped (the service is stopping)     503
     SchemaError, YamlError, any other OccoError     400
@@ -30,22 +31,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from occo.infobroker.store import InfrastructureNotFound, LeaseHeld
-from occo.infobroker.store.base import InfrastructureExists, ScalingQueueFull, StoreError
+from occo.infobroker.store import (InfrastructureExists, InfrastructureNotFound, LeaseHeld,
+                                   ScalingQueueFull, StoreError)
 from occo.util.errors import OccoError, SchemaError
 from occo.util.redact import redact_url
 
 from ..crashlog import write_crash_log
-from .daemon import MaintainerStopped
+from .daemon import InfrastructureBeingDestroyed, MaintainerStopped
 from .models import ErrorBody, Problem
 
-PROG = "occopus-rest-service"
+PROG = "occopus-rest-service"      # the command's name, that its lines on stderr start with
 
 STATUS_OF: tuple[tuple[type[OccoError], int], ...] = (
     (InfrastructureNotFound, 404),
     (LeaseHeld, 409),
     (InfrastructureExists, 409),
     (ScalingQueueFull, 409),
+    (InfrastructureBeingDestroyed, 409),
     (StoreError, 503),
     (MaintainerStopped, 503),
 )

@@ -9,6 +9,9 @@ comment every `HEARTBEAT` seconds keeps proxies from closing a quiet stream.
 It ends when the client goes, when the service stops, and when the
 infrastructure is removed (after a last `gone` event).
 
+Each open stream polls the store, so a process serves at most `MOST_STREAMS`
+at once: one more is refused with 503 and `Retry-After`, until one ends.
+
 A store connection belongs to its thread: store reads run in the worker
 threads (`run_in_threadpool`), each on its own thread's connection
 (`RestService.store`).
@@ -16,6 +19,7 @@ threads (`run_in_threadpool`), each on its own thread's connection
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -25,13 +29,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from occo.util.errors import OccoError
 
-from ..commands.events import event_record, exists, one_line, parse_since, read_events
+from ..eventlog import event_record, exists, one_line, parse_since, read_events
 from .auth import require_reader
 from .errors import RestError, responses
-from .service import RestService
+from .service import RestService, service_of
 
 POLL = 0.5              # seconds between two reads of the log by a stream
 HEARTBEAT = 15.0        # seconds of quiet before a stream sends a comment
@@ -39,6 +44,8 @@ STREAM_PAGE = 200       # events read at once by a stream
 MOST = 10000            # events one page of GET /events may have
 DEFAULT_LIMIT = 1000
 MOST_CURSOR = 2 ** 63 - 1  # a store's cursor is a 64-bit integer
+MOST_STREAMS = 64       # event streams one process serves at once
+RETRY_AFTER = 5         # seconds a client refused a stream is told to wait
 
 router = APIRouter(tags=["events"], dependencies=[Depends(require_reader)])
 
@@ -60,24 +67,29 @@ STREAM = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}
                 "description": "Server-Sent Events: `id` the event's seq, `event` its name, "
                                "`data` the event as GET /events gives it; a last `gone` "
                                "event when the infrastructure is removed"}}
+TOO_MANY = {503: {**responses(503)[503],
+                  "description": "the service is stopping, its store cannot be reached, or "
+                                 f"this process already serves {MOST_STREAMS} streams "
+                                 "(Retry-After says when to try again)"}}
 
 
 @router.get("/infrastructures/{infra_id}/events", response_model=EventPage,
             responses=responses(400, 401, 404, 422, 503),
             summary="The infrastructure's events, oldest first")
-def list_events(request: Request, infra_id: str,
+def list_events(infra_id: str,
                 since: str | None = Query(None, description="only events from this time on: "
                                           "epoch seconds or ISO-8601 (UTC unless it says)"),
                 after: int = Query(0, description="only events after this seq"),
                 limit: int = Query(DEFAULT_LIMIT, description=f"at most this many (1 to "
-                                                              f"{MOST})")) -> EventPage:
+                                                              f"{MOST})"),
+                service: RestService = Depends(service_of)) -> EventPage:
     if not 0 <= after <= MOST_CURSOR:
         raise RestError(400, f"after must be 0 to {MOST_CURSOR}, not {after}")
     if not 1 <= limit <= MOST:
         raise RestError(400, f"limit must be 1 to {MOST}, not {limit}",
                         hint="page with `after`: the seq of the last event of a page")
     moment = _since(since)
-    store = _service(request).store()
+    store = service.store()
     store.get_infrastructure(infra_id)                  # 404 if unknown
     found = read_events(store, infra_id, after=after, since=moment, limit=limit)
     return EventPage(infraid=infra_id, events=[EventItem(**event_record(event))
@@ -85,16 +97,15 @@ def list_events(request: Request, infra_id: str,
 
 
 @router.get("/infrastructures/{infra_id}/events/stream", response_class=StreamingResponse,
-            responses={**STREAM, **responses(400, 401, 404, 422, 503)},
+            responses={**STREAM, **responses(400, 401, 404, 422), **TOO_MANY},
             summary="The infrastructure's events as they come (Server-Sent Events)")
 async def stream_events(request: Request, infra_id: str,
                         after: int = Query(0, description="start after this seq (0: from the "
                                                           "first event)"),
                         last_event_id: str | None = Header(
                             None, description="resume after this seq (sent by a reconnecting "
-                                              "EventSource); wins over `after`")
-                        ) -> StreamingResponse:
-    service = _service(request)
+                                              "EventSource); wins over `after`"),
+                        service: RestService = Depends(service_of)) -> StreamingResponse:
     start = _cursor(after, last_event_id)
     await run_in_threadpool(lambda: service.store().get_infrastructure(infra_id))  # 404?
 
@@ -108,10 +119,65 @@ async def stream_events(request: Request, infra_id: str,
     async def over() -> bool:
         return service.stopping.cancelled or await request.is_disconnected()
 
+    slot = STREAMS.take()
     messages = sse_messages(lambda cursor: run_in_threadpool(read, cursor), start, over,
                             infra_id)
-    return StreamingResponse(messages, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return _CountedStream(slot, messages, media_type="text/event-stream",
+                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+class _Slot:
+    """One open stream of `Streams`; `release` may be called more than once."""
+
+    def __init__(self, streams: Streams) -> None:
+        self._streams: Streams | None = streams
+
+    def release(self) -> None:
+        streams, self._streams = self._streams, None
+        if streams is not None:
+            streams.release()
+
+
+class Streams:
+    """How many event streams this process serves; `take` refuses one beyond `MOST_STREAMS`
+    (read when taking, so that it is the module's value at the time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def take(self) -> _Slot:
+        with self._lock:
+            if self.open >= MOST_STREAMS:
+                raise RestError(503, f"this process already serves {MOST_STREAMS} event "
+                                     "streams, the most it serves at once",
+                                hint=f"try again in {RETRY_AFTER} s, or read "
+                                     "GET .../events with `after`",
+                                headers={"Retry-After": str(RETRY_AFTER)})
+            self.open += 1
+        return _Slot(self)
+
+    def release(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+STREAMS = Streams()
+
+
+class _CountedStream(StreamingResponse):
+    """A stream that gives its slot back when it ends, however it ends (even if its messages
+    never started: a client gone before the first)."""
+
+    def __init__(self, slot: _Slot, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slot.release()
 
 
 async def sse_messages(read: Callable[[int], Any], cursor: int, over: Callable[[], Any],
@@ -163,6 +229,3 @@ def _since(since: str | None) -> float | None:
     except OccoError as bad:
         raise RestError(400, bad.message, hint=bad.hint) from None
 
-
-def _service(request: Request) -> RestService:
-    return request.app.state.service

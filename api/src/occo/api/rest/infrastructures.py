@@ -7,6 +7,9 @@ can never read a file of the server: it is loaded with no import folder, and
 an import in it is refused where it stands. Accepted, it is stored, listed
 in the service user's infralist as a build lists it, and attached: the
 maintenance daemon builds it (201; `GET .../maintenance` says how that goes).
+While the service stops nothing is stored (503); if attaching fails after
+storing, the record and its infralist line are taken back: no infrastructure
+is left that nothing maintains and nobody was told of.
 """
 from __future__ import annotations
 
@@ -23,14 +26,14 @@ from occo.util.config import Settings
 from occo.util.errors import OccoError, SchemaError
 from occo.util.yamlload import IMPORT_TAGS, YamlError, load_text
 
-from ..buildable import description_check
-from ..commands.build import check_imported
+from ..buildable import check_imported, description_check
 from ..infralist import Infralist
 from .auth import require_reader, require_writer
 from .errors import RestError, problem_of, responses
+from .limits import stopping_error
 from .models import (CostReport, InfraId, InfrastructureList, InfrastructureReport,
                      InstanceReport, MaintenanceReport, NodeReport, ScalingReport, Submitted)
-from .service import RestService
+from .service import RestService, service_of
 
 router = APIRouter(prefix="/infrastructures", tags=["infrastructures"])
 
@@ -44,10 +47,6 @@ DESCRIPTION_BODY = {"requestBody": {
                    "(`curl --data-binary @infra.yaml`); any content type is read as YAML",
     "content": {"application/x-yaml": _TEXT, "text/plain": _TEXT,
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
-
-
-def service_of(request: Request) -> RestService:
-    return request.app.state.service
 
 
 async def raw_body(request: Request) -> bytes:
@@ -84,9 +83,12 @@ def _tag_of(error: YamlError) -> str:
 @router.post("/", status_code=201, response_model=Submitted, dependencies=WRITER,
              responses=responses(400, 401, 403, 413, 503), openapi_extra=DESCRIPTION_BODY,
              summary="Submit an infrastructure description")
-def submit(request: Request, response: Response, body: bytes = Depends(raw_body)) -> Submitted:
+def submit(response: Response, body: bytes = Depends(raw_body),
+           service: RestService = Depends(service_of)) -> Submitted:
     """Compile and store the description and attach it: the daemon builds it. The answer's
     `Location` is the infrastructure's report; `warnings` are occopus-build's."""
+    if service.stopping.cancelled:
+        raise stopping_error()
     if not body.strip():
         raise RestError(400, "Empty POST data",
                         hint="send the infrastructure description as the body "
@@ -96,33 +98,47 @@ def submit(request: Request, response: Response, body: bytes = Depends(raw_body)
     except UnicodeDecodeError:
         raise RestError(400, "the description is not UTF-8 text",
                         hint="send the YAML file as it is, encoded in UTF-8") from None
-    service = service_of(request)
     store = service.store()
     static, warnings = compile_submitted(text, service.settings, store)
     store.add_infrastructure(static.infra_id, static.to_dict())
-    Infralist().add(static.infra_id)
-    service.maintainer.attach(static.infra_id)
+    try:
+        Infralist().add(static.infra_id)
+        service.maintainer.attach(static.infra_id)
+    except BaseException:
+        _take_back(store, static.infra_id)
+        raise
     response.headers["Location"] = f"{router.prefix}/{static.infra_id}"
     return Submitted(infraid=static.infra_id, warnings=[problem_of(item) for item in warnings])
 
 
+def _take_back(store: Store, infra_id: str) -> None:
+    """Undo a submit that could not be attached (the service began to stop): no record, no
+    infralist line, nothing in the attached set. Nothing was built yet."""
+    for undo in (lambda: store.detach(infra_id), lambda: store.remove_infrastructure(infra_id),
+                 lambda: Infralist().remove(infra_id)):
+        try:
+            undo()
+        except OccoError:       # the error that stopped the submit is the one to answer
+            pass
+
+
 @router.get("/", response_model=InfrastructureList, dependencies=READER,
             responses=responses(401, 503), summary="List the infrastructures")
-def list_infrastructures(request: Request) -> InfrastructureList:
-    ids = sorted(service_of(request).store().list_infrastructures())
+def list_infrastructures(service: RestService = Depends(service_of)) -> InfrastructureList:
+    ids = sorted(service.store().list_infrastructures())
     return InfrastructureList(infrastructures=ids, infrastuctures=ids)
 
 
 @router.get("/{infra_id}", response_model=InfrastructureReport, dependencies=READER,
             responses=responses(401, 404, 503), summary="Report an infrastructure's nodes")
-def show(request: Request, infra_id: str,
+def show(infra_id: str,
          live: bool = Query(True, description="ask the clouds (as `occopus-maintain -r`); "
-                                              "false: the states the records last gave")
-         ) -> InfrastructureReport:
+                                              "false: the states the records last gave"),
+         service: RestService = Depends(service_of)) -> InfrastructureReport:
     """Each node's instances with their state and address, and its scaling. Live (the
     default), each instance is asked as `occopus-maintain -r` asks it (no lease is taken,
     nothing is written but failing periods): it takes as long as its clouds take."""
-    session = service_of(request).session()
+    session = service.session()
     static = session.enactor.static(infra_id)          # 404 for an unknown id
     statuses = (session.engine.survey(infra_id, fence=None) if live
                 else recorded(session.store, infra_id))
@@ -155,10 +171,9 @@ def _address(addresses: Sequence[str]) -> str | list[str] | None:
 
 @router.delete("/{infra_id}", status_code=202, response_model=InfraId, dependencies=WRITER,
                responses=responses(401, 403, 404, 503), summary="Destroy an infrastructure")
-def delete(request: Request, infra_id: str) -> InfraId:
+def delete(infra_id: str, service: RestService = Depends(service_of)) -> InfraId:
     """Accepted: the daemon detaches it, cancels its pass, drops every node and forgets it
     (`GET .../maintenance` says `destroying` meanwhile)."""
-    service = service_of(request)
     service.store().get_infrastructure(infra_id)       # 404 for an unknown id
     service.maintainer.destroy(infra_id)
     return InfraId(infraid=infra_id)
@@ -166,11 +181,13 @@ def delete(request: Request, infra_id: str) -> InfraId:
 
 @router.post("/{infra_id}/attach", status_code=202, response_model=InfraId, dependencies=WRITER,
              responses=responses(401, 403, 404, 409, 503), summary="Maintain an infrastructure")
-def attach(request: Request, infra_id: str) -> InfraId:
+def attach(infra_id: str, service: RestService = Depends(service_of)) -> InfraId:
     """Accepted: the daemon makes a pass of it every interval from now on (409 if it
-    already does)."""
-    service = service_of(request)
+    already does, or if it is being destroyed)."""
     service.store().get_infrastructure(infra_id)
+    if service.maintainer.status(infra_id).destroying:
+        raise RestError(409, f"infrastructure '{infra_id}' is being destroyed",
+                        hint="submit its description again once it is gone")
     if not service.maintainer.attach(infra_id):
         raise RestError(409, f"infrastructure '{infra_id}' is already being maintained",
                         hint=f"POST /infrastructures/{infra_id}/detach stops that")
@@ -179,10 +196,9 @@ def attach(request: Request, infra_id: str) -> InfraId:
 
 @router.post("/{infra_id}/detach", response_model=InfraId, dependencies=WRITER,
              responses=responses(401, 403, 404, 409, 503), summary="Stop maintaining it")
-def detach(request: Request, infra_id: str) -> InfraId:
+def detach(infra_id: str, service: RestService = Depends(service_of)) -> InfraId:
     """No more passes of it (its pass in flight is cancelled); its nodes are left as they
     are. 409 if it was not maintained."""
-    service = service_of(request)
     service.store().get_infrastructure(infra_id)
     if not service.maintainer.detach(infra_id):
         raise RestError(409, f"infrastructure '{infra_id}' is not maintained",
@@ -192,11 +208,11 @@ def detach(request: Request, infra_id: str) -> InfraId:
 
 @router.get("/{infra_id}/cost", response_model=CostReport, dependencies=READER,
             responses=responses(401, 404, 503), summary="The infrastructure's cost")
-def cost(request: Request, infra_id: str) -> CostReport:
+def cost(infra_id: str, service: RestService = Depends(service_of)) -> CostReport:
     """The original's shape: `totalcost` and each node's instances by node id. No resource
     plugin of this release reports a cost, so every cost is 0 (as the original gave for a
     plugin without cost support)."""
-    store = service_of(request).store()
+    store = service.store()
     static = StaticDescription.from_dict(store.get_infrastructure(infra_id))
     grouped = by_name(recorded(store, infra_id))
     costs: dict[str, float | dict[str, float]] = {"totalcost": 0.0}
@@ -207,8 +223,7 @@ def cost(request: Request, infra_id: str) -> CostReport:
 
 @router.get("/{infra_id}/maintenance", response_model=MaintenanceReport, dependencies=READER,
             responses=responses(401, 404, 503), summary="How the daemon maintains it")
-def maintenance(request: Request, infra_id: str) -> MaintenanceReport:
-    service = service_of(request)
+def maintenance(infra_id: str, service: RestService = Depends(service_of)) -> MaintenanceReport:
     service.store().get_infrastructure(infra_id)
     status = service.maintainer.status(infra_id)
     return MaintenanceReport(infraid=infra_id, **dataclasses.asdict(status))

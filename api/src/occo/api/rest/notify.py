@@ -4,23 +4,28 @@ The body keeps the original's shape, `{"type": ..., <type>: {...}}`. The
 original's one type, Firebase Cloud Messaging (`fcm`), is refused saying so:
 its events go to a webhook instead, `{"type": "webhook", "webhook": {"url":
 ...}}`, whose answer gives the secret its POSTs are signed with
-(`occo.api.rest.webhooks`). The store keeps the URL, never the secret, so a
-URL holding a password is refused too. `{"type": "none"}` stops the
-notifications.
+(`occo.api.rest.webhooks`). The store keeps the URL, never the secret
+(`webhookkeys.WebhookNotification`), so a URL holding user information (a
+password, or a token in the user part) or a token in its query is refused
+too. `{"type": "none"}` stops the notifications.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from occo.infobroker.store import Store
 from occo.util.redact import redact_url
 
+from ..eventlog import last_seq
 from .auth import require_writer
 from .errors import RestError, responses
-from .service import RestService
-from .webhooks import key_path, notification_for, webhook_key, webhook_secret
+from .service import RestService, service_of
+from .webhookkeys import WebhookNotification, key_path, webhook_key, webhook_secret
 
 router = APIRouter(tags=["notifications"], dependencies=[Depends(require_writer)])
 
@@ -45,8 +50,9 @@ class Notification(BaseModel):
 
 class WebhookSettings(BaseModel):
     url: str
-    secret: str = Field(description="each POST carries X-Occopus-Signature: sha256=<hex "
-                                    "HMAC-SHA256 of its raw body under this secret>")
+    secret: str = Field(description="each POST carries X-Occopus-Timestamp (epoch seconds) "
+                                    "and X-Occopus-Signature: sha256=<hex HMAC-SHA256 of "
+                                    "\"<timestamp>.<raw body>\" under this secret>")
 
 
 class Notifying(BaseModel):
@@ -58,10 +64,10 @@ class Notifying(BaseModel):
 @router.post("/infrastructures/{infra_id}/notify", response_model=Notifying,
              response_model_exclude_none=True, responses=responses(400, 401, 403, 404, 422, 503),
              summary="Send the infrastructure's events to a webhook")
-def notify(infra_id: str, notification: Notification, request: Request) -> Notifying:
+def notify(infra_id: str, notification: Notification,
+           service: RestService = Depends(service_of)) -> Notifying:
     """Each new event of the infrastructure is POSTed to the webhook while the service
     maintains it (attached), signed with the `secret` of this answer."""
-    service: RestService = request.app.state.service
     store = service.store()
     store.get_infrastructure(infra_id)                  # 404 if unknown
     if notification.type == "none":
@@ -78,13 +84,14 @@ def notify(infra_id: str, notification: Notification, request: Request) -> Notif
                         hint=f"send {EXAMPLE}")
     url = notification.webhook.url.strip()
     check_url(url)
-    store.set_notification(infra_id, notification_for(url, store, infra_id))
+    store.set_notification(infra_id, notification_for(url, store, infra_id).to_dict())
     secret = webhook_secret(webhook_key(key_path(service.settings)), infra_id, url)
     return Notifying(infraid=infra_id, webhook=WebhookSettings(url=url, secret=secret))
 
 
 def check_url(url: str) -> None:
-    """400 unless `url` is an http(s) URL with a host and no secret in it."""
+    """400 unless `url` is an http(s) URL with a host, no user information (a user alone
+    is refused too: it is often a token) and no other secret in it."""
     if len(url) > LONGEST_URL or any(ord(char) < 33 or ord(char) == 127 for char in url):
         raise RestError(400, "the webhook url is too long or holds spaces or control "
                              "characters", hint=f"send {EXAMPLE}")
@@ -97,8 +104,15 @@ def check_url(url: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RestError(400, "the webhook url must be an http or https URL with a host",
                         hint=f"send {EXAMPLE}")
-    if parts.password is not None or redact_url(url) != url:
-        raise RestError(400, "the webhook url holds a secret (a password or a token), which "
-                             "the store would keep",
+    if "@" in parts.netloc or redact_url(url) != url:
+        raise RestError(400, "the webhook url holds user information or a token, which the "
+                             "store would keep",
                         hint="leave it out: each POST is signed with the secret this answer "
                              "gives, for the receiver to check")
+
+
+def notification_for(url: str, store: Store, infra_id: str,
+                     clock: Callable[[], float] = time.time) -> WebhookNotification:
+    """The webhook to store for `url`: the newest seq now (the events after it are the
+    webhook's) and when it was set."""
+    return WebhookNotification(url, last_seq(store, infra_id), clock())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from occo.compiler import StaticDescription
 
 from .auth import require_reader
 from .errors import RestError, responses
+from .service import RestService, service_of
 
 STATIC = Path(__file__).with_name("static")
 
@@ -80,8 +81,8 @@ def dependency_graph(static: StaticDescription) -> DependencyGraph:
 @router.get("/infrastructures/{infra_id}/graph", response_model=DependencyGraph,
             dependencies=[Depends(require_reader)], responses=responses(401, 404, 503),
             tags=["infrastructures"], summary="The dependency graph of an infrastructure")
-def graph(infra_id: str, request: Request) -> DependencyGraph:
-    store = request.app.state.service.store()
+def graph(infra_id: str, service: RestService = Depends(service_of)) -> DependencyGraph:
+    store = service.store()
     return dependency_graph(StaticDescription.from_dict(store.get_infrastructure(infra_id)))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -24,7 +24,7 @@ from ..scalerequests import (Advice, NodeNotFound, Queued, ScaleRefused, check_n
 from .auth import require_writer
 from .errors import RestError, answer, responses
 from .models import ErrorBody
-from .service import RestService
+from .service import RestService, service_of
 
 router = APIRouter(tags=["scaling"], dependencies=[Depends(require_writer)])
 
@@ -92,39 +92,41 @@ class RestAdvice(Advice):
 @router.post("/infrastructures/{infra_id}/scaleup/{node}", status_code=202,
              response_model=ScaleCountAnswer, responses=SCALE_ERRORS,
              summary="Queue the creation of one more instance of a node")
-def scale_up_one(infra_id: str, node: str, request: Request) -> ScaleCountAnswer | JSONResponse:
-    return _scale_up(request, infra_id, node, 1)
+def scale_up_one(infra_id: str, node: str, service: RestService = Depends(service_of)
+                 ) -> ScaleCountAnswer | JSONResponse:
+    return _scale_up(service, infra_id, node, 1)
 
 
 @router.post("/infrastructures/{infra_id}/scaleup/{node}/{count}", status_code=202,
              response_model=ScaleCountAnswer, responses=SCALE_ERRORS,
              summary="Queue the creation of `count` more instances of a node")
 def scale_up(infra_id: str, node: str, count: int,
-             request: Request) -> ScaleCountAnswer | JSONResponse:
-    return _scale_up(request, infra_id, node, count)
+             service: RestService = Depends(service_of)) -> ScaleCountAnswer | JSONResponse:
+    return _scale_up(service, infra_id, node, count)
 
 
 @router.post("/infrastructures/{infra_id}/scaledown/{node}", status_code=202,
              response_model=ScaleDownAnswer, responses=SCALE_ERRORS,
              summary="Queue the destruction of the youngest instance of a node")
 def scale_down_one(infra_id: str, node: str,
-                   request: Request) -> ScaleDownAnswer | JSONResponse:
-    return _scale_down(request, infra_id, node, None)
+                   service: RestService = Depends(service_of)) -> ScaleDownAnswer | JSONResponse:
+    return _scale_down(service, infra_id, node, None)
 
 
 @router.post("/infrastructures/{infra_id}/scaledown/{node}/{nodeid}", status_code=202,
              response_model=ScaleDownAnswer, responses=SCALE_ERRORS,
              summary="Queue the destruction of the instance with this node id or address")
 def scale_down(infra_id: str, node: str, nodeid: str,
-               request: Request) -> ScaleDownAnswer | JSONResponse:
-    return _scale_down(request, infra_id, node, nodeid)
+               service: RestService = Depends(service_of)) -> ScaleDownAnswer | JSONResponse:
+    return _scale_down(service, infra_id, node, nodeid)
 
 
 @router.post("/infrastructures/{infra_id}/scaleto/{node}/{count}", status_code=202,
              response_model=ScaleCountAnswer, responses=SCALETO_ERRORS,
              summary="Set the number of instances a node should have")
-def scale_to(infra_id: str, node: str, count: int, request: Request) -> ScaleCountAnswer:
-    service, static = _node(request, infra_id, node)
+def scale_to(infra_id: str, node: str, count: int,
+             service: RestService = Depends(service_of)) -> ScaleCountAnswer:
+    static = _node(service, infra_id, node)
     store = service.store()
     set_target(store, static, node, count)
     service.maintainer.wake(infra_id)
@@ -133,31 +135,31 @@ def scale_to(infra_id: str, node: str, count: int, request: Request) -> ScaleCou
                                                                                   node)))
 
 
-def _scale_up(request: Request, infra_id: str, node: str,
+def _scale_up(service: RestService, infra_id: str, node: str,
               count: int) -> ScaleCountAnswer | JSONResponse:
     if count < 1:
         raise RestError(400, f"scaleup needs a count of 1 or more, not {count}",
                         hint="scaledown removes instances")
-    queued = _queue(request, infra_id, node, "create", count, None)
+    queued = _queue(service, infra_id, node, "create", count, None)
     if isinstance(queued, JSONResponse):
         return queued
     return ScaleCountAnswer(method="scaleup", infraid=infra_id, nodename=node, count=count,
                             accepted=queued.accepted, pending=_pending(queued.pending))
 
 
-def _scale_down(request: Request, infra_id: str, node: str,
+def _scale_down(service: RestService, infra_id: str, node: str,
                 nodeid: str | None) -> ScaleDownAnswer | JSONResponse:
-    queued = _queue(request, infra_id, node, "destroy", 1, nodeid)
+    queued = _queue(service, infra_id, node, "destroy", 1, nodeid)
     if isinstance(queued, JSONResponse):
         return queued
     return ScaleDownAnswer(method="scaledown", infraid=infra_id, nodename=node, nodeid=nodeid,
                            accepted=queued.accepted, pending=_pending(queued.pending))
 
 
-def _queue(request: Request, infra_id: str, node: str, kind: ScalingKind, count: int,
+def _queue(service: RestService, infra_id: str, node: str, kind: ScalingKind, count: int,
            value: str | None) -> Queued | JSONResponse:
     """Queue the request and wake the maintainer, or the 409 answer of a refusal."""
-    service, static = _node(request, infra_id, node)
+    static = _node(service, infra_id, node)
     try:
         queued = queue_request(service.store(), static, node, kind, count=count, value=value,
                                advice=RestAdvice())
@@ -168,17 +170,15 @@ def _queue(request: Request, infra_id: str, node: str, kind: ScalingKind, count:
     return queued
 
 
-def _node(request: Request, infra_id: str,
-          node: str) -> tuple[RestService, StaticDescription]:
-    """The service and the infrastructure's description; 404 for an unknown infrastructure
-    (the store's `InfrastructureNotFound`) or node (with the closest name as a hint)."""
-    service: RestService = request.app.state.service
+def _node(service: RestService, infra_id: str, node: str) -> StaticDescription:
+    """The infrastructure's description; 404 for an unknown infrastructure (the store's
+    `InfrastructureNotFound`) or node (with the closest name as a hint)."""
     static = load_description(service.store(), infra_id)
     try:
         check_node(static, node)
     except NodeNotFound as unknown:
         raise RestError(404, unknown.message, hint=unknown.hint) from None
-    return service, static
+    return static
 
 
 def _refused(refused: ScaleRefused) -> JSONResponse:

@@ -11,8 +11,13 @@ socket listens, one line on stderr says where:
 (the real port when 0 was asked). SIGTERM or SIGINT: `stopping` is cancelled
 (no new work: 503; the maintainer's passes are cancelled), uvicorn stops
 accepting and lets the requests in flight end, the maintainer stops (passes
-finish or roll back, leases are released), the connections close, exit 0. A
-second SIGINT stops without waiting for the requests in flight.
+finish or roll back, leases are released), then the webhook sender (so the
+events of those last passes are still sent), the connections close, exit 0.
+The service's own handlers of both signals are installed from the start (and
+the signals ignored once all is done, until the exit): a second signal cannot
+kill it half way (leases held, a traceback); it only says on stderr that the
+service is still stopping, and shortens nothing (the requests in flight get
+their `GRACE`, and event streams end as soon as `stopping` is cancelled).
 
 uvicorn's own warnings and errors come out as the commands' warning lines
 (`occo.api.warninglines`); there is no access log, so no header (an
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -39,10 +45,10 @@ from ..warninglines import WarningLines
 from .app import create_app
 from .auth import Tokens
 from .daemon import Maintainer
+from .errors import PROG
 from .service import RestService
 from .webhooks import WebhookSender
 
-PROG = "occopus-rest-service"
 GRACE = 30.0       # seconds the requests in flight (an event stream) may take to end
 
 
@@ -71,32 +77,78 @@ def serve(settings: Settings, host: str, port: int) -> int:
         server = Server(uvicorn.Config(create_app(service), host=host, port=port,
                                        log_config=None, log_level="warning", access_log=False,
                                        timeout_graceful_shutdown=GRACE),
-                        stopping=stopping, url=url_of(host, listener.getsockname()[1]))
+                        url=url_of(host, listener.getsockname()[1]))
         _route_logs()
-        webhooks = WebhookSender(service)
-        webhooks.start()         # first: a key file it cannot make stops the start, not a pass
-        try:
-            maintainer.start()
-            server.run(sockets=[listener])
-        finally:
-            stopping.cancel()
+        with Shutdown(stopping, server):
+            webhooks = WebhookSender(service)
+            webhooks.start()     # first: a key file it cannot make stops the start, not a pass
             try:
-                webhooks.stop()
+                maintainer.start()
+                if not stopping.cancelled:
+                    server.run(sockets=[listener])
             finally:
+                stopping.cancel()
                 try:
-                    maintainer.stop()
+                    maintainer.stop()        # first: its last passes' events are still sent
                 finally:
-                    service.close()
+                    try:
+                        webhooks.stop()
+                    finally:
+                        service.close()
     return 0
 
 
-class Server(uvicorn.Server):
-    """uvicorn's server, with the service's own answer to SIGTERM and SIGINT (uvicorn's would
-    raise the signal again once stopped: the command is to exit 0) and its serving line."""
+class Shutdown:
+    """`with Shutdown(stopping, server):` SIGTERM and SIGINT stop the service, from the
+    moment it starts: the first cancels `stopping` and ends serving; a later one only says
+    (once) that it is still stopping, never interrupts the cleanup. When the block ends
+    both signals are ignored, as serving is the command's last act: one between the
+    cleanup and the exit (Python puts back the default handlers as it exits) would
+    otherwise still kill it, and make its exit code lie."""
 
-    def __init__(self, config: uvicorn.Config, *, stopping: Cancellation, url: str) -> None:
-        super().__init__(config)
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, stopping: Cancellation, server: uvicorn.Server) -> None:
         self.stopping = stopping
+        self.server = server
+        self._told = False
+
+    def __enter__(self) -> Shutdown:
+        for number in self.SIGNALS:
+            signal.signal(number, self._on_signal)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number in self.SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        if not (self.server.should_exit or self.stopping.cancelled):
+            self.server.should_exit = True
+            self.stopping.cancel()
+        elif not self._told:
+            self._told = True
+            _say_from_handler(f"still stopping ({signal.Signals(number).name}): the passes in "
+                              "flight finish or roll back and the leases are released first")
+
+
+def _say_from_handler(text: str) -> None:
+    """A line on stderr from a signal handler: written straight to the descriptor, as the
+    handler may have interrupted a write of stderr's own buffer (a reentrant write of it
+    raises)."""
+    try:
+        os.write(sys.stderr.fileno(), f"{PROG}: {text}\n".encode())
+    except (OSError, ValueError):
+        pass
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, with its serving line and without its own signal handlers: the
+    service's (`Shutdown`) are installed for the whole of `serve` (uvicorn's would be taken
+    away as serving ends, and would raise the signal again: the command is to exit 0)."""
+
+    def __init__(self, config: uvicorn.Config, *, url: str) -> None:
+        super().__init__(config)
         self.url = url
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -106,19 +158,7 @@ class Server(uvicorn.Server):
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
-        signals = (signal.SIGTERM, signal.SIGINT)
-        previous = {number: signal.signal(number, self._stop) for number in signals}
-        try:
-            yield
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-
-    def _stop(self, number: int, frame: FrameType | None) -> None:
-        if self.should_exit and number == signal.SIGINT:
-            self.force_exit = True
-        self.should_exit = True
-        self.stopping.cancel()
+        yield
 
 
 def addresses(host: str, port: int) -> list[tuple]:

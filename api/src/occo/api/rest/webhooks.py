@@ -1,133 +1,75 @@
-"""Signed webhooks: each new event of an infrastructure POSTed to the URL its notify gave.
+"""The webhook sender: each new event of an infrastructure POSTed to the URL its notify gave.
 
-What the store keeps of a webhook is its URL alone, never a secret: the
-secret of a webhook is derived, HMAC-SHA256 of the infrastructure id and URL
-under the service's key (`webhook_secret`), a random key kept in a 0600 file
-next to the token file and made on first use (`webhook_key`). Service
-processes that share a store must share that file for their signatures to
-agree.
+What a webhook is (the stored notification, the key, the secrets, the signature) is in
+`webhookkeys`; this module only follows the event logs and delivers.
 
-`WebhookSender` follows the event log of every attached infrastructure that
-has a webhook, and delivers the events of those this process maintains
-(`Maintainer.status(id).here`), so that processes sharing a store send each
-event once. It starts from where each log was when the service started (for a
-webhook set since: where the log was when it was set); the cursors are in
-memory, so events appended while no process runs are not sent. Each event is
-one POST of JSON with the headers `X-Occopus-Event` (its name),
-`X-Occopus-Delivery` (an id, the same on every try of one event) and
-`X-Occopus-Signature: sha256=<hex HMAC-SHA256 of the raw body under the
-webhook's secret>`. A try that fails for the network, a 5xx, 408 or 429 is
-tried again after an exponentially growing pause with jitter, up to `tries`
-tries; a failure at the end (or another answer, which trying again would not
-change) is logged and recorded in the infrastructure's log as a
-`notifyfailed` event, which itself is never delivered.
+Which logs it follows: every few seconds (`refresh`, the maintainer's interval, at most
+`MOST_REFRESH`) it reads which attached infrastructures this process delivers (the ones it
+maintains, `Maintainer.status(id).here`) and which of those have a webhook; every `poll`
+seconds it reads the logs of those alone. A follower's cursor advances only while its
+infrastructure is delivered here: one that stops being ours is dropped at once, so that
+processes sharing a store send each event once, and another process's infrastructures cost
+this one nothing but the periodic refresh.
+
+Where a follower starts: at its notification's `since` (the newest seq when notify was
+called) when the notification was set since this process last refreshed (give or take
+`CLOCK_SLACK` seconds, for clocks and a write in flight), so the events right after a notify
+are sent; otherwise (this process just started, or took the infrastructure over from
+another) at the log's newest seq, so that nothing another process may have sent is sent
+again.
+
+Delivery is at most once per process, and not guaranteed: the cursors live in memory, so
+events appended while no process delivers an infrastructure, or between the previous
+owner's last read and the new owner's start (a takeover, a crash), are never sent; for a
+moment while members change, two processes may both send one. A receiver that must not act
+twice dedupes on (`infraid`, `seq`).
+
+Each event is one POST of JSON with the headers `X-Occopus-Event` (its name),
+`X-Occopus-Delivery` (an id, the same on every try of one event), `X-Occopus-Timestamp`
+(epoch seconds of the try) and `X-Occopus-Signature` (`webhookkeys.signature`). A try that
+fails for the network, a 5xx, 408 or 429 is tried again after an exponentially growing pause
+with jitter, up to `tries` tries; a failure at the end (or another answer, which trying again
+would not change) is logged and recorded in the infrastructure's log as a `notifyfailed`
+event, which itself is never delivered.
+
+The store may go away: the thread then logs it once, retries with a growing pause (up to
+`MOST_BACKOFF`), says when it answers again, and keeps its cursors meanwhile.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import os
 import random
-import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from occo.infobroker.store import InfrastructureNotFound, Store
-from occo.infobroker.store.base import Event
+from occo.infobroker.store import Event, InfrastructureNotFound, Store
 from occo.util.cancel import Cancellation
-from occo.util.config import Settings
-from occo.util.errors import ConfigurationError
-from occo.util.private import create_private, open_private, private_folder
+from occo.util.errors import OccoError
 from occo.util.redact import redact_url
 
 from .. import __version__
-from ..commands.events import event_record, last_seq, one_line
+from ..eventlog import event_record, last_seq, one_line
 from ..session import connect
 from .service import RestService
+from .webhookkeys import (WebhookNotification, key_path, public_url, signed_headers,
+                          webhook_key, webhook_secret)
 
 log = logging.getLogger("occo.api.rest.webhooks")
 
-KEY_FILE = "rest-webhook-key"
 FAILED = "notifyfailed"
 RETRIED_STATUSES = frozenset({408, 429})
 BATCH = 100                 # events read from one log at once
+MOST_REFRESH = 10.0         # seconds: the longest wait before a new webhook is followed
+MOST_BACKOFF = 30.0         # seconds: the longest pause between two tries to reach the store
+CLOCK_SLACK = 5.0           # seconds a notification's `at` may trail this process's clock
 
-
-# --- keys, secrets, signatures ----------------------------------------------------
-
-def key_path(settings: Settings) -> Path:
-    """Where the service keeps its webhook key: beside its token file."""
-    return Path(settings.rest.token_file).with_name(KEY_FILE)
-
-
-def webhook_key(path: Path) -> bytes:
-    """The service's webhook key (32 random bytes, hex in a 0600 file of this user), made on
-    first use; processes that start at once agree on one (the first link wins)."""
-    if not os.path.lexists(path):
-        private_folder(path.parent)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        with os.fdopen(create_private(draft), "w") as stream:
-            stream.write(secrets.token_bytes(32).hex() + "\n")
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    with os.fdopen(open_private(path, os.O_RDONLY), "r") as stream:
-        text = stream.read(200)
-    try:
-        key = bytes.fromhex(text.strip())
-    except ValueError:
-        key = b""
-    if len(key) != 32:
-        raise ConfigurationError(f"the webhook key {path} is not 64 hexadecimal digits",
-                                 hint="remove it: a new one is made (and every webhook's "
-                                      "secret changes)")
-    return key
-
-
-def webhook_secret(key: bytes, infra_id: str, url: str) -> str:
-    """The secret a webhook's POSTs are signed with: bound to its infrastructure and URL."""
-    return hmac.new(key, f"{infra_id}\n{url}".encode(), hashlib.sha256).hexdigest()
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The `X-Occopus-Signature` of a body: `sha256=<hex HMAC-SHA256 under the secret>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def public_url(url: str) -> str:
-    """The URL without its user information (which may hold a password), for logs."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return redact_url(url)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    netloc = f"{host}:{parts.port}" if parts.port is not None else host
-    return redact_url(urlunsplit(parts._replace(netloc=netloc)))
-
-
-def webhook_url(notification: dict | None) -> str | None:
-    """The URL of a webhook notification, or None for none (or another kind)."""
-    if not notification or notification.get("type") != "webhook":
-        return None
-    url = (notification.get("webhook") or {}).get("url")
-    return url if isinstance(url, str) and url else None
-
-
-# --- delivery -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Failure:
@@ -142,8 +84,10 @@ class Failure:
 
 @dataclass
 class _Follow:
-    """One infrastructure's log as the sender follows it."""
+    """One infrastructure's log as the sender follows it: its webhook and the seq of the last
+    event read."""
 
+    webhook: WebhookNotification
     cursor: int
     busy: Future[list[Failure]] | None = None
 
@@ -154,27 +98,31 @@ class WebhookSender:
 
     def __init__(self, service: RestService, *, delivers: Callable[[str], bool] | None = None,
                  rng: random.Random | None = None, tries: int = 5, first_pause: float = 0.5,
-                 poll: float = 0.5, timeout: float = 10.0, workers: int = 4,
-                 clock: Callable[[], float] = time.time) -> None:
+                 poll: float = 0.5, refresh: float | None = None, timeout: float = 10.0,
+                 workers: int = 4, clock: Callable[[], float] = time.time) -> None:
         self.service = service
         self.delivers = delivers or (lambda infra_id: service.maintainer.status(infra_id).here)
         self.rng = rng or random.Random()
         self.tries = tries
         self.first_pause = first_pause
         self.poll = poll
+        self.refresh = refresh
         self.timeout = timeout
         self.clock = clock
         self.stopping = Cancellation()
         self._workers = workers
         self._rng_lock = threading.Lock()
         self._follows: dict[str, _Follow] = {}
+        self._finishing: list[tuple[str, Future[list[Failure]]]] = []
         self._thread: threading.Thread | None = None
         self._key = b""
-        self._started_at = 0.0
+        self._refreshed_at = 0.0
 
     def start(self) -> None:
         self._key = webhook_key(key_path(self.service.settings))
-        self._started_at = self.clock()
+        if self.refresh is None:
+            self.refresh = min(float(self.service.settings.rest.interval), MOST_REFRESH)
+        self._refreshed_at = self.clock()
         self._thread = threading.Thread(target=self._run, name="occopus-webhooks", daemon=True)
         self._thread.start()
 
@@ -183,71 +131,125 @@ class WebhookSender:
         if self._thread is not None:
             self._thread.join()
 
+    def followed(self) -> frozenset[str]:
+        """The infrastructures whose logs are followed now (delivered here, with a webhook)."""
+        return frozenset(self._follows)
+
     # --- the following thread -----------------------------------------------------
     def _run(self) -> None:
-        store = connect(self.service.settings)
         pool = ThreadPoolExecutor(self._workers, thread_name_prefix="occopus-webhook")
         client = httpx.Client(timeout=self.timeout, follow_redirects=False,
                               headers={"User-Agent": f"occopus/{__version__}"})
+        store: Store | None = None
+        in_outage = False
+        pause = self.poll
+        next_refresh = 0.0
         try:
             while not self.stopping.cancelled:
                 try:
+                    if store is None:
+                        store = connect(self.service.settings)
+                    if time.monotonic() >= next_refresh:
+                        self._refresh(store)
+                        next_refresh = time.monotonic() + (self.refresh or MOST_REFRESH)
                     self._round(store, pool, client)
-                except Exception:        # the store went away, say: keep following
-                    log.exception("webhooks: reading the event logs failed; trying again")
-                self.stopping.wait(self.poll)
+                except Exception as error:       # the store went away, say: keep following
+                    store = _closed(store)
+                    _log_outage(error, first=not in_outage)
+                    in_outage, next_refresh = True, 0.0
+                    pause = min(max(pause * 2, self.poll), MOST_BACKOFF)
+                else:
+                    if in_outage:
+                        log.warning("webhooks: the store answers again; following the event "
+                                    "logs")
+                    in_outage, pause = False, self.poll
+                self.stopping.wait(pause)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            for infra_id, follow in self._follows.items():
-                if follow.busy is not None and follow.busy.done():
-                    try:
-                        self._record(store, infra_id, follow)
-                    except Exception:
-                        log.exception("webhooks: recording a failed delivery failed")
+            if store is not None:
+                try:
+                    self._record_finished(store, everything=True)
+                except Exception:
+                    log.exception("webhooks: recording a failed delivery failed")
             client.close()
-            store.close()
+            _closed(store)
+
+    def _refresh(self, store: Store) -> None:
+        """Follow the attached infrastructures delivered here that have a webhook, and only
+        those (the module says where a new follower starts)."""
+        now = self.clock()
+        wanted: dict[str, WebhookNotification] = {}
+        for infra_id in store.attached():
+            if self.delivers(infra_id):
+                webhook = WebhookNotification.from_dict(store.notification(infra_id))
+                if webhook is not None:
+                    wanted[infra_id] = webhook
+        for infra_id in [known for known in self._follows if known not in wanted]:
+            self._unfollow(infra_id)             # detached, removed, moved, or no webhook now
+        for infra_id, webhook in wanted.items():
+            follow = self._follows.get(infra_id)
+            if follow is not None and follow.webhook.url == webhook.url:
+                follow.webhook = webhook
+                continue
+            if follow is not None:
+                self._unfollow(infra_id)         # another URL: its own start
+            start = (webhook.since if webhook.at >= self._refreshed_at - CLOCK_SLACK
+                     else last_seq(store, infra_id))
+            self._follows[infra_id] = _Follow(webhook, start)
+        self._refreshed_at = now
+
+    def _unfollow(self, infra_id: str) -> None:
+        follow = self._follows.pop(infra_id)
+        if follow.busy is not None:
+            self._finishing.append((infra_id, follow.busy))
 
     def _round(self, store: Store, pool: ThreadPoolExecutor, client: httpx.Client) -> None:
-        """Deliver what came since the last round, for each infrastructure followed."""
-        followed = {}
-        for infra_id in store.attached():
-            url = webhook_url(store.notification(infra_id))
-            if url is not None:
-                followed[infra_id] = url
-        for infra_id in [known for known in self._follows if known not in followed]:
-            del self._follows[infra_id]        # detached, removed, or its webhook removed
-        for infra_id, url in followed.items():
-            follow = self._follows.get(infra_id)
-            if follow is None:
-                follow = self._follows[infra_id] = _Follow(self._start(store, infra_id))
+        """Deliver what came since the last round, for each infrastructure followed that is
+        still delivered here."""
+        self._record_finished(store)
+        for infra_id, follow in list(self._follows.items()):
             if follow.busy is not None:
                 if not follow.busy.done():
                     continue
-                self._record(store, infra_id, follow)
+                busy, follow.busy = follow.busy, None
+                self._record(store, infra_id, busy)
+            if not self.delivers(infra_id):
+                del self._follows[infra_id]      # no longer ours: the new owner follows it
+                continue
             events = store.events(infra_id, after=follow.cursor, limit=BATCH)
             if not events:
                 continue
             follow.cursor = events[-1].seq
             wanted = [event for event in events if event.name != FAILED]
-            if wanted and self.delivers(infra_id):
+            if wanted:
+                url = follow.webhook.url
                 secret = webhook_secret(self._key, infra_id, url)
                 follow.busy = pool.submit(self._deliver_all, client, infra_id, url, secret,
                                           wanted)
 
-    def _start(self, store: Store, infra_id: str) -> int:
-        """Where to start following a log: where its webhook was set if that was while this
-        process ran, else where the log is now."""
-        notification = store.notification(infra_id) or {}
-        since, at = notification.get("since"), notification.get("at")
-        if isinstance(since, int) and isinstance(at, (int, float)) and at >= self._started_at:
-            return since
-        return last_seq(store, infra_id)
+    def _record_finished(self, store: Store, *, everything: bool = False) -> None:
+        """Record the deliveries of infrastructures no longer followed once they end (all of
+        those done, and of those followed, when `everything`)."""
+        waiting = []
+        for infra_id, busy in self._finishing:
+            if busy.done():
+                self._record(store, infra_id, busy)
+            else:
+                waiting.append((infra_id, busy))
+        self._finishing = waiting
+        if everything:
+            for infra_id, follow in self._follows.items():
+                if follow.busy is not None and follow.busy.done():
+                    self._record(store, infra_id, follow.busy)
 
-    def _record(self, store: Store, infra_id: str, follow: _Follow) -> None:
+    def _record(self, store: Store, infra_id: str, busy: Future[list[Failure]]) -> None:
         """Log the failures of a finished delivery, and record them in the log."""
-        busy, follow.busy = follow.busy, None
-        assert busy is not None
-        failures = busy.result()
+        try:
+            failures = busy.result()
+        except Exception:
+            log.exception("webhooks: delivering the events of infrastructure %s failed",
+                          infra_id)
+            return
         for failure in failures:
             log.warning("webhooks: event %s (%d) of infrastructure %s was not delivered to %s "
                         "after %d tries: %s", failure.event.name, failure.event.seq, infra_id,
@@ -278,13 +280,13 @@ class WebhookSender:
                           separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json",
                    "X-Occopus-Event": _ascii(one_line(event.name)),
-                   "X-Occopus-Delivery": str(uuid.uuid4()),
-                   "X-Occopus-Signature": signature(secret, body)}
+                   "X-Occopus-Delivery": str(uuid.uuid4())}
         status: int | None = None
         error = ""
         for attempt in range(1, self.tries + 1):
+            signed = signed_headers(secret, int(self.clock()), body)
             try:
-                answer = client.post(url, content=body, headers=headers)
+                answer = client.post(url, content=body, headers={**headers, **signed})
                 status, error = answer.status_code, f"HTTP {answer.status_code}"
                 if 200 <= answer.status_code < 300:
                     return None
@@ -307,12 +309,26 @@ class WebhookSender:
         return self.first_pause * 2 ** (attempt - 1) * jitter
 
 
-def notification_for(url: str, store: Store, infra_id: str,
-                     clock: Callable[[], float] = time.time) -> dict[str, Any]:
-    """What the store keeps of a webhook: its URL, and where the log was when it was set
-    (the sender starts there), never a secret."""
-    return {"type": "webhook", "webhook": {"url": url}, "since": last_seq(store, infra_id),
-            "at": clock()}
+def _log_outage(error: Exception, *, first: bool) -> None:
+    """Once per outage a warning (with the traceback of what is no store error); then debug."""
+    if not first:
+        log.debug("webhooks: the store still cannot be read: %s", error)
+    elif isinstance(error, OccoError):
+        log.warning("webhooks: reading the event logs failed: %s; trying again, less and less "
+                    "often", error.message)
+    else:
+        log.warning("webhooks: reading the event logs failed; trying again, less and less "
+                    "often", exc_info=error)
+
+
+def _closed(store: Store | None) -> None:
+    """Close a connection that may be broken (None after)."""
+    if store is not None:
+        try:
+            store.close()
+        except Exception:
+            log.debug("webhooks: closing the store connection failed", exc_info=True)
+    return None
 
 
 def _ascii(text: str) -> str:

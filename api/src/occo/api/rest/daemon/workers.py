@@ -1,0 +1,177 @@
+"""The maintainer's workers: each runs one job at a time, a pass or a destroy.
+
+Each worker has a `Session` of its own (a store connection belongs to its
+thread); all of them share one `CleanPasses`, so that recovery is skipped
+after a clean pass whichever worker made it. A node whose creates keep
+failing is held back as `occopus-maintain -c` holds it (the infrastructure's
+`backoff`). A destroy refused the lease (another member's pass runs) is tried
+again the next interval, one that failed less and less often; a destroy
+cancelled (the service stops) stays marked in the store for the next start.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from occo.enactor.cleanpasses import CleanPasses
+from occo.enactor.outcome import PassResult
+from occo.infobroker.store import InfrastructureNotFound, LeaseHeld, Store
+from occo.util.cancel import Cancellation
+from occo.util.config import Settings
+from occo.util.errors import OccoError
+from occo.util.redact import redact_url
+
+from ...cli import error_text
+from ...infralist import Infralist
+from ...session import Session
+from .schedule import Schedule, Tracked
+
+log = logging.getLogger("occo.api.rest")
+
+SHOWN_PROBLEMS = 3      # problems a log line of a failed pass quotes
+
+
+def closed(resource: Store | Session | None) -> None:
+    """Close what may be open, quietly (it was failing already): None to forget it."""
+    if resource is not None:
+        try:
+            resource.close()
+        except Exception:        # noqa: BLE001 - closing a broken connection
+            pass
+    return None
+
+
+class Workers:
+    """What each worker thread runs (`run`); `work` is a condition of the maintainer's lock,
+    notified when a job is queued or the maintainer stops; `root` is cancelled on stop."""
+
+    def __init__(self, settings: Settings, member: str, schedule: Schedule,
+                 work: threading.Condition, root: Cancellation,
+                 clean_passes: CleanPasses) -> None:
+        self.settings = settings
+        self.member = member
+        self.interval = settings.rest.interval
+        self.schedule = schedule
+        self.clean_passes = clean_passes
+        self._work = work
+        self._root = root
+
+    def run(self) -> None:
+        session: Session | None = None
+        try:
+            while True:
+                with self._work:
+                    token = Cancellation()
+                    begun_job = None
+                    while begun_job is None:
+                        while not self.schedule.has_jobs and not self.schedule.stopping:
+                            self._work.wait()
+                        if self.schedule.stopping:
+                            return
+                        begun_job = self.schedule.begin(token)
+                    state, job = begun_job
+                    unfollow = self._root.on_cancel(token.cancel)
+                    # said under the lock: a log of the passes shows each in the order the
+                    # member decided it, after what it knew then ("the members are ...")
+                    log.debug("maintainer %s: %s of %s", self.member, job, state.infra_id)
+                started, begun = time.time(), time.monotonic()
+                try:
+                    if session is None:
+                        session = Session(self.settings, clean_passes=self.clean_passes)
+                    if job == "pass":
+                        self._pass(session, state, token, started, begun)
+                    else:
+                        self._destroy(session, state, token)
+                except Exception as error:     # never the end of a worker
+                    if isinstance(error, OccoError):
+                        log.warning("maintainer %s: %s of %s failed: %s", self.member, job,
+                                    state.infra_id, error_text(error))
+                    else:
+                        log.exception("maintainer %s: %s of %s failed", self.member, job,
+                                      state.infra_id)
+                    session = closed(session)
+                    self._ended(state, passed=(started, False) if job == "pass" else None,
+                                retry=True)
+                finally:
+                    unfollow()
+        finally:
+            closed(session)
+
+    def _pass(self, session: Session, state: Tracked, token: Cancellation, started: float,
+              begun: float) -> None:
+        infra_id = state.infra_id
+        hold = state.backoff.hold()
+        if hold:
+            log.info("maintainer %s: the pass of %s holds back %s", self.member, infra_id,
+                     "; ".join(f"{name} ({why})" for name, why in sorted(hold.items())))
+        try:
+            result = session.enactor.make_a_pass(infra_id, hold=hold, cancel=token)
+        except LeaseHeld as held:
+            log.info("maintainer %s: pass of %s skipped: %s", self.member, infra_id,
+                     error_text(held))
+            self._ended(state, next_pass=begun + self.interval)
+            return
+        except InfrastructureNotFound:
+            log.info("maintainer %s: %s is gone: no longer maintained", self.member, infra_id)
+            self._ended(state, gone=True)
+            return
+        except OccoError as error:
+            log.warning("maintainer %s: pass of %s failed: %s", self.member, infra_id,
+                        error_text(error))
+            self._ended(state, passed=(started, False), next_pass=begun + self.interval)
+            return
+        state.backoff.record(result)
+        self._log(result)
+        self._ended(state, passed=(started, result.ok), next_pass=begun + self.interval)
+
+    def _destroy(self, session: Session, state: Tracked, token: Cancellation) -> None:
+        infra_id = state.infra_id
+        try:
+            result = session.enactor.destroy(infra_id, cancel=token)
+        except LeaseHeld as held:
+            log.info("maintainer %s: destroy of %s waits: %s", self.member, infra_id,
+                     error_text(held))
+            self._ended(state, next_pass=time.monotonic() + self.interval)
+            return
+        except InfrastructureNotFound:
+            session.store.unmark_destroying(infra_id)
+            log.info("maintainer %s: %s is gone already", self.member, infra_id)
+            self._ended(state, gone=True)
+            return
+        if result.ok:           # removing it cleared its mark
+            try:
+                Infralist().remove(infra_id)
+            except (OccoError, OSError) as error:
+                log.warning("maintainer %s: could not remove %s from the infralist: %s",
+                            self.member, infra_id, redact_url(str(error)))
+            log.info("maintainer %s: destroyed %s", self.member, infra_id)
+            self._ended(state, gone=True)
+            return
+        self._log(result, what="destroy")
+        self._ended(state, retry=True)
+
+    def _ended(self, state: Tracked, *, passed: tuple[float, bool] | None = None,
+               next_pass: float | None = None, gone: bool = False, retry: bool = False) -> None:
+        with self._work:
+            self.schedule.ended(state, time.monotonic(), passed=passed, next_pass=next_pass,
+                                gone=gone, retry=retry)
+        if gone:
+            self.clean_passes.forget(state.infra_id)
+
+    def _log(self, result: PassResult, what: str = "pass") -> None:
+        counts = ", ".join(f"{number} {outcome}"
+                           for outcome, number in sorted(result.counts().items())) or "no nodes"
+        if result.cancelled:
+            log.info("maintainer %s: %s of %s cancelled: %s", self.member, what,
+                     result.infra_id, counts)
+        elif not result.ok:
+            failures = [f"{row.node_name} {row.node_id}: {row.reason}" for row in result.rows
+                        if row.outcome == "failed"] + list(result.problems)
+            log.warning("maintainer %s: %s of %s failed: %s; %s", self.member, what,
+                        result.infra_id, counts, "; ".join(failures[:SHOWN_PROBLEMS]))
+        elif result.plan.actions:
+            log.info("maintainer %s: %s of %s: %s", self.member, what, result.infra_id, counts)
+        else:
+            log.debug("maintainer %s: %s of %s: nothing to do", self.member, what,
+                      result.infra_id)
