@@ -55,6 +55,7 @@ from typing import Any, ClassVar
 import httpx
 import yaml
 
+from occo.compiler import compile_description
 from occo.infraprocessor import testing
 from occo.infobroker.store import Store, open_store
 from occo.resourcehandler.base import INFRA_TAG, NODE_TAG
@@ -437,6 +438,14 @@ class CommandCase(unittest.TestCase):
         store = open_store({"backend": "sqlite", "path": str(self.state_db)}, USER)
         self.addCleanup(store.close)
         return store
+
+    def store_only(self, description: str) -> str:
+        """The description compiled and stored, not built (a pass would build it): its id.
+        `self.store` is then the test's own connection to the store."""
+        static = compile_description(yaml.safe_load(description))
+        self.store = self.open_store()
+        self.store.add_infrastructure(static.infra_id, static.to_dict())
+        return static.infra_id
 
     def stored_ids(self) -> list[str]:
         """The infrastructures in the store, asked directly (no command run)."""

@@ -26,10 +26,7 @@ T0 = 1_700_000_000.0        # 2023-11-14 22:13:20 UTC
 class EventsCommandTest(CommandCase):
     def setUp(self) -> None:
         super().setUp()
-        static = compile_description(yaml.safe_load(SHOP))
-        self.infra_id = static.infra_id
-        self.store = self.open_store()
-        self.store.add_infrastructure(self.infra_id, static.to_dict())
+        self.infra_id = self.store_only(SHOP)
         self.append("infrastart", T0)
         self.append("nodefailed", T0 + 5, node_id="n1", name="app",
                     reason="the cloud said no\nat all", password="hunter2-secret")

@@ -15,9 +15,7 @@ from typing import Any
 
 import anyio
 import httpx
-import yaml
 
-from occo.compiler import compile_description
 from occo.api.rest.events import MOST_STREAMS, RETRY_AFTER
 from occo.api.rest.events import sse_messages as sse_messages_of
 from occo.infobroker.store import Event
@@ -52,10 +50,7 @@ def sse_messages(answer: httpx.Response) -> Iterator[dict[str, Any]]:
 class EventRoutesTest(RestCase):
     def setUp(self) -> None:
         super().setUp()
-        static = compile_description(yaml.safe_load(SHOP))
-        self.infra_id = static.infra_id
-        self.store = self.open_store()
-        self.store.add_infrastructure(self.infra_id, static.to_dict())
+        self.infra_id = self.store_only(SHOP)
         self.service = self.start_service()
 
     def append(self, event: str, at: float, /, **data: Any) -> None:

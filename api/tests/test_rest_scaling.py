@@ -8,9 +8,7 @@ import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import yaml
 
-from occo.compiler import compile_description
 from occo.infobroker.store import PendingScaling
 
 from .rest_support import RestCase
@@ -27,10 +25,7 @@ nodes:
 class ScaleRoutesTest(RestCase):
     def setUp(self) -> None:
         super().setUp()
-        static = compile_description(yaml.safe_load(SHOP))
-        self.infra_id = static.infra_id
-        self.store = self.open_store()
-        self.store.add_infrastructure(self.infra_id, static.to_dict())
+        self.infra_id = self.store_only(SHOP)
         self.token_file().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.token_file().write_text(f"{WRITER}\n{READER} read\n")
         self.token_file().chmod(0o600)

@@ -1,9 +1,7 @@
 """occopus-scale: requests bounded by the node's limits, and the queue listed and dropped."""
 from __future__ import annotations
 
-import yaml
 
-from occo.compiler import compile_description
 from occo.infobroker.store import PendingScaling
 
 from .support import CommandCase
@@ -22,10 +20,7 @@ class ScaleRequestsTest(CommandCase):
 
     def setUp(self) -> None:
         super().setUp()
-        static = compile_description(yaml.safe_load(SHOP))
-        self.infra_id = static.infra_id
-        self.store = self.open_store()
-        self.store.add_infrastructure(self.infra_id, static.to_dict())
+        self.infra_id = self.store_only(SHOP)
 
     def scale(self, *args: str, code: int = 0) -> str:
         result = self.run_command("occopus-scale", "-i", self.infra_id, *args, code=code)
