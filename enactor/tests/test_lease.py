@@ -10,7 +10,7 @@ import time
 import unittest
 from pathlib import Path
 
-from occo.enactor.lease import HeldLease
+from occo.enactor.lease import HeldLease, Renewer
 from occo.infobroker.store import LeaseHeld, LeaseOwner, StaleFenceError, StoreError
 from occo.infobroker.store.sqlite import SqliteStore
 
@@ -49,9 +49,11 @@ class HeldLeaseTest(unittest.TestCase):
         self.opened.append(store)
         return store
 
-    def held(self, ttl=TTL, open_store=None):
-        return HeldLease(self.store, self.infra_id, open_store=open_store or self.open_store,
-                         owner=ME, ttl=ttl, on_lost=self.lost.set)
+    def held(self, ttl=TTL, open_store=None, infra_id=None):
+        renewer = Renewer(open_store or self.open_store)
+        self.addCleanup(renewer.close)
+        return HeldLease(self.store, infra_id or self.infra_id, renewer=renewer, owner=ME,
+                         ttl=ttl, on_lost=self.lost.set)
 
     def test_held_until_the_block_ends_then_released(self):
         with self.held(ttl=30.0) as lease:
@@ -132,12 +134,34 @@ class HeldLeaseTest(unittest.TestCase):
                 self.fail("took over the lease of a running process")
         self.assertEqual(self.store.current_lease(self.infra_id), holder)
 
-    def test_the_renewers_connection_is_closed_at_the_end(self):
-        with self.held():
+    def test_the_renewers_connection_is_closed_with_it(self):
+        renewer = Renewer(self.open_store)
+        with HeldLease(self.store, self.infra_id, renewer=renewer, owner=ME, ttl=TTL):
             wait_until(lambda: self.opened, "the renewer opened its connection")
-        (renewer,) = self.opened
+        renewer.close()
+        (connection,) = self.opened
         with self.assertRaises(Exception):
-            renewer.get_infrastructure(self.infra_id)
+            connection.get_infrastructure(self.infra_id)
+
+    def test_one_renewer_thread_keeps_every_lease_held_through_it(self):
+        second = "infra-lease-2"
+        self.store.add_infrastructure(second, compile_text(LONE, second).to_dict())
+        renewer = Renewer(self.open_store)
+        self.addCleanup(renewer.close)
+        threads = threading.active_count()
+        with HeldLease(self.store, self.infra_id, renewer=renewer, owner=ME, ttl=TTL), \
+                HeldLease(self.store, second, renewer=renewer, owner=ME, ttl=TTL):
+            first_ends = {infra_id: self.other.current_lease(infra_id).expires_at
+                          for infra_id in (self.infra_id, second)}
+            wait_until(lambda: all(self.other.current_lease(infra_id).expires_at > end
+                                   for infra_id, end in first_ends.items()),
+                       "both leases renewed")
+            self.assertEqual(threading.active_count(), threads + 1)
+        for _ in range(5):                      # later passes reuse the thread
+            with HeldLease(self.store, self.infra_id, renewer=renewer, owner=ME, ttl=TTL):
+                pass
+        self.assertEqual(threading.active_count(), threads + 1)
+        self.assertEqual(len(self.opened), 1)   # and its one connection
 
 
 class PassLeaseTest(SimCloudCase):

@@ -58,6 +58,7 @@ class Session:
                                clean_passes=clean_passes)
 
     def close(self) -> None:
+        self.enactor.close()
         self.handlers.close()
         self.store.close()
 

@@ -30,7 +30,7 @@ from occo.infraprocessor.instructions import DropInfrastructure
 from occo.util.cancel import Cancellation
 
 from .cleanpasses import CleanPass, CleanPasses
-from .lease import HeldLease
+from .lease import HeldLease, Renewer
 from .outcome import PassResult, forgetting, rows_after, rows_of, unknown
 from .plan import InstanceView, Plan, held_back, plan_pass
 
@@ -42,7 +42,7 @@ class Enactor:
     """Passes over the infrastructures of one store, through one engine.
 
     `open_store` opens another connection to the same store, for the thread
-    that renews the lease. `clean_passes` remembers the passes that ended
+    that renews the leases (`close` stops it). `clean_passes` remembers the passes that ended
     cleanly (recovery is skipped after one): enactors that take turns on the
     same infrastructures share one; a new one by default.
     """
@@ -53,11 +53,15 @@ class Enactor:
                  clean_passes: CleanPasses | None = None) -> None:
         self.store = store
         self.engine = engine
-        self.open_store = open_store
         self.owner = owner or LeaseOwner.current()
         self.lease_ttl = lease_ttl
         self.clock = clock
         self.clean_passes = clean_passes if clean_passes is not None else CleanPasses()
+        self.renewer = Renewer(open_store)
+
+    def close(self) -> None:
+        """Stop renewing leases (after the last pass)."""
+        self.renewer.close()
 
     def make_a_pass(self, infra_id: str, *, description: StaticDescription | None = None,
                     hold: Mapping[str, str] | None = None,
@@ -156,7 +160,7 @@ class Enactor:
         """The lease, and the pass's own token: cancelled with `cancel`, or alone when the
         lease is lost (that pass stops; the caller's next pass is free to run)."""
         with (cancel or Cancellation()).child() as stop, \
-                HeldLease(self.store, infra_id, open_store=self.open_store, owner=self.owner,
+                HeldLease(self.store, infra_id, renewer=self.renewer, owner=self.owner,
                           ttl=self.lease_ttl, on_lost=stop.cancel) as lease:
             yield lease, stop
 

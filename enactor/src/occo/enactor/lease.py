@@ -1,10 +1,14 @@
 """The infrastructure's lease, held for one pass and renewed while the pass runs.
 
-A pass may take longer than the lease's time to live (clouds are slow), so a
-thread renews it every third of that time. The thread has a store connection
-of its own (an SQLite connection serves only the thread that opened it). If
-a renewal is refused, another owner took the lease over: `on_lost` is called
-(the enactor stops the execution in flight) and every later fenced write fails with
+A pass may take longer than the lease's time to live (clouds are slow), so
+each held lease is renewed every third of that time by the enactor's
+`Renewer`: one thread for all the leases it holds, started at the first and
+kept (a thread started and joined by each pass cost an idle pass more than
+its own work). The thread has a store connection of its own (an SQLite
+connection serves only the thread that opened it), opened when a first
+renewal is due: most passes end before. If a renewal is refused, another
+owner took the lease over: `on_lost` is called (the enactor stops the
+execution in flight) and every later fenced write fails with
 `StaleFenceError`, so the two owners never both write.
 
 A lease whose holder was a process of this host that no longer runs (a
@@ -15,10 +19,13 @@ older owner's writes.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -32,20 +39,18 @@ log = logging.getLogger("occo.enactor")
 class HeldLease:
     """`with HeldLease(...) as lease:` holds the lease (or raises `LeaseHeld` naming the holder)."""
 
-    def __init__(self, store: Store, infra_id: str, *, open_store: Callable[[], Store],
+    def __init__(self, store: Store, infra_id: str, *, renewer: Renewer,
                  owner: LeaseOwner | None = None, ttl: float = DEFAULT_LEASE_TTL,
                  on_lost: Callable[[], None] = lambda: None) -> None:
         self.store = store
         self.infra_id = infra_id
-        self.open_store = open_store
+        self.renewer = renewer
         self.owner = owner or LeaseOwner.current()
         self.ttl = ttl
         self.on_lost = on_lost
         self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()       # the lease as renewed, or None once given up
         self._lease: Lease | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def token(self) -> int:
@@ -73,17 +78,12 @@ class HeldLease:
             taken = self.store.acquire_lease(self.infra_id, self.owner, self.ttl,
                                              now=held.holder.expires_at)
             self._lease = self.store.renew_lease(taken, self.ttl)
-        self._thread = threading.Thread(target=self._renew, name=f"lease-{self.infra_id}",
-                                        daemon=True)
-        self._thread.start()
+        self.renewer.add(self)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        with self._lock:
+        with self._lock:                    # waits for a renewal in flight
             lease, self._lease = self._lease, None
         if lease is not None and not self.lost.is_set():
             try:
@@ -91,39 +91,98 @@ class HeldLease:
             except OccoError as problem:   # it expires by itself; say so, keep the pass's outcome
                 log.warning("could not release the lease of %s: %s", self.infra_id, problem)
 
-    def _renew(self) -> None:
-        # most passes end before the first renewal is due: open the connection only then
-        if self._stop.wait(self.ttl / 3):
-            return
-        try:
-            store = self.open_store()
-        except OccoError as problem:
-            log.error("cannot renew the lease of %s: %s", self.infra_id, problem)
-            self._lose()
-            return
-        try:
-            while True:
-                with self._lock:
-                    lease = self._lease
-                if lease is None:
-                    return
-                try:
-                    renewed = store.renew_lease(lease, self.ttl)
-                except OccoError as problem:
-                    log.error("lost the lease of %s: %s", self.infra_id, problem)
-                    self._lose()
-                    return
-                with self._lock:
-                    if self._lease is not None:
-                        self._lease = renewed
-                if self._stop.wait(self.ttl / 3):
-                    return
-        finally:
-            store.close()
+    @property
+    def held(self) -> bool:
+        """Inside the with block, and not lost."""
+        return self._lease is not None and not self.lost.is_set()
 
-    def _lose(self) -> None:
+    def renew(self, store: Store) -> bool:
+        """Renew it through `store` (the renewer's); whether it is still held, to renew again."""
+        with self._lock:
+            if self._lease is None:
+                return False
+            try:
+                self._lease = store.renew_lease(self._lease, self.ttl)
+                return True
+            except OccoError as problem:
+                log.error("lost the lease of %s: %s", self.infra_id, problem)
+        self.lose()
+        return False
+
+    def lose(self) -> None:
         self.lost.set()
         self.on_lost()
+
+
+class Renewer:
+    """Renews the leases held through it, each every third of its time to live, in one thread.
+
+    `close()` stops the thread and closes its connection; leases held then are
+    no longer renewed (they expire, or are released by their pass)."""
+
+    def __init__(self, open_store: Callable[[], Store]) -> None:
+        self.open_store = open_store
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, HeldLease]] = []     # (monotonic due time, -, lease)
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def add(self, held: HeldLease) -> None:
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the lease renewer is closed")
+            heapq.heappush(self._due, (time.monotonic() + held.ttl / 3, next(self._order), held))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lease-renewer",
+                                                daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is held:
+                self._wake.notify()
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            thread, self._thread = self._thread, None
+            self._wake.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _next(self) -> HeldLease | None:
+        """The next lease due, once it is; None once closed."""
+        with self._wake:
+            while not self._closed:
+                if self._due and (left := self._due[0][0] - time.monotonic()) <= 0:
+                    return heapq.heappop(self._due)[2]
+                self._wake.wait(left if self._due else None)
+            return None
+
+    def _run(self) -> None:
+        store: Store | None = None
+        try:
+            while (held := self._next()) is not None:
+                if not held.held:           # its pass ended (or it was lost) meanwhile
+                    continue
+                if store is None:
+                    try:
+                        store = self.open_store()
+                    except OccoError as problem:
+                        log.error("cannot renew the lease of %s: %s", held.infra_id, problem)
+                        held.lose()
+                        continue
+                try:
+                    renewed = held.renew(store)
+                except Exception:     # a bug: that lease is given up, the others still renewed
+                    log.exception("renewing the lease of %s failed", held.infra_id)
+                    held.lose()
+                    continue
+                if renewed:
+                    with self._wake:
+                        heapq.heappush(self._due, (time.monotonic() + held.ttl / 3,
+                                                   next(self._order), held))
+        finally:
+            if store is not None:
+                store.close()
 
 
 def abandoned(owner: LeaseOwner) -> bool:
