@@ -163,13 +163,14 @@ def _check(request: Request, credentials: HTTPAuthorizationCredentials | None,
                         hint="use a token without 'read' after it in the token file")
 
 
-def require_reader(request: Request,
-                   credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> None:
-    """Any valid token (401 without one)."""
+async def require_reader(request: Request, credentials: HTTPAuthorizationCredentials | None
+                         = Security(bearer)) -> None:
+    """Any valid token (401 without one). A coroutine, as is `require_writer`: FastAPI runs a
+    plain function dependency in a worker thread, a hop for a request that compares bytes."""
     _check(request, credentials, write=False)
 
 
-def require_writer(request: Request,
-                   credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> None:
+async def require_writer(request: Request, credentials: HTTPAuthorizationCredentials | None
+                         = Security(bearer)) -> None:
     """A token that may change things (401 without a valid one, 403 for a read-only one)."""
     _check(request, credentials, write=True)

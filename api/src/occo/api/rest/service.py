@@ -116,6 +116,7 @@ class RestService:
             _close_all(holder.items)
 
 
-def service_of(request: Request) -> RestService:
-    """The service the application serves (the one FastAPI dependency every route uses)."""
+async def service_of(request: Request) -> RestService:
+    """The service the application serves (the one FastAPI dependency every route uses); a
+    coroutine, so that FastAPI does not hand it to a worker thread."""
     return request.app.state.service

@@ -3,7 +3,10 @@
 WAL lets readers go on while a writer commits, `busy_timeout` makes a writer
 wait for another instead of failing, and each write is one `BEGIN IMMEDIATE`
 transaction, so the checks that guard it (fencing token, infrastructure exists,
-lease holder) and the write itself cannot be split by another process.
+lease holder) and the write itself cannot be split by another process. The
+writers of one process queue on a lock of the file before that: SQLite's own
+wait polls with sleeps of up to 100 ms, so many threads of a service writing
+at once (scale requests) waited far longer than the writes took.
 Every row carries its namespace, `<prefix><user>@`, in the `ns` column.
 
 Tables are created IF NOT EXISTS on every open, so a file an older Occopus
@@ -91,6 +94,16 @@ COMPANIONS = ("-wal", "-shm", "-journal")
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 _CHECKING = threading.Lock()
 _OPEN: dict[tuple[int, int] | None, int] = {}   # (device, inode) -> this process's connections
+_WRITERS: dict[tuple[int, int], threading.RLock] = {}     # (device, inode) -> its writers' lock
+
+
+def _writer_lock(identity: tuple[int, int] | None) -> threading.RLock:
+    """The lock this process's writers of the file `identity` queue on (reentrant: a thread
+    holding it may still write through another connection, and wait as SQLite waits)."""
+    if identity is None:
+        return threading.RLock()
+    with _CHECKING:
+        return _WRITERS.setdefault(identity, threading.RLock())
 
 
 def _release(identity: tuple[int, int] | None) -> None:
@@ -145,8 +158,10 @@ class SqliteStore(Store):
         self.path = Path(path).expanduser()
         self.location = f"state store {self.path}"
         self._held: tuple[int, int] | None = None
+        self._busy_timeout = busy_timeout
         try:
             self._held = self._make_private()
+            self._writer = _writer_lock(self._held)
             self._db = sqlite3.connect(self.path, isolation_level=None)
         except PrivacyError as error:
             raise StoreError(f"cannot open the {self.location}: {error.message}",
@@ -227,14 +242,20 @@ class SqliteStore(Store):
     # --- plumbing ---------------------------------------------------------
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One write transaction, holding the file's write lock from its first statement."""
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction, holding the file's write lock from its first statement
+        (after this process's other writers: see the module's doc)."""
+        if not self._writer.acquire(timeout=self._busy_timeout):
+            raise sqlite3.OperationalError("database is locked")   # as SQLite would say it
         try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        finally:
+            self._writer.release()
 
     @contextlib.contextmanager
     def _guarded(self, infra_id: str, fence: int | None, *, must_exist: bool) -> Iterator[bool]:
