@@ -80,6 +80,11 @@ class RestError(HTTPException):
         self.hint = hint
         self.problems = list(problems)
 
+    def response(self) -> JSONResponse:
+        """Its JSON error answer."""
+        return answer(self.status_code, self.message, hint=self.hint, problems=self.problems,
+                      headers=self.headers)
+
 
 def status_of(error: OccoError) -> int:
     for kind, status in STATUS_OF:
@@ -134,8 +139,7 @@ async def _occo_error(request: Request, error: Exception) -> JSONResponse:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     if isinstance(error, RestError):
-        return answer(error.status_code, error.message, hint=error.hint,
-                      problems=error.problems, headers=error.headers)
+        return error.response()
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
     return answer(error.status_code, detail, headers=error.headers)
 
@@ -156,6 +160,20 @@ async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
                   hint="see /openapi.json for what each route takes")
 
 
+class WatchedSend:
+    """An ASGI `send` that says whether the answer has started: after that, a middleware
+    can no longer answer an error of its own."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
 class CatchAll:
     """Outermost: a bug in a route is a 500 saying so (never its traceback), the traceback
     kept in a private crash log named on stderr."""
@@ -167,20 +185,13 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watched)
         except Exception as error:          # a bug: kept, reported, answered as such
             print(f"{PROG}: internal error answering {scope.get('method')} {scope.get('path')}; "
                   f"{_crash_report(error)}", file=sys.stderr, flush=True)
-            if not started:
+            if not watched.started:
                 await answer(500, "internal error of the service; it is logged on the server",
                              hint="report it with the crash log the service names on its "
                                   "stderr")(scope, receive, send)

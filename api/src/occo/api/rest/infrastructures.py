@@ -174,8 +174,7 @@ def _address(addresses: Sequence[str]) -> str | list[str] | None:
 def delete(infra_id: str, service: RestService = Depends(service_of)) -> InfraId:
     """Accepted: the daemon detaches it, cancels its pass, drops every node and forgets it
     (`GET .../maintenance` says `destroying` meanwhile)."""
-    service.store().get_infrastructure(infra_id)       # 404 for an unknown id
-    service.maintainer.destroy(infra_id)
+    service.maintainer.destroy(infra_id)      # its destroy mark is the 404 for an unknown id
     return InfraId(infraid=infra_id)
 
 

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from occo.util.cancel import Cancellation
 
-from .errors import RestError, answer
+from .errors import RestError, WatchedSend
 
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -44,10 +44,9 @@ class RequestLimits:
             return
         refusal = self._refusal(scope)
         if refusal is not None:
-            await _answer(refusal, scope, receive, send)
+            await refusal.response()(scope, receive, send)
             return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -58,18 +57,13 @@ class RequestLimits:
                     raise too_large(self.max_body)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, watched)
         except RestError as error:       # raised while a body was read outside any route
-            if started or error.status_code != 413:
+            if watched.started or error.status_code != 413:
                 raise
-            await _answer(error, scope, receive, send)
+            await error.response()(scope, receive, send)
 
     def _refusal(self, scope: Scope) -> RestError | None:
         if self.stopping.cancelled and scope["method"] not in READING:
@@ -86,9 +80,3 @@ class RequestLimits:
         if declared.pop() > self.max_body:
             return too_large(self.max_body)
         return None
-
-
-async def _answer(error: RestError, scope: Scope, receive: Receive, send: Send) -> None:
-    response = answer(error.status_code, error.message, hint=error.hint,
-                      headers=error.headers)
-    await response(scope, receive, send)
