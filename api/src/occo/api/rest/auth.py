@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Request, Security
+from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from occo.util.config import RestSettings
@@ -140,10 +140,6 @@ def _read(path: Path) -> str:
 
 # --- the dependencies of the routes --------------------------------------------------
 
-bearer = HTTPBearer(auto_error=False, description="a token of the service's token file "
-                                                  "(rest.token_file)")
-
-
 def _check(request: Request, credentials: HTTPAuthorizationCredentials | None,
            *, write: bool) -> None:
     tokens: Tokens = request.app.state.service.tokens
@@ -163,14 +159,23 @@ def _check(request: Request, credentials: HTTPAuthorizationCredentials | None,
                         hint="use a token without 'read' after it in the token file")
 
 
-async def require_reader(request: Request, credentials: HTTPAuthorizationCredentials | None
-                         = Security(bearer)) -> None:
-    """Any valid token (401 without one). A coroutine, as is `require_writer`: FastAPI runs a
-    plain function dependency in a worker thread, a hop for a request that compares bytes."""
-    _check(request, credentials, write=False)
+class TokenCheck(HTTPBearer):
+    """A route's check of its bearer token, and the bearer scheme of the route in the OpenAPI
+    document: one dependency, not a check depending on the scheme (FastAPI solves each level
+    on every request). A coroutine: a plain function dependency would run in a worker
+    thread, a hop for a request that compares bytes."""
+
+    def __init__(self, *, write: bool) -> None:
+        super().__init__(auto_error=False, scheme_name="HTTPBearer",
+                         description="a token of the service's token file (rest.token_file)")
+        self.write = write
+
+    async def __call__(self, request: Request) -> None:    # type: ignore[override]
+        _check(request, await super().__call__(request), write=self.write)
 
 
-async def require_writer(request: Request, credentials: HTTPAuthorizationCredentials | None
-                         = Security(bearer)) -> None:
-    """A token that may change things (401 without a valid one, 403 for a read-only one)."""
-    _check(request, credentials, write=True)
+require_reader = TokenCheck(write=False)
+"""Any valid token (401 without one)."""
+
+require_writer = TokenCheck(write=True)
+"""A token that may change things (401 without a valid one, 403 for a read-only one)."""

@@ -111,14 +111,15 @@ def problems_of(error: OccoError) -> list[Problem]:
 
 
 def answer(status_code: int, message: str, *, hint: str | None = None,
-           problems: Iterable[Problem] = (), headers: Mapping[str, str] | None = None
-           ) -> JSONResponse:
-    """The JSON error answer (no secret of a URL a message quotes is shown)."""
+           problems: Iterable[Problem] = (), headers: Mapping[str, str] | None = None,
+           extra: Mapping[str, Any] | None = None) -> JSONResponse:
+    """The JSON error answer (no secret of a URL a message quotes is shown); `extra`: the
+    fields of a route's own error body beside those every error has."""
     reason = redact_url(message)
     body = ErrorBody(status_code=status_code, reason=reason,
                      message=f"{reason} (hint: {redact_url(hint)})" if hint else reason,
                      problems=list(problems))
-    return JSONResponse(body.model_dump(), status_code=status_code,
+    return JSONResponse({**body.model_dump(), **(extra or {})}, status_code=status_code,
                         headers=dict(headers) if headers else None)
 
 

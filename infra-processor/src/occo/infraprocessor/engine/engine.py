@@ -65,6 +65,8 @@ class Engine:
         Once `cancel` is cancelled, nothing new starts: instances in flight
         finish or are rolled back.
         """
+        if not instructions:     # an idle pass's plan: nothing to start or write
+            return ExecutionResult(infra_id, (), cancelled=cancel is not None and cancel.cancelled)
         execution = Execution(self.parts, infra_id, fence=fence, nodes=nodes)
         unsubscribe = (cancel or Cancellation()).on_cancel(execution.stop)
         try:

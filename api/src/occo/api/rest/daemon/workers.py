@@ -58,7 +58,9 @@ class Workers:
         self._root = root
 
     def run(self) -> None:
-        session: Session | None = None
+        # made now, not by the first job: making one loads the plugins, work that would
+        # otherwise compete with the requests that asked for the job
+        session: Session | None = self._session()
         try:
             while True:
                 with self._work:
@@ -97,6 +99,15 @@ class Workers:
                     unfollow()
         finally:
             closed(session)
+
+    def _session(self) -> Session | None:
+        """A session for this worker's jobs; None (made again by the first job, which then
+        fails with the reason) if the store cannot be reached now."""
+        try:
+            return Session(self.settings, clean_passes=self.clean_passes)
+        except OccoError as error:
+            log.warning("maintainer %s: %s", self.member, error_text(error))
+            return None
 
     def _pass(self, session: Session, state: Tracked, token: Cancellation, started: float,
               begun: float) -> None:
