@@ -348,6 +348,8 @@ class StoreConformance(Mixin):
             with self.subTest(name), self.assertRaises(ScalingQueueFull) as caught:
                 queue()
             self.assertIsInstance(caught.exception, OccoError)
+            # what waits, as the refusal found it: the caller needs not read it again
+            self.assertEqual(caught.exception.pending, PendingScaling(create=3, named=("node-7",)))
         self.assertEqual(self.store.pending_scaling("infra", "web"),
                          PendingScaling(create=3, named=("node-7",)))
 

@@ -43,7 +43,8 @@ def create_app(service: RestService) -> FastAPI:
                   description="Build, maintain, scale and destroy infrastructures.",
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.service = service
-    for module in (infrastructures, scaling, events, notify, page):
+    # routes are matched in order: the scale routes, which come in bursts, first
+    for module in (scaling, infrastructures, events, notify, page):
         app.include_router(module.router)
     install_handlers(app)
     # the last added is the outermost

@@ -107,7 +107,14 @@ class Lease:
 
 
 class ScalingQueueFull(OccoError):
-    """A scaling request would queue more than its `limit` allows; nothing was queued."""
+    """A scaling request would queue more than its `limit` allows; nothing was queued.
+
+    `pending` is the node's queue as the refusal found it (what waits now)."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 pending: PendingScaling | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.pending = pending
 
 
 class NamedDestroyRefused(ScalingQueueFull):

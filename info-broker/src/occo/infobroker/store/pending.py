@@ -43,7 +43,7 @@ def queued(pending: PendingScaling, kind: ScalingKind, count: int, value: str | 
     already = pending.create if kind == "create" else pending.destroys
     if already + count > limit:
         raise ScalingQueueFull(f"{already + count} {kind} requests would be pending; "
-                               f"at most {max(0, limit)} may be")
+                               f"at most {max(0, limit)} may be", pending=pending)
     if value is not None:
         return PendingScaling(pending.create, pending.destroy, (*pending.named, value))
     if kind == "create":
