@@ -76,11 +76,6 @@ class Queued:
     already: bool = False
 
 
-def load_description(store: Store, infra_id: str) -> StaticDescription:
-    """The stored description; `InfrastructureNotFound` if unknown."""
-    return StaticDescription.from_dict(store.get_infrastructure(infra_id))
-
-
 def check_node(static: StaticDescription, name: str) -> None:
     """`NodeNotFound`, with the closest name as a hint, unless the infrastructure has `name`."""
     if name not in static.nodes:

@@ -38,6 +38,11 @@ SETTLED = frozenset({Phase.CREATED, Phase.READY})
 RECOVER_EVERY = 10      # a pass in this many recovers even when nothing can be left for it
 
 
+def stored_description(store: Store, infra_id: str) -> StaticDescription:
+    """The infrastructure's stored description; `InfrastructureNotFound` if unknown."""
+    return StaticDescription.from_dict(store.get_infrastructure(infra_id))
+
+
 class Enactor:
     """Passes over the infrastructures of one store, through one engine.
 
@@ -152,7 +157,7 @@ class Enactor:
         return self.engine.recover(infra_id, fence=token), 0
 
     def static(self, infra_id: str) -> StaticDescription:
-        return StaticDescription.from_dict(self.store.get_infrastructure(infra_id))
+        return stored_description(self.store, infra_id)
 
     @contextmanager
     def _lease(self, infra_id: str,

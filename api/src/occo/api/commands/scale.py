@@ -17,11 +17,11 @@ import argparse
 from collections.abc import Sequence
 
 from occo.compiler import StaticDescription
+from occo.enactor.enactor import stored_description
 from occo.infobroker.store import Store
 
 from ..cli import EXIT_OK, add_config_options, add_version_option
-from ..scalerequests import (check_node, describe, limits, load_description, queue_request,
-                             set_target, target)
+from ..scalerequests import check_node, describe, limits, queue_request, set_target, target
 from ..session import connect, load
 
 
@@ -59,7 +59,7 @@ def body(argv: Sequence[str]) -> int:
         command.error("argument -n/--node is required with -c, -s and -f")
     store = connect(load(args.cfg, args.auth_data_path))
     try:
-        static = load_description(store, args.infra_id)
+        static = stored_description(store, args.infra_id)
         nodes = [args.node] if args.node is not None else sorted(static.nodes)
         for name in nodes:
             check_node(static, name)

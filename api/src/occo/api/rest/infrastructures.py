@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from occo.compiler import StaticDescription, compile_description
+from occo.enactor.enactor import stored_description
 from occo.enactor.scaling import current_target
 from occo.infobroker.store import Store
 from occo.infraprocessor.engine import InstanceStatus, by_name, recorded
@@ -212,7 +213,7 @@ def cost(infra_id: str, service: RestService = Depends(service_of)) -> CostRepor
     plugin of this release reports a cost, so every cost is 0 (as the original gave for a
     plugin without cost support)."""
     store = service.store()
-    static = StaticDescription.from_dict(store.get_infrastructure(infra_id))
+    static = stored_description(store, infra_id)
     grouped = by_name(recorded(store, infra_id))
     costs: dict[str, float | dict[str, float]] = {"totalcost": 0.0}
     for name in static.nodes:

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from occo.compiler import StaticDescription
+from occo.enactor.enactor import stored_description
 
 from .auth import require_reader
 from .errors import RestError, responses
@@ -82,8 +83,7 @@ def dependency_graph(static: StaticDescription) -> DependencyGraph:
             dependencies=[Depends(require_reader)], responses=responses(401, 404, 503),
             tags=["infrastructures"], summary="The dependency graph of an infrastructure")
 def graph(infra_id: str, service: RestService = Depends(service_of)) -> DependencyGraph:
-    store = service.store()
-    return dependency_graph(StaticDescription.from_dict(store.get_infrastructure(infra_id)))
+    return dependency_graph(stored_description(service.store(), infra_id))
 
 
 def _page() -> Response:

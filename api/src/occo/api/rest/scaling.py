@@ -19,11 +19,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from occo.compiler import StaticDescription
+from occo.enactor.enactor import stored_description
 from occo.infobroker.store import PendingScaling
 from occo.infobroker.store.base import ScalingKind
 
 from ..scalerequests import (Advice, NodeNotFound, Queued, ScaleRefused, check_node,
-                             load_description, queue_request, set_target)
+                             queue_request, set_target)
 from .auth import require_writer
 from .errors import RestError, answer, responses
 from .models import ErrorBody
@@ -176,7 +177,7 @@ def _queue(service: RestService, infra_id: str, node: str, kind: ScalingKind, co
 def _node(service: RestService, infra_id: str, node: str) -> StaticDescription:
     """The infrastructure's description; 404 for an unknown infrastructure (the store's
     `InfrastructureNotFound`) or node (with the closest name as a hint)."""
-    static = load_description(service.store(), infra_id)
+    static = stored_description(service.store(), infra_id)
     try:
         check_node(static, node)
     except NodeNotFound as unknown:
