@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import os
 import socket
 import threading
@@ -127,17 +128,20 @@ class Renewer:
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # when the thread wakes next by itself (monotonic); -inf while it is awake
+        self._deadline = -math.inf
 
     def add(self, held: HeldLease) -> None:
+        due = time.monotonic() + held.ttl / 3
         with self._wake:
             if self._closed:
                 raise RuntimeError("the lease renewer is closed")
-            heapq.heappush(self._due, (time.monotonic() + held.ttl / 3, next(self._order), held))
+            heapq.heappush(self._due, (due, next(self._order), held))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="lease-renewer",
                                                 daemon=True)
                 self._thread.start()
-            elif self._due[0][2] is held:
+            elif due < self._deadline:
                 self._wake.notify()
 
     def close(self) -> None:
@@ -149,12 +153,20 @@ class Renewer:
             thread.join()
 
     def _next(self) -> HeldLease | None:
-        """The next lease due, once it is; None once closed."""
+        """The next lease due, once it is; None once closed.
+
+        The leases of passes that ended are dropped before each wait, so that the thread
+        sleeps until a lease still held is due: a pass is most often over long before
+        (waking for each of those cost an idle service a thread switch a pass)."""
         with self._wake:
             while not self._closed:
+                while self._due and not self._due[0][2].held:
+                    heapq.heappop(self._due)
                 if self._due and (left := self._due[0][0] - time.monotonic()) <= 0:
                     return heapq.heappop(self._due)[2]
+                self._deadline = self._due[0][0] if self._due else math.inf
                 self._wake.wait(left if self._due else None)
+                self._deadline = -math.inf
             return None
 
     def _run(self) -> None:
