@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import (bump, docker, doctor, hostpackages, imports, index, installer, testrun,
+from . import (bump, docker, doctor, hostpackages, hosts, imports, index, installer, testrun,
                upload, venvs)
 from .errors import DevError
 from .graph import build_graph, check_sibling_pins
@@ -109,6 +109,37 @@ def cmd_docker(args: argparse.Namespace) -> int:
     else:
         print("docker engine is not running; start it with ./occo-dev docker start")
     return 0 if state["running"] else 1
+
+
+def cmd_hosts(args: argparse.Namespace) -> int:
+    root = Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd()))    # the hosts need no components
+    if args.action == "up":
+        state = hosts.up(root, args.count)
+        if args.json:
+            print(json.dumps(state, indent=1))
+        else:
+            made = state["hosts"]
+            print(f"{len(made)} test host(s) accept SSH as {state['user']} with the key "
+                  f"{state['key']}: {made[0]['address']} ({made[0]['name']}) to "
+                  f"{made[-1]['address']} ({made[-1]['name']}), on {state['network']}")
+        return 0
+    if args.action == "down":
+        removed = hosts.down(root)
+        if args.json:
+            print(json.dumps({"removed": removed}))
+        else:
+            print(f"{removed} test host(s) removed" if removed else "no test hosts are up")
+        return 0
+    state = hosts.status(root)
+    if args.json:
+        print(json.dumps(state, indent=1))
+    elif state["hosts"]:
+        print(f"{len(state['hosts'])} test host(s) up on {state['network']}:")
+        for host in state["hosts"]:
+            print(f"  {host['name']}  {host['address']}")
+    else:
+        print("no test hosts are up; make them with ./occo-dev hosts up N")
+    return 0 if state["hosts"] else 1
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -276,6 +307,14 @@ def parser() -> argparse.ArgumentParser:
                             help="start: also listen on a 127.0.0.1 port (no TLS: any local "
                                  "user who reaches it is root)")
     docker_cmd.set_defaults(func=cmd_docker)
+
+    hosts_cmd = sub.add_parser("hosts", help="test hosts reached over SSH: network namespaces "
+                                             "with an sshd each (root)")
+    hosts_cmd.add_argument("action", choices=("up", "down", "status"))
+    hosts_cmd.add_argument("count", nargs="?", type=int, default=1,
+                           help="up: how many hosts (default 1)")
+    hosts_cmd.add_argument("--json", action="store_true", help="answer in JSON")
+    hosts_cmd.set_defaults(func=cmd_hosts)
 
     test = sub.add_parser("test", help="run the tests and print 'N passed, N failed'")
     test.add_argument("components", nargs="*", metavar="COMP",
