@@ -116,12 +116,12 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     if args.action == "up":
         state = hosts.up(root, args.count)
         if args.json:
-            print(json.dumps(state, indent=1))
+            print(json.dumps(state.to_json(), indent=1))
         else:
-            made = state["hosts"]
-            print(f"{len(made)} test host(s) accept SSH as {state['user']} with the key "
-                  f"{state['key']}: {made[0]['address']} ({made[0]['name']}) to "
-                  f"{made[-1]['address']} ({made[-1]['name']}), on {state['network']}")
+            first, last = state.hosts[0], state.hosts[-1]
+            print(f"{len(state.hosts)} test host(s) accept SSH as {state.user} with the key "
+                  f"{state.key}: {first.address} ({first.name}) to {last.address} "
+                  f"({last.name}), on {state.network}")
         return 0
     if args.action == "down":
         removed = hosts.down(root)
@@ -132,14 +132,14 @@ def cmd_hosts(args: argparse.Namespace) -> int:
         return 0
     state = hosts.status(root)
     if args.json:
-        print(json.dumps(state, indent=1))
-    elif state["hosts"]:
-        print(f"{len(state['hosts'])} test host(s) up on {state['network']}:")
-        for host in state["hosts"]:
-            print(f"  {host['name']}  {host['address']}")
+        print(json.dumps(state.to_json() if state else {"hosts": []}, indent=1))
+    elif state:
+        print(f"{len(state.hosts)} test host(s) up on {state.network}:")
+        for host in state.hosts:
+            print(f"  {host.name}  {host.address}")
     else:
         print("no test hosts are up; make them with ./occo-dev hosts up N")
-    return 0 if state["hosts"] else 1
+    return 0 if state else 1
 
 
 def cmd_upload(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ OpenSSH's client, run with the checkout's key and no known-hosts file.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -14,8 +15,9 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from occodev import hosts
+from occodev import hostslots
 from occodev.errors import DevError
+from occodev.hosts import up
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "dev"
@@ -84,7 +86,10 @@ class UpAndDownTest(HostsCase):
             refused = self.ssh(state, elsewhere, "true", namespace=first["namespace"])
             self.assertNotEqual(refused.returncode, 0)
             self.assertIn("unreachable", refused.stderr.lower())
-        # this machine sends nothing for the rest of the test range anywhere either
+        # the bridge forwards nothing, and this machine sends nothing for the rest of the
+        # test range anywhere either
+        forwarding = Path(f"/proc/sys/net/ipv4/conf/{state['bridge']}/forwarding")
+        self.assertEqual(forwarding.read_text().strip(), "0")
         route = subprocess.run(["ip", "route", "get", "10.213.255.1"], text=True,
                                capture_output=True)
         self.assertNotEqual(route.returncode, 0, route.stdout)     # "No route to host"
@@ -135,30 +140,44 @@ class SlotsTest(HostsCase):
         for state in (mine, theirs):
             answer = self.ssh(state, state["hosts"][0]["address"], "hostname")
             self.assertEqual(answer.returncode, 0, answer.stderr)
+        their_sshd = int((Path(theirs["key"]).parent / "h1" / "sshd.pid").read_text())
         # their checkout is removed without `down`: the next `up` clears what it left
         subprocess.run(["rm", "-rf", str(other_root / "env")], check=True)
-        third = self.up(self.checkout(), 1)
-        self.assertNotIn(theirs["hosts"][0]["namespace"], namespaces() - {
-            host["namespace"] for host in third["hosts"]})
+        self.up(self.checkout(), 1)
+        self.assertFalse(Path(f"/proc/{their_sshd}").exists())
+        self.assertEqual(self.ssh(mine, mine["hosts"][0]["address"], "true").returncode, 0)
+
+
+class RangeTest(HostsCase):
+    def test_a_machine_that_routes_part_of_the_range_gets_no_hosts(self):
+        taken = "10.213.254.0/24"
+        subprocess.run(["ip", "route", "add", "blackhole", taken], check=True)
+        self.addCleanup(subprocess.run, ["ip", "route", "del", "blackhole", taken])
+        refused = occo_dev(self.root, "hosts", "up", "1")
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("already uses the test hosts' range", refused.stderr)
+        self.assertIn(taken, refused.stderr)
+        self.assertNotIn("Traceback", refused.stderr)
 
 
 class CountTest(unittest.TestCase):
     def test_a_count_out_of_bounds_is_refused_before_anything_is_made(self):
-        for count in (0, hosts.MOST_HOSTS + 1):
+        for count in (0, hostslots.MOST_HOSTS + 1):
             with self.subTest(count), self.assertRaises(DevError) as caught:
-                hosts.up(Path(tempfile.gettempdir()), count)
-            self.assertIn(f"1 to {hosts.MOST_HOSTS}", str(caught.exception))
+                up(Path(tempfile.gettempdir()), count)
+            self.assertIn(f"1 to {hostslots.MOST_HOSTS}", str(caught.exception))
 
     def test_addresses_stay_in_the_slots_network_and_links_within_linuxs_name_limit(self):
-        for number in (0, hosts.SLOTS - 1):
-            slot = hosts.Slot(number)
+        most = hostslots.MOST_HOSTS
+        for number in (0, hostslots.SLOTS - 1):
+            slot = hostslots.Slot(number)
             addresses = {slot.host(index).address
-                         for index in (1, hosts.PER_OCTET, hosts.PER_OCTET + 1, hosts.MOST_HOSTS)}
+                         for index in (1, hostslots.PER_OCTET, hostslots.PER_OCTET + 1, most)}
             self.assertEqual(len(addresses), 4)
             for address in addresses | {slot.gateway}:
-                self.assertIn(hosts.ipaddress.ip_address(address), slot.network)
+                self.assertIn(ipaddress.ip_address(address), slot.network)
             self.assertNotIn(slot.gateway, addresses)
-            self.assertLessEqual(len(slot.veth(hosts.MOST_HOSTS)), 15)
+            self.assertLessEqual(len(slot.veth(slot.host(most).namespace)), 15)
             self.assertLessEqual(len(slot.bridge), 15)
 
 

@@ -30,17 +30,13 @@ from occo.infraprocessor.instructions import DropInfrastructure
 from occo.util.cancel import Cancellation
 
 from .cleanpasses import CleanPass, CleanPasses
+from .description import stored_description
 from .lease import HeldLease, Renewer
 from .outcome import PassResult, forgetting, rows_after, rows_of, unknown
 from .plan import InstanceView, Plan, held_back, plan_pass
 
 SETTLED = frozenset({Phase.CREATED, Phase.READY})
 RECOVER_EVERY = 10      # a pass in this many recovers even when nothing can be left for it
-
-
-def stored_description(store: Store, infra_id: str) -> StaticDescription:
-    """The infrastructure's stored description; `InfrastructureNotFound` if unknown."""
-    return StaticDescription.from_dict(store.get_infrastructure(infra_id))
 
 
 class Enactor:

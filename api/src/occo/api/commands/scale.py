@@ -17,7 +17,7 @@ import argparse
 from collections.abc import Sequence
 
 from occo.compiler import StaticDescription
-from occo.enactor.enactor import stored_description
+from occo.enactor.description import stored_description
 from occo.infobroker.store import Store
 
 from ..cli import EXIT_OK, add_config_options, add_version_option

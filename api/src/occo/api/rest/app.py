@@ -10,8 +10,7 @@ something, and the error body on FastAPI's own 422.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -32,16 +31,9 @@ def create_app(service: RestService) -> FastAPI:
     No /docs or /redoc: those pages load their scripts from a CDN (the service's pages load
     nothing from elsewhere); /openapi.json is the document.
     """
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # the event loop's own connection, which the coroutine routes use: opened before
-        # serving, not by the first requests while a burst of others waits behind them
-        service.store()
-        yield
-
     app = FastAPI(title="Occopus", version=__version__,
                   description="Build, maintain, scale and destroy infrastructures.",
-                  docs_url=None, redoc_url=None, lifespan=lifespan)
+                  docs_url=None, redoc_url=None)
     app.state.service = service
     # routes are matched in order: the scale routes, which come in bursts, first
     for module in (scaling, infrastructures, events, notify, page):

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from occo.compiler import StaticDescription, compile_description
-from occo.enactor.enactor import stored_description
+from occo.enactor.description import stored_description
 from occo.enactor.scaling import current_target
 from occo.infobroker.store import Store
 from occo.infraprocessor.engine import InstanceStatus, by_name, recorded

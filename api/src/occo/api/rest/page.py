@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from occo.compiler import StaticDescription
-from occo.enactor.enactor import stored_description
+from occo.enactor.description import stored_description
 
 from .auth import require_reader
 from .errors import RestError, responses

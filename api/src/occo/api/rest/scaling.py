@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from occo.compiler import StaticDescription
-from occo.enactor.enactor import stored_description
+from occo.enactor.description import stored_description
 from occo.infobroker.store import PendingScaling
 from occo.infobroker.store.base import ScalingKind
 

@@ -88,6 +88,9 @@ def serve(settings: Settings, host: str, port: int) -> int:
             try:
                 maintainer.start()
                 if not stopping.cancelled:
+                    # uvicorn runs its event loop in this thread: this is the connection the
+                    # coroutine routes use, opened before the first requests wait for it
+                    service.store()
                     # what exists now lives as long as the process: out of the collector's
                     # sight, a full collection scans only what serving makes (it scanned
                     # everything for ~50 ms, stalling every request in flight)

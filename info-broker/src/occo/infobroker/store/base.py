@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from occo.util.errors import OccoError
+from occo.util.errors import OccoError, SourceLocation
 from occo.util.moments import moment
 
 # 1: the first layout; 2: pending scale requests stored as counts per node (`PendingScaling`).
@@ -111,9 +111,9 @@ class ScalingQueueFull(OccoError):
 
     `pending` is the node's queue as the refusal found it (what waits now)."""
 
-    def __init__(self, message: str, *, hint: str | None = None,
-                 pending: PendingScaling | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, location: SourceLocation | None = None,
+                 hint: str | None = None, pending: PendingScaling | None = None) -> None:
+        super().__init__(message, location=location, hint=hint)
         self.pending = pending
 
 

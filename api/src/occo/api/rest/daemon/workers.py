@@ -101,13 +101,15 @@ class Workers:
             closed(session)
 
     def _session(self) -> Session | None:
-        """A session for this worker's jobs; None (made again by the first job, which then
-        fails with the reason) if the store cannot be reached now."""
+        """A session for this worker's jobs; None if it cannot be made now (the first job
+        makes it again, and fails with the reason): a worker never ends for it."""
         try:
             return Session(self.settings, clean_passes=self.clean_passes)
         except OccoError as error:
             log.warning("maintainer %s: %s", self.member, error_text(error))
-            return None
+        except Exception:       # noqa: BLE001 - a bug of a plugin, say: logged, not fatal
+            log.exception("maintainer %s: making a worker's session failed", self.member)
+        return None
 
     def _pass(self, session: Session, state: Tracked, token: Cancellation, started: float,
               begun: float) -> None:
