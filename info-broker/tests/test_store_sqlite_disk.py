@@ -139,8 +139,10 @@ class OpeningBesideAConnectionTest(unittest.TestCase):
         self.addCleanup(first.close)
         first._db.execute("BEGIN IMMEDIATE")          # holds the write lock
         self.addCleanup(first._db.execute, "ROLLBACK")
-        second = SqliteStore(path, "alice", busy_timeout=0.2)   # opened meanwhile, here
+        # opened meanwhile, here, without waiting for the write lock: the file is up to date
+        second = SqliteStore(path, "alice", busy_timeout=0.2)
         self.addCleanup(second.close)
+        self.assertEqual(second.list_infrastructures(), [])
         writer = subprocess.run(
             [sys.executable, "-c", "import sqlite3, sys\n"
              "db = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"

@@ -129,10 +129,8 @@ def queue_request(store: Store, static: StaticDescription, name: str, kind: Scal
         raise ScaleRefused(message, hint=refused.hint, accepted=0) from None
     except ScalingQueueFull as full:
         # what waits now, not what was read before: others may have queued meanwhile
-        now = full.pending if full.pending is not None else store.pending_scaling(infra_id,
-                                                                                    name)
         raise _refusal(static, name, kind, count, value, current_target(low, high, stored),
-                       now, bound, advice or Advice()) from None
+                       full.pending, bound, advice or Advice()) from None
     already = value is not None and value in pending.named
     return Queued(name, kind, 0 if already else count, after, already)
 

@@ -111,8 +111,8 @@ class ScalingQueueFull(OccoError):
 
     `pending` is the node's queue as the refusal found it (what waits now)."""
 
-    def __init__(self, message: str, *, location: SourceLocation | None = None,
-                 hint: str | None = None, pending: PendingScaling | None = None) -> None:
+    def __init__(self, message: str, *, pending: PendingScaling,
+                 location: SourceLocation | None = None, hint: str | None = None) -> None:
         super().__init__(message, location=location, hint=hint)
         self.pending = pending
 

@@ -32,14 +32,15 @@ def queued(pending: PendingScaling, kind: ScalingKind, count: int, value: str | 
         if not value or len(value) > MAX_VALUE_LENGTH:
             raise NamedDestroyRefused(f"{value[:40]!r}... names no instance" if value
                                       else "an empty name names no instance",
-                                      hint="give a node id or an address of the instance")
+                                      hint="give a node id or an address of the instance",
+                                      pending=pending)
         if value in pending.named:
             return pending
         if len(pending.named) >= MAX_NAMED:
             raise NamedDestroyRefused(f"{MAX_NAMED} destroy requests naming an instance are "
                                       "pending already",
                                       hint="run occopus-maintain, or drop them with "
-                                           "occopus-scale --drop")
+                                           "occopus-scale --drop", pending=pending)
     already = pending.create if kind == "create" else pending.destroys
     if already + count > limit:
         raise ScalingQueueFull(f"{already + count} {kind} requests would be pending; "
