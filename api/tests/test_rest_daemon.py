@@ -368,9 +368,11 @@ class MaintainerTest(MaintainerCase):
         self.assertEqual(maintainer.status(infra_id).last_ok, True)
 
     def passes(self, maintainer: Maintainer, infra_id: str) -> list[logging.LogRecord]:
-        """The log records of the passes of `infra_id` that `maintainer` started."""
-        said = f"maintainer {maintainer.member}: pass of {infra_id}"
-        return [record for record in list(self.logs.records) if record.getMessage() == said]
+        """The log records of the passes (and checks) of `infra_id` that `maintainer`
+        started."""
+        said = {f"maintainer {maintainer.member}: {job} of {infra_id}"
+                for job in ("pass", "check")}
+        return [record for record in list(self.logs.records) if record.getMessage() in said]
 
     def test_recovery_is_skipped_whichever_worker_made_the_last_pass(self) -> None:
         maintainer, store = self.maintainer(interval=0.05, workers=3)
@@ -497,6 +499,42 @@ class ScheduleTest(unittest.TestCase):
         self.schedule.dispatch_due(9.9)
         self.assertFalse(self.schedule.has_jobs)
         self.schedule.dispatch_due(10.0)
+        self.assertEqual(self.begin(), (state, "check"))     # the last pass went well
+
+    def test_checks_queued_together_are_begun_together_and_one_finding_work_passes_next(
+            self) -> None:
+        states = [self.schedule.track(name) for name in ("a", "b", "c", "d")]
+        for state in states:
+            self.schedule.set_attached(state, True, 0.0)
+        self.schedule.dispatch_due(0.0)
+        for _ in states:                      # the first passes are full ones
+            state, job = self.begin()
+            self.assertEqual(job, "pass")
+            self.schedule.ended(state, 1.0, passed=(1.0, state.infra_id != "c"),
+                                next_pass=10.0)
+        self.schedule.dispatch_due(10.0)
+        a, b, c, d = states
+        self.assertEqual(self.begin(), (a, "check"))
+        # c's last pass failed: its pass is a full one, and the batch stops before it
+        self.assertEqual(self.schedule.begin_checks(10), [b])
+        self.assertEqual((a.job, b.job, c.job), ("check", "check", None))
+        self.schedule.pass_in_full(b)                  # b's check found work
+        self.assertEqual(self.begin(), (b, "pass"))
+        self.assertEqual(self.begin(), (c, "pass"))
+        self.assertEqual(self.begin(), (d, "check"))
+        self.assertEqual(self.schedule.begin_checks(10), [])
+
+    def test_a_pass_woken_while_it_is_checked_is_a_full_one_next(self) -> None:
+        state = self.schedule.track("a")
+        self.schedule.set_attached(state, True, 0.0)
+        self.schedule.dispatch_due(0.0)
+        self.begin()
+        self.schedule.ended(state, 1.0, passed=(1.0, True), next_pass=10.0)
+        self.schedule.dispatch_due(10.0)
+        self.assertEqual(self.begin(), (state, "check"))
+        self.schedule.hurry("a", 10.5)
+        self.schedule.ended(state, 11.0, passed=(10.0, True), next_pass=20.0)
+        self.schedule.dispatch_due(11.0)              # woken: due at once
         self.assertEqual(self.begin(), (state, "pass"))
 
     def test_a_destroy_cancels_the_pass_follows_it_and_is_retried_less_and_less_often(self):

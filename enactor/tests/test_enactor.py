@@ -9,7 +9,8 @@ from occo.infobroker.store import InfrastructureNotFound, LeaseOwner
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
 
-from .enactor_world import Faults, SimCloudCase, World, definition, faulty_handlers
+from .enactor_world import (SHOP, Faults, SimCloudCase, World, compile_text, definition,
+                            faulty_handlers)
 
 NOTHING = frozenset()
 # the shop without its cache, and with a queue
@@ -248,6 +249,90 @@ class RecoverySkipTest(SimCloudCase):
         world.store.put_instance(world.infra_id, name, node_id, {**record, "phase": "dropping"})
         enactor.make_a_pass(world.infra_id)
         self.assertEqual(recover.call_count, 2)
+
+
+class QuietTest(SimCloudCase):
+    """A check tells which idle infrastructures a pass would change nothing of."""
+
+    def idle(self, count=1):
+        """`count` infrastructures built on one store, each after a second pass that had
+        nothing to do, and one enactor that made those passes."""
+        world = World(self, self.cloud)
+        ids = [world.infra_id]
+        for _ in range(count - 1):
+            infra_id = f"{world.infra_id}-{len(ids)}"
+            world.store.add_infrastructure(infra_id, compile_text(SHOP, infra_id).to_dict())
+            ids.append(infra_id)
+        enactor = world.enactor()
+        for infra_id in ids * 2:
+            self.assertTrue(enactor.make_a_pass(infra_id).ok)
+        return world, enactor, ids
+
+    def test_idle_infrastructures_are_quiet_their_clouds_asked_once_for_all(self):
+        world, enactor, ids = self.idle(3)
+        calls = world.calls()
+        self.assertEqual(enactor.quiet(ids), set(ids))
+        self.assertEqual(world.calls() - calls, 1)      # 12 instances, one state query
+
+    def test_a_check_writes_nothing_and_counts_as_a_pass_that_skipped_recovery(self):
+        world, enactor, [infra_id] = self.idle()
+        before = world.dump()
+        recover = mock.patch.object(enactor.engine, "recover", wraps=enactor.engine.recover)
+        self.addCleanup(recover.stop)
+        recovered = recover.start()
+        checked = 0
+        while enactor.quiet([infra_id]):
+            checked += 1
+        self.assertEqual(world.dump(), before)
+        # the second pass skipped recovery; checks did until the bound, then it runs
+        self.assertEqual(checked, RECOVER_EVERY - 2)
+        self.assertTrue(enactor.make_a_pass(infra_id).ok)
+        self.assertEqual(recovered.call_count, 1)
+
+    def test_a_first_pass_or_another_enactors_memory_is_no_ground_for_quiet(self):
+        world = World(self, self.cloud)
+        self.assertEqual(world.enactor().quiet([world.infra_id]), NOTHING)  # never passed
+        enactor = world.enactor()
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)      # it built everything
+        self.assertEqual(enactor.quiet([world.infra_id]), NOTHING)
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        self.assertEqual(world.enactor().quiet([world.infra_id]), NOTHING)
+        self.assertEqual(enactor.quiet([world.infra_id]), {world.infra_id})
+
+    def test_one_whose_lease_another_held_since_is_not_quiet(self):
+        world, enactor, [infra_id] = self.idle()
+        other = world.connect()
+        self.addCleanup(other.close)
+        other.release_lease(other.acquire_lease(infra_id, LeaseOwner("x", 1, "other")))
+        self.assertEqual(enactor.quiet([infra_id]), NOTHING)
+
+    def test_a_scaling_request_or_a_new_target_is_work(self):
+        world, enactor, [infra_id] = self.idle()
+        world.request("app", "create")
+        self.assertEqual(enactor.quiet([infra_id]), NOTHING)
+        self.assertTrue(enactor.make_a_pass(infra_id).ok)           # carried out
+        self.assertTrue(enactor.make_a_pass(infra_id).ok)
+        self.assertEqual(enactor.quiet([infra_id]), {infra_id})
+        world.store.set_target_count(infra_id, "app", 2)            # as occopus-scale does
+        self.assertEqual(enactor.quiet([infra_id]), NOTHING)
+
+    def test_an_instance_gone_from_its_cloud_is_work_and_others_stay_quiet(self):
+        world, enactor, ids = self.idle(2)
+        [node_id] = world.records("db")
+        world.kill(node_id)
+        self.assertEqual(enactor.quiet(ids), set(ids[1:]))
+        result = enactor.make_a_pass(ids[0])
+        self.assertEqual(outcomes(result)["created"], 1)
+
+    def test_a_pass_that_failed_is_followed_by_a_pass(self):
+        world = World(self, self.cloud)
+        enactor = world.enactor()
+        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
+        [node_id] = world.records("db")
+        world.kill(node_id)
+        with mock.patch.object(enactor.engine, "execute",
+                               side_effect=lambda *args, **options: self.fail("no execution")):
+            self.assertEqual(enactor.quiet([world.infra_id]), NOTHING)
 
 
 class DryRunTest(SimCloudCase):

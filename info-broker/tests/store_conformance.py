@@ -353,6 +353,26 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.pending_scaling("infra", "web"),
                          PendingScaling(create=3, named=("node-7",)))
 
+    def test_a_limit_function_is_given_the_target_and_queue_the_step_reads(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.queue_scaling("infra", "web", "create", count=2, limit=10)
+        given = []
+
+        def room_to(most: int):
+            def limit(target, pending):
+                given.append((target, pending))
+                return most - (target or 0)
+            return limit
+        self.store.queue_scaling("infra", "web", "create", limit=room_to(5))
+        self.store.set_target_count("infra", "web", 3)
+        with self.assertRaises(ScalingQueueFull) as caught:
+            self.store.queue_scaling("infra", "web", "create", limit=room_to(5))
+        self.assertEqual(given, [(None, PendingScaling(create=2)),
+                                 (3, PendingScaling(create=3))])
+        self.assertEqual((caught.exception.target, caught.exception.pending),
+                         (3, PendingScaling(create=3)))
+        self.assertEqual(self.store.pending_scaling("infra", "web"), PendingScaling(create=3))
+
     def test_names_are_bounded_in_length_and_number(self) -> None:
         self.store.add_infrastructure("infra", {})
         for value in ("", "x" * 256):
@@ -815,6 +835,20 @@ class StoreConformance(Mixin):
         store.add_infrastructure("infra", {})
         tokens.append(store.acquire_lease("infra", OWNER, ttl=10, now=13).token)
         self.assertEqual(tokens, sorted(set(tokens)))
+
+    def test_the_fence_token_is_the_newest_grant_and_outlives_releases_and_removal(
+            self) -> None:
+        store = self.store
+        self.assertEqual(store.fence_token("infra"), 0)
+        store.add_infrastructure("infra", {})
+        first = store.acquire_lease("infra", OWNER, ttl=10, now=0)
+        self.assertEqual(store.fence_token("infra"), first.token)
+        store.release_lease(first)
+        self.assertEqual(store.fence_token("infra"), first.token)
+        second = store.acquire_lease("infra", RIVAL, ttl=10, now=1)
+        store.remove_infrastructure("infra")
+        self.assertEqual(store.fence_token("infra"), second.token)
+        self.assertEqual(store.fence_token("other"), 0)
 
     def test_the_same_owner_asking_again_gets_a_new_token_and_the_old_one_turns_stale(self) -> None:
         first = self.store.acquire_lease("infra", OWNER, ttl=30, now=0)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from occo.infobroker.store import leases, pending
 from occo.infobroker.store.backend import ATTEMPTS
 from occo.infobroker.store.base import (Event, Lease, LeaseHeld, LeaseOwner, PendingScaling,
-                                        StaleFenceError, Store, StoreError)
+                                        ScalingQueueFull, StaleFenceError, Store, StoreError)
 
 from .store_conformance import Mixin
 
@@ -208,6 +208,27 @@ class InterleavedQueueChanges(Mixin):
 
         self.assertEqual(self.queue_while(elsewhere), [0])
         self.assertEqual(self.store.pending_scaling("infra", "web"), PendingScaling(create=1))
+
+    def test_a_target_set_between_the_read_and_the_write_makes_it_read_again(self) -> None:
+        rival = self.open_store()
+        self.store.add_infrastructure("infra", {})
+        self.store.set_target_count("infra", "web", 1)
+        targets: list[int | None] = []
+        real = pending.queued
+
+        def decide(*args: Any, **kwargs: Any) -> PendingScaling:
+            targets.append(args[-1])
+            if len(targets) == 1:       # as a pass or scaleto sets it meanwhile
+                rival.set_target_count("infra", "web", 4)
+            return real(*args, **kwargs)
+
+        with unittest.mock.patch.object(pending, "queued", side_effect=decide), \
+                self.assertRaises(ScalingQueueFull) as caught:
+            self.store.queue_scaling("infra", "web", "create",
+                                     limit=lambda target, queued: 4 - (target or 0))
+        self.assertEqual(targets, [1, 4])
+        self.assertEqual(caught.exception.target, 4)
+        self.assertEqual(self.store.pending_scaling("infra", "web"), PendingScaling())
 
     def test_a_queue_that_keeps_changing_is_given_up_with_a_store_error(self) -> None:
         rival = self.open_store()

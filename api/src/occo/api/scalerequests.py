@@ -116,11 +116,13 @@ def queue_request(store: Store, static: StaticDescription, name: str, kind: Scal
     Raises `NodeNotFound`, `BadInstanceName`, or `ScaleRefused` (nothing queued)."""
     infra_id = static.infra_id
     low, high = limits(static, name)
-    stored = store.get_target_count(infra_id, name)
     pending = store.pending_scaling(infra_id, name)
-    bound = queue_limit(kind, low, high, stored, pending)
     try:
-        after = store.queue_scaling(infra_id, name, kind, count=count, value=value, limit=bound)
+        # the limit from the target and queue the store's atomic step reads: one a pass
+        # or another request changes meanwhile cannot make the answer overstate it
+        after = store.queue_scaling(
+            infra_id, name, kind, count=count, value=value,
+            limit=lambda stored, queued: queue_limit(kind, low, high, stored, queued))
     except NamedDestroyRefused as refused:       # for the name itself, whatever the room
         error = BadInstanceName if not value or len(value) > MAX_VALUE_LENGTH else ScaleRefused
         message = f"cannot queue the destroy request {(value or '')[:60]!r}: {refused.message}"
@@ -128,19 +130,22 @@ def queue_request(store: Store, static: StaticDescription, name: str, kind: Scal
             raise BadInstanceName(message, hint=refused.hint) from None
         raise ScaleRefused(message, hint=refused.hint, accepted=0) from None
     except ScalingQueueFull as full:
-        # what waits now, not what was read before: others may have queued meanwhile
-        raise _refusal(static, name, kind, count, value, current_target(low, high, stored),
-                       full.pending, bound, advice or Advice()) from None
+        # what holds now, not what was read before: others may have queued meanwhile
+        raise _refusal(static, name, kind, count, value, full.target, full.pending,
+                       advice or Advice()) from None
     already = value is not None and value in pending.named
     return Queued(name, kind, 0 if already else count, after, already)
 
 
 def _refusal(static: StaticDescription, name: str, kind: ScalingKind, count: int,
-             value: str | None, target_now: int, pending: PendingScaling, bound: int,
+             value: str | None, stored: int | None, pending: PendingScaling,
              advice: Advice) -> ScaleRefused:
-    """The refusal: the node's numbers, and the most it would accept."""
+    """The refusal: the node's numbers (its `stored` target and `pending` requests as the
+    refusal found them), and the most it would accept."""
     infra_id = static.infra_id
     low, high = limits(static, name)
+    target_now = current_target(low, high, stored)
+    bound = queue_limit(kind, low, high, stored, pending)
     room = max(0, bound - (pending.create if kind == "create" else pending.destroys))
     state = (f"node '{name}' may have {low} to {high} instances; its target is {target_now}"
              + (f" and {describe(pending)} wait" if pending else ""))

@@ -18,8 +18,9 @@ A dry run plans from the recorded state: no cloud is asked, nothing is written.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from occo.compiler import StaticDescription
@@ -28,8 +29,9 @@ from occo.infraprocessor.engine import (Engine, InstanceStatus, Phase, RecoveryR
                                         recorded)
 from occo.infraprocessor.instructions import DropInfrastructure
 from occo.util.cancel import Cancellation
+from occo.util.nodes import NodeState
 
-from .cleanpasses import CleanPass, CleanPasses
+from .cleanpasses import CleanPass, CleanPasses, Idle
 from .description import stored_description
 from .lease import HeldLease, Renewer
 from .outcome import PassResult, forgetting, rows_after, rows_of, unknown
@@ -94,9 +96,50 @@ class Enactor:
                 self.store.append_event(Event(infra_id, "infraready", self.clock()))
             after = {status.record.node_id: status for status in recorded(self.store, infra_id)}
             if not execution.cancelled:
-                self.clean_passes.record(infra_id, CleanPass(lease.token, skipped))
+                idle = (Idle(static, tuple(status.record for status in after.values()))
+                        if execution.ok and plan.writes_nothing and not hold
+                        and _all_ready(before) and _all_ready(after.values()) else None)
+                self.clean_passes.record(infra_id, CleanPass(lease.token, skipped, idle))
         return PassResult(infra_id, plan, rows_after(execution, before, after), recovery,
                           execution, recovery.problems + unknown(before) + execution.problems)
+
+    def quiet(self, infra_ids: Sequence[str]) -> set[str]:
+        """Those of `infra_ids` whose pass would change nothing now, checked without a lease
+        and writing nothing (but the failing periods of health checks, as any survey).
+
+        One is quiet when its last pass, by this enactor or one sharing
+        `clean_passes`, had nothing to do and left every instance ready;
+        nobody has held its lease since (its fencing token is that pass's:
+        description, instances and targets are as the pass left them); its
+        clouds tell every instance still ready where it was; and its stored
+        target and scaling requests ask for nothing (they change without the
+        lease). A check counts as a pass that skipped recovery, which still
+        runs every `RECOVER_EVERY` passes. The clouds are asked once for the
+        instances of all of them (`Engine.survey_records`): a service
+        maintaining many idle infrastructures checks them together.
+        """
+        candidates: dict[str, tuple[CleanPass, Idle]] = {}
+        for infra_id in infra_ids:
+            clean = self.clean_passes.peek(infra_id)
+            if (clean is not None and clean.idle is not None
+                    and clean.skipped + 1 < RECOVER_EVERY
+                    and self.store.fence_token(infra_id) == clean.token):
+                candidates[infra_id] = clean, clean.idle
+        statuses: dict[str, list[InstanceStatus]] = {}
+        for status in self.engine.survey_records(
+                [record for _, idle in candidates.values() for record in idle.records]):
+            statuses.setdefault(status.record.infra_id, []).append(status)
+        quiet = set()
+        for infra_id, (clean, idle) in candidates.items():
+            seen = statuses.get(infra_id, [])
+            if (_all_ready(seen)
+                    and {status.record.node_id: status.record for status in seen}
+                    == {record.node_id: record for record in idle.records}
+                    and self._plan(idle.static, seen).writes_nothing
+                    and self.clean_passes.replace(
+                        infra_id, clean, dataclasses.replace(clean, skipped=clean.skipped + 1))):
+                quiet.add(infra_id)
+        return quiet
 
     def dry_run(self, infra_id: str, description: StaticDescription | None = None) -> PassResult:
         """The plan a pass would make now, for the stored or a new `description`."""
@@ -187,3 +230,8 @@ class Enactor:
             self.store.set_target_count(plan.infra_id, name, target, fence=fence)
         for name, handled in plan.handled_requests.items():
             self.store.consume_scaling(plan.infra_id, name, handled, fence=fence)
+
+
+def _all_ready(statuses: Iterable[InstanceStatus]) -> bool:
+    return all(status.state == NodeState.READY and status.record.phase is Phase.READY
+               for status in statuses)

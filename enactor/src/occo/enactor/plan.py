@@ -62,6 +62,11 @@ class Plan:
     def changes_nothing(self) -> bool:
         return not self.actions
 
+    @property
+    def writes_nothing(self) -> bool:
+        """Nothing to execute and nothing to store: no target changes, no request handled."""
+        return not (self.actions or self.target_changes or self.handled_requests)
+
     def describe(self) -> list[str]:
         return [action.describe() for action in self.actions] or ["nothing to do"]
 

@@ -11,7 +11,8 @@ from occo.util.errors import ConfigurationError
 from occo.util.redact import redact_url
 
 from . import leases, pending
-from .base import (InfrastructureExists, InfrastructureNotFound, PendingScaling, ScalingKind,
+from .base import (InfrastructureExists, InfrastructureNotFound, PendingScaling, QueueLimit,
+                   ScalingKind,
                    Store, StoreError)
 
 # Compare-and-set rounds lost to other commands before a write gives up (`busy`).
@@ -137,6 +138,10 @@ def pair(first: str, second: str) -> str:
     return json.dumps([first, second])
 
 
+Change = Callable[[PendingScaling, int | None], PendingScaling]
+"""A change of a node's queue, given the queue and the node's stored target."""
+
+
 class ChangedAtomically:
     """`queue_scaling` and `consume_scaling` of a backend whose one atomic step is a
     read-change-write of a node's queue (`_change_pending`: a compare-and-set, tried again
@@ -144,20 +149,22 @@ class ChangedAtomically:
     `Store`."""
 
     def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
-                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
-                        ) -> PendingScaling | None:
-        """The queue after `change`, written if the fence allows; None when the infrastructure
-        is gone (`must_exist`: its not-found error instead)."""
+                        must_exist: bool, change: Change) -> PendingScaling | None:
+        """The queue after `change` (of the queue and the node's stored target, read
+        together, neither changed when it is written), written if the fence allows; None
+        when the infrastructure is gone (`must_exist`: its not-found error instead)."""
         raise NotImplementedError
 
     def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
-                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
-        after = self._change_pending(infra_id, node_name, None, must_exist=True,
-                                     change=lambda before: pending.queued(before, kind, count,
-                                                                          value, limit))
+                      count: int = 1, value: str | None = None,
+                      limit: int | QueueLimit) -> PendingScaling:
+        after = self._change_pending(
+            infra_id, node_name, None, must_exist=True,
+            change=lambda before, target: pending.queued(before, kind, count, value, limit,
+                                                         target))
         return PendingScaling() if after is None else after
 
     def consume_scaling(self, infra_id: str, node_name: str, handled: PendingScaling,
                         fence: int | None = None) -> None:
         self._change_pending(infra_id, node_name, fence, must_exist=False,
-                             change=lambda before: pending.consumed(before, handled))
+                             change=lambda before, _: pending.consumed(before, handled))

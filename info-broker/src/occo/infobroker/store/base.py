@@ -39,7 +39,7 @@ import abc
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -109,12 +109,14 @@ class Lease:
 class ScalingQueueFull(OccoError):
     """A scaling request would queue more than its `limit` allows; nothing was queued.
 
-    `pending` is the node's queue as the refusal found it (what waits now)."""
+    `pending` is the node's queue and `target` its stored target as the refusal found them
+    (what holds now)."""
 
-    def __init__(self, message: str, *, pending: PendingScaling,
+    def __init__(self, message: str, *, pending: PendingScaling, target: int | None,
                  location: SourceLocation | None = None, hint: str | None = None) -> None:
         super().__init__(message, location=location, hint=hint)
         self.pending = pending
+        self.target = target
 
 
 class NamedDestroyRefused(ScalingQueueFull):
@@ -141,6 +143,10 @@ class PendingScaling:
 
     def __bool__(self) -> bool:
         return bool(self.create or self.destroy or self.named)
+
+
+QueueLimit = Callable[[int | None, PendingScaling], int]
+"""A node's queue limit from its stored target (None: none stored) and its pending requests."""
 
 
 @dataclass
@@ -243,15 +249,19 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
-                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
+                      count: int = 1, value: str | None = None,
+                      limit: int | QueueLimit) -> PendingScaling:
         """Queue `count` create or destroy requests, or one destroy naming `value`; returns
         the node's pending requests after it.
 
         `limit` is the most requests of this kind (creates; or destroys, named or
-        not) that may be pending afterwards: beyond it `ScalingQueueFull` is raised
-        and nothing is queued, in the same atomic step; a name that cannot be queued
-        at any limit raises its subclass `NamedDestroyRefused`. A named destroy
-        already pending is not queued twice. See `pending.queued` for the rules.
+        not) that may be pending afterwards, or a function giving it from the
+        node's stored target and pending requests as the same atomic step reads
+        them (a target or a request that changes meanwhile cannot make it stale):
+        beyond it `ScalingQueueFull` is raised and nothing is queued; a name that
+        cannot be queued at any limit raises its subclass `NamedDestroyRefused`. A
+        named destroy already pending is not queued twice. See `pending.queued`
+        for the rules.
         """
 
     @abc.abstractmethod
@@ -319,6 +329,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
         """The live lease of an infrastructure, if any."""
+
+    @abc.abstractmethod
+    def fence_token(self, infra_id: str) -> int:
+        """The newest fencing token granted for an infrastructure (0: none yet).
+
+        Every grant takes a new one, so a holder that ended with token T knows,
+        while this still says T, that nobody has held the lease since: every
+        fenced part (description, instances, targets) is as it left them.
+        """
 
     # --- the attached set -------------------------------------------------
     @abc.abstractmethod

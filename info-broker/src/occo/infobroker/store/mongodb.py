@@ -38,7 +38,6 @@ about 10,000 instance records of 1 KB per infrastructure.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -48,8 +47,8 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, event_window, failure,
-                      member_expiry, namespace, not_found, translate_errors)
+from .backend import (ATTEMPTS, Change, ChangedAtomically, already_exists, busy, event_window,
+                      failure, member_expiry, namespace, not_found, translate_errors)
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
                    Store, StoreError)
 from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
@@ -272,13 +271,13 @@ class MongoStore(ChangedAtomically, Store):
         return _queue(self._state(infra_id, "pending", "scaling"), node_name)[0]
 
     def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
-                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
-                        ) -> PendingScaling | None:
+                        must_exist: bool, change: Change) -> PendingScaling | None:
         """Compare-and-set of the node's queue (old entries folded in and pulled): the write
         filters on the text read, the token read and the old entries still there."""
         field = _path("pending", node_name)
         for _ in range(ATTEMPTS):
-            state = self._state(infra_id, "description", "newest", "pending", "scaling")
+            state = self._state(infra_id, "description", "newest", "pending", "scaling",
+                                "targets")
             newest = state.get("newest", 0)
             leases.check_fence(infra_id, fence, newest)
             if "description" not in state:
@@ -286,10 +285,13 @@ class MongoStore(ChangedAtomically, Store):
                     raise not_found(infra_id)
                 return None
             before, doc, entries = _queue(state, node_name)
-            after = change(before)
+            target = state.get("targets", {}).get(_escape(node_name))
+            after = change(before, target)
             query: dict[str, Any] = {**self._id(infra_id), "description": {"$exists": True},
                                      "newest": newest,
-                                     field: {"$exists": False} if doc is None else doc}
+                                     field: {"$exists": False} if doc is None else doc,
+                                     _path("targets", node_name):
+                                         {"$exists": False} if target is None else target}
             update: dict[str, Any] = ({"$set": {field: encode_pending(after)}} if after
                                       else {"$unset": {field: ""}})
             if entries:
@@ -443,6 +445,9 @@ class MongoStore(ChangedAtomically, Store):
     def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
         lease = _lease(self._state(infra_id, "lease"))
         return lease if leases.is_live(lease, leases.clock(now)) else None
+
+    def fence_token(self, infra_id: str) -> int:
+        return int(self._state(infra_id, "newest").get("newest", 0))
 
     def _lease_filter(self, lease: Lease) -> dict[str, Any]:
         """Matches while `lease` is the current one: a lease's token is always `newest`."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .base import NamedDestroyRefused, PendingScaling, ScalingKind, ScalingQueueFull
+from .base import NamedDestroyRefused, PendingScaling, QueueLimit, ScalingKind, ScalingQueueFull
 from .codec import decode, encode_record
 
 # Named destroy requests one node may have pending, whatever its limits: each is kept
@@ -21,8 +21,9 @@ MAX_VALUE_LENGTH = 255
 
 
 def queued(pending: PendingScaling, kind: ScalingKind, count: int, value: str | None,
-           limit: int) -> PendingScaling:
-    """`pending` with the request added; `ScalingQueueFull` beyond `limit`, its subclass
+           limit: int | QueueLimit, target: int | None) -> PendingScaling:
+    """`pending` with the request added; `ScalingQueueFull` beyond `limit` (given, or made
+    from `target`, the node's stored target, and `pending`), its subclass
     `NamedDestroyRefused` for a name that cannot be queued at any limit (see `Store`)."""
     if kind not in ("create", "destroy"):
         raise ValueError(f"a scaling request is 'create' or 'destroy', not {kind!r}")
@@ -33,18 +34,21 @@ def queued(pending: PendingScaling, kind: ScalingKind, count: int, value: str | 
             raise NamedDestroyRefused(f"{value[:40]!r}... names no instance" if value
                                       else "an empty name names no instance",
                                       hint="give a node id or an address of the instance",
-                                      pending=pending)
+                                      pending=pending, target=target)
         if value in pending.named:
             return pending
         if len(pending.named) >= MAX_NAMED:
             raise NamedDestroyRefused(f"{MAX_NAMED} destroy requests naming an instance are "
                                       "pending already",
                                       hint="run occopus-maintain, or drop them with "
-                                           "occopus-scale --drop", pending=pending)
+                                           "occopus-scale --drop", pending=pending,
+                                      target=target)
+    bound = limit(target, pending) if callable(limit) else limit
     already = pending.create if kind == "create" else pending.destroys
-    if already + count > limit:
+    if already + count > bound:
         raise ScalingQueueFull(f"{already + count} {kind} requests would be pending; "
-                               f"at most {max(0, limit)} may be", pending=pending)
+                               f"at most {max(0, bound)} may be", pending=pending,
+                               target=target)
     if value is not None:
         return PendingScaling(pending.create, pending.destroy, (*pending.named, value))
     if kind == "create":

@@ -41,6 +41,7 @@ times.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,8 +50,8 @@ import redis
 from occo.util.redact import redact_url
 
 from . import leases
-from .backend import (ATTEMPTS, ChangedAtomically, already_exists, busy, event_window, failure,
-                      member_expiry, namespace, not_found, pair, translate_errors)
+from .backend import (ATTEMPTS, Change, ChangedAtomically, already_exists, busy, event_window,
+                      failure, member_expiry, namespace, not_found, pair, translate_errors)
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
                    Store, StoreError)
 from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
@@ -127,15 +128,16 @@ if not since or tonumber(ARGV[3]) < tonumber(since) then
 end
 return since
 """,
-    # KEYS[3] = pending, KEYS[4] = scaling, KEYS[5] = scaling_order; ARGV[3] = node name,
-    # ARGV[4] = its record as read ('' for none), ARGV[5] = the record to write ('' for
-    # none), ARGV[6..] = the old rows read, to fold: written only if all are as read.
-    # Returns 1 once written.
+    # KEYS[3] = pending, KEYS[4] = scaling, KEYS[5] = scaling_order, KEYS[6] = targets;
+    # ARGV[3] = node name, ARGV[4] = its record as read ('' for none), ARGV[5] = the record
+    # to write ('' for none), ARGV[6] = its target as read ('' for none), ARGV[7..] = the
+    # old rows read, to fold: written only if all are as read. Returns 1 once written.
     "change_pending": GUARD + """
-if (redis.call('HGET', KEYS[3], ARGV[3]) or '') ~= ARGV[4] then
+if (redis.call('HGET', KEYS[3], ARGV[3]) or '') ~= ARGV[4]
+    or (redis.call('HGET', KEYS[6], ARGV[3]) or '') ~= ARGV[6] then
   return redis.error_reply('OCCO_CHANGED')
 end
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   if redis.call('HEXISTS', KEYS[4], ARGV[i]) == 0 then return redis.error_reply('OCCO_CHANGED') end
 end
 if ARGV[5] == '' then
@@ -143,7 +145,7 @@ if ARGV[5] == '' then
 else
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
 end
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   redis.call('HDEL', KEYS[4], ARGV[i])
   redis.call('LREM', KEYS[5], 0, ARGV[i])
 end
@@ -348,44 +350,43 @@ class RedisStore(ChangedAtomically, Store):
         return None if count is None else int(count)
 
     def pending_scaling(self, infra_id: str, node_name: str) -> PendingScaling:
-        return self._queue(infra_id, node_name)[2]
+        return self._queue(infra_id, node_name).pending
 
-    def _queue(self, infra_id: str, node_name: str
-               ) -> tuple[int, bool, PendingScaling, str | None, list[str]]:
-        """Of one moment (MULTI/EXEC): the infrastructure's newest token, whether it exists,
-        the node's pending requests with its old rows counted in, the record's stored text
-        and the fields of those old rows."""
+    def _queue(self, infra_id: str, node_name: str) -> _Queue:
+        """The node's queue as of one moment (MULTI/EXEC)."""
         pipe = self._redis.pipeline()
         pipe.hget(self._key("fences"), infra_id)
         pipe.sismember(self._key("infrastructures"), infra_id)
         pipe.hget(self._infra_key(infra_id, "pending"), node_name)
         pipe.lrange(self._infra_key(infra_id, "scaling_order"), 0, -1)
         pipe.hgetall(self._infra_key(infra_id, "scaling"))
-        newest, exists, doc, order, legacy = pipe.execute()
+        pipe.hget(self._infra_key(infra_id, "targets"), node_name)
+        newest, exists, doc, order, legacy, target = pipe.execute()
         fields = [field for field in _legacy_fields(order, node_name) if field in legacy]
         pending = fold_legacy(decode_pending(doc),
                               [decode_legacy(legacy[field]) for field in fields])
-        return int(newest or 0), bool(exists), pending, doc, fields
+        return _Queue(int(newest or 0), bool(exists), pending, doc, fields, target)
 
     def _change_pending(self, infra_id: str, node_name: str, fence: int | None, *,
-                        must_exist: bool, change: Callable[[PendingScaling], PendingScaling]
-                        ) -> PendingScaling | None:
+                        must_exist: bool, change: Change) -> PendingScaling | None:
         """Compare-and-set of the node's queue (old rows folded in and removed): the script
-        writes only if the fence and the infrastructure allow and the record and old rows
-        read are still there; read and changed again if not, at most `ATTEMPTS` times."""
+        writes only if the fence and the infrastructure allow and the record, the node's
+        target and the old rows read are still there; read and changed again if not, at most
+        `ATTEMPTS` times."""
         keys = [self._infra_key(infra_id, name) for name in ("pending", "scaling",
-                                                              "scaling_order")]
+                                                              "scaling_order", "targets")]
         for _ in range(ATTEMPTS):
-            newest, exists, before, doc, fields = self._queue(infra_id, node_name)
-            leases.check_fence(infra_id, fence, newest)
-            if not exists:
+            read = self._queue(infra_id, node_name)
+            leases.check_fence(infra_id, fence, read.newest)
+            if not read.exists:
                 if must_exist:
                     raise not_found(infra_id)
                 return None
-            after = change(before)
+            after = change(read.pending, None if read.target is None else int(read.target))
             try:
                 written = self._run("change_pending", infra_id, fence, keys, node_name,
-                                    doc or "", encode_pending(after) if after else "", *fields,
+                                    read.doc or "", encode_pending(after) if after else "",
+                                    read.target or "", *read.fields,
                                     missing_ok=not must_exist)
             except _Changed:
                 continue
@@ -511,6 +512,23 @@ class RedisStore(ChangedAtomically, Store):
     def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
         lease = self._lease(self._redis, infra_id)
         return lease if leases.is_live(lease, leases.clock(now)) else None
+
+    def fence_token(self, infra_id: str) -> int:
+        return int(self._redis.hget(self._key("fences"), infra_id) or 0)
+
+
+@dataclass(frozen=True)
+class _Queue:
+    """A node's queue as read: the infrastructure's newest token, whether it exists, the
+    pending requests with the old rows counted in, the record's stored text, the fields of
+    those old rows, and the node's stored target (its text)."""
+
+    newest: int
+    exists: bool
+    pending: PendingScaling
+    doc: str | None
+    fields: list[str]
+    target: str | None
 
 
 def _legacy_fields(order: list[str], node_name: str) -> list[str]:

@@ -31,7 +31,7 @@ from . import leases
 from .backend import (already_exists, event_window, failure, member_expiry, namespace, not_found,
                       translate_errors)
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
-                   ScalingKind, Store, StoreError)
+                   QueueLimit, ScalingKind, Store, StoreError)
 from .codec import (check_version, decode, decode_event, decode_lease, encode, encode_record,
                     restamped)
 from .pending import consumed, decode_pending, encode_pending, fold_legacy, queued
@@ -415,9 +415,11 @@ class SqliteStore(Store):
                            " AND node_name = ?", infra_id, node_name)
 
     def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
-                      count: int = 1, value: str | None = None, limit: int) -> PendingScaling:
+                      count: int = 1, value: str | None = None,
+                      limit: int | QueueLimit) -> PendingScaling:
         with self._guarded(infra_id, None, must_exist=True):
-            pending = queued(self._pending(infra_id, node_name), kind, count, value, limit)
+            pending = queued(self._pending(infra_id, node_name), kind, count, value, limit,
+                             self.get_target_count(infra_id, node_name))
             self._write_pending(infra_id, node_name, pending)
         return pending
 
@@ -589,6 +591,9 @@ class SqliteStore(Store):
     def current_lease(self, infra_id: str, now: float | None = None) -> Lease | None:
         lease = self._lease(infra_id)
         return lease if leases.is_live(lease, leases.clock(now)) else None
+
+    def fence_token(self, infra_id: str) -> int:
+        return self._newest(infra_id)
 
     def _write_lease(self, lease: Lease) -> None:
         self._sql("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", lease.infra_id,

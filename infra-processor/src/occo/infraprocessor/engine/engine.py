@@ -31,12 +31,13 @@ from occo.util.config import Settings
 
 from ..health import HealthChecker
 from ..instructions import Instruction
+from ..record import InstanceRecord
 from .execution import Execution
 from .parts import Parts, Tuning
 from .progress import NoProgress, Progress
 from .recovery import Recovery
 from .results import ExecutionResult, RecoveryReport
-from .survey import InstanceStatus, Survey
+from .survey import InstanceStatus, Survey, decoded
 
 
 class Engine:
@@ -80,4 +81,10 @@ class Engine:
 
     def survey(self, infra_id: str, *, fence: int | None) -> list[InstanceStatus]:
         """The live state of every stored instance (see `survey`); writes back only with `fence`."""
-        return Survey(self.parts, infra_id, fence=fence).run()
+        return Survey(self.parts, fence=fence).run(decoded(self.parts.store, infra_id))
+
+    def survey_records(self, records: Sequence[InstanceRecord]) -> list[InstanceStatus]:
+        """The live state of these instances, of one infrastructure or many, writing nothing
+        back: each cloud is asked once for as many of a connection's instances as a call
+        takes, whichever infrastructure they belong to."""
+        return Survey(self.parts, fence=None).run(records)

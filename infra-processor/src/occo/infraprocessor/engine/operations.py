@@ -145,24 +145,15 @@ class Operations:
         assert len(instances) == len(records), "only created instances can be asked"
         return self.backends.cloud(records[0].resource).get_states(instances)
 
-    def observe(self, record: InstanceRecord, status: ResourceStatus) -> Observation:
-        """The instance's resource (as `status` tells it), service and health, and its
-        addresses."""
-        return self._observed(record, status)
-
     def observe_all(self, records: Sequence[InstanceRecord]
                     ) -> list[Observation | Told | OccoError]:
-        """What `observe` tells of each instance, or the error that stopped it, for up to
+        """What `look` tells of each instance, or the error that stopped it, for up to
         `states_per_call` instances of one connection, whose states the cloud tells in one
-        call; `Told` for an instance whose health check reaches it.
+        call.
 
         One worker polls a level of hundreds of booting instances: as many
         workers, each waking up to hand in its answer, kept the engine busy
-        for longer than the cloud's answer took to come. What needs no network
-        is done here, one after the other (config managers answer from what
-        they keep: `ConfigManager.get_node_state`); a health check that
-        reaches its node is a call of its own (`finish`), so that a node that
-        does not answer yet, costing a timeout, holds up no other.
+        for longer than the cloud's answer took to come.
         """
         instances = [record.instance for record in records if record.instance is not None]
         assert len(instances) == len(records), "only created instances can be observed"
@@ -170,20 +161,25 @@ class Operations:
             statuses = self.backends.cloud(records[0].resource).get_states(instances)
         except OccoError as error:
             return [error] * len(records)
-        seen: list[Observation | Told | OccoError] = []
-        for record, status in zip(records, statuses):
-            target = (_target(record, status) if status.state == NodeState.READY else None)
-            if target is not None and target.probes:
-                seen.append(Told(status))
-                continue
-            try:
-                seen.append(self._observed(record, status, target))
-            except OccoError as error:
-                seen.append(error)
-        return seen
+        return [self.look(record, status) for record, status in zip(records, statuses)]
+
+    def look(self, record: InstanceRecord, status: ResourceStatus
+             ) -> Observation | Told | OccoError:
+        """The instance's observation once its cloud told `status`, made here when it needs
+        no network (config managers answer from what they keep:
+        `ConfigManager.get_node_state`); `Told` when its health check reaches the node: a
+        call of its own (`finish`), so that a node that does not answer yet, costing a
+        timeout, holds up no other."""
+        target = (_target(record, status) if status.state == NodeState.READY else None)
+        if target is not None and target.probes:
+            return Told(status)
+        try:
+            return self._observed(record, status, target)
+        except OccoError as error:
+            return error
 
     def finish(self, told: Told, record: InstanceRecord) -> Observation:
-        """The observation of an instance `observe_all` left `told`."""
+        """The observation of an instance `look` left `told`."""
         return self._observed(record, told.status)
 
     def _observed(self, record: InstanceRecord, status: ResourceStatus,

@@ -13,8 +13,7 @@ failing periods is written.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from concurrent.futures import Future
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from occo.util.nodes import NodeState
 from ..record import InstanceRecord, Phase, decode_all, stored_documents
 from .calls import STATES_PER_CALL, batches
 from .dispatcher import Dispatcher
-from .operations import Observation, Operations, observed_state
+from .operations import Observation, Operations, Told, observed_state
 from .parts import Parts
 from .results import describe
 
@@ -58,19 +57,17 @@ def recorded(store: Store, infra_id: str) -> list[InstanceStatus]:
     pass, which has just seen every instance it made become ready.
     """
     return _sorted([InstanceStatus(record, _RECORDED[record.phase], record.error)
-                    for record in _decoded(store, infra_id)])
+                    for record in decoded(store, infra_id)])
 
 
 class Survey:
-    """One `Engine.survey` call."""
+    """One survey of stored instances, of one infrastructure or of many."""
 
-    def __init__(self, parts: Parts, infra_id: str, *, fence: int | None) -> None:
+    def __init__(self, parts: Parts, *, fence: int | None) -> None:
         self.parts = parts
-        self.infra_id = infra_id
         self.fence = fence
 
-    def run(self) -> list[InstanceStatus]:
-        records = _decoded(self.parts.store, self.infra_id)
+    def run(self, records: Sequence[InstanceRecord]) -> list[InstanceStatus]:
         # a failed record whose rollback did not finish, or one being dropped, is on its way
         # out whatever its cloud says: the pass replaces it (recovery drops it again)
         leaving = [record for record in records if record.phase in LEAVING]
@@ -79,73 +76,74 @@ class Survey:
         dispatcher = Dispatcher(self.parts.tuning.max_workers)
         operations = self.parts.operations(threading.Event())
         try:
-            told = self._told(dispatcher, operations, made)
-            futures = dispatcher.map(
-                lambda record: operations.observe(record, told[record.node_id]),
-                [record for record in made if isinstance(told[record.node_id], ResourceStatus)])
+            looks = self._looks(dispatcher, operations, made)
+            probing = [record for record in made if isinstance(looks[record.node_id], Told)]
+            probed = dispatcher.map(
+                lambda record: operations.finish(looks[record.node_id], record), probing)
         finally:
             dispatcher.close()
-        observed = iter(futures)
-        outcomes: list[Future[Observation] | OccoError] = [
-            next(observed) if isinstance(told[record.node_id], ResourceStatus)
-            else told[record.node_id] for record in made]
+        for record, future in zip(probing, probed):
+            try:
+                looks[record.node_id] = future.result()
+            except OccoError as error:
+                looks[record.node_id] = error
         statuses = [InstanceStatus(record, NodeState.PENDING, "its create is not confirmed yet")
                     for record in records
                     if record.instance is None and record.phase not in LEAVING]
         statuses += [InstanceStatus(record, _RECORDED[record.phase],
                                     record.error or f"it is {record.phase}")
                      for record in leaving]
-        for record, outcome in zip(made, outcomes):
-            try:
-                if isinstance(outcome, OccoError):
-                    raise outcome
-                seen = outcome.result()
-            except TransientError as error:
-                statuses.append(InstanceStatus(record, NodeState.UNKNOWN, describe(error)))
-                continue
-            except OccoError as error:
+        for record in made:
+            seen = looks[record.node_id]
+            if isinstance(seen, TransientError):
+                statuses.append(InstanceStatus(record, NodeState.UNKNOWN, describe(seen)))
+            elif isinstance(seen, OccoError):
                 statuses.append(InstanceStatus(record, NodeState.UNKNOWN,
-                                               f"cannot tell its state: {describe(error)}"))
-                continue
-            # outside the try: a refused write (a lost lease: StaleFenceError) or a store
-            # that fails is the pass's problem, not a state of this instance
-            statuses.append(self._status(record, seen))
+                                               f"cannot tell its state: {describe(seen)}"))
+            else:
+                # a refused write (a lost lease: StaleFenceError) or a store that fails is
+                # the pass's problem, not a state of this instance
+                assert isinstance(seen, Observation), "every probe was finished"
+                statuses.append(self._status(record, seen))
         return _sorted(statuses)
 
-    def _told(self, dispatcher: Dispatcher, operations: Operations,
-              made: list[InstanceRecord]) -> dict[str, ResourceStatus | OccoError]:
-        """What each instance's cloud tells of it, or why it cannot: one call for as many of
-        a connection's instances as it takes, retried while the cloud answers transiently (an
-        instance whose state stays unknown is kept, not replaced, and the pass reports it)."""
+    def _looks(self, dispatcher: Dispatcher, operations: Operations,
+               made: list[InstanceRecord]) -> dict[str, Observation | Told | OccoError]:
+        """What can be seen of each instance without reaching it, or why not: its cloud is
+        asked once for as many of a connection's instances as a call takes, whichever
+        infrastructure they belong to, retried while it answers transiently (an instance
+        whose state stays unknown is kept, not replaced, and the pass reports it)."""
         calls = list(batches(operations.backends, made, lambda record: record.resource,
                              STATES_PER_CALL))
         answers = dispatcher.map(
             lambda batch: operations.retrier.call(
                 f"asking the states of {len(batch)} instance(s)",
                 lambda: operations.statuses(batch)), calls)
-        told: dict[str, ResourceStatus | OccoError] = {}
+        looks: dict[str, Observation | Told | OccoError] = {}
         for batch, answer in zip(calls, answers):
             try:
-                statuses: list[ResourceStatus | OccoError] = list(answer.result())
+                statuses: list[ResourceStatus] = list(answer.result())
             except OccoError as error:
-                statuses = [error] * len(batch)
-            told.update((record.node_id, status) for record, status in zip(batch, statuses))
-        return told
+                looks.update((record.node_id, error) for record in batch)
+                continue
+            looks.update((record.node_id, operations.look(record, status))
+                         for record, status in zip(batch, statuses))
+        return looks
 
     def _status(self, record: InstanceRecord, seen: Observation) -> InstanceStatus:
-        state = observed_state(self.infra_id, seen, self.parts.failing)
+        state = observed_state(record.infra_id, seen, self.parts.failing)
         updated = record.replace(addresses=seen.addresses or record.addresses,
                                  private_ip=seen.private_ip or record.private_ip)
         if state == NodeState.READY and record.phase is Phase.CREATED:
             updated = updated.replace(phase=Phase.READY, ready_at=self.parts.clock())
         if updated != record and self.fence is not None:
-            self.parts.store.put_instance(self.infra_id, record.name, record.node_id,
+            self.parts.store.put_instance(record.infra_id, record.name, record.node_id,
                                            updated.to_dict(), fence=self.fence)
         detail = None if state == NodeState.READY else _why(seen, state)
         return InstanceStatus(updated, state, detail)
 
 
-def _decoded(store: Store, infra_id: str) -> list[InstanceRecord]:
+def decoded(store: Store, infra_id: str) -> list[InstanceRecord]:
     """The records a pass can act on: recovery reports those it cannot read."""
     return decode_all(stored_documents(store.get_instances(infra_id)), lambda error: None)
 

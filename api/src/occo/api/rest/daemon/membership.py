@@ -90,7 +90,7 @@ class Membership:
                         if self.schedule.stopping:
                             return
                         now = time.monotonic()
-                        self.schedule.dispatch_due(now)
+                        self.schedule.dispatch_due(now + self.schedule.early)
                         if now >= next_refresh:
                             break
                         self._tick.wait(min(next_refresh, self.schedule.next_due()) - now)

@@ -9,6 +9,12 @@ job at a time, queued or running: two passes of it never run at once, and a
 pass still running when the next one falls due is not queued twice. A heap
 entry whose slot number is no longer its infrastructure's is stale (it was
 rescheduled or dropped) and skipped.
+
+A pass after one that went well is first a check (`Enactor.quiet`): a worker
+begins the checks queued together and makes them at once; one that finds work
+to do is queued again, first, as a full pass. The scheduler queues what falls
+due within `early` seconds from now with what is due now, so that the passes
+of many idle infrastructures are checked in a few batches, not one by one.
 """
 from __future__ import annotations
 
@@ -23,7 +29,8 @@ from occo.util.cancel import Cancellation
 
 from ...backoff import MOST_WAITED, CreateBackoff
 
-Job = Literal["pass", "destroy"]
+Job = Literal["pass", "check", "destroy"]
+EARLY = 0.05        # share of the interval a pass may begin early, to be begun with others
 
 
 def _nothing() -> None:
@@ -45,6 +52,8 @@ class Tracked:
         self.token: Cancellation | None = None   # that job's own token
         self.slot: int | None = None    # its heap entry's number while a job is due
         self.again = False              # woken while busy: pass again as soon as it ends
+        self.full_pass = True           # its next pass is not a check (first, hurried, after
+                                        # one that failed or a check that found work)
         self.changed = -math.inf        # monotonic time of the last attach/detach/destroy here
         self.last_pass: float | None = None
         self.last_ok: bool | None = None
@@ -56,8 +65,8 @@ class Tracked:
 
     @property
     def pass_token(self) -> Cancellation | None:
-        """The token of its pass in flight, if one runs."""
-        return self.token if self.job == "pass" else None
+        """The token of its pass (or check) in flight, if one runs."""
+        return self.token if self.job in ("pass", "check") else None
 
 
 class Schedule:
@@ -70,6 +79,7 @@ class Schedule:
     def __init__(self, interval: float, *, on_sooner: Callable[[], None] = _nothing,
                  on_queued: Callable[[], None] = _nothing) -> None:
         self.interval = interval
+        self.early = interval * EARLY
         self.stopping = False
         self.attached: set[str] = set()       # the ids of tracked, attached ones
         self.destroying: set[str] = set()     # the ids of tracked ones marked for destroying
@@ -187,6 +197,7 @@ class Schedule:
         state = self._tracked.get(infra_id)
         if state is None or not self.wanted(state):
             return
+        state.full_pass = True              # it was woken for work a check would find
         if state.job is not None:
             state.again = True
         elif state.queued:
@@ -228,10 +239,41 @@ class Schedule:
             if not self.wanted(state):
                 self.forget_if_idle(state)
                 continue
-            job: Job = "destroy" if state.destroying else "pass"
+            job: Job = ("destroy" if state.destroying
+                        else "pass" if state.full_pass else "check")
+            if job == "pass":
+                state.full_pass = False
             state.job, state.token = job, token
             return state, job
         return None
+
+    def begin_checks(self, limit: int) -> list[Tracked]:
+        """Up to `limit` checks queued next, now running (each under a token of its own), to
+        be made with the one just begun; the first job that is no check ends them."""
+        begun: list[Tracked] = []
+        while self._jobs and len(begun) < limit:
+            state = self._tracked.get(self._jobs[0])
+            if state is not None and (state.destroying or state.full_pass):
+                break
+            self._jobs.popleft()
+            if state is None:       # not expected: a queued one is never forgotten
+                continue
+            state.queued = False
+            if not self.wanted(state):
+                self.forget_if_idle(state)
+                continue
+            state.job, state.token = "check", Cancellation()
+            begun.append(state)
+        return begun
+
+    def pass_in_full(self, state: Tracked) -> None:
+        """Its check found work: a full pass as soon as a worker is free."""
+        state.job, state.token = None, None
+        state.full_pass = True
+        if self.wanted(state):
+            self.enqueue(state, first=True)
+        else:
+            self.forget_if_idle(state)
 
     def ended(self, state: Tracked, now: float, *, passed: tuple[float, bool] | None = None,
               next_pass: float | None = None, gone: bool = False, retry: bool = False) -> None:
@@ -241,6 +283,7 @@ class Schedule:
         was, state.job, state.token = state.job, None, None
         if passed is not None:
             state.last_pass, state.last_ok = passed
+            state.full_pass = state.full_pass or not state.last_ok
         if gone:
             state.changed = self._gone[state.infra_id] = now
             state.destroying = False

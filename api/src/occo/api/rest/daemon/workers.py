@@ -7,6 +7,8 @@ failing is held back as `occopus-maintain -c` holds it (the infrastructure's
 `backoff`). A destroy refused the lease (another member's pass runs) is tried
 again the next interval, one that failed less and less often; a destroy
 cancelled (the service stops) stays marked in the store for the next start.
+A worker that begins a check begins the checks queued after it too, up to
+`CHECK_BATCH`, and makes them at once: their clouds are asked once for all.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from .schedule import Schedule, Tracked
 log = logging.getLogger("occo.api.rest")
 
 SHOWN_PROBLEMS = 3      # problems a log line of a failed pass quotes
+CHECK_BATCH = 200       # checks one worker makes at once
 
 
 def closed(resource: Store | Session | None) -> None:
@@ -73,6 +76,8 @@ class Workers:
                             return
                         begun_job = self.schedule.begin(token)
                     state, job = begun_job
+                    checks = ([state, *self.schedule.begin_checks(CHECK_BATCH - 1)]
+                              if job == "check" else [])
                     unfollow = self._root.on_cancel(token.cancel)
                     # said under the lock: a log of the passes shows each in the order the
                     # member decided it, after what it knew then ("the members are ...")
@@ -81,7 +86,9 @@ class Workers:
                 try:
                     if session is None:
                         session = Session(self.settings, clean_passes=self.clean_passes)
-                    if job == "pass":
+                    if job == "check":
+                        self._check(session, checks, started, begun)
+                    elif job == "pass":
                         self._pass(session, state, token, started, begun)
                     else:
                         self._destroy(session, state, token)
@@ -93,8 +100,13 @@ class Workers:
                         log.exception("maintainer %s: %s of %s failed", self.member, job,
                                       state.infra_id)
                     session = closed(session)
-                    self._ended(state, passed=(started, False) if job == "pass" else None,
-                                retry=True)
+                    if job == "check":      # each gets a full pass, which says why it fails
+                        with self._work:
+                            for checked in checks:
+                                self.schedule.pass_in_full(checked)
+                    else:
+                        self._ended(state, passed=(started, False) if job == "pass" else None,
+                                    retry=True)
                 finally:
                     unfollow()
         finally:
@@ -110,6 +122,22 @@ class Workers:
         except Exception:       # noqa: BLE001 - a bug of a plugin, say: logged, not fatal
             log.exception("maintainer %s: making a worker's session failed", self.member)
         return None
+
+    def _check(self, session: Session, checks: list[Tracked], started: float,
+               begun: float) -> None:
+        """Check these passes at once: those with nothing to do have passed; the others are
+        queued first for a full pass."""
+        quiet = session.enactor.quiet([state.infra_id for state in checks])
+        log.debug("maintainer %s: %d of %d check(s) found nothing to do", self.member,
+                  len(quiet), len(checks))
+        now = time.monotonic()
+        with self._work:
+            for state in checks:
+                if state.infra_id in quiet:
+                    self.schedule.ended(state, now, passed=(started, True),
+                                        next_pass=begun + self.interval)
+                else:
+                    self.schedule.pass_in_full(state)
 
     def _pass(self, session: Session, state: Tracked, token: Cancellation, started: float,
               begun: float) -> None:
