@@ -116,7 +116,8 @@ def queue_request(store: Store, static: StaticDescription, name: str, kind: Scal
     Raises `NodeNotFound`, `BadInstanceName`, or `ScaleRefused` (nothing queued)."""
     infra_id = static.infra_id
     low, high = limits(static, name)
-    pending = store.pending_scaling(infra_id, name)
+    # whether a named destroy was asked already (a count is never "already")
+    named = store.pending_scaling(infra_id, name).named if value is not None else ()
     try:
         # the limit from the target and queue the store's atomic step reads: one a pass
         # or another request changes meanwhile cannot make the answer overstate it
@@ -133,7 +134,7 @@ def queue_request(store: Store, static: StaticDescription, name: str, kind: Scal
         # what holds now, not what was read before: others may have queued meanwhile
         raise _refusal(static, name, kind, count, value, full.target, full.pending,
                        advice or Advice()) from None
-    already = value is not None and value in pending.named
+    already = value is not None and value in named
     return Queued(name, kind, 0 if already else count, after, already)
 
 
