@@ -37,16 +37,10 @@ from typing import Any, ClassVar
 
 import docker
 
-
-def _checkout() -> Path | None:
-    """The Occopus checkout this module is installed from (editable), if it is."""
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "occo-dev").is_file() and (folder / "dev" / "occodev").is_dir():
-            return folder
-    return None
+from occo.util.checkout import checkout
 
 
-REPO = _checkout()
+REPO = checkout()
 UNAVAILABLE = 3             # occo-dev's exit code: no dockerd, and no way to install it here
 START_TIMEOUT = 900.0       # a first start may install docker.io (about a minute)
 
