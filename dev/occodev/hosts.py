@@ -12,10 +12,12 @@ where the machine already routes or holds an address of the range. Each host run
 sshd (installed with apt-get when missing, without starting the machine's own SSH server)
 in its namespace and a hostname namespace of its own, with a host key of its own; root
 logs in with the checkout's key (`env/hosts/id_ed25519`), and with nothing else.
-Namespaces isolate only the network: a host shares this machine's files and processes.
+Namespaces isolate the network, the hostname and root's home (`env/hosts/<host>/root`,
+mounted on /root for the host's processes alone); a host shares this machine's other
+files and its processes.
 
 Under `env/hosts/`: the key, `hosts.json` (what `up` made) and a folder per host (its
-sshd's config, host key, pid and log).
+sshd's config, host key, pid, log and root's home).
 """
 from __future__ import annotations
 
@@ -245,10 +247,15 @@ def _start_sshd(paths: HostsPaths, host: Host) -> None:
         "Subsystem sftp internal-sftp",
         "",
     ]))
-    # sshd detaches; its hostname is the host's own (a UTS namespace of its own)
-    run(["ip", "netns", "exec", host.namespace, "unshare", "--uts", "sh", "-c",
-         f'hostname "$0" && exec {SSHD} -f "$1" -E "$2"', host.name, config,
-         folder / "sshd.log"], what=f"starting {host.name}'s sshd")
+    home = folder / "root"
+    home.mkdir(mode=0o700, exist_ok=True)
+    # sshd detaches; its hostname is the host's own (a UTS namespace of its own), and so is
+    # root's home (a mount namespace of its own): a login reads the host's dotfiles, not this
+    # machine's (whose shell setup cost each command a fifth of a second)
+    run(["ip", "netns", "exec", host.namespace, "unshare", "--uts", "--mount",
+         "--propagation", "private", "sh", "-c",
+         f'hostname "$0" && mount --bind "$3" /root && exec {SSHD} -f "$1" -E "$2"',
+         host.name, config, folder / "sshd.log", home], what=f"starting {host.name}'s sshd")
 
 
 def _wait_ready(hosts: list[Host]) -> None:

@@ -1,9 +1,10 @@
 """The authentication file: which credentials a node's cloud or config manager gets.
 
-`auth_data.yaml` has two lists, `resource` and `config_management`. In each
-entry `auth_data` holds the credentials and every other key is a filter: the
-entry applies to a node whose section (`resource` or `config_management`)
-has all of the filter's keys with equal values.
+`auth_data.yaml` has three lists, `resource`, `config_management` and `ssh`.
+In each entry `auth_data` holds the credentials and every other key is a
+filter: the entry applies to a node whose section (`resource` or
+`config_management`; for `ssh`, the node's `resource`: the login depends on
+its image and cloud) has all of the filter's keys with equal values.
 
 The original re-read the file on every query; `AuthData` reads it once and
 again only when it changed on disk. Errors name entries by their position,
@@ -25,7 +26,7 @@ from occo.util.redact import redact, remember_secrets
 from occo.util.schema import Field, Problems, Schema, check
 from occo.util.yamlload import load_file, location_of, to_plain
 
-SECTIONS = ("resource", "config_management")
+SECTIONS = ("resource", "config_management", "ssh")
 
 AUTH_FILE = Schema("authentication file", {
     section: Field("list", doc=f"credentials for the {section} sections of node definitions")
@@ -70,7 +71,7 @@ class AuthData:
     def select(self, section: str, node_section: Mapping[str, Any]) -> dict[str, Any] | None:
         """A copy of the credentials whose filter fits `node_section`; None if no entry fits.
 
-        `section` is "resource" or "config_management"; more than one fitting
+        `section` is "resource", "config_management" or "ssh"; more than one fitting
         entry is an `AmbiguousAuthData` error.
         """
         if section not in SECTIONS:

@@ -155,6 +155,15 @@ class RestSettings:
 
 
 @dataclass(frozen=True)
+class SshSettings:
+    """How Occopus reaches nodes over SSH (`occopus-run`, config managers, the hosts type)."""
+
+    host_keys: str = "strict"       # or "trust-first-use": record a host's first key
+    parallel: int = 32              # connections at once
+    connect_timeout: float = 10.0   # seconds for one connection attempt
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything read from the configuration file, with defaults filled in."""
 
@@ -163,6 +172,7 @@ class Settings:
     cmd_enabled: bool = False           # may templates run commands on this host with cmd()?
     dry_run: bool = False
     rest: RestSettings = RestSettings()
+    ssh: SshSettings = SshSettings()
     limits: InstanceLimits = InstanceLimits()
     logging: dict | None = None         # a logging.config.dictConfig mapping
     yaml: LoadLimits = LoadLimits()     # bounds on loading a YAML file, and import folders
@@ -215,6 +225,15 @@ REST = Schema("rest", {
     "max_body": Field("int", doc="the most bytes a request body may have (default 1 MiB)"),
 })
 
+SSH = Schema("ssh", {
+    "host_keys": Field("str", doc="strict (the default: a host must be in the infrastructure's "
+                                  "~/.occopus/known_hosts/<id> file) or trust-first-use (a "
+                                  "host's first key is recorded, then required)"),
+    "parallel": Field("int", doc="SSH connections at once (default 32)"),
+    "connect_timeout": Field("number", doc="seconds one SSH connection attempt may take "
+                                           "(default 10)"),
+}, doc="how Occopus reaches nodes over SSH")
+
 LEGACY_UDS = Schema("components.uds", {
     "protocol": Field("str", required=True, doc="only redis is supported"),
     "host": Field("str"),
@@ -250,6 +269,7 @@ CONFIG = Schema(CONFIG_FILE, {
                                      "Occopus host (default false)"),
     "dry_run": Field("bool", doc="log cloud calls instead of making them"),
     "rest": Field("mapping", schema=REST),
+    "ssh": Field("mapping", schema=SSH),
     "logging": Field("mapping", doc="a logging.config.dictConfig mapping"),
     "limits": Field("mapping", schema=LIMITS),
     "yaml": Field("mapping", schema=YAML),
@@ -325,6 +345,18 @@ def _check_rules(data: dict, components: dict, problems: Problems) -> None:
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
             problems.add(f"'{key}' in limits must be at least 1", location_of(limits, key))
     _check_rest(_section(data, "rest") or _section(components, "rest"), problems)
+    _check_ssh(_section(data, "ssh"), problems)
+
+
+def _check_ssh(section: dict, problems: Problems) -> None:
+    host_keys = _given(section, "host_keys", "strict")
+    if host_keys not in ("strict", "trust-first-use"):
+        problems.add(f"ssh host_keys {host_keys!r} is not known", location_of(section, "host_keys"),
+                     "write 'strict' or 'trust-first-use'")
+    for key in ("parallel", "connect_timeout"):
+        value = _given(section, key, 1)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not value > 0:
+            problems.add(f"'{key}' in ssh must be more than 0", location_of(section, key))
 
 
 def _check_rest(section: dict, problems: Problems) -> None:
@@ -396,6 +428,9 @@ def _build(data: dict, components: dict, path: Path) -> Settings:
         cmd_enabled=_given(data, "cmd_enabled", False),
         dry_run=_given(data, "dry_run", _given(components, "dry_run", False)),
         rest=_build_rest(_given(data, "rest", _section(components, "rest")), path.parent),
+        ssh=SshSettings(**{key: float(value) if key == "connect_timeout" else value
+                           for key, value in _section(data, "ssh").items()
+                           if value is not None}),
         logging=to_plain(logging) if logging is not None else None,
         yaml=_build_load_limits(_section(data, "yaml"), path.parent),
         limits=InstanceLimits(**{key: value for key, value in _section(data, "limits").items()

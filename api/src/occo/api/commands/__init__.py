@@ -11,6 +11,7 @@ from . import events as _events
 from . import import_ as _import
 from . import maintain as _maintain
 from . import rest_service as _rest_service
+from . import run as _run
 from . import scale as _scale
 
 
@@ -36,6 +37,10 @@ def maintain() -> int:
 
 def scale() -> int:
     return run_command("occopus-scale", _scale.body)
+
+
+def run() -> int:
+    return run_command("occopus-run", _run.body)
 
 
 def rest_service() -> int:

@@ -1,0 +1,65 @@
+"""An infrastructure's instances as SSH targets: each one's address and login.
+
+The address is the first its record holds (the one its cloud gave first);
+the login is the `ssh` entry of `auth_data.yaml` whose filter fits the node's
+`resource` section (its image and cloud decide who may log in). Host keys
+are checked against the infrastructure's own known_hosts file, as the `ssh:`
+settings say (`occo.util.ssh`, ADR 0019).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from occo.infobroker.auth import AuthData
+from occo.infraprocessor.engine import InstanceRecord
+from occo.util.config import Settings
+from occo.util.errors import OccoError
+from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh, SshLogin, SshOptions, SshTarget
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instance and how to reach it; `problem` says why it cannot be reached."""
+
+    record: InstanceRecord
+    target: SshTarget
+    login: SshLogin | None
+    problem: str | None = None
+
+
+def label(record: InstanceRecord) -> str:
+    """How output names an instance: its node and the start of its id."""
+    return f"{record.name}/{record.node_id[:8]}"
+
+
+def instances(settings: Settings, records: Sequence[InstanceRecord]) -> list[Instance]:
+    """Each record with its target and login, or the reason it has none."""
+    auth = AuthData(settings.auth_file.path) if settings.auth_file.path else None
+    found = []
+    for record in records:
+        target = SshTarget(record.addresses[0] if record.addresses else "", 22, label(record))
+        if not record.addresses:
+            found.append(Instance(record, target, None, "it has no address yet"))
+            continue
+        try:
+            data = auth.select("ssh", record.node.resource) if auth is not None else None
+            login = SshLogin.from_auth_data(data) if data is not None else None
+        except OccoError as error:
+            found.append(Instance(record, target, None, error.message))
+            continue
+        found.append(Instance(record, target, login, None if login is not None else
+                              f"no ssh entry of {settings.auth_file.path or 'auth_data.yaml'} "
+                              f"fits its resource (type {record.node.resource.get('type')})"))
+    return found
+
+
+def sessions(settings: Settings, infra_id: str, reachable: Sequence[Instance], *,
+             command_timeout: float | None = None) -> dict[SshLogin, Ssh]:
+    """An `Ssh` for each login among `reachable`, sharing the infrastructure's host keys."""
+    known = KnownHosts.of_infrastructure(infra_id, HostKeyPolicy(settings.ssh.host_keys))
+    options = SshOptions(parallel=settings.ssh.parallel,
+                         connect_timeout=settings.ssh.connect_timeout,
+                         command_timeout=command_timeout)
+    return {instance.login: Ssh(known, instance.login, options)
+            for instance in reachable if instance.login is not None}
