@@ -102,6 +102,13 @@ class RunTest(SimCloudCommandCase):
         self.assertIn("no ssh entry of", ran.stdout)
         self.assertIn("fits its resource (type simcloud)", ran.stdout)
 
+    def test_destroying_the_infrastructure_forgets_its_host_keys(self) -> None:
+        self.run_on("--", "true", code=0)
+        known = self.home / ".occopus" / "known_hosts" / self.infra_id
+        self.assertTrue(known.is_file())
+        self.run_command("occopus-destroy", "-i", self.infra_id, code=0)
+        self.assertFalse(known.exists())
+
     def test_bad_arguments_and_unknown_names_are_errors(self) -> None:
         usage = self.run_on(code=2)
         self.assertIn("give the command to run after --", usage.stderr)

@@ -21,7 +21,7 @@ from occo.enactor.outcome import PassResult
 
 from ..cli import add_config_options, add_version_option
 from ..display import ProgressDisplay
-from ..infralist import Infralist
+from ..destroyed import forget_locally
 from ..passes import exit_code, run_pass, show
 from ..session import Session, load
 
@@ -50,7 +50,7 @@ def body(argv: Sequence[str]) -> int:
                                                                  cancel=cancel))
     show(result, as_json=args.json, title=f"infrastructure {args.infra_id}")
     if result.ok:
-        Infralist().remove(args.infra_id)
+        forget_locally(args.infra_id)
     if not args.json:
         _what_is_left(result, args.infra_id)
     return exit_code(result)

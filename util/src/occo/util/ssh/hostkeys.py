@@ -56,6 +56,13 @@ class HostKey:
         return f"{self.kind} {self.data}"
 
 
+def known_hosts_path(infra_id: str, folder: Path | None = None) -> Path:
+    """Where the file of `infra_id` is, in `folder` (default `~/.occopus/known_hosts`)."""
+    if not infra_id or "/" in infra_id or infra_id.startswith("."):
+        raise ValueError(f"not an infrastructure id: {infra_id!r}")
+    return (folder or home_folder() / FOLDER) / infra_id
+
+
 def host_name(address: str, port: int) -> str:
     """The host as known_hosts names it."""
     return address if port == 22 else f"[{address}]:{port}"
@@ -74,10 +81,11 @@ class KnownHosts:
     @classmethod
     def of_infrastructure(cls, infra_id: str, policy: HostKeyPolicy,
                           folder: Path | None = None) -> KnownHosts:
-        """The file of `infra_id` in `folder` (default `~/.occopus/known_hosts`)."""
-        if not infra_id or "/" in infra_id or infra_id.startswith("."):
-            raise ValueError(f"not an infrastructure id: {infra_id!r}")
-        return cls(private_folder(folder or home_folder() / FOLDER) / infra_id, policy)
+        """The file of `infra_id` in `folder` (default `~/.occopus/known_hosts`, made
+        private)."""
+        path = known_hosts_path(infra_id, folder)
+        private_folder(path.parent)
+        return cls(path, policy)
 
     def keys(self, address: str, port: int = 22) -> list[HostKey]:
         """The keys recorded for the host."""

@@ -25,7 +25,7 @@ from occo.util.errors import OccoError
 from occo.util.redact import redact_url
 
 from ...cli import error_text
-from ...infralist import Infralist
+from ...destroyed import forget_locally
 from ...session import Session
 from .schedule import Schedule, Tracked
 
@@ -182,10 +182,10 @@ class Workers:
             return
         if result.ok:           # removing it cleared its mark
             try:
-                Infralist().remove(infra_id)
+                forget_locally(infra_id)
             except (OccoError, OSError) as error:
-                log.warning("maintainer %s: could not remove %s from the infralist: %s",
-                            self.member, infra_id, redact_url(str(error)))
+                log.warning("maintainer %s: could not forget %s's infralist line and host "
+                            "keys: %s", self.member, infra_id, redact_url(str(error)))
             log.info("maintainer %s: destroyed %s", self.member, infra_id)
             self._ended(state, gone=True)
             return
