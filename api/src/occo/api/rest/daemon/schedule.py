@@ -231,40 +231,41 @@ class Schedule:
     def begin(self, token: Cancellation) -> tuple[Tracked, Job] | None:
         """The next queued job that is still wanted, now running under `token`; None when
         the queue holds no such job."""
-        while self._jobs:
-            state = self._tracked.get(self._jobs.popleft())
-            if state is None:       # not expected: a queued one is never forgotten
-                continue
-            state.queued = False
-            if not self.wanted(state):
-                self.forget_if_idle(state)
-                continue
-            job: Job = ("destroy" if state.destroying
-                        else "pass" if state.full_pass else "check")
-            if job == "pass":
-                state.full_pass = False
-            state.job, state.token = job, token
-            return state, job
-        return None
+        state = self._next_wanted()
+        if state is None:
+            return None
+        job: Job = ("destroy" if state.destroying
+                    else "pass" if state.full_pass else "check")
+        if job == "pass":
+            state.full_pass = False
+        state.job, state.token = job, token
+        return state, job
 
     def begin_checks(self, limit: int) -> list[Tracked]:
         """Up to `limit` checks queued next, now running (each under a token of its own), to
         be made with the one just begun; the first job that is no check ends them."""
         begun: list[Tracked] = []
-        while self._jobs and len(begun) < limit:
-            state = self._tracked.get(self._jobs[0])
-            if state is not None and (state.destroying or state.full_pass):
+        while len(begun) < limit and (state := self._next_wanted()) is not None:
+            if state.destroying or state.full_pass:     # no check: back first in line
+                state.queued = True
+                self._jobs.appendleft(state.infra_id)
                 break
-            self._jobs.popleft()
-            if state is None:       # not expected: a queued one is never forgotten
-                continue
-            state.queued = False
-            if not self.wanted(state):
-                self.forget_if_idle(state)
-                continue
             state.job, state.token = "check", Cancellation()
             begun.append(state)
         return begun
+
+    def _next_wanted(self) -> Tracked | None:
+        """The next queued infrastructure whose job is still wanted, off the queue (those no
+        longer wanted are dropped on the way); None when none is left."""
+        while self._jobs:
+            state = self._tracked.get(self._jobs.popleft())
+            if state is None:       # not expected: a queued one is never forgotten
+                continue
+            state.queued = False
+            if self.wanted(state):
+                return state
+            self.forget_if_idle(state)
+        return None
 
     def pass_in_full(self, state: Tracked) -> None:
         """Its check found work: a full pass as soon as a worker is free."""
