@@ -8,7 +8,8 @@ import unittest
 import unittest.mock
 from pathlib import Path
 
-from occo.infobroker.store.base import SCHEMA_VERSION, Event, PendingScaling, Store, StoreError
+from occo.infobroker.store.base import (SCHEMA_VERSION, Event, PendingScaling, ScalingQueueFull,
+                                        Store, StoreError)
 from occo.infobroker.store.codec import encode
 from occo.infobroker.store.sqlite import SqliteStore
 
@@ -106,6 +107,23 @@ class SqliteFileTest(SqliteCase):
         with self.assertRaises(StoreError) as caught:
             self.make_store("alice", "")
         self.assertIn("cannot open", caught.exception.message)
+
+    def test_a_scale_request_the_queue_cannot_take_waits_for_no_writer(self) -> None:
+        store = SqliteStore(self.path, "alice", busy_timeout=0.2)
+        self.addCleanup(store.close)
+        store.add_infrastructure("infra", {})
+        store.queue_scaling("infra", "web", "create", count=2, limit=2)
+        writer = sqlite3.connect(self.path, isolation_level=None)
+        self.addCleanup(writer.close)
+        writer.execute("BEGIN IMMEDIATE")           # another process's pass, writing
+        with self.assertRaises(ScalingQueueFull) as caught:
+            store.queue_scaling("infra", "web", "create", limit=2)
+        self.assertEqual(caught.exception.pending, PendingScaling(create=2))
+        with self.assertRaises(StoreError):         # one that fits waits for the writer
+            store.queue_scaling("infra", "web", "destroy", limit=2)
+        writer.execute("ROLLBACK")
+        self.assertEqual(store.queue_scaling("infra", "web", "destroy", limit=2),
+                         PendingScaling(create=2, destroy=1))
 
     def test_the_path_may_start_with_a_tilde(self) -> None:
         home = str(self.path.parent.parent)

@@ -31,7 +31,7 @@ from . import leases
 from .backend import (already_exists, event_window, failure, member_expiry, namespace, not_found,
                       translate_errors)
 from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
-                   QueueLimit, ScalingKind, Store, StoreError)
+                   QueueLimit, ScalingKind, ScalingQueueFull, Store, StoreError)
 from .codec import (check_version, decode, decode_event, decode_lease, encode, encode_record,
                     restamped)
 from .pending import consumed, decode_pending, encode_pending, fold_legacy, queued
@@ -269,6 +269,16 @@ class SqliteStore(Store):
             self._writer.release()
 
     @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: its reads see one moment, and take no lock a writer waits
+        for (WAL)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
     def _guarded(self, infra_id: str, fence: int | None, *, must_exist: bool) -> Iterator[bool]:
         """A transaction that first checks the fencing token; yields if the infrastructure
         exists."""
@@ -417,6 +427,17 @@ class SqliteStore(Store):
     def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
                       count: int = 1, value: str | None = None,
                       limit: int | QueueLimit) -> PendingScaling:
+        # a request the queue cannot take is refused from a read, without the write lock: a
+        # burst of requests beyond the limits then never waits for a pass's writes (only one
+        # that may fit takes the lock, and is decided again under it)
+        with self._snapshot():
+            try:
+                queued(self._pending(infra_id, node_name), kind, count, value, limit,
+                       self.get_target_count(infra_id, node_name))
+            except ScalingQueueFull:
+                if not self._exists(infra_id):
+                    raise not_found(infra_id) from None
+                raise
         with self._guarded(infra_id, None, must_exist=True):
             pending = queued(self._pending(infra_id, node_name), kind, count, value, limit,
                              self.get_target_count(infra_id, node_name))
