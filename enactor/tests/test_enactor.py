@@ -324,16 +324,6 @@ class QuietTest(SimCloudCase):
         result = enactor.make_a_pass(ids[0])
         self.assertEqual(outcomes(result)["created"], 1)
 
-    def test_a_pass_that_failed_is_followed_by_a_pass(self):
-        world = World(self, self.cloud)
-        enactor = world.enactor()
-        self.assertTrue(enactor.make_a_pass(world.infra_id).ok)
-        [node_id] = world.records("db")
-        world.kill(node_id)
-        with mock.patch.object(enactor.engine, "execute",
-                               side_effect=lambda *args, **options: self.fail("no execution")):
-            self.assertEqual(enactor.quiet([world.infra_id]), NOTHING)
-
 
 class DryRunTest(SimCloudCase):
     def test_a_dry_run_of_a_stored_infrastructure_plans_its_build_and_writes_nothing(self):

@@ -50,6 +50,20 @@ class KnownHostsTest(Scratch):
         self.assertEqual(stat.S_IMODE(known.path.stat().st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(known.path.parent.stat().st_mode), 0o700)
 
+    def test_a_new_machine_at_a_reused_address_is_another_host(self) -> None:
+        known = self.known()
+        first, second = HostKey("ssh-ed25519", "AAAAfirst"), HostKey("ssh-ed25519", "AAAAnew")
+        known.check("10.0.0.4", 22, first, machine="node-1")
+        known.check("10.0.0.4", 22, second, machine="node-2")       # node-1 is gone
+        with self.assertRaises(HostKeyRefused):
+            known.check("10.0.0.4", 22, second, machine="node-1")
+        self.assertEqual(known.keys("10.0.0.4", machine="node-2"), [second])
+        # a line added by hand holds for any machine at its address
+        known.path.write_text(f"10.0.0.4 {OTHER_KEY}\n")
+        known.check("10.0.0.4", 22, OTHER_KEY, machine="node-3")
+        with self.assertRaises(ValueError):
+            known.check("10.0.0.4", 22, OTHER_KEY, machine="two words")
+
     def test_strict_refuses_an_unknown_host_and_takes_a_key_the_user_added(self) -> None:
         known = self.known(HostKeyPolicy.STRICT)
         with self.assertRaises(HostKeyRefused) as caught:
@@ -158,6 +172,19 @@ class HostsTest(Scratch):
         [ran] = self.ssh(command_timeout=0.5).run_all(target, "echo begun; exec sleep 600")
         self.assertEqual((ran.exit_status, ran.stdout), (None, "begun\n"))
         self.assertEqual(ran.error, "still running after 0.5 s: stopped")
+
+    def test_a_command_reads_an_empty_stdin_and_a_session_cut_off_is_an_error(self) -> None:
+        targets = self.hosts.targets[:2]
+        [read] = self.ssh(command_timeout=60).run_all(targets[:1], "cat; echo read all")
+        self.assertEqual((read.stdout, read.exit_status), ("read all\n", 0))
+        # the first host's session dies under the command, as in a reboot: that host's
+        # error; the other host's output is kept
+        first = targets[0].name
+        cut, whole = self.ssh().run_all(
+            targets, f'[ "$(hostname)" = {first} ] && kill -9 $PPID; echo done')
+        self.assertIsNone(cut.exit_status)
+        self.assertIn("the session ended", cut.error or "")
+        self.assertEqual((whole.stdout, whole.exit_status, whole.error), ("done\n", 0, None))
 
     def test_files_and_folders_are_copied_both_ways(self) -> None:
         source = self.folder / "site"

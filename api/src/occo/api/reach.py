@@ -38,7 +38,8 @@ def instances(settings: Settings, records: Sequence[InstanceRecord]) -> list[Ins
     auth = AuthData(settings.auth_file.path) if settings.auth_file.path else None
     found = []
     for record in records:
-        target = SshTarget(record.addresses[0] if record.addresses else "", 22, label(record))
+        target = SshTarget(record.addresses[0] if record.addresses else "", 22, label(record),
+                           machine=record.node_id)
         if not record.addresses:
             found.append(Instance(record, target, None, "it has no address yet"))
             continue

@@ -110,7 +110,7 @@ class Enactor:
         One is quiet when its last pass, by this enactor or one sharing
         `clean_passes`, had nothing to do and left every instance ready;
         nobody has held its lease since (its fencing token is that pass's:
-        description, instances and targets are as the pass left them); its
+        description and instances are as the pass left them); its
         clouds tell every instance still ready where it was; and its stored
         target and scaling requests ask for nothing (they change without the
         lease). A check counts as a pass that skipped recovery, which still

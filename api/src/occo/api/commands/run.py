@@ -84,15 +84,15 @@ def _run(settings: Settings, infra_id: str, targets: list[Instance], command: st
     by_login = sessions(settings, infra_id, reachable, command_timeout=timeout)
 
     async def all_of_them() -> list[Ran]:
-        return list(await asyncio.gather(*(
-            by_login[instance.login].run(instance.target, command)
-            if instance.login is not None and instance.problem is None
-            else _never(instance) for instance in targets)))
+        bound = asyncio.Semaphore(settings.ssh.parallel)    # whatever the logins
+
+        async def one(instance: Instance) -> Ran:
+            if instance.login is None or instance.problem is not None:
+                return Ran(instance.target, None, error=instance.problem)
+            async with bound:
+                return await by_login[instance.login].run(instance.target, command)
+        return list(await asyncio.gather(*(one(instance) for instance in targets)))
     return asyncio.run(all_of_them())
-
-
-async def _never(instance: Instance) -> Ran:
-    return Ran(instance.target, None, error=instance.problem)
 
 
 def _show(targets: list[Instance], ran: list[Ran]) -> None:

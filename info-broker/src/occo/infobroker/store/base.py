@@ -335,8 +335,10 @@ class Store(abc.ABC):
         """The newest fencing token granted for an infrastructure (0: none yet).
 
         Every grant takes a new one, so a holder that ended with token T knows,
-        while this still says T, that nobody has held the lease since: every
-        fenced part (description, instances, targets) is as it left them.
+        while this still says T, that nobody has held the lease since: what is
+        written under the lease (description, instances) is as it left it. Writes
+        made without a fence (a target set by occopus-scale -s, requests, the
+        undo of a submit) do not move it.
         """
 
     # --- the attached set -------------------------------------------------

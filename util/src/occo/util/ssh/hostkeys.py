@@ -12,7 +12,12 @@ The policy says what a host missing from the file means:
 - `trust-first-use`: its key is recorded on the first connection and required
   from then on. A node made by Occopus is met first by Occopus, over a network
   the user chose: this is the usual choice, and an explicit one.
-A host whose key differs from the recorded one is always refused.
+A host whose key differs from the recorded one is always refused. A key
+recorded on first use names the machine it was met on (`machine=<node id>`
+after the key, where OpenSSH keeps a comment): a new instance given a gone
+one's address is another machine, met for the first time; a line added by
+hand names none and holds for any machine at that address. Hashed host names
+and `@` markers of OpenSSH's format are not read.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from ..errors import OccoError
 from ..private import home_folder, open_private, private_folder
 
 FOLDER = "known_hosts"
+MACHINE = "machine="          # what a recorded key's comment names
 
 
 class HostKeyPolicy(enum.StrEnum):
@@ -87,8 +93,9 @@ class KnownHosts:
         private_folder(path.parent)
         return cls(path, policy)
 
-    def keys(self, address: str, port: int = 22) -> list[HostKey]:
-        """The keys recorded for the host."""
+    def keys(self, address: str, port: int = 22, machine: str | None = None) -> list[HostKey]:
+        """The keys that hold for the host: those recorded for `machine` there, and those
+        naming no machine."""
         name = host_name(address, port)
         try:
             text = self.path.read_text()
@@ -97,18 +104,26 @@ class KnownHosts:
         found = []
         for line in text.splitlines():
             fields = line.split()
-            if len(fields) >= 3 and not line.startswith("#") and name in fields[0].split(","):
+            if len(fields) < 3 or line.startswith("#") or name not in fields[0].split(","):
+                continue
+            named = [field.removeprefix(MACHINE) for field in fields[3:]
+                     if field.startswith(MACHINE)]
+            if not named or named[0] == machine:
                 found.append(HostKey(fields[1], fields[2]))
         return found
 
-    def check(self, address: str, port: int, key: HostKey) -> None:
-        """Trust `key` for the host, recording it first under `trust-first-use`; else
-        `HostKeyRefused` saying why and what to do."""
+    def check(self, address: str, port: int, key: HostKey, *,
+              machine: str | None = None) -> None:
+        """Trust `key` for the host (the machine `machine` at that address, if said),
+        recording it first under `trust-first-use`; else `HostKeyRefused` saying why and
+        what to do."""
+        if machine is not None and (not machine or any(c.isspace() for c in machine)):
+            raise ValueError(f"not a machine's name: {machine!r}")
         with self._lock:
             fd = open_private(self.path, os.O_RDWR | os.O_APPEND)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)     # another process may record the same host
-                known = self.keys(address, port)
+                known = self.keys(address, port, machine)
                 if key in known:
                     return
                 name = host_name(address, port)
@@ -123,7 +138,8 @@ class KnownHosts:
                         f"{name} is not in {self.path} and host keys are checked strictly",
                         hint="add its key (ssh-keyscan, checked by hand) to that file, or "
                              "set ssh: {host_keys: trust-first-use}")
-                os.write(fd, f"{name} {key}\n".encode())
+                mark = f" {MACHINE}{machine}" if machine else ""
+                os.write(fd, f"{name} {key}{mark}\n".encode())
             finally:
                 os.close(fd)
 
@@ -133,5 +149,8 @@ class KnownHosts:
 
 
 def _fingerprint(key: HostKey) -> str:
-    digest = hashlib.sha256(base64.b64decode(key.data)).digest()
+    try:
+        digest = hashlib.sha256(base64.b64decode(key.data, validate=True)).digest()
+    except ValueError:          # binascii.Error: not a key a server can have sent
+        return "(not base64)"
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")

@@ -87,11 +87,14 @@ class SshLogin:
 
 @dataclass(frozen=True)
 class SshTarget:
-    """A host to reach; `name` is what its output is prefixed with (its address if empty)."""
+    """A host to reach; `name` is what its output is prefixed with (its address if empty);
+    `machine` names the machine beyond its address (an instance's node id): clouds give a
+    gone machine's address to new ones, which are other hosts with other keys."""
 
     address: str
     port: int = 22
     name: str = ""
+    machine: str | None = None
 
     @property
     def label(self) -> str:
@@ -153,24 +156,34 @@ class Ssh:
         return list(await asyncio.gather(*(one(target) for target in targets)))
 
     async def run(self, target: SshTarget, command: str) -> Ran:
-        """`command` on `target` (a login shell's command line)."""
+        """`command` on `target` (a login shell's command line, its stdin empty); never an
+        exception: a connection lost half-way (`reboot`) is the `Ran`'s error."""
         try:
             async with await self.connect(target) as connection:
                 return await _run(connection, target, command, self.options.command_timeout)
         except SshError as error:
             return Ran(target, None, error=error.message)
+        except (asyncssh.Error, OSError) as error:
+            return Ran(target, None, error=f"{target.label}: the session ended: {_reason(error)}")
 
     async def put(self, target: SshTarget, local: Path, remote: str) -> None:
-        """Copy the file or folder `local` to `remote` on `target` (SFTP)."""
-        async with await self.connect(target) as connection:
-            await _sftp(target, connection, lambda sftp: sftp.put(
-                str(local), remote, recurse=local.is_dir(), preserve=True))
+        """Copy the file or folder `local` to `remote` on `target` (SFTP); `SshError`."""
+        await self._sftp(target, lambda sftp: sftp.put(str(local), remote,
+                                                      recurse=local.is_dir(), preserve=True))
 
     async def get(self, target: SshTarget, remote: str, local: Path) -> None:
-        """Copy `remote` on `target` to `local` (SFTP; a folder with its content)."""
-        async with await self.connect(target) as connection:
-            await _sftp(target, connection, lambda sftp: sftp.get(
-                remote, str(local), recurse=True, preserve=True))
+        """Copy `remote` on `target` to `local` (SFTP; a folder with its content); `SshError`."""
+        await self._sftp(target, lambda sftp: sftp.get(remote, str(local), recurse=True,
+                                                      preserve=True))
+
+    async def _sftp(self, target: SshTarget,
+                    work: Callable[[asyncssh.SFTPClient], Awaitable[Any]]) -> None:
+        try:
+            async with await self.connect(target) as connection, \
+                    connection.start_sftp_client() as sftp:
+                await work(sftp)
+        except (asyncssh.Error, OSError) as error:
+            raise SshError(f"{target.label}: copying failed: {_reason(error)}") from None
 
     async def connect(self, target: SshTarget) -> asyncssh.SSHClientConnection:
         """A connection to `target`, tried again while it is not up (`boot_wait`)."""
@@ -218,7 +231,8 @@ class _Client(asyncssh.SSHClient):
                                  key: asyncssh.SSHKey) -> bool:
         try:
             self.known_hosts.check(self.target.address, self.target.port,
-                                   HostKey.parse(key.export_public_key().decode()))
+                                   HostKey.parse(key.export_public_key().decode()),
+                                   machine=self.target.machine)
         except HostKeyRefused as refused:
             self.refusal = refused
             return False
@@ -227,14 +241,15 @@ class _Client(asyncssh.SSHClient):
 
 async def _run(connection: asyncssh.SSHClientConnection, target: SshTarget, command: str,
                timeout: float | None) -> Ran:
-    process = await connection.create_process(command, encoding=None)
+    process = await connection.create_process(command, encoding=None, stdin=asyncssh.DEVNULL)
     streams = _Kept(), _Kept()
     try:
         await asyncio.wait_for(asyncio.gather(streams[0].read(process.stdout),
                                               streams[1].read(process.stderr),
                                               process.wait_closed()), timeout)
     except asyncio.TimeoutError:
-        process.terminate()
+        process.terminate()         # asked of sshd; the session is closed either way
+        process.close()
         return Ran(target, None, streams[0].text(), streams[1].text(),
                    f"still running after {timeout:g} s: stopped", streams[0].dropped
                    + streams[1].dropped)
@@ -257,21 +272,13 @@ class _Kept:
     async def read(self, stream: asyncssh.SSHReader[bytes]) -> None:
         while chunk := await stream.read(65536):
             room = MAX_OUTPUT - self.kept
-            self.chunks.append(chunk[:room])
-            self.kept += min(room, len(chunk))
+            if room > 0:
+                self.chunks.append(chunk[:room])
+                self.kept += min(room, len(chunk))
             self.dropped += max(0, len(chunk) - room)
 
     def text(self) -> str:
         return b"".join(self.chunks).decode(errors="replace")
-
-
-async def _sftp(target: SshTarget, connection: asyncssh.SSHClientConnection,
-                work: Callable[[asyncssh.SFTPClient], Awaitable[Any]]) -> None:
-    try:
-        async with connection.start_sftp_client() as sftp:
-            await work(sftp)
-    except (asyncssh.SFTPError, OSError) as error:
-        raise SshError(f"{target.label}: copying failed: {_reason(error)}") from None
 
 
 def _reason(error: BaseException) -> str:

@@ -268,9 +268,10 @@ class Schedule:
         return None
 
     def pass_in_full(self, state: Tracked) -> None:
-        """Its check found work: a full pass as soon as a worker is free."""
+        """Its check found work: a full pass as soon as a worker is free (which also does
+        what a wake during the check asked)."""
         state.job, state.token = None, None
-        state.full_pass = True
+        state.full_pass, state.again = True, False
         if self.wanted(state):
             self.enqueue(state, first=True)
         else:

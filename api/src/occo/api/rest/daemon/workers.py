@@ -93,12 +93,15 @@ class Workers:
                     else:
                         self._destroy(session, state, token)
                 except Exception as error:     # never the end of a worker
+                    what = (f"checks of {len(checks)} infrastructure(s) ("
+                            f"{', '.join(checked.infra_id for checked in checks)}) failed, "
+                            "each gets a full pass" if job == "check"
+                            else f"{job} of {state.infra_id} failed")
                     if isinstance(error, OccoError):
-                        log.warning("maintainer %s: %s of %s failed: %s", self.member, job,
-                                    state.infra_id, error_text(error))
+                        log.warning("maintainer %s: %s: %s", self.member, what,
+                                    error_text(error))
                     else:
-                        log.exception("maintainer %s: %s of %s failed", self.member, job,
-                                      state.infra_id)
+                        log.exception("maintainer %s: %s", self.member, what)
                     session = closed(session)
                     if job == "check":      # each gets a full pass, which says why it fails
                         with self._work:
