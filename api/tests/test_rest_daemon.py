@@ -367,6 +367,33 @@ class MaintainerTest(MaintainerCase):
         self.assertIsNotNone(failure.exc_info)
         self.assertEqual(maintainer.status(infra_id).last_ok, True)
 
+    def test_checks_that_raise_name_every_infrastructure_and_each_gets_a_full_pass(self):
+        maintainer, store = self.maintainer(interval=0.05, workers=1)
+        self.import_definitions(plain=self.cloud)
+        ids = [self.add(store, one_node("db", "plain")) for _ in range(2)]
+        real = Enactor.quiet
+        batches: list[list[str]] = []
+
+        def first_raises(enactor: Enactor, infra_ids: Any) -> set[str]:
+            batches.append(list(infra_ids))
+            if len(batches) == 1:
+                raise RuntimeError("a bug in the check")
+            return real(enactor, infra_ids)
+        with mock.patch.object(Enactor, "quiet", first_raises):
+            maintainer.start()
+            for infra_id in ids:
+                maintainer.attach(infra_id)
+            wait_until(lambda: len(batches) >= 3, "checks after the one that raised")
+            maintainer.stop()
+        records = list(self.logs.records)
+        [failure] = [record for record in records if record.levelno >= logging.ERROR]
+        self.assertIn(f"checks of {len(batches[0])} infrastructure(s) (", failure.getMessage())
+        self.assertIn("each gets a full pass", failure.getMessage())
+        after = [record.getMessage() for record in records[records.index(failure):]]
+        for infra_id in batches[0]:
+            self.assertIn(infra_id, failure.getMessage())
+            self.assertIn(f"maintainer {maintainer.member}: pass of {infra_id}", after)
+
     def passes(self, maintainer: Maintainer, infra_id: str) -> list[logging.LogRecord]:
         """The log records of the passes (and checks) of `infra_id` that `maintainer`
         started."""

@@ -102,6 +102,13 @@ class RunTest(SimCloudCommandCase):
         self.assertIn("no ssh entry of", ran.stdout)
         self.assertIn("fits its resource (type simcloud)", ran.stdout)
 
+    def test_a_timeout_stops_the_command_on_each_instance(self) -> None:
+        ran = self.run_on("-n", "db", "--timeout", "0.5", "--", "echo begun; sleep 600",
+                          code=1)
+        self.assertRegex(ran.stdout, r"(?m)^\[db/\w{8} 10\.213\.\d+\.\d+\] begun$")
+        self.assertRegex(ran.stdout, r"(?m)^db/\w{8} [\d.]+: still running after 0\.5 s: "
+                                     r"stopped$")
+
     def test_destroying_the_infrastructure_forgets_its_host_keys(self) -> None:
         self.run_on("--", "true", code=0)
         known = self.home / ".occopus" / "known_hosts" / self.infra_id
