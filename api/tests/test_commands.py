@@ -10,7 +10,7 @@ from occo.api.cli import EXIT_ERROR, EXIT_INTERRUPTED, run_command
 from occo.util.errors import OccoError, SourceLocation
 
 COMMANDS = ["occopus-build", "occopus-destroy", "occopus-import", "occopus-maintain",
-            "occopus-scale", "occopus-rest-service", "occopus-events"]
+            "occopus-scale", "occopus-rest-service", "occopus-events", "occopus-run"]
 
 
 def run_script(name, *args):
