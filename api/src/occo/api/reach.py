@@ -20,7 +20,8 @@ from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh, SshLogin, SshOptions, 
 
 @dataclass(frozen=True)
 class Instance:
-    """One instance and how to reach it; `problem` says why it cannot be reached."""
+    """One instance and how to reach it; without a login, `problem` says why it cannot be
+    reached."""
 
     record: InstanceRecord
     target: SshTarget

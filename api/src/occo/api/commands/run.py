@@ -22,6 +22,7 @@ from occo.enactor.description import stored_description
 from occo.infraprocessor.engine import recorded
 from occo.util.config import Settings
 from occo.util.ssh import Ran
+from occo.util.ssh.sessions import at_most
 
 from ..cli import EXIT_ERROR, EXIT_OK, add_config_options, add_version_option
 from ..reach import Instance, instances, sessions
@@ -79,20 +80,15 @@ def body(argv: Sequence[str]) -> int:
 
 def _run(settings: Settings, infra_id: str, targets: list[Instance], command: str,
          timeout: float | None) -> list[Ran]:
-    """Each instance's `Ran`: the command's, or why it never ran."""
-    reachable = [instance for instance in targets if instance.problem is None]
-    by_login = sessions(settings, infra_id, reachable, command_timeout=timeout)
+    """Each instance's `Ran`: the command's, or why it never ran (no login: its problem)."""
+    by_login = sessions(settings, infra_id, targets, command_timeout=timeout)
 
-    async def all_of_them() -> list[Ran]:
-        bound = asyncio.Semaphore(settings.ssh.parallel)    # whatever the logins
-
-        async def one(instance: Instance) -> Ran:
-            if instance.login is None or instance.problem is not None:
-                return Ran(instance.target, None, error=instance.problem)
-            async with bound:
-                return await by_login[instance.login].run(instance.target, command)
-        return list(await asyncio.gather(*(one(instance) for instance in targets)))
-    return asyncio.run(all_of_them())
+    async def one(instance: Instance) -> Ran:
+        if instance.login is None:
+            return Ran(instance.target, None, error=instance.problem)
+        return await by_login[instance.login].run(instance.target, command)
+    # one bound whatever the logins
+    return asyncio.run(at_most(settings.ssh.parallel, targets, one))
 
 
 def _show(targets: list[Instance], ran: list[Ran]) -> None:

@@ -35,6 +35,7 @@ with warnings.catch_warnings():      # asyncssh names DSA types cryptography dep
     import asyncssh
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 MAX_OUTPUT = 1 << 20        # bytes of a stream kept
 FIRST_PAUSE = 0.2           # seconds before trying a host that is not up yet again
@@ -148,12 +149,7 @@ class Ssh:
     async def each(self, targets: Iterable[SshTarget],
                    work: Callable[[SshTarget], Awaitable[T]]) -> list[T]:
         """`work` of every target, at most `parallel` at once, in their order."""
-        bound = asyncio.Semaphore(self.options.parallel)
-
-        async def one(target: SshTarget) -> T:
-            async with bound:
-                return await work(target)
-        return list(await asyncio.gather(*(one(target) for target in targets)))
+        return await at_most(self.options.parallel, targets, work)
 
     async def run(self, target: SshTarget, command: str) -> Ran:
         """`command` on `target` (a login shell's command line, its stdin empty); never an
@@ -214,6 +210,18 @@ class Ssh:
                                    ) from None
             await asyncio.sleep(min(pause, left))
             pause = min(MOST_PAUSE, pause * 2)
+
+
+async def at_most(parallel: int, items: Iterable[Item],
+                  work: Callable[[Item], Awaitable[T]]) -> list[T]:
+    """`work` of every item, at most `parallel` at once, in their order (for work that goes
+    through several `Ssh`, one per login, under one bound)."""
+    bound = asyncio.Semaphore(parallel)
+
+    async def one(item: Item) -> T:
+        async with bound:
+            return await work(item)
+    return list(await asyncio.gather(*(one(item) for item in items)))
 
 
 _ASK = asyncssh.import_known_hosts("")     # no key matches: every key goes to the client
