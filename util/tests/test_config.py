@@ -208,6 +208,22 @@ class ReadSettingsTest(IsolatedEnvironment):
                           (3, "'interval' in rest must be more than 0"),
                           (4, "'workers' in rest must be more than 0")])
 
+    def test_the_ssh_settings_are_read_and_strict_by_default(self):
+        settings = self.read("ssh: {host_keys: trust-first-use, parallel: 8, connect_timeout: 3}\n")
+        self.assertEqual((settings.ssh.host_keys, settings.ssh.parallel,
+                          settings.ssh.connect_timeout), ("trust-first-use", 8, 3.0))
+        self.assertIsInstance(settings.ssh.connect_timeout, float)
+        self.assertEqual(self.read("").ssh.host_keys, "strict")
+
+    def test_bad_ssh_settings_are_each_refused_with_their_line(self):
+        problems = self.problems("ssh:\n  host_keys: tofu\n  parallel: 0\n"
+                                 "  connect_timeout: -1\n")
+        self.assertEqual([(p.location.line, p.message) for p in problems],
+                         [(2, "ssh host_keys 'tofu' is not known"),
+                          (3, "'parallel' in ssh must be more than 0"),
+                          (4, "'connect_timeout' in ssh must be more than 0")])
+        self.assertIn("trust-first-use", problems[0].hint)
+
     def test_an_original_uds_other_than_redis_is_refused(self):
         [problem] = self.problems("components:\n  uds: !UDS {protocol: dict}\n")
         self.assertIn("protocol 'dict' is not supported", problem.message)

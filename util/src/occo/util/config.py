@@ -353,10 +353,15 @@ def _check_ssh(section: dict, problems: Problems) -> None:
     if host_keys not in ("strict", "trust-first-use"):
         problems.add(f"ssh host_keys {host_keys!r} is not known", location_of(section, "host_keys"),
                      "write 'strict' or 'trust-first-use'")
-    for key in ("parallel", "connect_timeout"):
+    _check_positive(section, "ssh", ("parallel", "connect_timeout"), problems)
+
+
+def _check_positive(section: dict, name: str, keys: tuple[str, ...], problems: Problems) -> None:
+    """Each of `keys` given in `section` must be a number above 0 (the schema checks kinds)."""
+    for key in keys:
         value = _given(section, key, 1)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not value > 0:
-            problems.add(f"'{key}' in ssh must be more than 0", location_of(section, key))
+            problems.add(f"'{key}' in {name} must be more than 0", location_of(section, key))
 
 
 def _check_rest(section: dict, problems: Problems) -> None:
@@ -364,10 +369,7 @@ def _check_rest(section: dict, problems: Problems) -> None:
     if auth not in ("token", "none"):
         problems.add(f"rest auth {auth!r} is not known", location_of(section, "auth"),
                      "write 'token' (bearer tokens) or 'none' (loopback only)")
-    for key in ("interval", "workers", "max_body"):
-        value = _given(section, key, 1)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and not value > 0:
-            problems.add(f"'{key}' in rest must be more than 0", location_of(section, key))
+    _check_positive(section, "rest", ("interval", "workers", "max_body"), problems)
 
 
 def _check_store(section: dict, problems: Problems) -> None:
