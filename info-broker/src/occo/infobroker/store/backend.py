@@ -12,8 +12,7 @@ from occo.util.redact import redact_url
 
 from . import leases, pending
 from .base import (InfrastructureExists, InfrastructureNotFound, PendingScaling, QueueLimit,
-                   ScalingKind,
-                   Store, StoreError)
+                   ScalingKind, Store, StoreError)
 
 # Compare-and-set rounds lost to other commands before a write gives up (`busy`).
 ATTEMPTS = 20

@@ -41,8 +41,8 @@ times.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis

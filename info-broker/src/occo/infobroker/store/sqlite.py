@@ -427,20 +427,21 @@ class SqliteStore(Store):
     def queue_scaling(self, infra_id: str, node_name: str, kind: ScalingKind, *,
                       count: int = 1, value: str | None = None,
                       limit: int | QueueLimit) -> PendingScaling:
+        def decide() -> PendingScaling:
+            return queued(self._pending(infra_id, node_name), kind, count, value, limit,
+                          self.get_target_count(infra_id, node_name))
         # a request the queue cannot take is refused from a read, without the write lock: a
         # burst of requests beyond the limits then never waits for a pass's writes (only one
         # that may fit takes the lock, and is decided again under it)
         with self._snapshot():
             try:
-                queued(self._pending(infra_id, node_name), kind, count, value, limit,
-                       self.get_target_count(infra_id, node_name))
+                decide()
             except ScalingQueueFull:
                 if not self._exists(infra_id):
                     raise not_found(infra_id) from None
                 raise
         with self._guarded(infra_id, None, must_exist=True):
-            pending = queued(self._pending(infra_id, node_name), kind, count, value, limit,
-                             self.get_target_count(infra_id, node_name))
+            pending = decide()
             self._write_pending(infra_id, node_name, pending)
         return pending
 
