@@ -268,7 +268,11 @@ class AutoscalingFlow(RestCase):
     def wait_for_counts(self, infra_id: str, counts: Mapping[str, int],
                         what: str) -> dict[str, Any]:
         """Wait until each node has `counts` instances, every one ready, and that count as
-        its target; the report then."""
+        its target; the report then.
+
+        Ready means made ready by a pass (its `nodecreated` event): a cloud may
+        show an instance ready while the pass that makes it still checks it, and
+        a service stopped then rolls that instance back."""
         def settled() -> dict[str, Any] | None:
             nodes = self.shown(infra_id)
             for name, count in counts.items():
@@ -277,7 +281,11 @@ class AutoscalingFlow(RestCase):
                 if (states != ["ready"] * count or node["scaling"]["actual"] != count
                         or node["scaling"]["target"] != count):
                     return None
-            return nodes
+            events = self.service.get(f"/infrastructures/{infra_id}/events").json()["events"]
+            created = {event["data"]["node_id"] for event in events
+                       if event["name"] == "nodecreated"}
+            listed = {node_id for name in counts for node_id in nodes[name]["instances"]}
+            return nodes if listed <= created else None
         return wait_until(settled, lambda: f"{what}; the service's stderr:\n"
                                            + self.service.running.stderr[-4000:],
                           pause=PAUSE)
@@ -378,7 +386,10 @@ class AutoscalingFlow(RestCase):
         grown = self.wait_for_counts(infra_id, more, "the daemon builds one more instance")
         first = {node: set(nodes[node]["instances"]) for node in scaled}
         for node in scaled:
-            self.assertLess(first[node], set(grown[node]["instances"]))
+            self.assertLess(first[node], set(grown[node]["instances"]),
+                            "the first instance was replaced; the events:\n"
+                            + self.service.get(f"/infrastructures/{infra_id}/events").text
+                            + "\nthe service's stderr:\n" + self.service.running.stderr[-4000:])
         self.assertEqual(len(self.live_resources(infra_id)), sum(more.values()))
 
         accepted = self.fire(script, *underloaded)

@@ -7,6 +7,8 @@ has to import a sibling to share them.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -60,3 +62,9 @@ class ResolvedNode:
         node = object.__new__(ResolvedNode)
         node.__dict__.update(self.__dict__, node_id=node_id)
         return node
+
+
+def section_key(section: Mapping[str, Any]) -> str:
+    """One string per distinct `resource` or `config_management` section, to keep what is
+    built for a backend (a handler, a manager) once per section."""
+    return json.dumps(section, sort_keys=True, default=str)

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 from .hostkeys import HostKey, HostKeyPolicy, HostKeyRefused, KnownHosts, known_hosts_path
 
 if TYPE_CHECKING:
-    from .sessions import MAX_OUTPUT, Ran, Ssh, SshError, SshLogin, SshOptions, SshTarget
+    from .sessions import (MAX_OUTPUT, Ran, Ssh, SshAccess, SshError, SshLogin, SshOptions,
+                           SshTarget)
 
-_SESSIONS = ("MAX_OUTPUT", "Ran", "Ssh", "SshError", "SshLogin", "SshOptions", "SshTarget")
+_SESSIONS = ("MAX_OUTPUT", "Ran", "Ssh", "SshAccess", "SshError", "SshLogin", "SshOptions",
+             "SshTarget")
 
 __all__ = ["HostKey", "HostKeyPolicy", "HostKeyRefused", "KnownHosts", "known_hosts_path",
-           "MAX_OUTPUT", "Ran", "Ssh", "SshError", "SshLogin", "SshOptions", "SshTarget"]
+           "MAX_OUTPUT", "Ran", "Ssh", "SshAccess", "SshError", "SshLogin", "SshOptions",
+           "SshTarget"]
 
 
 def __getattr__(name: str) -> Any:

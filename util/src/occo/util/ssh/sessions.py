@@ -130,6 +130,24 @@ class Ran:
         return self.error is None and self.exit_status == 0
 
 
+@dataclass(frozen=True)
+class SshAccess:
+    """How to reach one machine over SSH: where it is, who logs in, the host keys it must
+    show and the bounds to keep; what a config manager is handed for a node."""
+
+    target: SshTarget
+    login: SshLogin
+    known_hosts: KnownHosts
+    options: SshOptions = SshOptions()
+
+    def session(self) -> Ssh:
+        return Ssh(self.known_hosts, self.login, self.options)
+
+    def run(self, command: str) -> Ran:
+        """`command` on the machine (blocking; a `Ran`, never an exception)."""
+        return self.session().run_all([self.target], command)[0]
+
+
 class Ssh:
     """SSH to hosts as one login, their keys checked against `known_hosts`."""
 
