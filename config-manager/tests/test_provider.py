@@ -2,11 +2,17 @@ import tempfile
 import unittest
 from pathlib import Path
 
+from occo.configmanager.base import ConfigTarget
 from occo.configmanager.provider import ConfigManagerProvider
 from occo.infobroker.auth import AuthData
 from occo.infobroker.broker import InfoRouter
 from occo.util.errors import PluginNotAvailable
-from occo.util.nodes import NodeState
+from occo.util.nodes import NodeState, ResolvedNode
+
+
+def target(**sections):
+    node = ResolvedNode("i", "shop", "u", "n", "web", {"type": "local"}, **sections)
+    return ConfigTarget(node, "local-1", ("127.0.0.1",))
 
 
 class ServiceStateTest(unittest.TestCase):
@@ -18,10 +24,10 @@ class ServiceStateTest(unittest.TestCase):
         self.router = InfoRouter([ConfigManagerProvider(AuthData(auth))])
 
     def test_a_node_without_a_manager_is_configured(self):
-        state = self.router.get("node.service.state", infra_id="i", node_id="n")
+        state = self.router.get("node.service.state", target=target(config_management={}))
         self.assertIs(state, NodeState.READY)
 
     def test_the_manager_the_section_names_is_asked(self):
         with self.assertRaises(PluginNotAvailable):
-            self.router.get("node.service.state", infra_id="i", node_id="n", section={
-                "type": "chef", "endpoint": "e", "run_list": []})
+            self.router.get("node.service.state", target=target(config_management={
+                "type": "chef", "endpoint": "e", "run_list": []}))

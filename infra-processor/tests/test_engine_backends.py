@@ -31,12 +31,12 @@ class BackendsTest(unittest.TestCase):
 
     def test_one_manager_per_section_and_each_infrastructure_prepared_once(self):
         section = {"type": "dummy"}
-        manager = self.backends.manager(section)
-        self.assertIs(self.backends.manager(dict(section)), manager)
+        manager = self.backends.managers.manager(section)
+        self.assertIs(self.backends.managers.manager(dict(section)), manager)
         with mock.patch.object(type(manager), "create_infrastructure") as create:
             for _ in range(3):
-                self.assertIs(self.backends.prepare(section, "infra-1"), manager)
-            self.backends.prepare(dict(section), "infra-2")
+                self.assertIs(self.backends.managers.prepare(section, "infra-1"), manager)
+            self.backends.managers.prepare(dict(section), "infra-2")
         self.assertEqual([call.args for call in create.call_args_list], [("infra-1",), ("infra-2",)])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import stat
 import tempfile
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from occo.util.errors import ConfigurationError
 from occo.util.ssh import (MAX_OUTPUT, HostKey, HostKeyPolicy, HostKeyRefused, KnownHosts, Ssh,
-                           SshLogin, SshOptions, SshTarget)
+                           SshAccess, SshError, SshLogin, SshOptions, SshTarget, SshUnreachable)
 from occo.util.ssh.sessions import asyncssh
 from occo.util.ssh.testing import test_hosts
 
@@ -144,6 +145,22 @@ class HostsTest(Scratch):
         [ran] = Ssh(self.known(HostKeyPolicy.STRICT), self.hosts.login).run_all([target], "true")
         self.assertIn("checked strictly", ran.error or "")
 
+    def test_an_access_verifies_a_machine_telling_unreachable_from_refused(self) -> None:
+        target = self.hosts.targets[0]
+        known = self.known()
+        SshAccess(target, self.hosts.login, known).verify()
+        self.assertEqual(len(known.keys(target.address)), 1, "recorded on first use")
+        self.assertEqual(SshAccess(target, self.hosts.login, known).run("hostname").stdout,
+                         f"{target.name}\n")
+        strict = SshAccess(target, self.hosts.login, self.known(HostKeyPolicy.STRICT, "other"))
+        with self.assertRaises(SshError) as refused:
+            strict.verify()
+        self.assertNotIsInstance(refused.exception, SshUnreachable)
+        nobody = SshAccess(SshTarget("127.0.0.1", unused_port()), self.hosts.login, known,
+                           SshOptions(connect_timeout=2))
+        with self.assertRaises(SshUnreachable):
+            nobody.verify()
+
     def test_a_key_the_hosts_do_not_take_is_refused_the_login(self) -> None:
         stranger = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
         login = SshLogin(self.hosts.login.user, stranger)
@@ -269,3 +286,10 @@ class Relay(threading.Thread):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

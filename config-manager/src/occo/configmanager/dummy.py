@@ -5,11 +5,9 @@ as soon as it exists.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from occo.util.nodes import NodeState, ResolvedNode
 
-from .base import ConfigManager
+from .base import ConfigManager, ConfigTarget
 from .schemas import DUMMY
 
 
@@ -32,8 +30,5 @@ class DummyConfigManager(ConfigManager):
     def drop_node(self, infra_id: str, node_id: str) -> None:
         """Nothing to forget."""
 
-    def get_node_state(self, infra_id: str, node_id: str) -> NodeState:
+    def get_node_state(self, target: ConfigTarget) -> NodeState:
         return NodeState.READY
-
-    def get_node_attribute(self, infra_id: str, node_id: str, attribute: str) -> Any:
-        return None

@@ -1,4 +1,4 @@
-"""Finding the config-manager class for a `config_management` section."""
+"""Finding the config-manager class for a `config_management` section (built by `Managers`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -15,10 +15,3 @@ DEFAULT_SECTION: Mapping[str, Any] = {"type": "dummy"}
 def manager_class(type_name: str) -> type[ConfigManager]:
     """The class registered for a manager type (see `load_declared` for the errors)."""
     return load_declared(PLUGINS, type_name, "config manager", ConfigManager)
-
-
-def make_manager(section: Mapping[str, Any] | None,
-                 auth_data: Mapping[str, Any] | None = None) -> ConfigManager:
-    """The manager for a node's section; the dummy one when the node names none."""
-    section = section or DEFAULT_SECTION
-    return manager_class(section.get("type", "dummy"))(section, auth_data)

@@ -26,3 +26,11 @@ PUPPET_SOLO = Schema("config_management puppet_solo", {
     "modules": Field("list", items="scalar", doc="modules to install"),
     "attributes": Field("any", doc="hiera attributes"),
 }, "Server-less Puppet: the node applies its manifests itself through cloud-init.")
+
+ANSIBLE = Schema("config_management ansible", {
+    "type": _TYPE, "name": _NAME,
+    "playbook": Field("list", required=True, items="mapping",
+                      doc="the plays to run, as data: !yaml_import {url: file://site.yml}"),
+    "extra_vars": Field("mapping", doc="variables for the plays, over the node's own"),
+    "timeout": Field("number", doc="seconds the playbook may run on a node (default 1800)"),
+}, "Ansible: a playbook run against each node once it is up, over SSH.")

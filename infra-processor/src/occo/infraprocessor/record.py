@@ -19,6 +19,7 @@ Its shape, written down once:
 | `created_at` | epoch seconds when the intent was stored; `create_timeout` counts from it |
 | `ready_at` | epoch seconds when it became ready, or null |
 | `error` | why it failed, or null |
+| `configured` | what its configure step did (`Configured.to_dict()`); null or absent: not run |
 
 The intent is stored before any cloud call, so a crash at any moment leaves
 either a record, or nothing in the cloud: recovery matches records against
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from occo.configmanager.base import Configured
 from occo.infobroker.store.codec import Encoded
 from occo.resourcehandler.base import Instance
 from occo.util.errors import OccoError
@@ -72,6 +74,7 @@ class InstanceRecord:
     private_ip: str | None = None
     ready_at: float | None = None
     error: str | None = None
+    configured: Configured | None = None
 
     @property
     def node_id(self) -> str:
@@ -122,7 +125,8 @@ class InstanceRecord:
                 "instance": None if self.instance is None else self.instance.to_dict(),
                 "addresses": list(self.addresses), "private_ip": self.private_ip,
                 "created_at": self.created_at, "ready_at": self.ready_at,
-                "error": None if self.error is None else redact_url(self.error)}
+                "error": None if self.error is None else redact_url(self.error),
+                "configured": None if self.configured is None else self.configured.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InstanceRecord:
@@ -136,7 +140,9 @@ class InstanceRecord:
                        instance=(None if data["instance"] is None
                                  else Instance.from_dict(data["instance"])),
                        addresses=tuple(data["addresses"]), private_ip=data["private_ip"],
-                       ready_at=data["ready_at"], error=data["error"])
+                       ready_at=data["ready_at"], error=data["error"],
+                       configured=(None if data.get("configured") is None
+                                   else Configured.from_dict(data["configured"])))
         except (KeyError, TypeError, ValueError) as error:
             raise RecordError(f"instance record {data.get('node_id')!r} is damaged: "
                               f"{type(error).__name__}: {error}") from None

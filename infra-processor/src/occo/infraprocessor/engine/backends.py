@@ -2,31 +2,32 @@
 
 Built per execution and shared by its worker threads: resource handlers come
 from the caller's `ResourceHandlers` (which keeps one per connection and
-applies each backend's limits), config managers are kept here per section
-(finding a plugin by entry point costs milliseconds, too much to pay per
-node), and each manager is asked to prepare an infrastructure once
-(`prepare`), before the first node it configures there. What a section
-resolves to is remembered for the section object: the nodes of one
-implementation share theirs (`NodeResolver`), and a level of hundreds must
-not select credentials and encode its section hundreds of times.
+applies each backend's limits), config managers from one `Managers` (one per
+section, each infrastructure prepared once). What a section resolves to is
+remembered for the section object: the nodes of one implementation share
+theirs (`NodeResolver`), and a level of hundreds must not select credentials
+and encode its section hundreds of times.
 """
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from occo.configmanager.base import ConfigManager
-from occo.configmanager.plugins import DEFAULT_SECTION, make_manager
+from occo.configmanager.base import ConfigManager, ConfigTarget
+from occo.configmanager.managers import Managers
 from occo.infobroker.auth import CredentialSource
 from occo.resourcehandler.guard import GuardedHandler, ResourceHandlers
-from occo.util.nodes import ResolvedNode
+from occo.util.config import SshSettings
+from occo.util.nodes import section_key
+from occo.util.ssh import HostKeyPolicy, KnownHosts
 
+from ..record import InstanceRecord
 
-def section_key(section: Mapping[str, Any]) -> str:
-    """One string per distinct section, to keep things per backend."""
-    return json.dumps(section, sort_keys=True, default=str)
+if TYPE_CHECKING:
+    from occo.util.ssh import SshAccess
+
+__all__ = ["Backends", "describe_section", "section_key"]
 
 
 def describe_section(section: Mapping[str, Any]) -> str:
@@ -38,13 +39,15 @@ def describe_section(section: Mapping[str, Any]) -> str:
 class Backends:
     """Thread-safe; the credentials are selected per section on first use."""
 
-    def __init__(self, handlers: ResourceHandlers, auth_data: CredentialSource | None) -> None:
+    def __init__(self, handlers: ResourceHandlers, auth_data: CredentialSource | None,
+                 ssh: SshSettings = SshSettings()) -> None:
         self.handlers = handlers
         self.auth_data = auth_data
-        self._managers: dict[str, ConfigManager] = {}
-        self._prepared: set[tuple[str, str]] = set()
+        self.ssh = ssh
+        self.managers = Managers(auth_data, key=self.key)
         self._keys: dict[int, tuple[Mapping[str, Any], str]] = {}     # id -> (section, key)
         self._clouds: dict[int, tuple[Mapping[str, Any], GuardedHandler]] = {}
+        self._known_hosts: dict[str, KnownHosts] = {}
         self._lock = threading.Lock()
 
     def key(self, section: Mapping[str, Any]) -> str:
@@ -68,32 +71,32 @@ class Backends:
             known = self._clouds[id(resource)] = (resource, cloud)
         return known[1]
 
-    def manager(self, section: Mapping[str, Any] | None) -> ConfigManager:
-        section = section or DEFAULT_SECTION
-        key = self.key(section)
-        with self._lock:
-            manager = self._managers.get(key)
-        if manager is None:
-            manager = make_manager(section, self._credentials("config_management", section))
-            with self._lock:
-                manager = self._managers.setdefault(key, manager)
-        return manager
+    def config_target(self, record: InstanceRecord, addresses: tuple[str, ...],
+                      private_ip: str | None, manager: ConfigManager,
+                      peers: Mapping[str, tuple[str, ...]] | None = None) -> ConfigTarget:
+        """The instance as its config manager sees it; with its SSH access only for a
+        manager that configures nodes (the others never reach the node)."""
+        instance_id = record.instance.instance_id if record.instance is not None else ""
+        return ConfigTarget(record.node, instance_id, addresses, private_ip, record.variables,
+                            self._access(record, addresses) if manager.configures else None,
+                            record.configured, peers or {})
 
-    def attributes(self, node: ResolvedNode) -> Mapping[str, Any]:
-        """The template data the node's config manager adds, from the kept manager."""
-        return self.manager(node.config_management).resolve_attributes(node)
-
-    def prepare(self, section: Mapping[str, Any] | None, infra_id: str) -> ConfigManager:
-        """The section's manager, with `create_infrastructure` done once for `infra_id`."""
-        manager = self.manager(section)
-        key = (self.key(section or DEFAULT_SECTION), infra_id)
+    def _access(self, record: InstanceRecord, addresses: tuple[str, ...]) -> SshAccess | None:
+        """How to reach the instance over SSH; None without an address or a login for it."""
+        from occo.util.ssh import SshAccess, SshLogin, SshOptions, SshTarget   # loads asyncssh
+        data = self._credentials("ssh", record.resource)
+        if not addresses or data is None:
+            return None
         with self._lock:
-            done = key in self._prepared
-        if not done:
-            manager.create_infrastructure(infra_id)     # idempotent: two threads may both call it
-            with self._lock:
-                self._prepared.add(key)
-        return manager
+            known = self._known_hosts.get(record.infra_id)
+            if known is None:
+                known = self._known_hosts[record.infra_id] = KnownHosts.of_infrastructure(
+                    record.infra_id, HostKeyPolicy(self.ssh.host_keys))
+        target = SshTarget(addresses[0], 22, f"{record.name}/{record.node_id[:8]}",
+                           machine=record.node_id)
+        return SshAccess(target, SshLogin.from_auth_data(data), known,
+                         SshOptions(parallel=self.ssh.parallel,
+                                    connect_timeout=self.ssh.connect_timeout))
 
     def _credentials(self, kind: str, section: Mapping[str, Any]) -> dict[str, Any] | None:
         return self.auth_data.select(kind, section) if self.auth_data else None

@@ -61,9 +61,9 @@ class Execution:
         self.teardown = Teardown(self.state)
         self.polling = Polling(self.state, self.teardown)
         self.nodes = nodes
-        self.resolver = NodeResolver(parts.router, settings=parts.settings, rng=parts.rng,
-                                     strategy=parts.strategy,
-                                     attributes_of_manager=self.state.operations.backends.attributes)
+        self.resolver = NodeResolver(
+            parts.router, settings=parts.settings, rng=parts.rng, strategy=parts.strategy,
+            attributes_of_manager=self.state.operations.backends.managers.attributes)
         self._began = time.monotonic()
 
     def stop(self) -> None:

@@ -9,20 +9,23 @@ addresses (`ResourceStatus`).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from occo.configmanager.base import ConfigManager, ConfigTarget, Configured, NotReachableYet
 from occo.resourcehandler.base import Instance, ResourceError, ResourceStatus
 from occo.resourcehandler.guard import HandlerUnavailable
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
 from ..health import FailingPeriods, HealthChecker, HealthReport, HealthTarget, combine
-from .backends import Backends
 from ..record import InstanceRecord
+from .backends import Backends
+from .results import describe
 from .retry import Retrier
 
 log = logging.getLogger("occo.infraprocessor.engine")
@@ -39,12 +42,13 @@ class Observation:
     addresses: tuple[str, ...]
     private_ip: str | None
     detail: str | None = None           # what the cloud says of a failure, if anything
+    configured: Configured | None = None    # the configure step's result, when it has run
 
 
 @dataclass(frozen=True)
 class Told:
-    """What a poll's cloud call told of an instance whose health check reaches it:
-    `Operations.finish` checks it in a call of its own."""
+    """What a poll's cloud call told of an instance whose health check reaches it, or whose
+    config manager is to configure it: `Operations.finish` does that in a call of its own."""
 
     status: ResourceStatus
 
@@ -101,7 +105,8 @@ class Operations:
         registered: list[int] = []
         for index, node in enumerate(nodes):
             try:
-                self.backends.prepare(node.config_management, node.infra_id).register_node(node)
+                managers = self.backends.managers
+                managers.prepare(node.config_management, node.infra_id).register_node(node)
             except OccoError as error:
                 outcomes[index] = error
             else:
@@ -147,9 +152,9 @@ class Operations:
 
     def observe_all(self, records: Sequence[InstanceRecord]
                     ) -> list[Observation | Told | OccoError]:
-        """What `look` tells of each instance, or the error that stopped it, for up to
-        `states_per_call` instances of one connection, whose states the cloud tells in one
-        call.
+        """What `look` tells of each instance (configure steps due included), or the error
+        that stopped it, for up to `states_per_call` instances of one connection, whose
+        states the cloud tells in one call.
 
         One worker polls a level of hundreds of booting instances: as many
         workers, each waking up to hand in its answer, kept the engine busy
@@ -161,42 +166,61 @@ class Operations:
             statuses = self.backends.cloud(records[0].resource).get_states(instances)
         except OccoError as error:
             return [error] * len(records)
-        return [self.look(record, status) for record, status in zip(records, statuses)]
+        return [self.look(record, status, configure=True)
+                for record, status in zip(records, statuses)]
 
-    def look(self, record: InstanceRecord, status: ResourceStatus
+    def look(self, record: InstanceRecord, status: ResourceStatus, *, configure: bool = False
              ) -> Observation | Told | OccoError:
         """The instance's observation once its cloud told `status`, made here when it needs
         no network (config managers answer from what they keep:
-        `ConfigManager.get_node_state`); `Told` when its health check reaches the node: a
-        call of its own (`finish`), so that a node that does not answer yet, costing a
-        timeout, holds up no other."""
-        target = (_target(record, status) if status.state == NodeState.READY else None)
-        if target is not None and target.probes:
+        `ConfigManager.get_node_state`); `Told` when its health check reaches the node, or
+        when `configure` and its config manager is to configure it now: a call of its own
+        (`finish`), so that a node that does not answer yet, costing a timeout, holds up no
+        other. Only the execution that made an instance configures it: surveys and checks
+        read."""
+        ready = status.state == NodeState.READY
+        target = _target(record, status) if ready else None
+        if target is not None and (target.probes or (configure and self.configure_due(record))):
             return Told(status)
         try:
             return self._observed(record, status, target)
         except OccoError as error:
             return error
 
-    def finish(self, told: Told, record: InstanceRecord) -> Observation:
-        """The observation of an instance `look` left `told`."""
-        return self._observed(record, told.status)
+    def finish(self, told: Told, record: InstanceRecord, *, configure: bool = False,
+               peers: Mapping[str, tuple[str, ...]] | None = None) -> Observation:
+        """The observation of an instance `look` left `told`, configured first if due
+        (`peers`: see `ConfigTarget`)."""
+        return self._observed(record, told.status, configure=configure, peers=peers)
+
+    def configure_due(self, record: InstanceRecord) -> bool:
+        """Whether the instance's config manager is to configure it once it is up."""
+        return (record.configured is None
+                and self.backends.managers.manager(record.node.config_management).configures)
 
     def _observed(self, record: InstanceRecord, status: ResourceStatus,
-                  target: HealthTarget | None = None) -> Observation:
+                  target: HealthTarget | None = None, *, configure: bool = False,
+                  peers: Mapping[str, tuple[str, ...]] | None = None) -> Observation:
         """The rest of an observation once the cloud has told the resource's status; `target`
         is the health target, if made already."""
         addresses = status.addresses or record.addresses
         private_ip = status.private_ip or record.private_ip
         resource = status.state
-        service = (self.backends.manager(record.node.config_management).get_node_state(
-            record.infra_id, record.node_id) if resource == NodeState.READY else NodeState.UNKNOWN)
+        service, configured = NodeState.UNKNOWN, None
+        if resource == NodeState.READY:
+            manager = self.backends.managers.manager(record.node.config_management)
+            seen = self.backends.config_target(record, addresses, private_ip, manager, peers)
+            if configure and seen.configured is None and manager.configures:
+                configured = _configure(manager, seen)
+                if configured is not None:
+                    seen = dataclasses.replace(seen, configured=configured)
+            service = manager.get_node_state(seen)
         report = timeout = None
         if service == NodeState.READY:
             target = target or _target(record, status)
             report, timeout = self.checker.check(target), target.timeout
         return Observation(resource, service, report, timeout, addresses, private_ip,
-                           status.detail)
+                           status.detail, configured)
 
     def teardown(self, record: InstanceRecord, found: Sequence[Instance] | None = None) -> None:
         """Drop the instance's resource (or the resources `found` for it) and tell its config
@@ -222,8 +246,8 @@ class Operations:
             instances = [instance for instance in owned if instance.node_id == record.node_id]
         for instance in instances:
             self.drop(record.resource, instance)
-        self.backends.manager(record.node.config_management).drop_node(record.infra_id,
-                                                                      record.node_id)
+        manager = self.backends.managers.manager(record.node.config_management)
+        manager.drop_node(record.infra_id, record.node_id)
 
     def owned(self, resource: Mapping[str, Any], infra_id: str) -> list[Instance]:
         """Every live resource of this backend tagged with the infrastructure."""
@@ -246,6 +270,19 @@ class Operations:
                 self.drop(resource, instance)
                 dropped.append(instance.instance_id)
         return dropped
+
+
+def _configure(manager: ConfigManager, target: ConfigTarget) -> Configured | None:
+    """The configure step's result; None when the node cannot be reached yet (tried again at
+    its next poll); any error is the step's failure, which fails the node."""
+    log.info("node %s: configuring it (%s)", target.node_id, manager.type_name)
+    try:
+        return manager.configure(target)
+    except NotReachableYet as error:
+        log.info("node %s: not configured yet: %s", target.node_id, error.message)
+        return None
+    except OccoError as error:
+        return Configured(False, describe(error))
 
 
 def _target(record: InstanceRecord, status: ResourceStatus) -> HealthTarget:

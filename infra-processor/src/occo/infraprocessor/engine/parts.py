@@ -90,7 +90,7 @@ class Parts:
         """The blocking calls of one execution or recovery; creates stop retrying at
         `stopping`, drops and listings never do (a rollback must not stop half-way)."""
         return Operations(
-            Backends(self.handlers, self.auth_data), self.checker,
+            Backends(self.handlers, self.auth_data, self.settings.ssh), self.checker,
             create_retrier=Retrier(self.tuning.retry, self.tuning.attempts, rng=self.rng,
                                    sleep=stopping.wait),
             retrier=Retrier(self.tuning.retry, self.tuning.attempts, rng=self.rng,

@@ -2,7 +2,9 @@
 
 A booting instance is polled ([w] its cloud's state and addresses, its
 config manager, its health check, combined as `health.state` does) until it
-is ready, then its record becomes `ready`; `nodecreated`. FAILED or SHUTDOWN,
+is ready, then its record becomes `ready`; `nodecreated`. Once its resource
+is up, a config manager that configures nodes does so ([w] in a call of its
+own, at most once: the result goes in the record; `nodeconfigured`). FAILED or SHUTDOWN,
 or its `create_timeout` counted from its intent, fails it (`Teardown.fail`).
 Existing instances that creates wait for, still `created` (adopted by
 recovery, say), are polled the same way, and fail the same way.
@@ -20,7 +22,7 @@ from occo.resourcehandler.base import TransientError
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState
 
-from ..record import InstanceRecord, Phase
+from ..record import InstanceRecord, Phase, decode_all, stored_documents
 from .calls import STATES_PER_CALL, batches
 from .operations import Launched, Observation, Told, observed_state
 from .pacing import Boot, Pacing, peer_group
@@ -138,13 +140,27 @@ class Polling:
                       future: Future[tuple[float, list[Observation | Told | OccoError]]]
                       ) -> None:
         asked, outcomes = future.result()
+        operations = self.state.operations
+        peers: dict[str, tuple[str, ...]] | None = None
         for tracked, seen in zip(batch, outcomes, strict=True):
             tracked.busy = False
-            if isinstance(seen, Told):      # its health check reaches it: a call of its own
-                self.state.call(tracked, partial(self.state.operations.finish, seen),
+            if isinstance(seen, Told):      # its health check or configure step: a call of its own
+                if peers is None and operations.configure_due(tracked.record):
+                    peers = self._peers()
+                self.state.call(tracked, partial(operations.finish, seen, configure=True,
+                                                 peers=peers),
                                 tracked.record, then=partial(self._finished, asked))
             else:
                 self._observed(tracked, asked, seen)
+
+    def _peers(self) -> dict[str, tuple[str, ...]]:
+        """The first address of each stored instance that has one, by node name."""
+        found: dict[str, tuple[str, ...]] = {}
+        for record in decode_all(stored_documents(self.state.writes.records()),
+                                 lambda error: log.warning("%s", error)):
+            if record.addresses:
+                found[record.name] = (*found.get(record.name, ()), record.addresses[0])
+        return found
 
     def _finished(self, asked: float, tracked: Tracked, future: Future[Observation]) -> None:
         try:
@@ -168,6 +184,10 @@ class Polling:
         record = tracked.record
         if (seen.addresses, seen.private_ip) != (record.addresses, record.private_ip):
             record = record.replace(addresses=seen.addresses, private_ip=seen.private_ip)
+        if seen.configured is not None:
+            record = record.replace(configured=seen.configured)
+            state.writes.event("nodeconfigured", node_id=record.node_id, name=record.name,
+                               ok=seen.configured.ok)
         node_state = observed_state(state.infra_id, seen, state.parts.failing,
                                     none_failing=tracked.owned and not tracked.unhealthy)
         tracked.unhealthy |= seen.report is not None and not seen.report.ready
@@ -216,6 +236,8 @@ def _not_ready(seen: Observation) -> str:
     """Why an instance that will not become ready failed."""
     if seen.resource in GONE:
         return f"its resource is {seen.resource}" + (f": {seen.detail}" if seen.detail else "")
+    if seen.configured is not None and not seen.configured.ok:
+        return f"its configuration failed: {seen.configured.detail or 'no detail given'}"
     if seen.service in GONE:
         return f"its config manager reports it {seen.service}"
     failure = seen.report.failure if seen.report is not None else None

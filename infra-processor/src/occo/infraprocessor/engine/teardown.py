@@ -145,9 +145,9 @@ class Teardown:
             lambda resource: state.operations.sweep(resource, state.infra_id, kept), resources)
         for resource, future in zip(resources, swept):
             self._unswept(future, describe_section(resource), "cannot sweep {}")
+        built = state.operations.backends.managers
         dropped = state.dispatcher.map(
-            lambda section: state.operations.backends.manager(section).drop_infrastructure(
-                state.infra_id), managers)
+            lambda section: built.manager(section).drop_infrastructure(state.infra_id), managers)
         for section, future in zip(managers, dropped):
             self._unswept(future, describe_section(section), "{} cannot drop the infrastructure")
         state.writes.event("infradrop")

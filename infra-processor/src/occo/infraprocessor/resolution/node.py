@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from occo.configmanager.plugins import DEFAULT_SECTION, make_manager
+from occo.configmanager.managers import Managers
+from occo.configmanager.plugins import DEFAULT_SECTION
 from occo.infobroker.broker import InfoRouter
 from occo.infobroker.selection import DEFAULT_STRATEGY, fitting, pick
 from occo.util.config import Settings
@@ -38,19 +39,14 @@ ManagerAttributes = Callable[[ResolvedNode], Mapping[str, Any]]
 RENDERED = ("resource", "config_management", "contextualisation")
 
 
-def manager_attributes(node: ResolvedNode) -> Mapping[str, Any]:
-    """The template data the node's config manager adds (puppet_solo: `puppet.modules`, ...)."""
-    return make_manager(node.config_management).resolve_attributes(node)
-
-
 def resolve_node(node_description: Mapping[str, Any], node_id: str, *, router: InfoRouter,
                  settings: Settings, rng: random.Random, strategy: str = DEFAULT_STRATEGY,
-                 attributes_of_manager: ManagerAttributes = manager_attributes) -> ResolvedNode:
+                 attributes_of_manager: ManagerAttributes | None = None) -> ResolvedNode:
     """The node `node_id` of a compiled node description, ready for the plugins.
 
     `rng` drives the `random` strategy; `attributes_of_manager` gives the
-    template data of the node's config manager. To resolve many nodes, use one
-    `NodeResolver`.
+    template data of the node's config manager (by default, from a manager
+    built without credentials). To resolve many nodes, use one `NodeResolver`.
     """
     return NodeResolver(router, settings=settings, rng=rng, strategy=strategy,
                         attributes_of_manager=attributes_of_manager).resolve(node_description,
@@ -72,12 +68,12 @@ class NodeResolver:
 
     def __init__(self, router: InfoRouter, *, settings: Settings, rng: random.Random,
                  strategy: str = DEFAULT_STRATEGY,
-                 attributes_of_manager: ManagerAttributes = manager_attributes) -> None:
+                 attributes_of_manager: ManagerAttributes | None = None) -> None:
         self.router = router
         self.settings = settings
         self.rng = rng
         self.strategy = strategy
-        self.attributes_of_manager = attributes_of_manager
+        self.attributes_of_manager = attributes_of_manager or Managers(None).attributes
         self._implementations: dict[str, list[dict]] = {}       # node type -> its implementations
         self._templated: dict[str, bool] = {}                   # node type -> any template?
         self._resolved: dict[tuple[str, int], ResolvedNode] = {}   # (node, implementation)

@@ -12,14 +12,14 @@ from .hostkeys import HostKey, HostKeyPolicy, HostKeyRefused, KnownHosts, known_
 
 if TYPE_CHECKING:
     from .sessions import (MAX_OUTPUT, Ran, Ssh, SshAccess, SshError, SshLogin, SshOptions,
-                           SshTarget)
+                           SshTarget, SshUnreachable)
 
 _SESSIONS = ("MAX_OUTPUT", "Ran", "Ssh", "SshAccess", "SshError", "SshLogin", "SshOptions",
-             "SshTarget")
+             "SshTarget", "SshUnreachable")
 
 __all__ = ["HostKey", "HostKeyPolicy", "HostKeyRefused", "KnownHosts", "known_hosts_path",
            "MAX_OUTPUT", "Ran", "Ssh", "SshAccess", "SshError", "SshLogin", "SshOptions",
-           "SshTarget"]
+           "SshTarget", "SshUnreachable"]
 
 
 def __getattr__(name: str) -> Any:

@@ -46,6 +46,10 @@ class SshError(OccoError):
     """What an SSH connection or command could not do."""
 
 
+class SshUnreachable(SshError):
+    """The host refused or did not answer connections (it may still be booting)."""
+
+
 @dataclass(frozen=True)
 class SshLogin:
     """Who logs in, with which private key (its text, OpenSSH or PEM)."""
@@ -147,6 +151,18 @@ class SshAccess:
         """`command` on the machine (blocking; a `Ran`, never an exception)."""
         return self.session().run_all([self.target], command)[0]
 
+    def verify(self) -> None:
+        """Connect once (blocking): the host key is checked, and recorded on first use where
+        the policy allows; `SshUnreachable` while the machine does not answer, `SshError`
+        for a refused key or login."""
+        async def connect() -> None:
+            async with await self.session().connect(self.target):
+                pass
+        try:
+            asyncio.run(connect())
+        except (asyncssh.Error, OSError) as error:     # the connection lost once made
+            raise SshUnreachable(f"{self.target.label}: {_reason(error)}") from None
+
 
 class Ssh:
     """SSH to hosts as one login, their keys checked against `known_hosts`."""
@@ -222,10 +238,10 @@ class Ssh:
                     asyncssh.DisconnectError) as error:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise SshError(f"{target.label} ({target.address}:{target.port}) cannot be "
-                                   f"reached: {_reason(error)}",
-                                   hint="check that it runs and that sshd listens there"
-                                   ) from None
+                    raise SshUnreachable(
+                        f"{target.label} ({target.address}:{target.port}) cannot be reached: "
+                        f"{_reason(error)}", hint="check that it runs and that sshd listens there"
+                    ) from None
             await asyncio.sleep(min(pause, left))
             pause = min(MOST_PAUSE, pause * 2)
 
