@@ -44,8 +44,13 @@ PLAIN = {"resource": {"type": "simcloud", "endpoint": "http://127.0.0.1:8700"}}
 BASIC = {"resource": {"type": "simcloud", "endpoint": "http://127.0.0.1:8700"},
          "contextualisation": {"type": "basic",
                                "attributes": {"db": {"host": "{{ getip('db') }}"}}}}
+PLAYBOOK = [{"hosts": "all", "tasks": [{"ansible.builtin.copy": {
+    "dest": "/etc/app.conf", "content": "{{ occopus.nodes.db[0] }}:{{ port }}"}}]}]
+ANSIBLE = {"resource": {"type": "simcloud", "endpoint": "http://127.0.0.1:8700"},
+           "config_management": {"type": "ansible", "playbook": PLAYBOOK,
+                                 "extra_vars": {"db": "{{ getip('db') }}"}}}
 DEFINITIONS = {"web_node": [EC2, NOVA], "app_node": [DOCKER], "plain_node": [PLAIN],
-               "basic_node": [BASIC], "db_node": [PLAIN]}
+               "basic_node": [BASIC], "db_node": [PLAIN], "ansible_node": [ANSIBLE]}
 # a multi-line value double-spaced, as 1.10's tutorials write keys for imported documents
 VARIABLES = {"port": 3306, "key": "-----BEGIN KEY-----\n\nabc\n\n-----END KEY-----\n\n"}
 
@@ -55,7 +60,8 @@ class ResolveTest(unittest.TestCase):
         self.descriptions = {name: node_description(name, node_type, variables=VARIABLES)
                              for name, node_type in (("web", "web_node"), ("app", "app_node"),
                                                      ("plain", "plain_node"),
-                                                     ("basic", "basic_node"), ("db", "db_node"))}
+                                                     ("basic", "basic_node"), ("db", "db_node"),
+                                                     ("configured", "ansible_node"))}
         self.infra = StoredInfrastructure(self, DEFINITIONS, list(self.descriptions.values()))
         self.infra.add_instance("db", "d-1", ["127.0.0.5", "10.1.0.5"], "192.168.1.5")
 
@@ -64,6 +70,11 @@ class ResolveTest(unittest.TestCase):
         return resolve_node({**self.descriptions[name], **description}, NODE_ID,
                             router=self.infra.router, settings=settings,
                             rng=rng or random.Random(), strategy="random" if rng else "first")
+
+    def test_a_playbook_is_passed_on_as_written_while_the_rest_is_rendered(self):
+        node = self.resolve("configured")
+        self.assertEqual(node.config_management["playbook"], PLAYBOOK)
+        self.assertEqual(node.config_management["extra_vars"], {"db": "127.0.0.5"})
 
     def test_the_filter_chooses_among_the_implementations(self):
         node = self.resolve("web", filter={"type": "nova"})

@@ -29,8 +29,9 @@ PUPPET_SOLO = Schema("config_management puppet_solo", {
 
 ANSIBLE = Schema("config_management ansible", {
     "type": _TYPE, "name": _NAME,
-    "playbook": Field("list", required=True, items="mapping",
-                      doc="the plays to run, as data: !yaml_import {url: file://site.yml}"),
+    "playbook": Field("list", required=True, items="mapping", verbatim=True,
+                      doc="the plays to run, as data: !yaml_import {url: file://site.yml}; "
+                          "their templates are ansible's, not rendered by Occopus"),
     "extra_vars": Field("mapping", doc="variables for the plays, over the node's own"),
     "timeout": Field("number", doc="seconds the playbook may run on a node (default 1800)"),
 }, "Ansible: a playbook run against each node once it is up, over SSH.")

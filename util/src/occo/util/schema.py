@@ -53,6 +53,8 @@ class Field:
     schema: Schema | None = None    # the schema of a nested mapping
     connection: bool = False          # it says which backend to reach (endpoint, region), not
                                       # what to make there: a plugin connects once per value
+    verbatim: bool = False            # its templates are the plugin's own (an ansible
+                                      # playbook's): node resolution leaves them as written
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from occo.configmanager.managers import Managers
-from occo.configmanager.plugins import DEFAULT_SECTION
+from occo.configmanager.plugins import DEFAULT_SECTION, manager_class
 from occo.infobroker.broker import InfoRouter
 from occo.infobroker.selection import DEFAULT_STRATEGY, fitting, pick
 from occo.util.config import Settings
@@ -137,8 +137,8 @@ class NodeResolver:
             infra_id=node_description["infra_id"], infra_name=node_description["infra_name"],
             user_id=node_description["user_id"], node_id=node_id, name=node_description["name"],
             resource=scope.render_data(scope.values["resource"], "resource"),
-            config_management=scope.render_data(scope.values["config_management"],
-                                                "config_management"),
+            config_management=_render_section(scope, scope.values["config_management"],
+                                              "config_management"),
             health_check=dict(scope.values["health_check"]),
             create_timeout=node_description.get("create_timeout"))
         # a template may have put credentials in a URL: never stored nor shown, refused
@@ -153,6 +153,25 @@ class NodeResolver:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("resolved node %s of %s with %s: %s", node_id, node.name, label, redact(node))
         return node
+
+
+def _render_section(scope: TemplateScope, section: Mapping[str, Any], where: str) -> Any:
+    """A `config_management` section rendered, but for the keys its manager's schema marks
+    `verbatim` (an ansible playbook, whose templates ansible renders)."""
+    kept = {key: section[key] for key in _verbatim_keys(section.get("type")) if key in section}
+    rendered = scope.render_data({key: value for key, value in section.items()
+                                  if key not in kept}, where)
+    return {**rendered, **kept}
+
+
+def _verbatim_keys(type_name: Any) -> tuple[str, ...]:
+    """The keys of a manager type's section left as written; none for a type not installed
+    (the node fails later, saying so)."""
+    try:
+        schema = manager_class(str(type_name or "dummy")).schema
+    except OccoError:
+        return ()
+    return tuple(key for key, field in schema.fields.items() if field.verbatim)
 
 
 def _has_templates(implementation: Mapping[str, Any]) -> bool:
