@@ -27,6 +27,9 @@ class HostPackage:
 PACKAGES = (
     HostPackage("cloud-init", Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/"
                                    "schema-cloud-config-v1.json"), ("infra-processor",)),
+    # puppet_solo applies manifests with the Puppet of the test hosts, which share this
+    # machine's files
+    HostPackage("puppet-agent", Path("/usr/bin/puppet"), ("config-manager",)),
     # the REST service's status page is tested in a real headless browser
     HostPackage("chromium", Path("/usr/bin/chromium"), ("api",)),
     HostPackage("chromium-driver", Path("/usr/bin/chromedriver"), ("api",)),

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from occo.infraprocessor.resolution import resolve_node
+from occo.configmanager.managers import Managers
 from occo.infraprocessor.templates import TemplateError
 from occo.util.config import Settings
 from occo.util.merge import deep_merge
@@ -20,15 +21,16 @@ from occo.util.yamlload import load_file, to_plain
 from .test_resolution_fixture import StoredInfrastructure, node_description
 
 TUTORIALS = Path("/work/shared/compat/occopus-tutorials")
-PUPPET = {"puppet": {"modules": "puppetlabs-mysql", "manifests": "https://example.org/wp.pp",
-                     "attributes": "{}"}}
 # Known broken upstream: the template calls getip(master), with `master` never defined.
 BROKEN = {("cqueue-cluster", "worker"): ("'master' is undefined", "runcmd[1]")}
 
 
-def sample_manager_attributes(node):
-    """What puppet_solo would add (its plugin is not part of this release); chef adds nothing."""
-    return PUPPET if node.config_management.get("type") == "puppet_solo" else {}
+def manager_attributes(node):
+    """The template data of the node's manager; none for chef, whose plugin is not part of
+    this release (it adds none)."""
+    if node.config_management.get("type") == "chef":
+        return {}
+    return Managers(None).attributes(node)
 
 
 def compiled_nodes(infra_file, infra_id):
@@ -89,7 +91,7 @@ class TutorialTest(unittest.TestCase):
         def resolve():
             return resolve_node(node, f"{node['name']}-new", router=infra.router,
                                 settings=Settings(), rng=random.Random(0),
-                                attributes_of_manager=sample_manager_attributes)
+                                attributes_of_manager=manager_attributes)
         broken = BROKEN.get((tutorial, node["name"]))
         if broken:
             with self.assertRaises(TemplateError) as raised:

@@ -22,10 +22,13 @@ CHEF = Schema("config_management chef", {
 
 PUPPET_SOLO = Schema("config_management puppet_solo", {
     "type": _TYPE, "name": _NAME,
-    "manifests": Field("list", required=True, items="scalar", doc="manifests to apply"),
-    "modules": Field("list", items="scalar", doc="modules to install"),
-    "attributes": Field("any", doc="hiera attributes"),
-}, "Server-less Puppet: the node applies its manifests itself through cloud-init.")
+    "manifests": Field("list", required=True, items="scalar",
+                       doc="Puppet code (!text_import {url: file://site.pp}), or an http(s) "
+                           "URL the node downloads"),
+    "modules": Field("list", items="scalar", doc="Puppet Forge modules to install on the node"),
+    "attributes": Field("any", doc="the hiera data the manifests look up"),
+    "timeout": Field("number", doc="seconds puppet apply may run on a node (default 1800)"),
+}, "Server-less Puppet: Occopus applies the node's manifests on it, over SSH.")
 
 ANSIBLE = Schema("config_management ansible", {
     "type": _TYPE, "name": _NAME,
