@@ -10,10 +10,10 @@ def registered():
 
 
 class ConfigManagementSchemaTest(unittest.TestCase):
-    def test_the_original_managers_are_registered_with_their_required_keys(self):
+    def test_the_managers_are_registered_with_their_required_keys(self):
         required = {name: set(schema.required) - {"type"} for name, schema in registered().items()}
         self.assertEqual(required, {"dummy": set(), "chef": {"endpoint", "run_list"},
-                                    "puppet_solo": {"manifests"}})
+                                    "puppet_solo": {"manifests"}, "ansible": {"playbook"}})
 
     def test_run_list_must_be_a_list(self):
         problems = Problems()
