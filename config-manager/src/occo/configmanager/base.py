@@ -152,3 +152,23 @@ class ConfigManager(abc.ABC):
     def resolve_attributes(self, node: ResolvedNode) -> dict[str, Any]:
         """Extra template data for the node's contextualisation; none by default."""
         return {}
+
+
+class KeepsNothing(ConfigManager):
+    """A manager with nothing of its own to keep per infrastructure or node (the node holds
+    its configuration, and the record what came of it)."""
+
+    def create_infrastructure(self, infra_id: str) -> None:
+        """Nothing to prepare."""
+
+    def drop_infrastructure(self, infra_id: str) -> None:
+        """Nothing to forget."""
+
+    def infrastructure_exists(self, infra_id: str) -> bool:
+        return True
+
+    def register_node(self, node: ResolvedNode) -> None:
+        """Nothing to register before the machine exists."""
+
+    def drop_node(self, infra_id: str, node_id: str) -> None:
+        """Nothing kept of a node."""

@@ -5,30 +5,15 @@ as soon as it exists.
 """
 from __future__ import annotations
 
-from occo.util.nodes import NodeState, ResolvedNode
+from occo.util.nodes import NodeState
 
-from .base import ConfigManager, ConfigTarget
+from .base import ConfigTarget, KeepsNothing
 from .schemas import DUMMY
 
 
-class DummyConfigManager(ConfigManager):
+class DummyConfigManager(KeepsNothing):
     type_name = "dummy"
     schema = DUMMY
-
-    def create_infrastructure(self, infra_id: str) -> None:
-        """Nothing to prepare."""
-
-    def drop_infrastructure(self, infra_id: str) -> None:
-        """Nothing to forget."""
-
-    def infrastructure_exists(self, infra_id: str) -> bool:
-        return True
-
-    def register_node(self, node: ResolvedNode) -> None:
-        """Nothing to register."""
-
-    def drop_node(self, infra_id: str, node_id: str) -> None:
-        """Nothing to forget."""
 
     def get_node_state(self, target: ConfigTarget) -> NodeState:
         return NodeState.READY

@@ -3,69 +3,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from occo.util.errors import ConfigurationError
-from occo.util.nodes import NodeState, ResolvedNode
-
-from ..base import ConfigManager, ConfigTarget, Configured, NotReachableYet
+from ..base import ConfigTarget, Configured
+from ..overssh import SshConfigManager
 from ..schemas import ANSIBLE
-from .playbook import DEFAULT_TIMEOUT, PlaybookRun, run_playbook
+from .playbook import PlaybookRun, run_playbook
+
+if TYPE_CHECKING:
+    from occo.util.ssh import SshAccess
 
 log = logging.getLogger("occo.configmanager.ansible")
 
 
-class AnsibleManager(ConfigManager):
-    """Keeps nothing of its own: what a node's run gave is in `target.configured`."""
-
+class AnsibleManager(SshConfigManager):
     type_name = "ansible"
     schema = ANSIBLE
-    configures = True
 
-    def __init__(self, section: Mapping[str, Any],
-                 auth_data: Mapping[str, Any] | None = None) -> None:
-        super().__init__(section, auth_data)
-        self.timeout = float(self.section.get("timeout") or DEFAULT_TIMEOUT)
-
-    def create_infrastructure(self, infra_id: str) -> None:
-        """Nothing is kept per infrastructure."""
-
-    def drop_infrastructure(self, infra_id: str) -> None:
-        """Nothing is kept per infrastructure."""
-
-    def infrastructure_exists(self, infra_id: str) -> bool:
-        return True
-
-    def register_node(self, node: ResolvedNode) -> None:
-        """Nothing to register before the machine exists."""
-
-    def drop_node(self, infra_id: str, node_id: str) -> None:
-        """Nothing kept of a node."""
-
-    def configure(self, target: ConfigTarget) -> Configured:
-        access = target.access
-        if access is None:
-            raise ConfigurationError(
-                f"node {target.node.name} cannot be reached: no ssh entry of the auth file "
-                f"fits its resource (type {target.node.resource.get('type')})",
-                hint="add an ssh entry with user and private_key whose filter fits it")
-        from occo.util.ssh import SshError, SshUnreachable      # loads asyncssh
-        try:
-            access.verify()             # the host key, checked (or recorded) as Occopus does
-        except SshUnreachable as error:
-            raise NotReachableYet(error.message) from None
-        except SshError as error:
-            return Configured(False, error.message)
-        run = PlaybookRun(self.section["playbook"], access, _variables(self.section, target),
-                          self.timeout)
-        log.info("node %s: running its playbook (%d play(s))", target.node_id,
-                 len(self.section["playbook"]))
-        return run_playbook(run)
-
-    def get_node_state(self, target: ConfigTarget) -> NodeState:
-        if target.configured is None:
-            return NodeState.PENDING
-        return NodeState.READY if target.configured.ok else NodeState.FAILED
+    def apply(self, target: ConfigTarget, access: SshAccess) -> Configured:
+        plays = self.section["playbook"]
+        log.info("node %s: running its playbook (%d play(s))", target.node_id, len(plays))
+        return run_playbook(PlaybookRun(plays, access, _variables(self.section, target),
+                                        self.timeout))
 
 
 def _variables(section: Mapping[str, Any], target: ConfigTarget) -> dict[str, Any]:

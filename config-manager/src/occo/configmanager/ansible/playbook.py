@@ -29,7 +29,6 @@ from ..base import Configured
 if TYPE_CHECKING:
     from occo.util.ssh import SshAccess
 
-DEFAULT_TIMEOUT = 1800.0        # seconds a node's playbook may run
 HOST = "node"                   # the one host of a node's inventory
 MAX_DETAIL = 2000               # characters of ansible's message kept in a failure
 MAX_FACT = 1000                 # characters of a fact's value kept as an attribute
@@ -41,7 +40,7 @@ class PlaybookRun:
     plays: Sequence[Mapping[str, Any]]
     access: SshAccess
     variables: Mapping[str, Any]
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float          # seconds the run may take
 
 
 def run_playbook(run: PlaybookRun) -> Configured:

@@ -1,22 +1,25 @@
 """`PuppetSoloManager`: the node's manifests applied on it over SSH (see the package)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shlex
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from occo.util.errors import ConfigurationError
-from occo.util.nodes import NodeState, ResolvedNode
+from occo.util.nodes import ResolvedNode
 
-from ..base import ConfigManager, ConfigTarget, Configured, NotReachableYet
+from ..base import ConfigTarget, Configured
+from ..overssh import SshConfigManager
 from ..schemas import PUPPET_SOLO
+
+if TYPE_CHECKING:
+    from occo.util.ssh import SshAccess
 
 log = logging.getLogger("occo.configmanager.puppet")
 
-DEFAULT_TIMEOUT = 1800.0
 FOLDER = ".occopus-puppet"
 # Puppet's exit codes with --detailed-exitcodes: 0 nothing to do, 2 changes made
 APPLIED = {0: "applied, nothing changed", 2: "applied, changes made"}
@@ -25,32 +28,9 @@ FIND_PUPPET = ('PATH="$PATH:/opt/puppetlabs/bin:/usr/local/bin"; command -v pupp
                '|| { echo "no puppet on this machine: install puppet-agent" >&2; exit 127; }')
 
 
-class PuppetSoloManager(ConfigManager):
-    """Keeps nothing of its own: what a node's run gave is in `target.configured`."""
-
+class PuppetSoloManager(SshConfigManager):
     type_name = "puppet_solo"
     schema = PUPPET_SOLO
-    configures = True
-
-    def __init__(self, section: Mapping[str, Any],
-                 auth_data: Mapping[str, Any] | None = None) -> None:
-        super().__init__(section, auth_data)
-        self.timeout = float(self.section.get("timeout") or DEFAULT_TIMEOUT)
-
-    def create_infrastructure(self, infra_id: str) -> None:
-        """Nothing is kept per infrastructure."""
-
-    def drop_infrastructure(self, infra_id: str) -> None:
-        """Nothing is kept per infrastructure."""
-
-    def infrastructure_exists(self, infra_id: str) -> bool:
-        return True
-
-    def register_node(self, node: ResolvedNode) -> None:
-        """Nothing to register before the machine exists."""
-
-    def drop_node(self, infra_id: str, node_id: str) -> None:
-        """Nothing kept of a node."""
 
     def resolve_attributes(self, node: ResolvedNode) -> dict[str, Any]:
         """The original's template data: each list as text, its items joined by spaces."""
@@ -58,23 +38,9 @@ class PuppetSoloManager(ConfigManager):
         return {"puppet": {key: " ".join(str(item) for item in _listed(section.get(key)))
                            for key in ("modules", "manifests", "attributes")}}
 
-    def configure(self, target: ConfigTarget) -> Configured:
-        access = target.access
-        if access is None:
-            raise ConfigurationError(
-                f"node {target.node.name} cannot be reached: no ssh entry of the auth file "
-                f"fits its resource (type {target.node.resource.get('type')})",
-                hint="add an ssh entry with user and private_key whose filter fits it")
-        from occo.util.ssh import SshAccess, SshError, SshOptions, SshUnreachable
-        try:
-            access.verify()
-        except SshUnreachable as error:
-            raise NotReachableYet(error.message) from None
-        except SshError as error:
-            return Configured(False, error.message)
-        bounded = SshAccess(access.target, access.login, access.known_hosts,
-                            SshOptions(parallel=1, connect_timeout=access.options.connect_timeout,
-                                       command_timeout=self.timeout))
+    def apply(self, target: ConfigTarget, access: SshAccess) -> Configured:
+        bounded = dataclasses.replace(access, options=dataclasses.replace(
+            access.options, command_timeout=self.timeout))
         log.info("node %s: applying its manifests", target.node_id)
         ran = bounded.run(apply_script(self.section))
         if ran.error is not None:
@@ -82,11 +48,6 @@ class PuppetSoloManager(ConfigManager):
         if ran.exit_status in APPLIED:
             return Configured(True, APPLIED[ran.exit_status])
         return Configured(False, failure(ran.exit_status, ran.stdout + ran.stderr))
-
-    def get_node_state(self, target: ConfigTarget) -> NodeState:
-        if target.configured is None:
-            return NodeState.PENDING
-        return NodeState.READY if target.configured.ok else NodeState.FAILED
 
 
 def apply_script(section: Mapping[str, Any]) -> str:
@@ -106,8 +67,8 @@ def apply_script(section: Mapping[str, Any]) -> str:
             lines.append(f"printf %s {shlex.quote(text)} > {path}")
     lines.append(f"printf %s {shlex.quote(_hiera_data(section.get('attributes')))} > "
                  '"$d/data/common.yaml"')
-    lines.append(f'cat > "$d/hiera.yaml" <<EOF\nversion: 5\ndefaults: {{datadir: $d/data, '
-                 f'data_hash: yaml_data}}\nhierarchy: [{{name: common, path: common.yaml}}]\nEOF')
+    lines.append('cat > "$d/hiera.yaml" <<EOF\nversion: 5\ndefaults: {datadir: $d/data, '
+                 'data_hash: yaml_data}\nhierarchy: [{name: common, path: common.yaml}]\nEOF')
     options = ('--confdir "$d/conf" --vardir "$d/var" --codedir "$d/code" --logdir "$d/log" '
                '--rundir "$d/run" --modulepath "$d/modules"')
     for module in _listed(section.get("modules")):
