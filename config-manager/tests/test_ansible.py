@@ -98,6 +98,31 @@ class AnsibleTest(AnsibleCase):
             ConfigTarget(**{**target.__dict__, "configured": done}), "ansible_hostname"),
             hostname)
 
+    def test_the_nodes_variables_are_data_never_templates(self):
+        manager = AnsibleManager({"type": "ansible", "playbook": PLAYBOOK})
+        target = ConfigTarget(**{**self.target(self.node()).__dict__,
+                                 "variables": {"greeting": "{{ lookup('pipe', 'id') }}"}})
+        self.addCleanup(target.access.run, f"rm -f /root/occo-ansible-{target.node_id}")
+        done = manager.configure(target)
+        self.assertTrue(done.ok, done.detail)
+        written = target.access.run(f"cat /root/occo-ansible-{target.node_id}").stdout
+        self.assertTrue(written.startswith("{{ lookup('pipe', 'id') }} from configured"),
+                        written)
+
+    def test_plays_that_would_run_on_the_occopus_machine_are_refused(self):
+        node = self.node()
+        for play, said in (({"hosts": "localhost", "tasks": []}, "targets hosts 'localhost'"),
+                           ({"hosts": "all", "tasks": [{"command": "id",
+                                                        "delegate_to": "localhost"}]},
+                            "delegate_to: localhost"),
+                           ({"hosts": "all", "connection": "local", "tasks": []},
+                            "connection: local")):
+            with self.subTest(said=said):
+                done = AnsibleManager({"type": "ansible", "playbook": [play]}).configure(
+                    self.target(node))
+                self.assertFalse(done.ok)
+                self.assertIn(said, done.detail)
+
     def test_a_second_run_changes_nothing(self):
         manager = AnsibleManager({"type": "ansible", "playbook": PLAYBOOK})
         target = self.target(self.node())

@@ -48,14 +48,14 @@ class PuppetTest(PuppetCase):
 
     def test_the_manifests_are_applied_on_the_node_with_their_hiera_data(self):
         manager = PuppetSoloManager({"type": "puppet_solo", "manifests": [WRITES],
-                                     "attributes": {"greeting": "good day"}})
+                                     "attributes": {"greeting": "good day, it's \"$HOME\""}})
         target = self.target(self.node())
         done = manager.configure(target)
         self.assertTrue(done.ok, done.detail)
         self.assertIn(done.detail, ("applied, changes made", "applied, nothing changed"))
         written = target.access.run("cat /root/occo-puppet-$(hostname); "
                                     "rm -f /root/occo-puppet-$(hostname)")
-        self.assertEqual(written.stdout, "good day from puppet\n")
+        self.assertEqual(written.stdout, "good day, it's \"$HOME\" from puppet\n")
         again = manager.configure(target)
         self.assertEqual(again.detail, "applied, changes made", "the file was removed")
         self.assertEqual(manager.configure(target).detail, "applied, nothing changed")

@@ -72,6 +72,12 @@ class ScriptedManager(ConfigManager):
         return NodeState.READY if target.configured.ok else NodeState.FAILED
 
 
+class SshOnAnotherPort(StatesCloud):
+    @classmethod
+    def ssh_port(cls, instance):
+        return 2222
+
+
 def register_scripted(case: unittest.TestCase) -> None:
     """The `scripted` manager, registered by a distribution made for the test on sys.path."""
     scratch = tempfile.TemporaryDirectory()
@@ -158,8 +164,8 @@ class ConfigureOperationsTest(unittest.TestCase):
     def setUp(self):
         register_scripted(self)
 
-    def operations(self, auth_data=None, settings=Settings()):
-        handlers = ResourceHandlers(settings, load=lambda type_name: StatesCloud)
+    def operations(self, auth_data=None, settings=Settings(), cloud=StatesCloud):
+        handlers = ResourceHandlers(settings, load=lambda type_name: cloud)
         self.addCleanup(handlers.close)
         retrier = Retrier(Backoff(0.001, 2.0, 0.01), 2, rng=random.Random(0),
                           sleep=lambda seconds: False)
@@ -211,13 +217,13 @@ class ConfigureOperationsTest(unittest.TestCase):
                         "     auth_data: {user: admin, private_key: the-key-text}}\n"
                         "  - {type: states, image: other,\n"
                         "     auth_data: {user: nobody, private_key: another-key}}\n")
-        operations = self.operations(AuthData(auth))
+        operations = self.operations(AuthData(auth), cloud=SshOnAnotherPort)
         [told] = operations.observe_all([self.record()])
         operations.finish(told, self.record(), configure=True)
         [call] = ScriptedManager.calls
         self.assertEqual(call.access.login.user, "admin")
         self.assertEqual((call.access.target.address, call.access.target.port),
-                         ("10.1.0.1", 22))
+                         ("10.1.0.1", 2222))
         self.assertEqual(call.access.target.machine, "n1")
         self.assertEqual(call.access.login.private_key, "the-key-text")
         self.assertNotIn("the-key-text", repr(call.access))

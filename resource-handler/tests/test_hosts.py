@@ -136,6 +136,12 @@ class HostsTest(HostsCase):
         self.assertIn("no machine of the pool is free (1 in all)", caught.exception.message)
         self.assertEqual(handler.list_owned(self.infra_id), [])
 
+    def test_a_machine_is_reached_on_the_port_the_pool_gives(self):
+        instance = Instance(self.infra_id, "n-1", "hosts-x", {"address": "10.0.0.9",
+                                                              "port": 2222})
+        self.assertEqual(HostsHandler.ssh_port(instance), 2222)
+        self.assertEqual(HostsHandler.ssh_port(Instance(self.infra_id, "n-2", "other")), 22)
+
     def test_a_pool_that_names_no_machine_is_refused(self):
         for pool in ([], [{"port": 22}], [{"address": "10.0.0.1", "port": "ssh"}]):
             with self.subTest(pool=pool), self.assertRaises(PermanentError):

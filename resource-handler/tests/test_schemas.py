@@ -27,6 +27,8 @@ ORIGINAL = {
     "cloudsigma": ({"endpoint", "libdrive_id", "description"}, {"name"}),
     "simcloud": ({"endpoint"}, {"name", "image", "flavor", "tags"}),
     "local": (set(), {"name", "workdir", "address_range"}),
+    # new in this release: machines that already exist, reached over SSH
+    "hosts": ({"pool"}, {"name", "host_keys"}),
     "docker": ({"endpoint", "origin", "image", "tag"}, {"name"}),
     # new in this release, not the original's: any Libcloud compute driver
     "libcloud": ({"driver", "image", "size"},
@@ -39,6 +41,7 @@ CONNECTION = {"ec2": {"endpoint", "regionname"}, "nova": {"endpoint", "project_i
               "region_name", "user_domain_name"}, "azure_vm": {"endpoint"},
               "azure_aci": {"endpoint"}, "cloudbroker": {"endpoint"}, "cloudsigma": {"endpoint"},
               "simcloud": {"endpoint"}, "local": {"workdir", "address_range"},
+              "hosts": {"pool", "host_keys"},
               "docker": {"endpoint"}, "libcloud": {"driver", "driver_args", "region"}}
 
 

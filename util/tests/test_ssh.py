@@ -284,12 +284,12 @@ class Relay(threading.Thread):
                              return_exceptions=True)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 def unused_port() -> int:
     """A loopback port nothing listens on (bound, then let go)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,6 +1,7 @@
 """An infrastructure's instances as SSH targets: each one's address and login.
 
-The address is the first its record holds (the one its cloud gave first);
+The address is the first its record holds (the one its cloud gave first), the
+port the one its resource type gives (22 but for a `hosts` machine's own);
 the login is the `ssh` entry of `auth_data.yaml` whose filter fits the node's
 `resource` section (its image and cloud decide who may log in). Host keys
 are checked against the infrastructure's own known_hosts file, as the `ssh:`
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from occo.infobroker.auth import AuthData
 from occo.infraprocessor.engine import InstanceRecord
+from occo.resourcehandler.plugins import handler_class
 from occo.util.config import Settings
 from occo.util.errors import OccoError
 from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh, SshLogin, SshOptions, SshTarget
@@ -39,8 +41,8 @@ def instances(settings: Settings, records: Sequence[InstanceRecord]) -> list[Ins
     auth = AuthData(settings.auth_file.path) if settings.auth_file.path else None
     found = []
     for record in records:
-        target = SshTarget(record.addresses[0] if record.addresses else "", 22, label(record),
-                           machine=record.node_id)
+        target = SshTarget(record.addresses[0] if record.addresses else "", _port(record),
+                           label(record), machine=record.node_id)
         if not record.addresses:
             found.append(Instance(record, target, None, "it has no address yet"))
             continue
@@ -54,6 +56,17 @@ def instances(settings: Settings, records: Sequence[InstanceRecord]) -> list[Ins
                               f"no ssh entry of {settings.auth_file.path or 'auth_data.yaml'} "
                               f"fits its resource (type {record.node.resource.get('type')})"))
     return found
+
+
+def _port(record: InstanceRecord) -> int:
+    """The port the instance's sshd listens on, as its resource type says (22 for a type
+    this installation does not have: the record's cloud cannot be reached either)."""
+    if record.instance is None:
+        return 22
+    try:
+        return handler_class(str(record.resource.get("type"))).ssh_port(record.instance)
+    except OccoError:
+        return 22
 
 
 def sessions(settings: Settings, infra_id: str, reachable: Sequence[Instance], *,

@@ -32,6 +32,8 @@ class SshConfigManager(KeepsNothing):
 
     def configure(self, target: ConfigTarget) -> Configured:
         access = target.access
+        if not target.addresses:
+            raise NotReachableYet(f"node {target.node.name} has no address yet")
         if access is None:
             raise ConfigurationError(
                 f"node {target.node.name} cannot be reached: no ssh entry of the auth file "

@@ -126,7 +126,7 @@ class InstanceRecord:
                 "addresses": list(self.addresses), "private_ip": self.private_ip,
                 "created_at": self.created_at, "ready_at": self.ready_at,
                 "error": None if self.error is None else redact_url(self.error),
-                "configured": None if self.configured is None else self.configured.to_dict()}
+                "configured": None if self.configured is None else _redacted(self.configured)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InstanceRecord:
@@ -146,6 +146,14 @@ class InstanceRecord:
         except (KeyError, TypeError, ValueError) as error:
             raise RecordError(f"instance record {data.get('node_id')!r} is damaged: "
                               f"{type(error).__name__}: {error}") from None
+
+
+def _redacted(configured: Configured) -> dict[str, Any]:
+    """A configure step's result as stored: credentials in URLs of its detail hidden."""
+    stored = configured.to_dict()
+    if stored["detail"] is not None:
+        stored["detail"] = redact_url(stored["detail"])
+    return stored
 
 
 def decode_all(documents: Iterable[Mapping[str, Any]],

@@ -197,6 +197,13 @@ class ResourceHandler(abc.ABC):
     def label(self) -> str:
         return self.connection.label
 
+    @classmethod
+    def ssh_port(cls, instance: Instance) -> int:
+        """The port the instance's sshd listens on, for config managers and `occopus-run`:
+        22, but where the type knows better (a machine of a `hosts` pool). Asked of the
+        class: no connection is needed to answer."""
+        return 22
+
     def where(self, node: ResolvedNode | None = None) -> str:
         """How every message starts: the cloud's label, and the node when there is one."""
         return f"[{self.label}]" + (f" node {node.node_id}" if node is not None else "")

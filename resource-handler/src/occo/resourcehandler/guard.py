@@ -40,7 +40,8 @@ OPERATIONS: Mapping[str, str | None] = {
 
 
 # what else of a handler its callers read: what it is, never how it does its work
-DESCRIPTION = frozenset({"label", "type_name", "capabilities", "connection", "backend_key"})
+DESCRIPTION = frozenset({"label", "type_name", "capabilities", "connection", "backend_key",
+                         "ssh_port"})
 
 
 class HandlerUnavailable(PermanentError):

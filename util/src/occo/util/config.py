@@ -156,7 +156,7 @@ class RestSettings:
 
 @dataclass(frozen=True)
 class SshSettings:
-    """How Occopus reaches nodes over SSH (`occopus-run`, config managers, the hosts type)."""
+    """How Occopus reaches nodes over SSH (`occopus-run`, config managers)."""
 
     host_keys: str = "strict"       # or "trust-first-use": record a host's first key
     parallel: int = 32              # connections at once

@@ -15,7 +15,10 @@ its dependencies).
 
 The result: configured when every task passed; otherwise the first failed or
 unreachable task, by name, with ansible's message, and the node is replaced.
-The node's scalar `ansible_*` facts become its attributes. Running the
+The node's scalar `ansible_*` facts go to its record, where
+`get_node_attribute` answers from. The variables are data, never templates
+(`!unsafe`); plays must target the node and run nothing on the Occopus
+machine (`delegate_to`, `local_action`, a local connection). Running the
 playbook again (a node configured anew) changes nothing a playbook made
 idempotent by ansible's own modules.
 """

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from occo.util.redact import redact_url
 
 from ..base import Configured
@@ -44,34 +46,108 @@ class PlaybookRun:
 
 
 def run_playbook(run: PlaybookRun) -> Configured:
-    """Run the plays against the node; what came of it."""
-    import ansible_runner         # loads ansible's modules: only nodes that use it pay
-
+    """Run the plays against the node; what came of it (never an exception: ansible's own
+    failures are the node's)."""
+    refused = _refused(run.plays)
+    if refused:
+        return Configured(False, refused)
+    if run.access.login.passphrase is not None:
+        return Configured(False, "ansible's ssh cannot use a key with a passphrase (it uses "
+                                 "no agent): give the ssh entry a key without one")
     folder = Path(tempfile.mkdtemp(prefix="occo-ansible-"))
     try:
-        key = folder / "ssh_key"
-        key.touch(0o600)
-        key.write_text(run.access.login.private_key)
-        (folder / "ansible.cfg").write_text("")     # none of the user's settings
-        project = folder / "project"
-        project.mkdir()
-        (project / "site.yml").write_text(json.dumps(list(run.plays)))
-        with warnings.catch_warnings():     # ansible-runner's own deprecations
-            warnings.simplefilter("ignore")
-            runner = ansible_runner.run(
-                private_data_dir=str(folder), playbook="site.yml",
-                inventory=_inventory(run, key), extravars=dict(run.variables),
-                envvars=_environment(folder), quiet=True, timeout=int(run.timeout))
-        events = list(runner.events)
-        if runner.status == "successful":
-            stats = runner.stats or {}
-            counts = " ".join(f"{what}={(stats.get(what) or {}).get(HOST, 0)}"
-                              for what in ("ok", "changed", "skipped"))
-            return Configured(True, counts, facts=_facts(events))
-        return Configured(False, _failure(events, runner.status, run.timeout,
-                                          _tail(runner.stdout.read())), facts=_facts(events))
+        return _run(run, folder)
+    except Exception as error:          # ansible-runner's own failures, a full disk
+        return Configured(False, redact_url(f"ansible could not run: "
+                                            f"{type(error).__name__}: {error}"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(run: PlaybookRun, folder: Path) -> Configured:
+    import ansible_runner         # loads ansible's modules: only nodes that use it pay
+
+    key = folder / "ssh_key"
+    key.touch(0o600)
+    key.write_text(run.access.login.private_key.rstrip("\n") + "\n")   # OpenSSH needs the \n
+    (folder / "ansible.cfg").write_text("")     # none of the user's settings
+    project = folder / "project"
+    project.mkdir()
+    (project / "site.yml").write_text(json.dumps(list(run.plays)))
+    variables = folder / "variables.yml"
+    variables.touch(0o600)
+    variables.write_text(yaml.dump(_untemplated(dict(run.variables)), Dumper=_UnsafeDumper))
+    with warnings.catch_warnings():     # ansible-runner's own deprecations
+        warnings.simplefilter("ignore")
+        runner = ansible_runner.run(
+            private_data_dir=str(folder), playbook="site.yml", inventory=_inventory(run, key),
+            cmdline=f"-e @{variables}", envvars=_environment(folder), quiet=True,
+            timeout=int(run.timeout))
+    events = list(runner.events)
+    if runner.status == "successful":
+        stats = runner.stats or {}
+        counts = " ".join(f"{what}={(stats.get(what) or {}).get(HOST, 0)}"
+                          for what in ("ok", "changed", "skipped"))
+        return Configured(True, counts, facts=_facts(events))
+    with runner.stdout as output:
+        printed = output.read()
+    return Configured(False, _failure(events, runner.status, run.timeout, _tail(printed)),
+                      facts=_facts(events))
+
+
+class _Unsafe(str):
+    """A value ansible must never render as a template (the node's variables are data: an
+    infrastructure description submitted to the REST service can set them)."""
+
+
+class _UnsafeDumper(yaml.SafeDumper):
+    pass
+
+
+_UnsafeDumper.add_representer(_Unsafe, lambda dumper, value: dumper.represent_scalar(
+    "!unsafe", str(value), style="'"))
+
+
+def _untemplated(value: Any) -> Any:
+    if isinstance(value, str):
+        return _Unsafe(value)
+    if isinstance(value, Mapping):
+        return {str(key): _untemplated(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_untemplated(item) for item in value]
+    return value
+
+
+def _refused(plays: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why the plays may not run: each must target the node (`hosts: all`), and nothing in
+    them may run on the Occopus machine instead (`delegate_to`, `local_action`, a local
+    connection). Lookups still do, as on any ansible controller: plays come from node
+    definitions, which only the operator's `occopus-import` stores."""
+    for index, play in enumerate(plays):
+        if str(play.get("hosts", "")).strip() not in ("all", HOST):
+            return (f"play {index + 1} targets hosts {play.get('hosts')!r}: a node's plays "
+                    f"run on that node alone (write hosts: all)")
+        found = _local_work(play)
+        if found:
+            return f"play {index + 1} would run a task on the Occopus machine ({found})"
+    return None
+
+
+def _local_work(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in ("delegate_to", "local_action") or (
+                    key in ("connection", "ansible_connection") and item == "local"):
+                return f"{key}: {item}"
+            found = _local_work(item)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _local_work(item)
+            if found:
+                return found
+    return None
 
 
 def _inventory(run: PlaybookRun, key: Path) -> dict[str, Any]:

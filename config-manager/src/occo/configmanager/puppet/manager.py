@@ -1,10 +1,13 @@
 """`PuppetSoloManager`: the node's manifests applied on it over SSH (see the package)."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import shlex
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -16,7 +19,7 @@ from ..overssh import SshConfigManager
 from ..schemas import PUPPET_SOLO
 
 if TYPE_CHECKING:
-    from occo.util.ssh import SshAccess
+    from occo.util.ssh import Ran, SshAccess
 
 log = logging.getLogger("occo.configmanager.puppet")
 
@@ -42,12 +45,35 @@ class PuppetSoloManager(SshConfigManager):
         bounded = dataclasses.replace(access, options=dataclasses.replace(
             access.options, command_timeout=self.timeout))
         log.info("node %s: applying its manifests", target.node_id)
-        ran = bounded.run(apply_script(self.section))
+        ran = _run_script(bounded, apply_script(self.section))
         if ran.error is not None:
             return Configured(False, ran.error)
         if ran.exit_status in APPLIED:
             return Configured(True, APPLIED[ran.exit_status])
         return Configured(False, failure(ran.exit_status, ran.stdout + ran.stderr))
+
+
+def _run_script(access: SshAccess, script: str) -> Ran:
+    """`script` copied to the node (SFTP, 0600: it holds the hiera data, which must not be
+    in a command line the node's other users can read), run, then removed."""
+    from occo.util.ssh import Ran, SshError
+    ssh, target = access.session(), access.target
+    with tempfile.TemporaryDirectory(prefix="occo-puppet-") as folder:
+        local = Path(folder, "apply.sh")
+        local.touch(0o600)
+        local.write_text(script)
+
+        async def run() -> Ran:
+            made = await ssh.run(target, f"mkdir -p {FOLDER} && chmod 700 {FOLDER}")
+            if not made.ok:
+                return made
+            await ssh.put(target, local, f"{FOLDER}/apply.sh")
+            return await ssh.run(target, f"sh {FOLDER}/apply.sh; status=$?; "
+                                         f"rm -f {FOLDER}/apply.sh; exit $status")
+        try:
+            return asyncio.run(run())
+        except SshError as error:
+            return Ran(target, None, error=error.message)
 
 
 def apply_script(section: Mapping[str, Any]) -> str:
@@ -60,9 +86,10 @@ def apply_script(section: Mapping[str, Any]) -> str:
         path = f'"$d/manifests/{index:03d}.pp"'
         text = str(manifest)
         if text.startswith(("http://", "https://")) and "\n" not in text.strip():
-            lines.append(f"curl -fsSL {shlex.quote(text.strip())} -o {path} || wget -qO {path} "
-                         f"{shlex.quote(text.strip())} || {{ echo 'cannot download manifest "
-                         f"{index}: {shlex.quote(text.strip())[1:-1]}' >&2; exit 1; }}")
+            url = shlex.quote(text.strip())
+            said = shlex.quote(f"cannot download manifest {index + 1}: {text.strip()}")
+            lines.append(f"curl -fsSL {url} -o {path} || wget -qO {path} {url} || "
+                         f"{{ echo {said} >&2; exit 1; }}")
         else:
             lines.append(f"printf %s {shlex.quote(text)} > {path}")
     lines.append(f"printf %s {shlex.quote(_hiera_data(section.get('attributes')))} > "

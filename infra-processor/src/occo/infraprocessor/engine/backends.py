@@ -92,7 +92,9 @@ class Backends:
             if known is None:
                 known = self._known_hosts[record.infra_id] = KnownHosts.of_infrastructure(
                     record.infra_id, HostKeyPolicy(self.ssh.host_keys))
-        target = SshTarget(addresses[0], 22, f"{record.name}/{record.node_id[:8]}",
+        port = (self.cloud(record.resource).ssh_port(record.instance)
+                if record.instance is not None else 22)
+        target = SshTarget(addresses[0], port, f"{record.name}/{record.node_id[:8]}",
                            machine=record.node_id)
         return SshAccess(target, SshLogin.from_auth_data(data), known,
                          SshOptions(parallel=self.ssh.parallel,

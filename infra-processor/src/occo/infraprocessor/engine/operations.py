@@ -178,11 +178,11 @@ class Operations:
         (`finish`), so that a node that does not answer yet, costing a timeout, holds up no
         other. Only the execution that made an instance configures it: surveys and checks
         read."""
-        ready = status.state == NodeState.READY
-        target = _target(record, status) if ready else None
-        if target is not None and (target.probes or (configure and self.configure_due(record))):
-            return Told(status)
         try:
+            target = _target(record, status) if status.state == NodeState.READY else None
+            if target is not None and (target.probes
+                                       or (configure and self.configure_due(record))):
+                return Told(status)
             return self._observed(record, status, target)
         except OccoError as error:
             return error
@@ -283,6 +283,11 @@ def _configure(manager: ConfigManager, target: ConfigTarget) -> Configured | Non
         return None
     except OccoError as error:
         return Configured(False, describe(error))
+    except Exception as error:      # a plugin's bug fails its node, not the whole execution
+        log.exception("node %s: the %s config manager failed", target.node_id,
+                      manager.type_name)
+        return Configured(False, f"the {manager.type_name} config manager failed: "
+                                 f"{type(error).__name__}: {error}")
 
 
 def _target(record: InstanceRecord, status: ResourceStatus) -> HealthTarget:

@@ -8,9 +8,12 @@ checked against the infrastructure's known hosts, as `host_keys` says
 (`strict` by default, or `trust-first-use`).
 
 Everything is kept on the hosts themselves, so that every Occopus process
-sees the same claims: a claimed host holds `~/.occopus-host/` (made with
-`mkdir`, which only one claimant can do), with `claim.json` (the node and
-infrastructure ids), the node's bootstrap script, its log and its status.
+sees the same claims: the claim is a symbolic link, `~/.occopus-host.claim`,
+to `INFRA_ID/NODE_ID` (made in one step, which only one claimant can do),
+and `~/.occopus-host/` holds the node's bootstrap script, its log, its
+status and the files it made. Config managers and `occopus-run` reach a
+node's machine on port 22: a pool machine with another SSH port can be
+claimed and bootstrapped, not yet configured over SSH.
 
 Contextualisation applies the node's `#cloud-config` as the `local` backend
 reads it (`bootcmd`, `write_files`, `runcmd`, `environment`), on the host

@@ -20,7 +20,7 @@ from occo.util.ssh import HostKeyPolicy, KnownHosts, Ran, Ssh, SshLogin, SshOpti
 
 from ..base import (GONE, Capabilities, Connection, Instance, PermanentError, ResourceError,
                     ResourceHandler, ResourceStatus, TransientError, each)
-from ..local.cloudconfig import parse
+from ..local.cloudconfig import Plan, parse
 from . import remote
 from .schema import HOSTS
 
@@ -73,26 +73,39 @@ class HostsHandler(ResourceHandler):
         plan = parse(node.context)
         owned_by = remote.owner(node.infra_id, node.node_id)
         ssh = self._ssh(node.infra_id)
-        for target in self._order(node.node_id):
+        order = self._order(node.node_id)
+        # a create made again takes the machine it claimed before, wherever it is in the order
+        claims = _gather(order, lambda target: ssh.run(target, remote.read_claim()))
+        mine = [target for target, ran in zip(order, claims)
+                if ran.ok and ran.stdout.strip() == owned_by]
+        refused: list[str] = []
+        for target in mine or order:
             ran = self._one(ssh, target, remote.claim(owned_by))
             found = ran.stdout.strip()
             if not ran.ok:
-                log.info("%s %s: %s", self.where(node), target.label, ran.error or ran.stderr)
+                refused.append(f"{target.label}: {ran.error or ran.stderr.strip()}")
                 continue
             if found not in ("claimed", owned_by):
                 continue            # another node's
-            instance = self._instance(node.infra_id, node.node_id, target)
-            variables = _variables(node, target, instance)
-            started = self._one(ssh, target, remote.start(
-                owned_by, remote.bootstrap(plan, variables)))
-            if not started.ok:
-                raise TransientError(f"{self.where(node)} cannot start its bootstrap on "
-                                     f"{target.label}: {started.error or started.stderr.strip()}")
-            log.info("%s claimed %s", self.where(node), target.label)
-            return instance
+            return self._start(ssh, node, target, plan, owned_by)
+        why = f"; {len(refused)} could not be reached: {refused[0]}" if refused else ""
         raise TransientError(f"{self.where(node)} no machine of the pool is free "
-                             f"({len(self.pool)} in all)",
+                             f"({len(self.pool)} in all){why}",
                              hint="add machines to the pool, or drop nodes that use them")
+
+    def _start(self, ssh: Ssh, node: ResolvedNode, target: SshTarget, plan: Plan,
+               owned_by: str) -> Instance:
+        """Start the node's bootstrap on the machine it claimed. If that fails, the claim
+        stays: a create made again finds it first, and the machine is the node's until it
+        is dropped."""
+        instance = self._instance(node.infra_id, node.node_id, target)
+        script = remote.bootstrap(plan, _variables(node, target, instance))
+        started = self._one(ssh, target, remote.start(owned_by, instance.instance_id, script))
+        if not started.ok:
+            raise TransientError(f"{self.where(node)} cannot start its bootstrap on "
+                                 f"{target.label}: {started.error or started.stderr.strip()}")
+        log.info("%s claimed %s", self.where(node), target.label)
+        return instance
 
     def drop_node(self, instance: Instance) -> None:
         target = _target_of(instance)
@@ -124,13 +137,19 @@ class HostsHandler(ResourceHandler):
         answers = _gather(self.pool, lambda target: ssh.run(target, remote.read_claim()))
         owned = []
         for target, ran in zip(self.pool, answers):
-            if not ran.ok:
-                raise TransientError(f"[{self.label}] cannot read the claim of {target.label}: "
-                                     f"{ran.error or ran.stderr.strip()}")
+            if not ran.ok:      # one machine down must not stop every sweep of the pool
+                log.warning("[%s] cannot read the claim of %s, left out: %s", self.label,
+                            target.label, ran.error or ran.stderr.strip())
+                continue
             claim_infra, _, node_id = ran.stdout.strip().partition("/")
             if claim_infra == infra_id and node_id:
                 owned.append(self._instance(infra_id, node_id, target))
         return owned
+
+    @classmethod
+    def ssh_port(cls, instance: Instance) -> int:
+        target = _target_of(instance)
+        return target.port if target is not None else 22
 
     # --- plumbing --------------------------------------------------------------------
     def _ssh(self, infra_id: str) -> Ssh:

@@ -20,6 +20,7 @@ from ..local.cloudconfig import Plan
 
 CLAIM = ".occopus-host.claim"
 FOLDER = ".occopus-host"
+LOCK = ".occopus-host.lock"         # held while a bootstrap is started
 LOG_TAIL = 2000                 # bytes of a failed node's log in its state's detail
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]+\Z")
 
@@ -49,16 +50,23 @@ def look(owned_by: str) -> str:
             f"tail -c {LOG_TAIL} {FOLDER}/node.log 2>/dev/null; true")
 
 
-def start(owned_by: str, script: str) -> str:
-    """Write the bootstrap and start it in a session of its own, once: a create made again
-    finds it started."""
+def start(owned_by: str, instance_id: str, script: str) -> str:
+    """Write the bootstrap and start it in a session of its own, once: a create made again,
+    or at the same time (under `flock`), finds it started. What an earlier owner left in the
+    folder is removed first."""
     encoded = base64.b64encode(script.encode()).decode()
-    return (f"cd && [ \"$(readlink {CLAIM})\" = {shlex.quote(owned_by)} ] || "
-            f"{{ echo 'the claim is not ours' >&2; exit 3; }}; "
-            f"[ -e {FOLDER}/status ] && exit 0; mkdir -p {FOLDER} && chmod 700 {FOLDER} && "
-            f"echo {encoded} | base64 -d > {FOLDER}/bootstrap.sh && "
-            f"echo running > {FOLDER}/status && "
-            f"{{ setsid sh {FOLDER}/bootstrap.sh > {FOLDER}/node.log 2>&1 < /dev/null & }}")
+    owner_file = f"{FOLDER}/owner"
+    quoted = shlex.quote(owned_by)
+    steps = (f"[ \"$(readlink {CLAIM})\" = {quoted} ] || "
+             f"{{ echo 'the claim is not ours' >&2; exit 3; }}; "
+             f"[ -e {FOLDER}/status ] && [ \"$(cat {owner_file} 2>/dev/null)\" = {quoted} ] "
+             f"&& exit 0; rm -rf {FOLDER} && mkdir -m 700 {FOLDER} && "
+             f"echo {quoted} > {owner_file} && "
+             f"echo {encoded} | base64 -d > {FOLDER}/bootstrap.sh && "
+             f"echo running > {FOLDER}/status && "
+             f"{{ env OCCOPUS_INSTANCE_ID={shlex.quote(instance_id)} setsid sh "
+             f"{FOLDER}/bootstrap.sh > {FOLDER}/node.log 2>&1 < /dev/null 9>&- & }}")
+    return f"cd && ( flock 9 || exit 4; {steps} ) 9> {LOCK}"
 
 
 def clean(owned_by: str, instance_id: str) -> str:
@@ -71,7 +79,7 @@ def clean(owned_by: str, instance_id: str) -> str:
     return (f"cd && [ \"$(readlink {CLAIM})\" = {shlex.quote(owned_by)} ] || exit 0; "
             f"{signal_all.format('TERM')}; sleep 1; {signal_all.format('KILL')}; "
             f"[ -f {FOLDER}/files ] && while IFS= read -r f; do rm -f -- \"$f\"; done "
-            f"< {FOLDER}/files; rm -rf {FOLDER}; rm -f {CLAIM}")
+            f"< {FOLDER}/files; rm -rf {FOLDER} && rm -f {CLAIM} {LOCK}")
 
 
 @dataclass(frozen=True)
@@ -103,8 +111,10 @@ def bootstrap(plan: Plan, variables: Mapping[str, str]) -> str:
         redirect = ">>" if item.append else ">"
         encoded = base64.b64encode(item.data).decode()
         step = f"write_files[{index}]"
+        # a file that was there before (appended to, or overwritten) is the machine's: the
+        # drop removes only the files the node made
         lines += [f"mkdir -p {shlex.quote(posixpath.dirname(path))} || fail {step}",
-                  f"echo {shlex.quote(path)} >> \"$folder/files\"",
+                  f"[ -e {shlex.quote(path)} ] || echo {shlex.quote(path)} >> \"$folder/files\"",
                   f"echo {encoded} | base64 -d {redirect} {shlex.quote(path)} || fail {step}",
                   f"chmod {item.mode:o} {shlex.quote(path)} || fail {step}"]
     for index, argv in enumerate(plan.runcmd):
