@@ -140,6 +140,20 @@ class EngineConfigureTest(SimCloudCase):
         [call] = ScriptedManager.calls
         self.assertEqual(sorted(call.peers["db"]), db)
 
+    def test_a_survey_asks_the_state_of_an_instance_not_configured_and_never_configures(self):
+        world, result = self.build(1)
+        self.assertTrue(result.ok, result)
+        [(node_id, data)] = world.records("web").items()
+        unconfigured = InstanceRecord.from_dict(data).replace(configured=None)
+        world.store.put_instance(world.infra_id, "web", node_id, unconfigured.to_dict())
+        calls = len(ScriptedManager.calls)
+        engine = world.engine()
+        [status] = engine.survey(world.infra_id, fence=world.lease())
+        self.assertEqual(status.state, NodeState.PENDING)
+        [status] = engine.survey_records([unconfigured])
+        self.assertEqual(status.state, NodeState.PENDING)
+        self.assertEqual(len(ScriptedManager.calls), calls, "a survey configured it")
+
     def test_a_node_that_cannot_be_configured_fails_saying_what_failed(self):
         world, result = self.build(1, fail="package 'no-such-package' is not known")
         self.assertFalse(result.ok)
