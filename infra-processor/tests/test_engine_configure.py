@@ -2,7 +2,6 @@
 resource is up, in a call of its own, records the result, and fails the node it could not
 configure; surveys never configure."""
 import random
-import sys
 import tempfile
 import threading
 import unittest
@@ -21,6 +20,7 @@ from occo.resourcehandler.guard import ResourceHandlers
 from occo.util.config import Settings
 from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.plugins import Declared
+from occo.util.plugintesting import install_for_test
 from occo.util.schema import Field, Schema
 
 from .test_engine_fixture import EngineWorld, SimCloudCase, simcloud_definition
@@ -80,17 +80,8 @@ class SshOnAnotherPort(StatesCloud):
 
 def register_scripted(case: unittest.TestCase) -> None:
     """The `scripted` manager, registered by a distribution made for the test on sys.path."""
-    scratch = tempfile.TemporaryDirectory()
-    case.addCleanup(scratch.cleanup)
-    info = Path(scratch.name, "occo_scripted_manager-0.dist-info")
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: occo-scripted-manager\n"
-                                   "Version: 0\n")
-    (info / "entry_points.txt").write_text(
-        "[occo.config_management_plugins]\n"
-        "scripted = tests.test_engine_configure:SCRIPTED\n")
-    sys.path.append(scratch.name)
-    case.addCleanup(sys.path.remove, scratch.name)
+    install_for_test(case, "occo-scripted-manager", "[occo.config_management_plugins]\n"
+                     "scripted = tests.test_engine_configure:SCRIPTED\n")
     ScriptedManager.calls = []
 
 

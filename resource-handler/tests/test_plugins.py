@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 import unittest
-from pathlib import Path
 
 from occo.util.errors import PluginNotAvailable
+from occo.util.plugintesting import install_for_test
 
 from occo.resourcehandler.plugins import handler_class
 from occo.resourcehandler.simcloud.plugin import SimCloudHandler
@@ -59,16 +58,8 @@ class BrokenRegistrationTest(unittest.TestCase):
     """Entry points of a distribution made for the test, found on sys.path like any other."""
 
     def setUp(self) -> None:
-        scratch = tempfile.TemporaryDirectory()
-        self.addCleanup(scratch.cleanup)
-        info = Path(scratch.name, "occo_broken_plugins-0.dist-info")
-        info.mkdir()
-        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: occo-broken-plugins\n"
-                                       "Version: 0\n")
-        (info / "entry_points.txt").write_text(EXTRA_ENTRY_POINTS)
-        Path(scratch.name, "occo_test_registrations.py").write_text(REGISTRATIONS)
-        sys.path.append(scratch.name)
-        self.addCleanup(sys.path.remove, scratch.name)
+        install_for_test(self, "occo-broken-plugins", EXTRA_ENTRY_POINTS,
+                         {"occo_test_registrations": REGISTRATIONS})
 
     def test_a_declared_type_without_implementation_says_so(self):
         with self.assertRaises(PluginNotAvailable) as raised:

@@ -1,11 +1,9 @@
 import importlib
-import sys
-import tempfile
 import unittest
-from pathlib import Path
 
 from occo.util.errors import PluginNotAvailable
 from occo.util.plugins import load_declared, load_plugin, plugin_names
+from occo.util.plugintesting import install_for_test
 
 
 class LoadPluginTest(unittest.TestCase):
@@ -58,17 +56,8 @@ class LoadDeclaredTest(unittest.TestCase):
     """Plugins of a distribution made for the test, found on sys.path like any other."""
 
     def setUp(self):
-        scratch = tempfile.TemporaryDirectory()
-        self.addCleanup(scratch.cleanup)
-        info = Path(scratch.name, "occo_util_test_plugins-0.dist-info")
-        info.mkdir()
-        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: occo-util-test-plugins\n"
-                                       "Version: 0\n")
-        (info / "entry_points.txt").write_text(ENTRY_POINTS)
-        Path(scratch.name, "occo_util_test_plugins.py").write_text(PLUGINS)
-        sys.path.append(scratch.name)
-        self.addCleanup(sys.path.remove, scratch.name)
-        self.addCleanup(sys.modules.pop, "occo_util_test_plugins", None)
+        install_for_test(self, "occo-util-test-plugins", ENTRY_POINTS,
+                         {"occo_util_test_plugins": PLUGINS})
         self.module = importlib.import_module("occo_util_test_plugins")
 
     def load(self, name):
