@@ -1,7 +1,8 @@
-"""One playbook run against one node, with ansible-runner, in a private folder removed after.
+"""One playbook run against one node, with ansible-core's `ansible-playbook`, in a private
+folder removed after.
 
-The folder (0700) holds the plays, the inventory, the private key (0600) and
-what ansible-runner writes of the run; nothing of it outlives the run, and
+The folder (0700) holds the plays, the inventory, the variables and the
+private key (0600); nothing of it outlives the run, and
 the key is never in an argument or an environment variable. ansible's ssh is
 told to use the infrastructure's known hosts and to require the key found
 there (Occopus checked or recorded it just before), and never to share a
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +36,10 @@ if TYPE_CHECKING:
 HOST = "node"                   # the one host of a node's inventory
 MAX_DETAIL = 2000               # characters of ansible's message kept in a failure
 MAX_FACT = 1000                 # characters of a fact's value kept as an attribute
-FAILED_EVENTS = ("runner_on_failed", "runner_on_unreachable")
+TASK = re.compile(r"^TASK \[(?P<name>.*)\] \**$")
+FATAL = re.compile(r"^fatal: \[[^\]]+\]: (?P<how>FAILED|UNREACHABLE)! => (?P<result>.*)$")
+RECAP = re.compile(r"^node\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
+                   r"unreachable=\d+\s+failed=\d+\s+skipped=(?P<skipped>\d+)", re.M)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def run_playbook(run: PlaybookRun) -> Configured:
     folder = Path(tempfile.mkdtemp(prefix="occo-ansible-"))
     try:
         return _run(run, folder)
-    except Exception as error:          # ansible-runner's own failures, a full disk
+    except Exception as error:          # ansible's own failures, a full disk
         return Configured(False, redact_url(f"ansible could not run: "
                                             f"{type(error).__name__}: {error}"))
     finally:
@@ -65,34 +70,39 @@ def run_playbook(run: PlaybookRun) -> Configured:
 
 
 def _run(run: PlaybookRun, folder: Path) -> Configured:
-    import ansible_runner         # loads ansible's modules: only nodes that use it pay
-
     key = folder / "ssh_key"
     key.touch(0o600)
     key.write_text(run.access.login.private_key.rstrip("\n") + "\n")   # OpenSSH needs the \n
     (folder / "ansible.cfg").write_text("")     # none of the user's settings
-    project = folder / "project"
-    project.mkdir()
-    (project / "site.yml").write_text(json.dumps(list(run.plays)))
+    facts = folder / "facts.json"
+    (folder / "site.yml").write_text(json.dumps([*run.plays, _facts_play(facts)]))
+    inventory = folder / "inventory.json"
+    inventory.write_text(json.dumps(_inventory(run, key)))
     variables = folder / "variables.yml"
     variables.touch(0o600)
     variables.write_text(yaml.dump(_untemplated(dict(run.variables)), Dumper=_UnsafeDumper))
-    with warnings.catch_warnings():     # ansible-runner's own deprecations
-        warnings.simplefilter("ignore")
-        runner = ansible_runner.run(
-            private_data_dir=str(folder), playbook="site.yml", inventory=_inventory(run, key),
-            cmdline=f"-e @{variables}", envvars=_environment(folder), quiet=True,
-            timeout=int(run.timeout))
-    events = list(runner.events)
-    if runner.status == "successful":
-        stats = runner.stats or {}
-        counts = " ".join(f"{what}={(stats.get(what) or {}).get(HOST, 0)}"
-                          for what in ("ok", "changed", "skipped"))
-        return Configured(True, counts, facts=_facts(events))
-    with runner.stdout as output:
-        printed = output.read()
-    return Configured(False, _failure(events, runner.status, run.timeout, _tail(printed)),
-                      facts=_facts(events))
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+               "-e", f"@{variables}", str(folder / "site.yml")]
+    try:
+        ran = subprocess.run(command, cwd=folder, env=_environment(folder), text=True,
+                             stdin=subprocess.DEVNULL, capture_output=True,
+                             timeout=run.timeout)
+    except subprocess.TimeoutExpired:
+        return Configured(False, f"the playbook did not end within its timeout of "
+                                 f"{run.timeout:g} s")
+    learned = _facts(facts)
+    if ran.returncode == 0:
+        return Configured(True, _counts(ran.stdout), facts=learned)
+    return Configured(False, _failure(ran.stdout, ran.stderr, ran.returncode), facts=learned)
+
+
+def _facts_play(path: Path) -> dict[str, Any]:
+    """Occopus's own last play: the facts the plays gathered, written where it reads them."""
+    return {"name": "occopus: the node's facts", "hosts": "all", "gather_facts": False,
+            "tasks": [{"name": "occopus: keep the facts", "delegate_to": "localhost",
+                       "changed_when": False,
+                       "ansible.builtin.copy": {"dest": str(path), "mode": "0600",
+                                                "content": "{{ ansible_facts | to_json }}"}}]}
 
 
 class _Unsafe(str):
@@ -177,41 +187,54 @@ def _environment(folder: Path) -> dict[str, str]:
             "PYTHONWARNINGS": "ignore"}
 
 
-def _tail(output: str) -> str:
-    """The last lines ansible printed, but Python's warnings."""
-    lines = [line for line in output.splitlines()
-             if line.strip() and "Warning" not in line and not line.startswith("  from ")]
-    return " / ".join(lines[-3:])[-MAX_DETAIL // 2:]
+def _counts(printed: str) -> str:
+    """`ok=.. changed=.. skipped=..` of the node's plays, from the play recap (which counts
+    Occopus's own task, always ok, never changed)."""
+    found = RECAP.search(printed)
+    if found is None:
+        return "applied"
+    return (f"ok={max(int(found['ok']) - 1, 0)} changed={found['changed']} "
+            f"skipped={found['skipped']}")
 
 
-def _failure(events: Iterable[Mapping[str, Any]], status: str, timeout: float,
-             printed: str) -> str:
-    """The first failed or unreachable task, by name, with ansible's message."""
-    for event in events:
-        if event.get("event") in FAILED_EVENTS:
-            data = event.get("event_data") or {}
-            result = data.get("res") or {}
-            message = (result.get("msg") or result.get("stderr") or result.get("reason")
-                       or "no message")
-            what = "unreachable" if event["event"] == "runner_on_unreachable" else "failed"
-            detail = f"task '{data.get('task', '?')}' {what}: {message}"
-            stderr = result.get("stderr")
+def _failure(printed: str, errors: str, status: int) -> str:
+    """The first failed or unreachable task, by name, with ansible's message; else the last
+    lines ansible printed."""
+    task = "?"
+    for line in printed.splitlines():
+        header = TASK.match(line)
+        if header:
+            task = header["name"]
+            continue
+        failed = FATAL.match(line)
+        if failed:
+            try:
+                result = json.loads(failed["result"])
+            except ValueError:
+                result = {"msg": failed["result"]}
+            message = (result.get("msg") or result.get("stderr") or "no message") \
+                if isinstance(result, dict) else str(result)
+            stderr = result.get("stderr") if isinstance(result, dict) else None
+            what = "unreachable" if failed["how"] == "UNREACHABLE" else "failed"
+            detail = f"task '{task}' {what}: {message}"
             if stderr and stderr not in detail:
                 detail += f" ({stderr})"
             return redact_url(detail)[:MAX_DETAIL]
-    if status == "timeout":
-        return f"the playbook did not end within its timeout of {timeout:g} s"
-    return redact_url(f"the playbook run ended as {status}: {printed or 'it printed nothing'}")
+    lines = [line.strip() for line in (printed + "\n" + errors).splitlines()
+             if line.strip() and "Warning" not in line]
+    return redact_url(f"ansible-playbook exited {status}: "
+                      + (" / ".join(lines[-3:]) or "it printed nothing"))[:MAX_DETAIL]
 
 
-def _facts(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """The node's scalar `ansible_*` facts (its hostname, distribution, ...), as gathered."""
-    facts: dict[str, Any] = {}
-    for event in events:
-        result = (event.get("event_data") or {}).get("res") or {}
-        if event.get("event") == "runner_on_ok" and isinstance(result.get("ansible_facts"), dict):
-            facts.update((name, value if not isinstance(value, str) else value[:MAX_FACT])
-                         for name, value in result["ansible_facts"].items()
-                         if name.startswith("ansible_")
-                         and isinstance(value, (str, int, float, bool)))
-    return facts
+def _facts(path: Path) -> dict[str, Any]:
+    """The node's scalar facts (hostname, distribution, ...), named `ansible_*` as plays
+    name them, from what Occopus's last play wrote; none if the plays gathered none."""
+    try:
+        gathered = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(gathered, dict):
+        return {}
+    return {(name if name.startswith("ansible_") else f"ansible_{name}"):
+            value if not isinstance(value, str) else value[:MAX_FACT]
+            for name, value in gathered.items() if isinstance(value, (str, int, float, bool))}
