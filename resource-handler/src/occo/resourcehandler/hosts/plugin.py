@@ -17,6 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 from occo.util.ssh import HostKeyPolicy, KnownHosts, Ran, Ssh, SshLogin, SshOptions, SshTarget
+from occo.util.ssh.sessions import at_most
 
 from ..base import (GONE, Capabilities, Connection, Instance, PermanentError, ResourceError,
                     ResourceHandler, ResourceStatus, TransientError, each)
@@ -27,6 +28,7 @@ from .schema import HOSTS
 log = logging.getLogger("occo.resourcehandler.hosts")
 T = TypeVar("T")
 
+PARALLEL = 16          # SSH connections at once, across the pool
 UNREACHABLE = ResourceStatus(NodeState.UNKNOWN, detail="the machine cannot be reached now")
 
 
@@ -118,14 +120,15 @@ class HostsHandler(ResourceHandler):
                                  f"{instance.node_id}: {ran.error or ran.stderr.strip()}")
 
     def get_states(self, instances: Sequence[Instance]) -> list[ResourceStatus]:
-        by_infra: dict[str, Ssh] = {}
         targets = [_target_of(instance) for instance in instances]
+        by_infra = {infra_id: self._ssh(infra_id)      # each login's key is read once
+                    for infra_id in {instance.infra_id for instance in instances}}
 
         async def look(index: int) -> Ran | None:
             instance, target = instances[index], targets[index]
             if target is None:
                 return None
-            ssh = by_infra.setdefault(instance.infra_id, self._ssh(instance.infra_id))
+            ssh = by_infra[instance.infra_id]
             return await ssh.run(target, remote.look(
                 remote.owner(instance.infra_id, instance.node_id)))
         answers = _gather(range(len(instances)), look)
@@ -154,7 +157,7 @@ class HostsHandler(ResourceHandler):
     # --- plumbing --------------------------------------------------------------------
     def _ssh(self, infra_id: str) -> Ssh:
         return Ssh(KnownHosts.of_infrastructure(infra_id, self.policy), self.login,
-                   SshOptions(parallel=16, connect_timeout=10.0))
+                   SshOptions(parallel=PARALLEL, connect_timeout=10.0))
 
     def _one(self, ssh: Ssh, target: SshTarget, command: str) -> Ran:
         return ssh.run_all([target], command)[0]
@@ -184,9 +187,8 @@ class HostsHandler(ResourceHandler):
 
 
 def _gather(items: Sequence[Any] | range, work: Callable[[Any], Awaitable[T]]) -> list[T]:
-    async def every() -> list[T]:
-        return list(await asyncio.gather(*(work(item) for item in items)))
-    return asyncio.run(every())
+    """`work` of every item, `PARALLEL` at once at most, blocking."""
+    return asyncio.run(at_most(PARALLEL, items, work))
 
 
 def _pool_target(item: Any, index: int) -> SshTarget:
