@@ -2,13 +2,16 @@
 
 nose2 prints unittest's own summary and exits 0 when no test ran, so each run
 writes a junit-xml report and the counts are read from it. The closing line is
-`N passed, N failed, N skipped`; zero tests in all is an error.
+`N passed, N failed, N skipped`; zero tests in all is an error. Each suite's line
+also gives its wall time and its slowest tests, read from the same report, so a
+CI log says where the time goes.
 """
 from __future__ import annotations
 
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +61,14 @@ def counts_from_junit(path: Path) -> Counts:
     return Counts(tests - failed - skipped, failed, skipped)
 
 
+def slowest_from_junit(path: Path, count: int) -> list[tuple[float, str]]:
+    """The `count` longest test cases of a report, as (seconds, class.name), longest first."""
+    cases = ElementTree.parse(path).getroot().iter("testcase")
+    timed = [(float(case.get("time", 0)), f"{case.get('classname')}.{case.get('name')}")
+             for case in cases]
+    return sorted(timed, reverse=True)[:count]
+
+
 def run_suite(suite: Suite, verbose: bool = False, output: int | None = None) -> Counts:
     """Run one suite, its output streaming to `output` (the terminal); return its counts."""
     if not suite.start.is_dir():
@@ -72,15 +83,19 @@ def run_suite(suite: Suite, verbose: bool = False, output: int | None = None) ->
                "--junit-xml-path", str(report)]
         if verbose:
             cmd.append("--verbose")
+        started = time.monotonic()
         result = subprocess.run(cmd, cwd=suite.top, stdin=subprocess.DEVNULL,
                                 stdout=output, stderr=output)
+        seconds = time.monotonic() - started
         if not report.is_file():
             print(f"{suite.name}: nose2 exited {result.returncode} without a report", file=sys.stderr)
             return Counts(failed=1)
         counts = counts_from_junit(report)
+        slowest = slowest_from_junit(report, 5)
     if result.returncode != 0 and counts.failed == 0:
         counts = counts + Counts(failed=1)  # the runner itself failed
-    say(f"{suite.name}: {counts.line()}")
+    say(f"{suite.name}: {counts.line()} in {seconds:.0f} s; slowest: "
+        + ", ".join(f"{name} {took:.0f} s" for took, name in slowest))
     return counts
 
 

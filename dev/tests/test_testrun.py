@@ -3,7 +3,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from occodev.testrun import Counts, Suite, counts_from_junit, run_suite
+from occodev.testrun import Counts, Suite, counts_from_junit, run_suite, slowest_from_junit
 
 from .support import TempRepoCase
 
@@ -13,6 +13,14 @@ class CountsTest(TempRepoCase):
         report = self.root / "junit.xml"
         report.write_text('<testsuite tests="7" failures="1" errors="2" skipped="1"></testsuite>')
         self.assertEqual(counts_from_junit(report), Counts(passed=3, failed=3, skipped=1))
+
+    def test_the_slowest_cases_come_first(self):
+        report = self.root / "junit.xml"
+        report.write_text('<testsuite tests="3">'
+                          '<testcase classname="a.B" name="quick" time="0.5"/>'
+                          '<testcase classname="a.B" name="slow" time="12.25"/>'
+                          '<testcase classname="a.C" name="middle" time="3"/></testsuite>')
+        self.assertEqual(slowest_from_junit(report, 2), [(12.25, "a.B.slow"), (3.0, "a.C.middle")])
 
     def test_counts_add_up_and_print_the_closing_line(self):
         total = Counts(2, 1, 0) + Counts(3, 0, 1)
