@@ -25,11 +25,6 @@ class PluginsTest(unittest.TestCase):
     def test_registered_classes_keep_the_contract(self):
         self.assertTrue(issubclass(manager_class("dummy"), ConfigManager))
 
-    def test_a_declared_manager_without_implementation_says_so(self):
-        with self.assertRaises(PluginNotAvailable) as caught:
-            manager_class("chef")
-        self.assertIn("'chef' is declared but not available in this release", str(caught.exception))
-
     def test_an_unknown_manager_lists_the_installed_ones(self):
         with self.assertRaises(PluginNotAvailable) as caught:
             Managers(None).manager({"type": "no-such-manager"})

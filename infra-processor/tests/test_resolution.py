@@ -151,6 +151,16 @@ class ResolveTest(unittest.TestCase):
         self.assertEqual(node.attributes, {"db": {"host": "127.0.0.5"}})
         self.assertIsNone(node.context)
 
+    def test_inbound_mappings_become_the_originals_connections_attribute(self):
+        mappings = {"inbound": {"db": [{"attributes": ["fqdn", "wordpress.db.host"],
+                                        "synch": False}]}, "outbound": {}}
+        node = self.resolve("basic", mappings=mappings)
+        self.assertEqual(node.attributes, {
+            "db": {"host": "127.0.0.5"},
+            "connections": [{"source_role": f"{node.infra_id}_db", "source_attribute": "fqdn",
+                             "destination_attribute": "wordpress.db.host"}]})
+        self.assertNotIn("connections", self.resolve("plain").attributes, "none without")
+
     def test_a_node_without_contextualisation_is_basic(self):
         node = self.resolve("plain")
         self.assertEqual((node.contextualisation, node.attributes, node.context),

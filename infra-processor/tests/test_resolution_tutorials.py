@@ -26,10 +26,7 @@ BROKEN = {("cqueue-cluster", "worker"): ("'master' is undefined", "runcmd[1]")}
 
 
 def manager_attributes(node):
-    """The template data of the node's manager; none for chef, whose plugin is not part of
-    this release (it adds none)."""
-    if node.config_management.get("type") == "chef":
-        return {}
+    """The template data of the node's manager (puppet_solo's; chef adds none)."""
     return Managers(None).attributes(node)
 
 

@@ -1,8 +1,8 @@
 """Which node types this installation cannot build, and why, before anything is built.
 
 A node definition may name a resource or config-manager type that validates
-but has no plugin here: declared but not available in this release (nova,
-chef, ...), or registered by a package whose code will not load (a missing
+but has no plugin here: declared but not available in this release, or
+registered by a package whose code will not load (a missing
 SDK). Such a node fails only when a pass tries to create it; validate, import
 and `build --dry-run` say so first (see `docs/user-guide.md`). A node type
 never imported cannot be built either: `check_imported` says so for each

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -148,11 +148,26 @@ class NodeResolver:
         scope = scope.with_values(**{**self.attributes_of_manager(node), "resource": node.resource,
                                      "config_management": node.config_management})
         result = resolver_for(section.get("type", DEFAULT_TYPE)).resolve(section, scope)
+        attributes = result.attributes
+        inbound = (node_description.get("mappings") or {}).get("inbound")
+        if inbound:
+            attributes = {**attributes,
+                          "connections": connections(node_description["infra_id"], inbound)}
         node = replace(node, contextualisation=result.contextualisation, context=result.context,
-                       attributes=result.attributes)
+                       attributes=attributes)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("resolved node %s of %s with %s: %s", node_id, node.name, label, redact(node))
         return node
+
+
+def connections(infra_id: str, inbound: Mapping[str, Sequence[Mapping[str, Any]]]
+                ) -> list[dict[str, str]]:
+    """The original's `connections` attribute of a node with inbound mappings: for each,
+    which attribute of the dependee's nodes goes into which of this node's. The dependee is
+    named by its Chef role (`<infra_id>_<name>`), which the `connect` cookbook searches."""
+    return [{"source_role": f"{infra_id}_{dependee}", "source_attribute": mapping["attributes"][0],
+             "destination_attribute": mapping["attributes"][1]}
+            for dependee, mappings in inbound.items() for mapping in mappings]
 
 
 def _render_section(scope: TemplateScope, section: Mapping[str, Any], where: str) -> Any:

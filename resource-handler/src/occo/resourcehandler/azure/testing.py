@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from ..fakeserver import FakeServer, Fault, due_fault, fill_placeholders
+from occo.util.fakeserver import FakeServer, Fault, due_fault, fill_placeholders
 
 TENANT_ID = "72f988bf-0000-4000-8000-00000000fa6e"
 CLIENT_ID = "c1e0f5a2-0000-4000-8000-0000000c11e7"

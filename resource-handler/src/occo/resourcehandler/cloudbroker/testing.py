@@ -41,7 +41,7 @@ from xml.etree import ElementTree
 
 from defusedxml import ElementTree as SafeTree
 
-from ..fakeserver import FakeServer, Fault, due_fault, fill_placeholders
+from occo.util.fakeserver import FakeServer, Fault, due_fault, fill_placeholders
 
 EMAIL = "tester@example.org"
 PASSWORD = "fake-cloudbroker-password-0123456789"

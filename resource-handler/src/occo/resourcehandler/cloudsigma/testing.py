@@ -42,7 +42,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..fakeserver import FakeServer, Fault, due_fault, fill_placeholders
+from occo.util.fakeserver import FakeServer, Fault, due_fault, fill_placeholders
 
 PREFIX = "/api/2.0"
 EMAIL = "tester@example.org"

@@ -43,7 +43,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..fakeserver import FakeServer, fill_placeholders
+from occo.util.fakeserver import FakeServer, fill_placeholders
 
 REGION = "RegionOne"
 PROJECT_ID = "0b7f1c1a5e7d4c4f9e7a3b2c1d0e9f8a"

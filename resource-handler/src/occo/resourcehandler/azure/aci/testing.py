@@ -37,7 +37,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ...fakeserver import fill_placeholders
+from occo.util.fakeserver import fill_placeholders
 from ..fakenetwork import SUBNET_TYPE
 from ..network import ACI_SERVICE
 from ..testing import PLACEHOLDERS, FakeAzure, Kind, Resource, default_kinds, refusal

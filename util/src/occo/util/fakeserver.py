@@ -1,12 +1,12 @@
-"""`FakeServer`: the skeleton of the fakes of clouds that cannot run here, for tests.
+"""`FakeServer`: the skeleton of the fakes of services that cannot run here, for tests.
 
-A cloud's fake (`nova.testing`, `cloudsigma.testing`, `cloudbroker.testing`)
-is a real HTTP server of the standard library, in a thread of the test
-process, on a free loopback port, so that a plugin talks to it over the wire
-as to the cloud. This module holds what every fake does the same: starting
+A fake (a cloud's: `nova.testing`, `cloudsigma.testing`, `cloudbroker.testing`;
+the Chef server's: `occo.configmanager.chef.testing`) is a real HTTP server of
+the standard library, in a thread of the test process, on a free loopback
+port, so that a plugin talks to it over the wire as to the service. This module holds what every fake does the same: starting
 and stopping the server, reading each request and writing its answer, and
 the errors a test injects (`Fault`). A fake says only what a request answers
-(`reply`), in its cloud's shapes.
+(`reply`), in its service's shapes.
 """
 from __future__ import annotations
 
