@@ -267,6 +267,16 @@ class FolderCase(unittest.TestCase):
                               timeout=60, cwd=self.folder, env=env)
 
 
+def on_test_hosts(hosts: Any, known_folder: Path, command: str) -> list[str]:
+    """What `command` prints on each of the test hosts `hosts` (run in root's home), straight
+    over SSH: how a test looks at the machines, not through Occopus."""
+    from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh
+    known = KnownHosts.of_infrastructure("test-e2e-hosts", HostKeyPolicy.TRUST_FIRST_USE,
+                                         folder=known_folder)
+    ran = Ssh(known, hosts.login).run_all(hosts.targets, f"cd && {command}")
+    return [result.stdout.strip() for result in ran]
+
+
 class CommandCase(unittest.TestCase):
     """A temporary HOME, and the occopus-* commands run in it."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from occo.util.ssh.testing import test_hosts
 
-from .support import CommandCase, last_line, table_rows
+from .support import CommandCase, last_line, on_test_hosts, table_rows
 
 POOL = 3
 DESCRIPTION = """\
@@ -114,8 +114,4 @@ class HostsWithAnsibleTest(CommandCase):
         self.hosts_say(f"rm -rf {folder}")
 
     def hosts_say(self, command: str) -> list[str]:
-        from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh
-        known = KnownHosts.of_infrastructure("test-e2e-hosts", HostKeyPolicy.TRUST_FIRST_USE,
-                                             folder=self.work / "known")
-        ran = Ssh(known, self.hosts.login).run_all(self.hosts.targets, f"cd && {command}")
-        return [r.stdout.strip() for r in ran]
+        return on_test_hosts(self.hosts, self.work / "known", command)

@@ -65,6 +65,22 @@ class CreateTest(SimCloudCase):
         for node_id in records:
             self.assertEqual(world.events_of(node_id), ["nodecreating", "nodecreated"])
 
+    def test_a_node_whose_template_asks_for_another_nodes_address_waits_for_it(self):
+        # as in puppet-solo-wordpress: no dependency declared, one node's template reads
+        # the other's address
+        world = EngineWorld(
+            self, {"db_node": [simcloud_definition(self.cloud)],
+                   "web_node": [simcloud_definition(self.cloud, contextualisation={
+                       "type": "cloudinit", "context_template": LIST_DB})]},
+            ("web", "web_node"), ("db", "db_node"))
+        result = world.execute(world.engine(), CreateInfrastructure(world.infra_id),
+                               CreateNodes("web", 1, NOTHING), CreateNodes("db", 1, NOTHING))
+        self.assertTrue(result.ok, result)
+        (db,) = world.records("db").values()
+        (web,) = world.records("web").values()
+        written = yaml.safe_load(web["node"]["context"])["write_files"][0]["content"]
+        self.assertEqual(written, db["addresses"][0])
+
     def test_the_intent_is_stored_before_the_cloud_is_asked(self):
         world = self.web_world()
         seen = {}

@@ -2,6 +2,7 @@
 import unittest
 
 from occo.infraprocessor.engine import DependencyWalk, StuckWalk
+from occo.infraprocessor.engine.walk import with_address_waits
 from occo.infraprocessor.instructions import CreateNodes
 
 
@@ -64,3 +65,22 @@ class WalkTest(unittest.TestCase):
         self.assertEqual(walk.advance(), ([], []))
         with self.assertRaises(StuckWalk):
             walk.check_progress()
+
+
+class AddressWaitsTest(unittest.TestCase):
+    def test_a_create_waits_for_the_nodes_whose_addresses_it_asks_for(self):
+        creates = [CreateNodes("db", 1, frozenset()), CreateNodes("web", 2, frozenset({"cache"}))]
+        waited = with_address_waits(creates, {"web": frozenset({"db", "web"})})
+        self.assertEqual([(c.node_name, c.count, c.waits_for) for c in waited],
+                         [("db", 1, frozenset()), ("web", 2, frozenset({"cache", "db"}))])
+        self.assertIs(waited[0], creates[0], "a create asking for nothing is kept as it is")
+
+    def test_a_wait_that_would_close_a_cycle_is_left_out(self):
+        creates = [CreateNodes("a", 1, frozenset()), CreateNodes("b", 1, frozenset({"a"})),
+                   CreateNodes("c", 1, frozenset())]
+        waited = with_address_waits(creates, {"a": frozenset({"b"}), "c": frozenset({"c"})})
+        self.assertEqual({c.node_name: c.waits_for for c in waited},
+                         {"a": frozenset(), "b": frozenset({"a"}), "c": frozenset()})
+        walk = DependencyWalk(waited)
+        start, _ = walk.advance()
+        self.assertEqual({c.node_name for c in start}, {"a", "c"}, "nothing is stuck")

@@ -5,7 +5,8 @@ from unittest import mock
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from occo.infraprocessor.templates import TemplateError, render, render_data, render_traced
+from occo.infraprocessor.templates import (TemplateError, addresses_asked, render, render_data,
+                                          render_traced)
 from occo.util.errors import OccoError
 
 SOURCE = "node_def:web[0] contextualisation"
@@ -147,3 +148,17 @@ class RenderDataTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AddressesAskedTest(unittest.TestCase):
+    def test_the_nodes_named_to_the_address_functions_anywhere_in_the_data(self):
+        data = {"resource": {"name": "{{ getprivip('cache') }}"},
+                "context_template": {"runcmd": [
+                    "ping {{getip('db')}} -c 5",
+                    "{% for a in getipall(\"web\") %}{{a}}{% endfor %}"]},
+                "plain": "getip('not-a-template')"}
+        self.assertEqual(addresses_asked(data), {"cache", "db", "web"})
+
+    def test_a_name_not_written_out_or_a_broken_template_asks_for_none(self):
+        self.assertEqual(addresses_asked(["{{ getip(variables.node) }}", "{{ getip( }}",
+                                          "{{ other('db') }}", 42]), frozenset())

@@ -179,6 +179,32 @@ def has_templates(data: Any) -> bool:
     return False
 
 
+ADDRESS_FUNCTIONS = frozenset({"getip", "getprivip", "getipall"})
+
+
+def addresses_asked(data: Any) -> frozenset[str]:
+    """The nodes whose addresses the templates in `data` ask for by a literal name
+    (`getip('db')`): a node must not be resolved before those have addresses. A template
+    that does not parse asks for none here (rendering it says what is wrong)."""
+    if isinstance(data, str):
+        if not is_template(data):
+            return frozenset()
+        try:
+            tree = _environment().parse(data)
+        except jinja2.TemplateSyntaxError:
+            return frozenset()
+        return frozenset(
+            call.args[0].value for call in tree.find_all(jinja2.nodes.Call)
+            if isinstance(call.node, jinja2.nodes.Name) and call.node.name in ADDRESS_FUNCTIONS
+            and call.args and isinstance(call.args[0], jinja2.nodes.Const)
+            and isinstance(call.args[0].value, str))
+    if isinstance(data, Mapping):
+        return frozenset().union(*map(addresses_asked, data.values()))
+    if isinstance(data, (list, tuple)):
+        return frozenset().union(*map(addresses_asked, data))
+    return frozenset()
+
+
 def _template_frame(generator: Any) -> Any:
     """The frame of the template code that yielded the generator's last chunk."""
     while getattr(generator, "gi_yieldfrom", None) is not None:

@@ -12,7 +12,7 @@ The walk only counts; the execution tells it what happened to each instance.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from occo.util.errors import OccoError
 
@@ -21,6 +21,35 @@ from ..instructions import CreateNodes
 
 class StuckWalk(OccoError):
     """The instructions wait for each other, so none of them can start."""
+
+
+def with_address_waits(creates: Sequence[CreateNodes],
+                       asked: Mapping[str, frozenset[str]]) -> list[CreateNodes]:
+    """The creates, each also waiting for the nodes whose addresses its templates ask for
+    (`asked`, by node name): the original's files rely on a node listed earlier having an
+    address (puppet-solo-wordpress declares no dependency at all). A wait that would close
+    a cycle among the creates is left out: that node's template then says the address is
+    missing, as it would have."""
+    waits = {create.node_name: set(create.waits_for) for create in creates}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo.extend(waits.get(name, ()))
+        return False
+
+    for create in creates:
+        for name in sorted(asked.get(create.node_name, frozenset()) - {create.node_name}):
+            if name not in waits[create.node_name] and not reaches(name, create.node_name):
+                waits[create.node_name].add(name)
+    return [create if waits[create.node_name] == create.waits_for
+            else CreateNodes(create.node_name, create.count, frozenset(waits[create.node_name]))
+            for create in creates]
 
 
 class DependencyWalk:

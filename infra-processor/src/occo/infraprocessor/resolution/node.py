@@ -27,7 +27,7 @@ from occo.util.nodes import ResolvedNode
 from occo.util.redact import redact
 from occo.util.urlsecrets import refuse_url_passwords
 
-from ..templates import has_templates
+from ..templates import addresses_asked, has_templates
 from .base import DEFAULT_TYPE, resolver_for
 from .functions import template_functions
 from .scope import TemplateScope
@@ -76,6 +76,7 @@ class NodeResolver:
         self.attributes_of_manager = attributes_of_manager or Managers(None).attributes
         self._implementations: dict[str, list[dict]] = {}       # node type -> its implementations
         self._templated: dict[str, bool] = {}                   # node type -> any template?
+        self._needed: dict[str, frozenset[str]] = {}    # node type -> nodes whose address it asks
         self._resolved: dict[tuple[str, int], ResolvedNode] = {}   # (node, implementation)
         self._fitting: dict[str, list[int]] = {}        # node -> its fitting implementations
 
@@ -98,6 +99,16 @@ class NodeResolver:
                 return True
             self._templated[node_type] = any(map(_has_templates, implementations))
         return self._templated[node_type]
+
+    def addresses_needed(self, node_type: str) -> frozenset[str]:
+        """The nodes whose addresses the templates of the type's implementations ask for by
+        name (`getip('db')`); none when they cannot be read (resolving says why)."""
+        if node_type not in self._needed:
+            try:
+                self._needed[node_type] = addresses_asked(self.implementations(node_type))
+            except OccoError:
+                return frozenset()
+        return self._needed[node_type]
 
     def resolve(self, node_description: Mapping[str, Any], node_id: str) -> ResolvedNode:
         """The node `node_id` of the description, ready for the plugins."""
