@@ -9,6 +9,8 @@ settings say (`occo.util.ssh`, ADR 0019).
 """
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +19,8 @@ from occo.infraprocessor.engine import InstanceRecord
 from occo.resourcehandler.plugins import handler_class
 from occo.util.config import Settings
 from occo.util.errors import OccoError
-from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh, SshLogin, SshOptions, SshTarget
+from occo.util.ssh import HostKeyPolicy, KnownHosts, Ran, Ssh, SshLogin, SshOptions, SshTarget
+from occo.util.ssh.sessions import at_most
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,36 @@ def sessions(settings: Settings, infra_id: str, reachable: Sequence[Instance], *
                          command_timeout=command_timeout)
     return {instance.login: Ssh(known, instance.login, options)
             for instance in reachable if instance.login is not None}
+
+
+def run_on(settings: Settings, infra_id: str, targets: list[Instance], command: str,
+           timeout: float | None) -> list[Ran]:
+    """Each instance's `Ran`: the command's, or why it never ran (no login: its problem); all
+    at once, `parallel` at most whatever their logins."""
+    by_login = sessions(settings, infra_id, targets, command_timeout=timeout)
+
+    async def one(instance: Instance) -> Ran:
+        if instance.login is None:
+            return Ran(instance.target, None, error=instance.problem)
+        return await by_login[instance.login].run(instance.target, command)
+    # one bound whatever the logins
+    return asyncio.run(at_most(settings.ssh.parallel, targets, one))
+
+
+def show_ran(targets: list[Instance], ran: list[Ran]) -> None:
+    """Each line an instance printed after `[node/id address]`, then who did not exit 0."""
+    if not targets:
+        print("occopus-run: no instance to run the command on", file=sys.stderr)
+        return
+    for instance, result in zip(targets, ran):
+        prefix = f"[{instance.target.label} {instance.target.address or '-'}]"
+        for line in result.stdout.splitlines():
+            print(f"{prefix} {line}")
+        for line in result.stderr.splitlines():
+            print(f"{prefix} {line}", file=sys.stderr)
+    failed = [(instance, result) for instance, result in zip(targets, ran) if not result.ok]
+    for instance, result in failed:
+        why = result.error or f"exit {result.exit_status}"
+        print(f"{instance.target.label} {instance.target.address or '-'}: {why}")
+    print(f"{len(ran) - len(failed)} of {len(ran)} instance(s) exited 0"
+          + (f", {len(failed)} did not" if failed else ""))

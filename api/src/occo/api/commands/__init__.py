@@ -13,6 +13,7 @@ from . import maintain as _maintain
 from . import rest_service as _rest_service
 from . import run as _run
 from . import scale as _scale
+from . import shell as _shell
 
 
 def build() -> int:
@@ -45,3 +46,7 @@ def run() -> int:
 
 def rest_service() -> int:
     return run_command("occopus-rest-service", _rest_service.body)
+
+
+def shell() -> int:
+    return run_command("occopus-shell", _shell.body)

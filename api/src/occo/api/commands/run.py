@@ -12,20 +12,16 @@ the `ssh:` settings say (`reach`).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 from occo.enactor.description import stored_description
 from occo.infraprocessor.engine import recorded
-from occo.util.config import Settings
 from occo.util.ssh import Ran
-from occo.util.ssh.sessions import at_most
 
 from ..cli import EXIT_ERROR, EXIT_OK, add_config_options, add_version_option
-from ..reach import Instance, instances, sessions
+from ..reach import Instance, instances, run_on, show_ran
 from ..scalerequests import check_node
 from ..session import connect, load
 
@@ -69,44 +65,13 @@ def body(argv: Sequence[str]) -> int:
     finally:
         store.close()
     targets = instances(settings, records)
-    ran = _run(settings, args.infra_id, targets, command, args.timeout)
+    ran = run_on(settings, args.infra_id, targets, command, args.timeout)
     if args.json:
         print(json.dumps([_document(instance, result) for instance, result
                           in zip(targets, ran)], indent=1))
     else:
-        _show(targets, ran)
+        show_ran(targets, ran)
     return EXIT_OK if ran and all(result.ok for result in ran) else EXIT_ERROR
-
-
-def _run(settings: Settings, infra_id: str, targets: list[Instance], command: str,
-         timeout: float | None) -> list[Ran]:
-    """Each instance's `Ran`: the command's, or why it never ran (no login: its problem)."""
-    by_login = sessions(settings, infra_id, targets, command_timeout=timeout)
-
-    async def one(instance: Instance) -> Ran:
-        if instance.login is None:
-            return Ran(instance.target, None, error=instance.problem)
-        return await by_login[instance.login].run(instance.target, command)
-    # one bound whatever the logins
-    return asyncio.run(at_most(settings.ssh.parallel, targets, one))
-
-
-def _show(targets: list[Instance], ran: list[Ran]) -> None:
-    if not targets:
-        print("occopus-run: no instance to run the command on", file=sys.stderr)
-        return
-    for instance, result in zip(targets, ran):
-        prefix = f"[{instance.target.label} {instance.target.address or '-'}]"
-        for line in result.stdout.splitlines():
-            print(f"{prefix} {line}")
-        for line in result.stderr.splitlines():
-            print(f"{prefix} {line}", file=sys.stderr)
-    failed = [(instance, result) for instance, result in zip(targets, ran) if not result.ok]
-    for instance, result in failed:
-        why = result.error or f"exit {result.exit_status}"
-        print(f"{instance.target.label} {instance.target.address or '-'}: {why}")
-    print(f"{len(ran) - len(failed)} of {len(ran)} instance(s) exited 0"
-          + (f", {len(failed)} did not" if failed else ""))
 
 
 def _document(instance: Instance, result: Ran) -> dict[str, Any]:

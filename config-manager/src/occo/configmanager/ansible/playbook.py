@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from occo.util.redact import redact_url
+from occo.util.ssh.openssh import openssh_options
 
 from ..base import Configured
 
@@ -162,10 +163,7 @@ def _local_work(value: Any) -> str | None:
 
 def _inventory(run: PlaybookRun, key: Path) -> dict[str, Any]:
     target, known = run.access.target, run.access.known_hosts.path
-    ssh_options = ["-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes",
-                   "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
-                   "-o", f"ConnectTimeout={int(run.access.options.connect_timeout)}",
-                   "-F", "/dev/null"]
+    ssh_options = openssh_options(known, run.access.options.connect_timeout)
     return {"all": {"hosts": {HOST: {
         "ansible_host": target.address, "ansible_port": target.port,
         "ansible_user": run.access.login.user, "ansible_ssh_private_key_file": str(key),
