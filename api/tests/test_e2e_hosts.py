@@ -33,6 +33,7 @@ DEFINITIONS = """\
     config_management:
       type: ansible
       playbook: !yaml_import {{url: file://db.yml}}
+      reapply: 0
 'node_def:app_host':
   - resource: *pool
     config_management:
@@ -107,11 +108,22 @@ class HostsWithAnsibleTest(CommandCase):
         self.assertEqual(app["configured"]["facts"]["ansible_hostname"],
                          self.on(infra_id, "app", "hostname"))
 
+        # the db's playbook is applied again by every maintain pass (reapply: 0): a setting
+        # removed by hand comes back; the app's (reapply 300 s by default) is not
+        self.on(infra_id, "db", f"rm {folder}/db.conf")
+        self.run_command("occopus-maintain", "-i", infra_id, code=0)
+        self.assertEqual(self.on(infra_id, "db", f"cat {folder}/db.conf"), "hello from db")
+        self.assertEqual(self.events_named(infra_id, "nodeconfigured"), 3)
+
         self.run_command("occopus-destroy", "-i", infra_id, code=0)
         self.assertNotIn(infra_id, self.stored_ids())
         claims = self.hosts_say("readlink .occopus-host.claim || echo free")
         self.assertEqual(set(claims), {"free"}, claims)
         self.hosts_say(f"rm -rf {folder}")
+
+    def events_named(self, infra_id: str, name: str) -> int:
+        store = self.open_store()
+        return sum(event.name == name for event in store.events(infra_id))
 
     def hosts_say(self, command: str) -> list[str]:
         return on_test_hosts(self.hosts, self.work / "known", command)

@@ -3,7 +3,8 @@ import unittest
 
 from occo.compiler import compile_description
 from occo.enactor.plan import InstanceView, Plan, held_back, plan_pass
-from occo.infraprocessor.instructions import CreateInfrastructure, CreateNodes, DropNode
+from occo.infraprocessor.instructions import (ConfigureNode, CreateInfrastructure, CreateNodes,
+                                              DropNode)
 from occo.infobroker.store import PendingScaling
 from occo.util.nodes import NodeState
 from occo.util.yamlload import load_text
@@ -61,6 +62,19 @@ class PlanTest(unittest.TestCase):
             DropNode("cache", "c1", "removed"),
             DropNode("db", "d1", "failed"),
             CreateNodes("db", 1, frozenset())))
+
+    def test_ready_instances_due_are_configured_again_unless_they_go(self):
+        instances = {"db": [view("d1")], "monitor": [view("m1", PENDING)], "lb": [view("l1")],
+                     "app": [view("a1", created_at=1), view("a2", created_at=3),
+                             view("a3", created_at=2)]}
+        result = plan_pass(STATIC, instances, {"app": 2}, {}, True,
+                           reapply={"d1", "m1", "a1", "a2"})
+        self.assertEqual(result.actions, (
+            DropNode("app", "a2", "surplus"),
+            ConfigureNode("db", "d1"),              # m1 is not ready, a2 goes
+            ConfigureNode("app", "a1")))
+        self.assertEqual(result.describe()[1], "configure db d1 again")
+        self.assertFalse(result.writes_nothing)
 
     def test_shut_down_instances_are_dropped_and_replaced(self):
         instances = {"db": [view("d1", SHUTDOWN)], "monitor": [view("m1")], "lb": [view("l1")],

@@ -1,6 +1,7 @@
 """The configure step: the engine has a config manager that configures nodes do so once each
 resource is up, in a call of its own, records the result, and fails the node it could not
 configure; surveys never configure."""
+import dataclasses
 import random
 import tempfile
 import threading
@@ -14,7 +15,7 @@ from occo.infraprocessor.engine.backends import Backends
 from occo.infraprocessor.engine.operations import Observation, Operations, Told
 from occo.infraprocessor.engine.retry import Backoff, Retrier
 from occo.infraprocessor.health import HealthChecker
-from occo.infraprocessor.instructions import CreateNodes
+from occo.infraprocessor.instructions import ConfigureNode, CreateNodes
 from occo.resourcehandler.base import Instance
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.util.config import Settings
@@ -28,7 +29,7 @@ from .test_engine_polls import StatesCloud
 
 SCRIPTED = Declared(Schema("config_management scripted", {
     "type": Field("str", required=True), "fail": Field("scalar"),
-    "unreachable": Field("int"),
+    "unreachable": Field("int"), "reapply": Field("number"), "fail_again": Field("scalar"),
 }), "tests.test_engine_configure:ScriptedManager")
 
 class ScriptedManager(ConfigManager):
@@ -64,7 +65,12 @@ class ScriptedManager(ConfigManager):
             raise NotReachableYet(f"{target.addresses[0]} does not answer yet")
         if self.section.get("fail"):
             return Configured(False, str(self.section["fail"]))
+        if attempts > 1 and self.section.get("fail_again"):
+            return Configured(False, str(self.section["fail_again"]))
         return Configured(True, facts={"configured_at": target.addresses[0]})
+
+    def reapply_after(self):
+        return self.section.get("reapply")
 
     def get_node_state(self, target):
         if target.configured is None:
@@ -111,10 +117,51 @@ class EngineConfigureTest(SimCloudCase):
             self.assertEqual(call.instance_id, record.instance.instance_id)
             self.assertIsNone(call.configured)
             self.assertIsNone(call.access, "no ssh entry fits: no access")
-            self.assertEqual(record.configured,
+            self.assertEqual(dataclasses.replace(record.configured, at=None),
                              Configured(True, facts={"configured_at": record.addresses[0]}))
+            self.assertGreaterEqual(record.configured.at, record.created_at)
             events = world.events_of(node_id)
             self.assertLess(events.index("nodeconfigured"), events.index("nodecreated"))
+
+    def test_a_maintain_pass_configures_a_ready_instance_again_once_due(self):
+        world, result = self.build(1, reapply=0)
+        self.assertTrue(result.ok, result)
+        [(node_id, data)] = world.records("web").items()
+        first = InstanceRecord.from_dict(data).configured
+        engine = world.engine()
+        self.assertEqual(engine.reapply_due([InstanceRecord.from_dict(data)]), {node_id})
+        again = world.execute(engine, ConfigureNode("web", node_id))
+        self.assertTrue(again.ok, again)
+        self.assertEqual([call.node_id for call in ScriptedManager.calls], [node_id, node_id])
+        self.assertEqual(ScriptedManager.calls[1].configured, first, "given the last result")
+        record = InstanceRecord.from_dict(world.records("web")[node_id])
+        self.assertEqual(record.phase, Phase.READY)
+        self.assertTrue(record.configured.ok)
+        self.assertGreaterEqual(record.configured.at, first.at)
+        self.assertEqual(world.events_of(node_id).count("nodeconfigured"), 2)
+
+    def test_an_instance_configured_recently_or_by_a_manager_that_never_reapplies_is_not_due(self):
+        for section in ({"reapply": 3600}, {}):
+            with self.subTest(section=section):
+                world, result = self.build(1, **section)
+                self.assertTrue(result.ok, result)
+                records = [InstanceRecord.from_dict(data)
+                           for data in world.records("web").values()]
+                self.assertEqual(world.engine().reapply_due(records), set())
+
+    def test_a_configuration_that_fails_when_applied_again_is_a_problem_and_the_node_fails(self):
+        world, result = self.build(1, reapply=0, fail_again="task 'nginx' failed")
+        self.assertTrue(result.ok, result)
+        [node_id] = world.records("web")
+        engine = world.engine()
+        again = world.execute(engine, ConfigureNode("web", node_id))
+        self.assertFalse(again.ok)
+        self.assertIn("its configuration applied again failed: task 'nginx' failed",
+                      " ".join(again.problems))
+        record = InstanceRecord.from_dict(world.records("web")[node_id])
+        self.assertFalse(record.configured.ok)
+        [status] = engine.survey(world.infra_id, fence=None)
+        self.assertEqual(status.state, NodeState.FAILED, "the next pass replaces it")
 
     def test_the_configure_step_is_given_the_addresses_of_the_nodes_made_before(self):
         world = EngineWorld(self, {

@@ -53,15 +53,18 @@ class Configured:
     ok: bool
     detail: str | None = None
     facts: Mapping[str, Any] = field(default_factory=dict)
+    at: float | None = None         # when the step ended (epoch seconds; the engine sets it)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "detail": self.detail, "facts": dict(self.facts)}
+        return {"ok": self.ok, "detail": self.detail, "facts": dict(self.facts), "at": self.at}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Configured:
         if not isinstance(data["ok"], bool):
             raise ValueError(f"ok must be true or false, not {data['ok']!r}")
-        return cls(data["ok"], data.get("detail"), dict(data.get("facts") or {}))
+        at = data.get("at")
+        return cls(data["ok"], data.get("detail"), dict(data.get("facts") or {}),
+                   None if at is None else float(at))
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,12 @@ class ConfigManager(abc.ABC):
         other, hundreds at a time: answer from what the manager keeps or from
         `target.configured` (a manager whose server is slow keeps what it
         last heard)."""
+
+    def reapply_after(self) -> float | None:
+        """Seconds after which a maintain pass has the node configured again (the step is
+        idempotent: a node that drifted is put back); None: never. Only for managers that
+        `configure`."""
+        return None
 
     def get_node_attribute(self, target: ConfigTarget, attribute: str) -> Any:
         """An attribute the manager knows of the node (None if it has none): by default, a

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from occo.util.ssh import SshAccess
 
 DEFAULT_TIMEOUT = 1800.0        # seconds a node's configuration may take
+DEFAULT_REAPPLY = 300.0         # seconds between applications: the original tutorials' cron
 
 
 class SshConfigManager(KeepsNothing):
@@ -47,6 +48,9 @@ class SshConfigManager(KeepsNothing):
         except SshError as error:
             return Configured(False, error.message)
         return self.apply(target, access)
+
+    def reapply_after(self) -> float | None:
+        return float(self.section.get("reapply", DEFAULT_REAPPLY))
 
     @abc.abstractmethod
     def apply(self, target: ConfigTarget, access: SshAccess) -> Configured:

@@ -10,6 +10,8 @@ from occo.util.schema import Field, Schema
 
 _TYPE = Field("str", required=True, doc="the config manager type")
 _NAME = Field("scalar", doc="a name for this manager in logs and auth-data filters")
+_REAPPLY = Field("number", doc="seconds after which a maintain pass applies the configuration "
+                               "again on each ready node (default 300; 0: every pass)")
 
 DUMMY = Schema("config_management dummy", {"type": _TYPE, "name": _NAME},
                "Does nothing; every node counts as configured.")
@@ -28,6 +30,7 @@ PUPPET_SOLO = Schema("config_management puppet_solo", {
     "modules": Field("list", items="scalar", doc="Puppet Forge modules to install on the node"),
     "attributes": Field("any", doc="the hiera data the manifests look up"),
     "timeout": Field("number", doc="seconds puppet apply may run on a node (default 1800)"),
+    "reapply": _REAPPLY,
 }, "Server-less Puppet: Occopus applies the node's manifests on it, over SSH.")
 
 ANSIBLE = Schema("config_management ansible", {
@@ -37,4 +40,5 @@ ANSIBLE = Schema("config_management ansible", {
                           "their templates are ansible's, not rendered by Occopus"),
     "extra_vars": Field("mapping", doc="variables for the plays, over the node's own"),
     "timeout": Field("number", doc="seconds the playbook may run on a node (default 1800)"),
+    "reapply": _REAPPLY,
 }, "Ansible: a playbook run against each node once it is up, over SSH.")

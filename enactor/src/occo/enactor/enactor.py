@@ -220,7 +220,10 @@ class Enactor:
                          {name: self.store.pending_scaling(infra_id, name)
                           for name in names},
                          infrastructure_exists=bool(statuses)
-                         or (stored and self._started(infra_id)))
+                         or (stored and self._started(infra_id)),
+                         reapply=self.engine.reapply_due(
+                             [s.record for s in statuses if s.state == NodeState.READY])
+                         if stored else frozenset())
 
     def _started(self, infra_id: str) -> bool:
         return any(event.name == "infrastart" for event in self.store.events(infra_id))

@@ -11,14 +11,14 @@ store. `--dry-run` prints a plan and stops; execution consumes the same object.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from occo.compiler import StaticDescription
 from occo.infobroker.store import PendingScaling
-from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes, DropNode,
-                                              Instruction, to_json)
+from occo.infraprocessor.instructions import (ConfigureNode, CreateInfrastructure, CreateNodes,
+                                              DropNode, Instruction, to_json)
 from occo.util.nodes import NodeState
 from occo.util.redact import redact_url
 
@@ -80,9 +80,11 @@ class Plan:
 def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[InstanceView]],
               stored_targets: Mapping[str, int | None],
               requests: Mapping[str, PendingScaling],
-              infrastructure_exists: bool) -> Plan:
-    """The actions that bring the actual state to the desired one."""
+              infrastructure_exists: bool, reapply: Collection[str] = frozenset()) -> Plan:
+    """The actions that bring the actual state to the desired one; the ready instances of
+    `reapply` (node ids) that stay are configured again."""
     surplus: list[DropNode] = []
+    configures: list[ConfigureNode] = []
     creates: list[CreateNodes] = []
     targets: dict[str, int] = {}
     handled: dict[str, PendingScaling] = {}
@@ -106,6 +108,9 @@ def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[Instan
         surplus.extend(DropNode(name, node_id,
                                 "requested" if node_id in decision.named_drops else "surplus")
                        for node_id in drops)
+        configures.extend(ConfigureNode(name, i.node_id) for i in live
+                          if i.node_id in reapply and i.state == NodeState.READY
+                          and i.node_id not in drops)
         missing = decision.target - (len(live) - len(drops))
         if missing > 0:
             creates.append(CreateNodes(name, missing, waits_for[name]))
@@ -116,7 +121,7 @@ def plan_pass(static: StaticDescription, instances: Mapping[str, Sequence[Instan
             for name, group in sorted(instances.items()) if name in static.nodes
             for i in group if i.state in GONE]
     start = [] if infrastructure_exists else [CreateInfrastructure(static.infra_id)]
-    return Plan(static.infra_id, tuple(start + surplus + removed + gone + creates),
+    return Plan(static.infra_id, tuple(start + surplus + removed + gone + configures + creates),
                 targets, handled, tuple(messages), dict(stored_targets))
 
 

@@ -47,7 +47,18 @@ class CreateNodes:
         return f"create {self.count} x {self.node_name}{after}"
 
 
-Instruction = CreateInfrastructure | DropInfrastructure | DropNode | CreateNodes
+@dataclass(frozen=True)
+class ConfigureNode:
+    """A ready instance configured again by its config manager (`reapply` is due)."""
+
+    node_name: str
+    node_id: str
+
+    def describe(self) -> str:
+        return f"configure {self.node_name} {self.node_id} again"
+
+
+Instruction = CreateInfrastructure | DropInfrastructure | DropNode | CreateNodes | ConfigureNode
 
 
 def to_json(instruction: Instruction) -> dict:

@@ -17,6 +17,7 @@ cancelled state of its own.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from ..health import HealthChecker
 from ..instructions import Instruction
 from ..record import InstanceRecord
 from .execution import Execution
+from .operations import Operations
 from .parts import Parts, Tuning
 from .progress import NoProgress, Progress
 from .recovery import Recovery
@@ -53,6 +55,7 @@ class Engine:
         self.parts = Parts(store, router, handlers, settings or Settings(), auth_data,
                            checker or HealthChecker(), rng or random.Random(), clock,
                            progress or NoProgress(), tuning or Tuning(), strategy)
+        self._looks: Operations | None = None
 
     def execute(self, infra_id: str, instructions: Sequence[Instruction],
                 nodes: Mapping[str, Mapping[str, Any]], *, fence: int | None,
@@ -82,6 +85,14 @@ class Engine:
     def survey(self, infra_id: str, *, fence: int | None) -> list[InstanceStatus]:
         """The live state of every stored instance (see `survey`); writes back only with `fence`."""
         return Survey(self.parts, fence=fence).run(decoded(self.parts.store, infra_id))
+
+    def reapply_due(self, records: Sequence[InstanceRecord]) -> set[str]:
+        """The node ids of the ready instances whose configuration a maintain pass is to
+        apply again now (`ConfigureNode`)."""
+        if self._looks is None:     # one, its managers kept: idle checks ask this often
+            self._looks = self.parts.operations(threading.Event())
+        operations, now = self._looks, self.parts.clock()
+        return {record.node_id for record in records if operations.reapply_due(record, now)}
 
     def survey_records(self, records: Sequence[InstanceRecord]) -> list[InstanceStatus]:
         """The live state of these instances, of one infrastructure or many, writing nothing

@@ -21,9 +21,15 @@ are cancelled, instances booting are rolled back, calls in flight finish and
 are then kept (ready) or rolled back. A failed store write (a lost lease:
 `StaleFenceError`) stops everything at once without touching the cloud
 again: the records written so far let the next owner's recovery finish the job.
+
+A ready instance the plan names (`ConfigureNode`) is [w] configured again by
+its config manager; the result replaces the record's, with `nodeconfigured`.
+A failure is a problem of the execution, and the next pass replaces the
+instance, as one whose first configuration failed.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,10 +37,11 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
+from occo.configmanager.base import Configured
 from occo.util.errors import OccoError
 
-from ..instructions import (CreateInfrastructure, CreateNodes, DropInfrastructure, DropNode,
-                            Instruction)
+from ..instructions import (ConfigureNode, CreateInfrastructure, CreateNodes,
+                            DropInfrastructure, DropNode, Instruction)
 from ..record import InstanceRecord, Phase
 from ..resolution import NodeResolver
 from .operations import Launched
@@ -46,6 +53,9 @@ from .results import ExecutionResult, Outcome, describe
 from .state import ExecutionState, Tracked
 from .teardown import NOT_STARTED, Teardown
 from .walk import DependencyWalk, with_address_waits
+
+
+log = logging.getLogger("occo.infraprocessor.engine")
 
 
 class UnknownNode(OccoError):
@@ -124,6 +134,7 @@ class Execution:
         self.teardown.drop([(drop.node_name, drop.node_id, drop.reason) for drop in drops],
                            records)
         self._watch_dependencies(creates, records, {drop.node_id for drop in drops})
+        self._configure_again([i for i in instructions if isinstance(i, ConfigureNode)], records)
         for create in creates:
             state.progress(create.node_name, None, Step.WAITING, self._began)
         self._advance()
@@ -252,6 +263,38 @@ class Execution:
             self.state.progress(tracked.record.name, tracked.record.node_id, Step.BOOTING,
                                 tracked.started)
             self.polling.booted(tracked, outcome)
+
+    def _configure_again(self, configures: Sequence[ConfigureNode],
+                         records: Mapping[str, Mapping[str, dict]]) -> None:
+        """The ready instances named configured again, each in a call of its own."""
+        if not configures or self.state.halted:
+            return
+        state, peers = self.state, self.polling.addresses_by_node()
+        for configure in configures:
+            data = records.get(configure.node_name, {}).get(configure.node_id)
+            record = self.teardown.decode(data) if data is not None else None
+            if record is not None and record.phase is Phase.READY:
+                state.dispatcher.submit(state.operations.reapply, record, peers,
+                                        then=partial(self._configured_again, record))
+
+    def _configured_again(self, record: InstanceRecord,
+                          future: Future[Configured | None]) -> None:
+        try:
+            done = future.result()
+        except OccoError as error:
+            done = Configured(False, describe(error))
+        if done is None:
+            log.info("node %s: cannot be reached now, configured again by a later pass",
+                     record.node_id)
+            return
+        state = self.state
+        state.writes.put(record.replace(configured=done))
+        state.writes.event("nodeconfigured", node_id=record.node_id, name=record.name,
+                           ok=done.ok, again=True)
+        if not done.ok:
+            state.problems.append(f"node {record.node_id} ({record.name}): its configuration "
+                                  f"applied again failed: {done.detail}; the next pass "
+                                  "replaces it")
 
     def _watch_dependencies(self, creates: Sequence[CreateNodes],
                             records: Mapping[str, Mapping[str, dict]], dropping: set[str]) -> None:

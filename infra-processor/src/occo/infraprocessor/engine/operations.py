@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from occo.util.errors import OccoError
 from occo.util.nodes import NodeState, ResolvedNode
 
 from ..health import FailingPeriods, HealthChecker, HealthReport, HealthTarget, combine
-from ..record import InstanceRecord
+from ..record import InstanceRecord, Phase
 from .backends import Backends
 from .results import describe
 from .retry import Retrier
@@ -91,11 +91,12 @@ class Operations:
     that asked for it."""
 
     def __init__(self, backends: Backends, checker: HealthChecker, *, create_retrier: Retrier,
-                 retrier: Retrier) -> None:
+                 retrier: Retrier, clock: Callable[[], float] = time.time) -> None:
         self.backends = backends
         self.checker = checker
         self.create_retrier = create_retrier
         self.retrier = retrier
+        self.clock = clock
 
     def launch(self, nodes: Sequence[ResolvedNode]) -> list[Launched | OccoError]:
         """Make nodes of one connection, as many a call as their cloud takes
@@ -198,6 +199,31 @@ class Operations:
         return (record.configured is None
                 and self.backends.managers.manager(record.node.config_management).configures)
 
+    def reapply_due(self, record: InstanceRecord, now: float) -> bool:
+        """Whether a maintain pass is to configure the ready instance again: its last
+        configuration went well and is older than its manager's `reapply_after`."""
+        configured = record.configured
+        if record.phase is not Phase.READY or configured is None or not configured.ok:
+            return False
+        manager = self.backends.managers.manager(record.node.config_management)
+        after = manager.reapply_after() if manager.configures else None
+        return after is not None and now - (configured.at or 0.0) >= after
+
+    def reapply(self, record: InstanceRecord,
+                peers: Mapping[str, tuple[str, ...]]) -> Configured | None:
+        """The instance configured again (None: it cannot be reached now; the next pass
+        tries again)."""
+        manager = self.backends.managers.manager(record.node.config_management)
+        try:
+            target = self.backends.config_target(record, record.addresses, record.private_ip,
+                                                 manager, peers)
+        except OccoError as error:
+            return self._stamped(Configured(False, describe(error)))
+        return self._stamped(_configure(manager, target))
+
+    def _stamped(self, done: Configured | None) -> Configured | None:
+        return None if done is None else dataclasses.replace(done, at=self.clock())
+
     def _observed(self, record: InstanceRecord, status: ResourceStatus,
                   target: HealthTarget | None = None, *, configure: bool = False,
                   peers: Mapping[str, tuple[str, ...]] | None = None) -> Observation:
@@ -211,7 +237,7 @@ class Operations:
             manager = self.backends.managers.manager(record.node.config_management)
             seen = self.backends.config_target(record, addresses, private_ip, manager, peers)
             if configure and seen.configured is None and manager.configures:
-                configured = _configure(manager, seen)
+                configured = self._stamped(_configure(manager, seen))
                 if configured is not None:
                     seen = dataclasses.replace(seen, configured=configured)
             service = manager.get_node_state(seen)

@@ -94,7 +94,7 @@ class Parts:
             create_retrier=Retrier(self.tuning.retry, self.tuning.attempts, rng=self.rng,
                                    sleep=stopping.wait),
             retrier=Retrier(self.tuning.retry, self.tuning.attempts, rng=self.rng,
-                            sleep=_sleep))
+                            sleep=_sleep), clock=self.clock)
 
 
 def _sleep(seconds: float) -> bool:

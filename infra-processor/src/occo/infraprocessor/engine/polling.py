@@ -146,14 +146,14 @@ class Polling:
             tracked.busy = False
             if isinstance(seen, Told):      # its health check or configure step: a call of its own
                 if peers is None and operations.configure_due(tracked.record):
-                    peers = self._peers()
+                    peers = self.addresses_by_node()
                 self.state.call(tracked, partial(operations.finish, seen, configure=True,
                                                  peers=peers),
                                 tracked.record, then=partial(self._finished, asked))
             else:
                 self._observed(tracked, asked, seen)
 
-    def _peers(self) -> dict[str, tuple[str, ...]]:
+    def addresses_by_node(self) -> dict[str, tuple[str, ...]]:
         """The first address of each stored instance that has one, by node name."""
         found: dict[str, tuple[str, ...]] = {}
         for record in decode_all(stored_documents(self.state.writes.records()),
