@@ -267,16 +267,6 @@ class FolderCase(unittest.TestCase):
                               timeout=60, cwd=self.folder, env=env)
 
 
-def on_test_hosts(hosts: Any, known_folder: Path, command: str) -> list[str]:
-    """What `command` prints on each of the test hosts `hosts` (run in root's home), straight
-    over SSH: how a test looks at the machines, not through Occopus."""
-    from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh
-    known = KnownHosts.of_infrastructure("test-e2e-hosts", HostKeyPolicy.TRUST_FIRST_USE,
-                                         folder=known_folder)
-    ran = Ssh(known, hosts.login).run_all(hosts.targets, f"cd && {command}")
-    return [result.stdout.strip() for result in ran]
-
-
 class CommandCase(unittest.TestCase):
     """A temporary HOME, and the occopus-* commands run in it."""
 
@@ -474,6 +464,37 @@ class CommandCase(unittest.TestCase):
             return store.get_instances(infra_id)
         finally:
             store.close()
+
+
+class TestHostsCase(CommandCase):
+    """`POOL` of the checkout's test hosts (`self.hosts`), their login in the auth file for
+    the `hosts` resource type and for SSH, host keys trusted on first use; `self.pool` is
+    their addresses as a node definition's `pool` lists them."""
+
+    POOL: ClassVar[int] = 2
+
+    def setUp(self) -> None:
+        super().setUp()
+        from occo.util.ssh.testing import test_hosts
+        self.hosts = test_hosts(self.POOL)
+        key = self.write("id_test", self.hosts.login.private_key)
+        login = f"{{user: {self.hosts.login.user}, private_key_file: '{key}'}}"
+        self.use_auth_data(f"resource:\n  - type: hosts\n    auth_data: {login}\n"
+                           f"ssh:\n  - type: hosts\n    auth_data: {login}\n")
+        self.use_config()
+        assert self.cfg is not None
+        self.cfg.write_text("store: {backend: sqlite, path: state/state.db}\n"
+                            "ssh: {host_keys: trust-first-use}\n")
+        self.pool = ", ".join(target.address for target in self.hosts.targets)
+
+    def on_hosts(self, command: str) -> list[str]:
+        """What `command` prints on each test host (in root's home), straight over SSH: how a
+        test looks at the machines, not through Occopus."""
+        from occo.util.ssh import HostKeyPolicy, KnownHosts, Ssh
+        known = KnownHosts.of_infrastructure("test-e2e-hosts", HostKeyPolicy.TRUST_FIRST_USE,
+                                             folder=self.work / "known")
+        ran = Ssh(known, self.hosts.login).run_all(self.hosts.targets, f"cd && {command}")
+        return [result.stdout.strip() for result in ran]
 
 
 class CloudFlows(CommandCase):

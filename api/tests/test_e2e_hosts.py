@@ -4,11 +4,8 @@ playbook once its machine is claimed and its cloud-config applied; the app's pla
 the database's address. Then occopus-run on them, and a destroy that gives the machines back."""
 from __future__ import annotations
 
-from occo.util.ssh.testing import test_hosts
+from .support import TestHostsCase, last_line, table_rows
 
-from .support import CommandCase, last_line, on_test_hosts, table_rows
-
-POOL = 3
 DESCRIPTION = """\
 infra_name: shop
 nodes:
@@ -63,22 +60,15 @@ APP_PLAYBOOK = """\
 """
 
 
-class HostsWithAnsibleTest(CommandCase):
+class HostsWithAnsibleTest(TestHostsCase):
+    POOL = 3
+
     def setUp(self) -> None:
         super().setUp()
-        self.hosts = test_hosts(POOL)
-        key = self.write("id_test", self.hosts.login.private_key)
-        login = f"{{user: {self.hosts.login.user}, private_key_file: '{key}'}}"
-        self.use_auth_data(f"resource:\n  - type: hosts\n    auth_data: {login}\n"
-                           f"ssh:\n  - type: hosts\n    auth_data: {login}\n")
-        self.use_config()
-        self.cfg.write_text("store: {backend: sqlite, path: state/state.db}\n"
-                            "ssh: {host_keys: trust-first-use}\n")
-        pool = ", ".join(target.address for target in self.hosts.targets)
         self.write("db.yml", DB_PLAYBOOK)
         self.write("app.yml", APP_PLAYBOOK)
         self.run_command("occopus-import", self.write("nodes.yaml",
-                                                      DEFINITIONS.format(pool=pool)), code=0)
+                                                      DEFINITIONS.format(pool=self.pool)), code=0)
 
     def on(self, infra_id: str, node: str, command: str) -> str:
         ran = self.run_command("occopus-run", "-i", infra_id, "-n", node, "--", command,
@@ -117,13 +107,10 @@ class HostsWithAnsibleTest(CommandCase):
 
         self.run_command("occopus-destroy", "-i", infra_id, code=0)
         self.assertNotIn(infra_id, self.stored_ids())
-        claims = self.hosts_say("readlink .occopus-host.claim || echo free")
+        claims = self.on_hosts("readlink .occopus-host.claim || echo free")
         self.assertEqual(set(claims), {"free"}, claims)
-        self.hosts_say(f"rm -rf {folder}")
+        self.on_hosts(f"rm -rf {folder}")
 
     def events_named(self, infra_id: str, name: str) -> int:
         store = self.open_store()
         return sum(event.name == name for event in store.events(infra_id))
-
-    def hosts_say(self, command: str) -> list[str]:
-        return on_test_hosts(self.hosts, self.work / "known", command)

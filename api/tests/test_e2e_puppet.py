@@ -21,9 +21,7 @@ from pathlib import Path
 
 import pymysql
 
-from occo.util.ssh.testing import test_hosts
-
-from .support import CommandCase, last_line, on_test_hosts, table_rows
+from .support import TestHostsCase, last_line, table_rows
 
 DATA = Path(__file__).parent / "data" / "puppet-solo-wordpress"
 MANIFESTS = "https://raw.githubusercontent.com/occopus/docs/master/tutorials/puppet-solo-wordpress/manifests/"
@@ -48,30 +46,20 @@ echo clean
 """
 
 
-class PuppetSoloWordpressTest(CommandCase):
+class PuppetSoloWordpressTest(TestHostsCase):
     def setUp(self) -> None:
         super().setUp()
-        self.hosts = test_hosts(2)
         self.addCleanup(self.clean_hosts)
         self.clean_hosts()
-        key = self.write("id_test", self.hosts.login.private_key)
-        login = f"{{user: {self.hosts.login.user}, private_key_file: '{key}'}}"
-        self.use_auth_data(f"resource:\n  - type: hosts\n    auth_data: {login}\n"
-                           f"ssh:\n  - type: hosts\n    auth_data: {login}\n")
-        self.use_config()
-        self.cfg.write_text("store: {backend: sqlite, path: state/state.db}\n"
-                            "ssh: {host_keys: trust-first-use}\n")
 
     def clean_hosts(self) -> None:
-        self.assertEqual(on_test_hosts(self.hosts, self.work / "known", LEFT_ON_HOSTS),
-                         ["clean"] * 2)
+        self.assertEqual(self.on_hosts(LEFT_ON_HOSTS), ["clean"] * 2)
 
     def fill(self, text: str) -> str:
         """The tutorial's files as filled for machines of one's own (see the module)."""
-        pool = ", ".join(target.address for target in self.hosts.targets)
         text = re.sub(r"(?m)^    resource:\n(?:      .*\n)+",
                       f"    resource:\n      type: hosts\n      host_keys: trust-first-use\n"
-                      f"      pool: [{pool}]\n", text)
+                      f"      pool: [{self.pool}]\n", text)
         text = re.sub(r"(?m)^      modules:\n(?:        - .*\n)+", "", text)
         text = re.sub(re.escape(MANIFESTS) + r"([\w-]+\.pp)", r"!text_import {url: file://\1}",
                       text)
@@ -113,6 +101,5 @@ class PuppetSoloWordpressTest(CommandCase):
 
         self.run_command("occopus-destroy", "-i", infra_id, code=0)
         self.assertNotIn(infra_id, self.stored_ids())
-        claims = on_test_hosts(self.hosts, self.work / "known",
-                               "readlink .occopus-host.claim || echo free")
+        claims = self.on_hosts("readlink .occopus-host.claim || echo free")
         self.assertEqual(claims, ["free", "free"])

@@ -9,9 +9,7 @@ import subprocess
 
 import pexpect
 
-from occo.util.ssh.testing import test_hosts
-
-from .support import DEADLINE, CommandCase, last_line
+from .support import DEADLINE, TestHostsCase, last_line
 
 DESCRIPTION = """\
 infra_name: yard
@@ -29,31 +27,21 @@ DEFINITIONS = """\
 """
 
 
-class ShellCase(CommandCase):
+class ShellCase(TestHostsCase):
+    POOL = 3
+
     def setUp(self) -> None:
         super().setUp()
-        self.hosts = test_hosts(3)
-        key = self.write("id_test", self.hosts.login.private_key)
-        login = f"{{user: {self.hosts.login.user}, private_key_file: '{key}'}}"
-        self.use_auth_data(f"resource:\n  - type: hosts\n    auth_data: {login}\n"
-                           f"ssh:\n  - type: hosts\n    auth_data: {login}\n")
-        self.use_config()
-        self.cfg.write_text("store: {backend: sqlite, path: state/state.db}\n"
-                            "ssh: {host_keys: trust-first-use}\n")
-        pool = ", ".join(target.address for target in self.hosts.targets)
         self.run_command("occopus-import", self.write("nodes.yaml",
-                                                      DEFINITIONS.format(pool=pool)), code=0)
+                                                      DEFINITIONS.format(pool=self.pool)), code=0)
         built = self.run_command("occopus-build", self.write("yard.yaml", DESCRIPTION), code=0)
         self.infra_id = last_line(built.stdout)
         self.addCleanup(self.destroy_if_stored, self.infra_id)
-        self.records = {record["node_id"]: record for by_id in
-                        self.records_of(self.infra_id).values() for record in by_id.values()}
-
-    def records_of(self, infra_id: str) -> dict:
-        return CommandCase.records(self, infra_id)
+        self.made = [record for by_id in self.records(self.infra_id).values()
+                     for record in by_id.values()]
 
     def of(self, name: str) -> list[dict]:
-        return sorted((record for record in self.records.values() if record["name"] == name),
+        return sorted((record for record in self.made if record["name"] == name),
                       key=lambda record: record["node_id"])
 
 
@@ -128,6 +116,7 @@ class TerminalTest(ShellCase):
         self.assertIn("error: no command 'reboot-everything'", self.prompt(shell, "/app/"
                       + apps[0]["node_id"][:8]))
         shell.send("half a line")
+        shell.expect_exact("half a line")
         shell.sendintr()                          # Ctrl+C drops the line, not the shell
         shell.expect_exact("^C")
         self.prompt(shell, f"/app/{apps[0]['node_id'][:8]}")

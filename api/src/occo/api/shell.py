@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import cmd
+import contextlib
 import glob
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+import termios
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -169,7 +171,8 @@ class InfraShell(cmd.Cmd):
                        *openssh_options(ssh.known_hosts.path, ssh.options.connect_timeout),
                        instance.target.address]
             self.stdout.flush()
-            subprocess.run(command, check=False)
+            with _terminal_kept():
+                subprocess.run(command, check=False)
 
     def do_put(self, arg: str) -> None:
         """put LOCAL [REMOTE]: copy a local file or folder to every instance of the
@@ -301,6 +304,18 @@ class InfraShell(cmd.Cmd):
             said = f"failed: {failure}" if failure else "done"
             print(f"[{instance.target.label} {instance.target.address or '-'}] {what} {said}",
                   file=self.stdout)
+
+
+@contextlib.contextmanager
+def _terminal_kept() -> Iterator[None]:
+    """The terminal's modes as they were before, whatever the program run meanwhile left
+    (readline reads the next line in the modes it expects)."""
+    saved = termios.tcgetattr(sys.stdin) if sys.stdin.isatty() else None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
 
 
 def _words(arg: str, least: int, most: int, usage: str) -> list[str]:
