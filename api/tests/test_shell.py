@@ -144,18 +144,23 @@ class TerminalTest(ShellCase):
 
 
 class PipeTest(ShellCase):
-    def test_commands_from_a_pipe_run_one_a_line_without_a_prompt(self) -> None:
+    def test_commands_from_a_pipe_run_one_a_line_without_a_prompt_and_failures_count(self) -> None:
         [db] = self.of("db")
         result = subprocess.run(self.command("occopus-shell", ["-i", self.infra_id]),
                                 input="cd db\nstatus\ncd /nowhere\nrun echo hi\n",
                                 capture_output=True, text=True, cwd=self.work, env=self.env,
                                 timeout=DEADLINE)
-        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.returncode, 1, "a command failed: " + result.stderr)
         self.assertNotIn("occopus ", result.stdout)
         self.assertIn(f"db/{db['node_id'][:8]}  ready  {db['addresses'][0]}", result.stdout)
         self.assertIn(f"[db/{db['node_id'][:8]} {db['addresses'][0]}] hi", result.stdout)
         self.assertIn("error: no node 'nowhere'", result.stderr)
         self.assert_clean(result.stderr, "occopus-shell")
+        fine = subprocess.run(self.command("occopus-shell", ["-i", self.infra_id]),
+                              input="ls\ncd app\nrun true\n", capture_output=True, text=True,
+                              cwd=self.work, env=self.env, timeout=DEADLINE)
+        self.assertEqual(fine.returncode, 0, fine.stderr)
+        self.assertIn("2 of 2 instance(s) exited 0", fine.stdout)
 
     def test_an_unknown_infrastructure_is_one_line(self) -> None:
         result = self.run_command("occopus-shell", "-i", "no-such-infrastructure", code=1)

@@ -13,7 +13,7 @@ import httpx
 import yaml
 
 from occo.configmanager.base import ConfigTarget
-from occo.configmanager.chef.client import ChefError
+from occo.configmanager.chef.client import ChefError, ChefServer
 from occo.configmanager.chef.manager import ChefManager, nested
 from occo.configmanager.chef.signing import (Refused, canonical_path, load_key, signed_headers,
                                              verify)
@@ -242,9 +242,26 @@ class ChefManagerTest(FakeChefCase):
         self.assertEqual(answer.status_code, 401)
         self.assertIn("only version 1.3", answer.json()["error"][0])
 
-    def test_dotted_attributes_under_a_value_are_refused(self):
-        with self.assertRaises(ConfigurationError):
-            nested({"db": "x", "db.host": "y"})
+    def test_dotted_attributes_merge_with_mappings_in_either_order(self):
+        self.assertEqual(nested({"a.b": 1, "a": {"c": 2}}), {"a": {"b": 1, "c": 2}})
+        self.assertEqual(nested({"a": {"c": 2}, "a.b": 1}), {"a": {"c": 2, "b": 1}})
+
+    def test_a_value_that_would_also_hold_attributes_is_refused_in_either_order(self):
+        for clash in ({"db": "x", "db.host": "y"}, {"db.host": "y", "db": "x"},
+                      {"db": {"host": "y"}, "db.host.port": 1}):
+            with self.subTest(clash), self.assertRaises(ConfigurationError):
+                nested(clash)
+
+    def test_an_answer_that_is_not_json_says_the_endpoint_may_be_wrong(self):
+        page = httpx.MockTransport(lambda request: httpx.Response(
+            200, text="<html>Chef Manage</html>", headers={"Content-Type": "text/html"}))
+        server = ChefServer("https://chef.example.org", "occopus",
+                            load_key(self.client_key, "occopus"), transport=page)
+        self.addCleanup(server.close)
+        with self.assertRaises(ChefError) as caught:
+            server.get("nodes/x")
+        self.assertIn("is not JSON", caught.exception.message)
+        self.assertIn("/organizations/NAME", caught.exception.message)
 
 
 class TutorialFillTest(unittest.TestCase):

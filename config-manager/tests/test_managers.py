@@ -40,3 +40,15 @@ class ManagersTest(unittest.TestCase):
     def test_template_attributes_come_from_the_nodes_manager(self):
         node = ResolvedNode("i", "shop", "u", "n", "web", {"type": "local"})
         self.assertEqual(Managers(None).attributes(node), {})
+
+
+class ReapplyTest(unittest.TestCase):
+    def test_managers_over_ssh_apply_again_after_the_sections_reapply_or_300_s(self):
+        from occo.configmanager.ansible.manager import AnsibleManager
+        play = [{"hosts": "all", "tasks": []}]
+        for section, after in (({}, 300.0), ({"reapply": None}, 300.0), ({"reapply": 0}, 0.0),
+                               ({"reapply": 3600}, 3600.0)):
+            with self.subTest(section=section):
+                manager = AnsibleManager({"type": "ansible", "playbook": play, **section})
+                self.assertEqual(manager.reapply_after(), after)
+        self.assertIsNone(DummyConfigManager({"type": "dummy"}).reapply_after())

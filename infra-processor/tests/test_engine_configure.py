@@ -12,7 +12,7 @@ from occo.configmanager.base import ConfigManager, ConfigTarget, Configured, Not
 from occo.infobroker.auth import AuthData
 from occo.infraprocessor.engine import InstanceRecord, Outcome, Phase
 from occo.infraprocessor.engine.backends import Backends
-from occo.infraprocessor.engine.operations import Observation, Operations, Told
+from occo.infraprocessor.engine.operations import Observation, Operations, Told, reapply_due
 from occo.infraprocessor.engine.retry import Backoff, Retrier
 from occo.infraprocessor.health import HealthChecker
 from occo.infraprocessor.instructions import ConfigureNode, CreateNodes
@@ -148,6 +148,24 @@ class EngineConfigureTest(SimCloudCase):
                 records = [InstanceRecord.from_dict(data)
                            for data in world.records("web").values()]
                 self.assertEqual(world.engine().reapply_due(records), set())
+
+    def test_a_configuration_recorded_without_its_time_counts_from_when_the_node_was_ready(self):
+        world, result = self.build(1, reapply=100)
+        [data] = world.records("web").values()
+        record = InstanceRecord.from_dict(data)
+        record = record.replace(configured=dataclasses.replace(record.configured, at=None),
+                                ready_at=1000.0)
+        self.assertFalse(reapply_due(record, 100.0, now=1099.0))
+        self.assertTrue(reapply_due(record, 100.0, now=1100.0))
+        self.assertFalse(reapply_due(record, None, now=10 ** 9), "None: never")
+
+    def test_a_node_whose_manager_cannot_be_loaded_here_is_left_as_it_is(self):
+        world, result = self.build(1, reapply=0)
+        records = [InstanceRecord.from_dict(data) for data in world.records("web").values()]
+        broken = [record.replace(node=dataclasses.replace(
+            record.node, config_management={"type": "no-such-manager"})) for record in records]
+        with self.assertLogs("occo.infraprocessor.engine", "WARNING"):
+            self.assertEqual(world.engine().reapply_due(broken), set())
 
     def test_a_configuration_that_fails_when_applied_again_is_a_problem_and_the_node_fails(self):
         world, result = self.build(1, reapply=0, fail_again="task 'nginx' failed")

@@ -145,11 +145,6 @@ class RenderDataTest(unittest.TestCase):
                                         ".write_files[1].content")
         self.assertEqual(location.line, 2)
 
-
-if __name__ == "__main__":
-    unittest.main()
-
-
 class AddressesAskedTest(unittest.TestCase):
     def test_the_nodes_named_to_the_address_functions_anywhere_in_the_data(self):
         data = {"resource": {"name": "{{ getprivip('cache') }}"},
@@ -162,3 +157,7 @@ class AddressesAskedTest(unittest.TestCase):
     def test_a_name_not_written_out_or_a_broken_template_asks_for_none(self):
         self.assertEqual(addresses_asked(["{{ getip(variables.node) }}", "{{ getip( }}",
                                           "{{ other('db') }}", 42]), frozenset())
+
+
+if __name__ == "__main__":
+    unittest.main()

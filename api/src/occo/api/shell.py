@@ -54,6 +54,7 @@ class InfraShell(cmd.Cmd):
         self.use_rawinput = interactive
         self.interactive = interactive
         self.selection: Selection = (None, None)
+        self.failures = 0               # commands that failed (exit 1 of a piped session)
         self.statuses = read()
         self._prompt()
 
@@ -67,10 +68,18 @@ class InfraShell(cmd.Cmd):
             return super().onecmd(line)
         except OccoError as error:
             hint = f" ({error.hint})" if error.hint else ""
-            print(f"error: {error.message}{hint}", file=sys.stderr, flush=True)
+            self._failed(f"{error.message}{hint}")
+        except OSError as error:        # a file that cannot be written, no ssh client, ...
+            self._failed(f"{error.strerror or error}"
+                         + (f": {error.filename}" if error.filename else ""))
         except KeyboardInterrupt:
+            self.failures += 1
             print("^C", file=sys.stderr, flush=True)
         return False
+
+    def _failed(self, said: str) -> None:
+        self.failures += 1
+        print(f"error: {said}", file=sys.stderr, flush=True)
 
     def postcmd(self, stop: bool, line: str) -> bool:
         self._prompt()
@@ -147,11 +156,16 @@ class InfraShell(cmd.Cmd):
         if not arg.strip():
             raise ShellError("give the command to run", hint="e.g. run uptime")
         targets = self._targets(self._of(*self.selection))
-        show_ran(targets, run_on(self.settings, self.infra_id, targets, arg.strip(), None))
+        ran = run_on(self.settings, self.infra_id, targets, arg.strip(), None)
+        show_ran(targets, ran)
+        if not all(result.ok for result in ran):
+            self.failures += 1
 
     def do_ssh(self, arg: str) -> None:
         """ssh [PATH]: log in to one instance (the selected one, or the only one of the
         selected node) with OpenSSH; exit to come back."""
+        if not self.interactive:
+            raise ShellError("ssh logs in from a terminal only", hint="use run COMMAND")
         node, node_id = self.resolve(arg.strip() or ".")
         found = self._of(node, node_id)
         if len(found) != 1:

@@ -50,7 +50,8 @@ class SshConfigManager(KeepsNothing):
         return self.apply(target, access)
 
     def reapply_after(self) -> float | None:
-        return float(self.section.get("reapply", DEFAULT_REAPPLY))
+        value = self.section.get("reapply")
+        return DEFAULT_REAPPLY if value is None else float(value)
 
     @abc.abstractmethod
     def apply(self, target: ConfigTarget, access: SshAccess) -> Configured:

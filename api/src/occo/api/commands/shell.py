@@ -2,8 +2,9 @@
 
 On a terminal it has a prompt, tab completion and a history kept in
 ~/.occopus/shell_history (0600, its last 1,000 lines); with its input from a
-file or a pipe it runs the commands read, one a line, without a prompt.
-Ctrl+C stops the command under way (or the line being typed), Ctrl+D leaves.
+file or a pipe it runs the commands read, one a line, without a prompt, and
+exits 1 if any failed. Ctrl+C stops the command under way (or the line being
+typed), Ctrl+D leaves.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from occo.enactor.description import stored_description
 from occo.infraprocessor.engine import recorded
 from occo.util.private import home_folder, open_private, private_folder
 
-from ..cli import EXIT_OK, add_config_options, add_version_option
+from ..cli import EXIT_ERROR, EXIT_OK, add_config_options, add_version_option
 from ..session import connect, load
 from ..shell import InfraShell
 
@@ -48,11 +49,11 @@ def body(argv: Sequence[str]) -> int:
         if interactive:
             with _history():
                 _loop(shell)
-        else:
-            shell.cmdloop()
+            return EXIT_OK
+        shell.cmdloop()
     finally:
         store.close()
-    return EXIT_OK
+    return EXIT_ERROR if shell.failures else EXIT_OK
 
 
 def _loop(shell: InfraShell) -> None:
@@ -73,11 +74,20 @@ class _history:
     def __enter__(self) -> None:
         import readline
         self.readline = readline
+        readline.set_completer_delims(" \t\n")     # node names have -, paths /
         self.path = private_folder(home_folder()) / HISTORY
         readline.set_history_length(HISTORY_LINES)
-        if self.path.is_file():
-            readline.read_history_file(self.path)
+        try:
+            if self.path.is_file():
+                readline.read_history_file(self.path)
+        except OSError as error:
+            print(f"occopus-shell: the history in {self.path} cannot be read ({error}); "
+                  "starting without it", file=sys.stderr)
 
     def __exit__(self, *exc_info: object) -> None:
-        os.close(open_private(self.path))
-        self.readline.write_history_file(self.path)
+        try:
+            os.close(open_private(self.path))
+            self.readline.write_history_file(self.path)
+        except OSError as error:
+            print(f"occopus-shell: the history cannot be kept in {self.path}: {error}",
+                  file=sys.stderr)

@@ -91,9 +91,16 @@ class ChefServer:
         except httpx.HTTPError as error:
             raise ChefError(f"the Chef server at {self.endpoint} cannot be reached: "
                             f"{error.__class__.__name__}: {error}") from None
-        if answer.is_success:
-            return answer.json() if answer.content else None
-        raise self._error(method, path, answer)
+        if not answer.is_success:
+            raise self._error(method, path, answer)
+        if not answer.content:
+            return None
+        try:
+            return answer.json()
+        except ValueError:
+            raise ChefError(f"{method} {path} on {self.endpoint} answered with something that "
+                            "is not JSON: is endpoint the Chef server's URL with the "
+                            "organization (https://HOST/organizations/NAME)?") from None
 
     def _error(self, method: str, path: str, answer: httpx.Response) -> ChefError:
         said = _said(answer)

@@ -2,9 +2,11 @@
 (see the package)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from occo.util.errors import ConfigurationError
@@ -34,7 +36,9 @@ def run_list(node: ResolvedNode) -> list[str]:
 
 
 def nested(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    """Attributes with dotted keys (`wordpress.db.host`) made nested, as Chef reads them."""
+    """Attributes with dotted keys (`wordpress.db.host`) made nested, as Chef reads them;
+    mappings that meet are merged, and a value that would also hold attributes is refused,
+    whatever the order of the keys."""
     result: dict[str, Any] = {}
     for key, value in attributes.items():
         *parents, last = str(key).split(".")
@@ -42,10 +46,32 @@ def nested(attributes: Mapping[str, Any]) -> dict[str, Any]:
         for part in parents:
             place = place.setdefault(part, {})
             if not isinstance(place, dict):
-                raise ConfigurationError(f"attribute {key!r} goes under {part!r}, which is not "
-                                         "a mapping", hint="rename one of the two attributes")
-        place[last] = nested(value) if isinstance(value, Mapping) else value
+                raise _clash(key, part)
+        value = nested(value) if isinstance(value, Mapping) else value
+        if last in place and (isinstance(place[last], dict) or isinstance(value, dict)):
+            if not (isinstance(place[last], dict) and isinstance(value, dict)):
+                raise _clash(key, last)
+            place[last] = nested({**place[last], **_dotted(value)})
+        else:
+            place[last] = value
     return result
+
+
+def _dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as dotted keys again (to merge two of them through `nested`)."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _clash(key: str, part: str) -> ConfigurationError:
+    return ConfigurationError(f"attribute {key!r} and another both set {part!r}, one as a "
+                              "value, one as a mapping of attributes",
+                              hint="rename one of the two attributes")
 
 
 def merged_attribute(node: Mapping[str, Any], name: str) -> Any:
@@ -62,27 +88,40 @@ def merged_attribute(node: Mapping[str, Any], name: str) -> Any:
     return None
 
 
+@dataclass
+class _Connection:
+    """A Chef server as one client reaches it, and the nodes whose chef-client run it has
+    reported (they stay ready), shared by every manager of the process with the same
+    endpoint and credentials: the engine builds managers for each pass, and a poll of
+    hundreds of ready nodes must ask the server nothing."""
+
+    server: ChefServer
+    heard: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_CONNECTIONS: dict[tuple[str, str, str], _Connection] = {}
+_CONNECTIONS_LOCK = threading.Lock()
+
+
+def _connection(endpoint: str, name: str, pem: str) -> _Connection:
+    key = (endpoint, name, hashlib.sha256(pem.encode()).hexdigest())
+    with _CONNECTIONS_LOCK:
+        found = _CONNECTIONS.get(key)
+        if found is None:
+            found = _CONNECTIONS[key] = _Connection(ChefServer(endpoint, name,
+                                                               load_key(pem, name)))
+        return found
+
+
 class ChefManager(ConfigManager):
     type_name = "chef"
     schema = CHEF
 
-    def __init__(self, section: Mapping[str, Any],
-                 auth_data: Mapping[str, Any] | None = None) -> None:
-        super().__init__(section, auth_data)
-        self._server: ChefServer | None = None
-        self._lock = threading.Lock()
-        self._heard: set[str] = set()       # node ids whose chef-client run the server has seen
-
     @property
-    def server(self) -> ChefServer:
-        """The section's server, built on first use (resolution builds managers without
-        credentials, and never calls one)."""
-        with self._lock:
-            if self._server is None:
-                self._server = self._connect()
-            return self._server
-
-    def _connect(self) -> ChefServer:
+    def connection(self) -> _Connection:
+        """The section's server as the auth file's client reaches it, made on first use
+        (resolution builds managers without credentials, and never calls one)."""
         endpoint = str(self.section["endpoint"])
         name, pem = self.auth_data.get("client_name"), self.auth_data.get("client_key")
         if not name or not pem:
@@ -91,7 +130,11 @@ class ChefManager(ConfigManager):
                 hint="add under config_management: - {type: chef, endpoint: " + endpoint
                      + ", auth_data: {client_name: NAME, client_key: !text_import "
                        "{url: file://NAME.pem}}}")
-        return ChefServer(endpoint, str(name), load_key(pem, str(name)))
+        return _connection(endpoint, str(name), str(pem))
+
+    @property
+    def server(self) -> ChefServer:
+        return self.connection.server
 
     # --- infrastructures ---------------------------------------------------------------
     def create_infrastructure(self, infra_id: str) -> None:
@@ -146,11 +189,12 @@ class ChefManager(ConfigManager):
     def drop_node(self, infra_id: str, node_id: str) -> None:
         """The Chef node and the client its chef-client registered. A server that cannot
         do it now leaves them behind, said in the log: the machine is gone either way."""
-        with self._lock:
-            self._heard.discard(node_id)
+        connection = self.connection
+        with connection.lock:
+            connection.heard.discard(node_id)
         for kind in ("nodes", "clients"):
             try:
-                _delete(self.server, f"{kind}/{name_in_path(node_id)}")
+                _delete(connection.server, f"{kind}/{name_in_path(node_id)}")
             except ChefError as error:
                 log.warning("node %s of %s: its Chef %s is left on the server: %s", node_id,
                             infra_id, kind[:-1], error.message)
@@ -159,11 +203,12 @@ class ChefManager(ConfigManager):
         """READY once the node's chef-client has reported to the server (`ohai_time`);
         UNKNOWN if the server has no such node; PENDING otherwise, and while the server
         cannot be asked."""
-        with self._lock:
-            if target.node_id in self._heard:
+        connection = self.connection
+        with connection.lock:
+            if target.node_id in connection.heard:
                 return NodeState.READY
         try:
-            node = self.server.get(f"nodes/{name_in_path(target.node_id)}",
+            node = connection.server.get(f"nodes/{name_in_path(target.node_id)}",
                                    timeout=STATE_TIMEOUT)
         except NotFound:
             return NodeState.UNKNOWN
@@ -172,8 +217,8 @@ class ChefManager(ConfigManager):
             return NodeState.PENDING
         if not (node.get("automatic") or {}).get("ohai_time"):
             return NodeState.PENDING
-        with self._lock:
-            self._heard.add(target.node_id)
+        with connection.lock:
+            connection.heard.add(target.node_id)
         return NodeState.READY
 
     def get_node_attribute(self, target: ConfigTarget, attribute: str) -> Any:

@@ -16,12 +16,13 @@ cancelled state of its own.
 """
 from __future__ import annotations
 
+import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from occo.configmanager.managers import Managers
 from occo.infobroker.auth import CredentialSource
 from occo.infobroker.broker import InfoRouter
 from occo.infobroker.selection import DEFAULT_STRATEGY
@@ -29,17 +30,22 @@ from occo.infobroker.store.base import Store
 from occo.resourcehandler.guard import ResourceHandlers
 from occo.util.cancel import Cancellation
 from occo.util.config import Settings
+from occo.util.errors import OccoError
+from occo.util.nodes import section_key
 
 from ..health import HealthChecker
 from ..instructions import Instruction
 from ..record import InstanceRecord
+from .backends import describe_section
 from .execution import Execution
-from .operations import Operations
+from .operations import reapply_due
 from .parts import Parts, Tuning
 from .progress import NoProgress, Progress
 from .recovery import Recovery
 from .results import ExecutionResult, RecoveryReport
 from .survey import InstanceStatus, Survey, decoded
+
+log = logging.getLogger("occo.infraprocessor.engine")
 
 
 class Engine:
@@ -55,7 +61,7 @@ class Engine:
         self.parts = Parts(store, router, handlers, settings or Settings(), auth_data,
                            checker or HealthChecker(), rng or random.Random(), clock,
                            progress or NoProgress(), tuning or Tuning(), strategy)
-        self._looks: Operations | None = None
+        self._reapply: dict[str, float | None] = {}     # section key -> reapply_after
 
     def execute(self, infra_id: str, instructions: Sequence[Instruction],
                 nodes: Mapping[str, Mapping[str, Any]], *, fence: int | None,
@@ -88,11 +94,26 @@ class Engine:
 
     def reapply_due(self, records: Sequence[InstanceRecord]) -> set[str]:
         """The node ids of the ready instances whose configuration a maintain pass is to
-        apply again now (`ConfigureNode`)."""
-        if self._looks is None:     # one, its managers kept: idle checks ask this often
-            self._looks = self.parts.operations(threading.Event())
-        operations, now = self._looks, self.parts.clock()
-        return {record.node_id for record in records if operations.reapply_due(record, now)}
+        apply again now (`ConfigureNode`), asking no cloud nor config manager's server."""
+        now = self.parts.clock()
+        return {record.node_id for record in records
+                if reapply_due(record, self._reapply_after(record.node.config_management), now)}
+
+    def _reapply_after(self, section: Mapping[str, Any]) -> float | None:
+        """The section's manager's `reapply_after`, kept by the section's content (a pass
+        decodes its records anew; their sections are few); None for a manager that does
+        not configure nodes, or whose plugin cannot be loaded here (its nodes are left as
+        they are: planning goes on)."""
+        key = section_key(section)
+        if key not in self._reapply:
+            try:
+                manager = Managers(None).manager(section)
+            except OccoError as error:
+                log.warning("cannot tell when to configure nodes of %s again: %s",
+                            describe_section(section), error.message)
+                return None
+            self._reapply[key] = manager.reapply_after() if manager.configures else None
+        return self._reapply[key]
 
     def survey_records(self, records: Sequence[InstanceRecord]) -> list[InstanceStatus]:
         """The live state of these instances, of one infrastructure or many, writing nothing

@@ -199,16 +199,6 @@ class Operations:
         return (record.configured is None
                 and self.backends.managers.manager(record.node.config_management).configures)
 
-    def reapply_due(self, record: InstanceRecord, now: float) -> bool:
-        """Whether a maintain pass is to configure the ready instance again: its last
-        configuration went well and is older than its manager's `reapply_after`."""
-        configured = record.configured
-        if record.phase is not Phase.READY or configured is None or not configured.ok:
-            return False
-        manager = self.backends.managers.manager(record.node.config_management)
-        after = manager.reapply_after() if manager.configures else None
-        return after is not None and now - (configured.at or 0.0) >= after
-
     def reapply(self, record: InstanceRecord,
                 peers: Mapping[str, tuple[str, ...]]) -> Configured | None:
         """The instance configured again (None: it cannot be reached now; the next pass
@@ -296,6 +286,19 @@ class Operations:
                 self.drop(resource, instance)
                 dropped.append(instance.instance_id)
         return dropped
+
+
+def reapply_due(record: InstanceRecord, after: float | None, now: float) -> bool:
+    """Whether a maintain pass is to configure the ready instance again: its last
+    configuration went well `after` seconds ago or more (its manager's `reapply_after`;
+    None: never). A configuration recorded without its time (before Occopus kept it)
+    counts from when the instance became ready."""
+    configured = record.configured
+    if after is None or record.phase is not Phase.READY or configured is None \
+            or not configured.ok:
+        return False
+    since = configured.at or record.ready_at or record.created_at
+    return now - since >= after
 
 
 def _configure(manager: ConfigManager, target: ConfigTarget) -> Configured | None:

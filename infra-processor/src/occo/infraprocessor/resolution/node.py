@@ -161,7 +161,7 @@ class NodeResolver:
         result = resolver_for(section.get("type", DEFAULT_TYPE)).resolve(section, scope)
         attributes = result.attributes
         inbound = (node_description.get("mappings") or {}).get("inbound")
-        if inbound:
+        if inbound and "connections" not in attributes:    # the user's own wins
             attributes = {**attributes,
                           "connections": connections(node_description["infra_id"], inbound)}
         node = replace(node, contextualisation=result.contextualisation, context=result.context,
