@@ -104,6 +104,8 @@ class HostsWithAnsibleTest(TestHostsCase):
         self.run_command("occopus-maintain", "-i", infra_id, code=0)
         self.assertEqual(self.on(infra_id, "db", f"cat {folder}/db.conf"), "hello from db")
         self.assertEqual(self.events_named(infra_id, "nodeconfigured"), 3)
+        self.assertEqual(self.events_named(infra_id, "infraready"), 1,
+                         "configuring again made nothing ready")
 
         self.run_command("occopus-destroy", "-i", infra_id, code=0)
         self.assertNotIn(infra_id, self.stored_ids())

@@ -27,7 +27,7 @@ from occo.compiler import StaticDescription
 from occo.infobroker.store import DEFAULT_LEASE_TTL, Event, LeaseOwner, Store
 from occo.infraprocessor.engine import (Engine, InstanceStatus, Phase, RecoveryReport, by_name,
                                         recorded)
-from occo.infraprocessor.instructions import DropInfrastructure
+from occo.infraprocessor.instructions import ConfigureNode, DropInfrastructure
 from occo.util.cancel import Cancellation
 from occo.util.nodes import NodeState
 
@@ -92,7 +92,9 @@ class Enactor:
             execution = self.engine.execute(infra_id, plan.actions, static.nodes,
                                             fence=lease.token, cancel=stop)
             lease.check()
-            if execution.ok and plan.actions:
+            if execution.ok and any(not isinstance(action, ConfigureNode)
+                                    for action in plan.actions):
+                # a pass that only configured nodes again made nothing ready
                 self.store.append_event(Event(infra_id, "infraready", self.clock()))
             after = {status.record.node_id: status for status in recorded(self.store, infra_id)}
             if not execution.cancelled:
