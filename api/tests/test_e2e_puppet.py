@@ -74,6 +74,11 @@ class PuppetSoloWordpressTest(TestHostsCase):
         for manifest in DATA.glob("*.pp"):
             (tutorial / "nodes" / manifest.name).write_text(manifest.read_text())
         self.run_command("occopus-import", tutorial / "nodes" / "node_definitions.yaml", code=0)
+        # no dependency is declared: the wordpress node's attributes ask for getip() of the
+        # database node, so it waits for that node, and the plan says so
+        planned = self.run_command("occopus-build", "--dry-run",
+                                   tutorial / "infra-puppet-solo-wordpress.yaml", code=0)
+        self.assertIn("create 1 x puppet-solo-wp after puppet-solo-mysql", planned.stdout)
         built = self.run_command("occopus-build", tutorial / "infra-puppet-solo-wordpress.yaml")
         infra_id = last_line(built.stdout)
         self.addCleanup(self.destroy_if_stored, infra_id)

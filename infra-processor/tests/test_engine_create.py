@@ -73,8 +73,12 @@ class CreateTest(SimCloudCase):
                    "web_node": [simcloud_definition(self.cloud, contextualisation={
                        "type": "cloudinit", "context_template": LIST_DB})]},
             ("web", "web_node"), ("db", "db_node"))
-        result = world.execute(world.engine(), CreateInfrastructure(world.infra_id),
-                               CreateNodes("web", 1, NOTHING), CreateNodes("db", 1, NOTHING))
+        engine = world.engine()
+        creates = engine.address_waits([CreateNodes("web", 1, NOTHING),
+                                        CreateNodes("db", 1, NOTHING)], world.nodes)
+        self.assertEqual(creates, [CreateNodes("web", 1, frozenset({"db"})),
+                                   CreateNodes("db", 1, NOTHING)])
+        result = world.execute(engine, CreateInfrastructure(world.infra_id), *creates)
         self.assertTrue(result.ok, result)
         (db,) = world.records("db").values()
         (web,) = world.records("web").values()

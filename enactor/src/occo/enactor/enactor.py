@@ -27,7 +27,7 @@ from occo.compiler import StaticDescription
 from occo.infobroker.store import DEFAULT_LEASE_TTL, Event, LeaseOwner, Store
 from occo.infraprocessor.engine import (Engine, InstanceStatus, Phase, RecoveryReport, by_name,
                                         recorded)
-from occo.infraprocessor.instructions import ConfigureNode, DropInfrastructure
+from occo.infraprocessor.instructions import ConfigureNode, CreateNodes, DropInfrastructure
 from occo.util.cancel import Cancellation
 from occo.util.nodes import NodeState
 
@@ -217,7 +217,7 @@ class Enactor:
         views = {name: [InstanceView(s.record.node_id, s.state, s.record.addresses,
                                      s.record.created_at) for s in group]
                  for name, group in by_name(list(statuses)).items()}
-        return plan_pass(static, views,
+        plan = plan_pass(static, views,
                          {name: self.store.get_target_count(infra_id, name) for name in names},
                          {name: self.store.pending_scaling(infra_id, name)
                           for name in names},
@@ -226,6 +226,13 @@ class Enactor:
                          reapply=self.engine.reapply_due(
                              [s.record for s in statuses if s.state == NodeState.READY])
                          if stored else frozenset())
+        creates = [action for action in plan.actions if isinstance(action, CreateNodes)]
+        if not creates:
+            return plan
+        waited = iter(self.engine.address_waits(creates, static.nodes))
+        return dataclasses.replace(plan, actions=tuple(
+            next(waited) if isinstance(action, CreateNodes) else action
+            for action in plan.actions))
 
     def _started(self, infra_id: str) -> bool:
         return any(event.name == "infrastart" for event in self.store.events(infra_id))

@@ -34,8 +34,9 @@ from occo.util.errors import OccoError
 from occo.util.nodes import section_key
 
 from ..health import HealthChecker
-from ..instructions import Instruction
+from ..instructions import CreateNodes, Instruction
 from ..record import InstanceRecord
+from ..resolution import NodeResolver
 from .backends import describe_section
 from .execution import Execution
 from .operations import reapply_due
@@ -44,6 +45,7 @@ from .progress import NoProgress, Progress
 from .recovery import Recovery
 from .results import ExecutionResult, RecoveryReport
 from .survey import InstanceStatus, Survey, decoded
+from .walk import with_address_waits
 
 log = logging.getLogger("occo.infraprocessor.engine")
 
@@ -91,6 +93,16 @@ class Engine:
     def survey(self, infra_id: str, *, fence: int | None) -> list[InstanceStatus]:
         """The live state of every stored instance (see `survey`); writes back only with `fence`."""
         return Survey(self.parts, fence=fence).run(decoded(self.parts.store, infra_id))
+
+    def address_waits(self, creates: Sequence[CreateNodes],
+                      nodes: Mapping[str, Mapping[str, Any]]) -> list[CreateNodes]:
+        """The creates, each also waiting for the nodes whose addresses its templates ask
+        for by name (`with_address_waits`), read from the node types' implementations."""
+        resolver = NodeResolver(self.parts.router, settings=self.parts.settings,
+                                rng=self.parts.rng, strategy=self.parts.strategy)
+        return with_address_waits(creates, {
+            create.node_name: resolver.addresses_needed(nodes[create.node_name]["type"])
+            & nodes.keys() for create in creates if create.node_name in nodes})
 
     def reapply_due(self, records: Sequence[InstanceRecord]) -> set[str]:
         """The node ids of the ready instances whose configuration a maintain pass is to

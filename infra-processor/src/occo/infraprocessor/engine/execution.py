@@ -52,7 +52,7 @@ from .progress import Step
 from .results import ExecutionResult, Outcome, describe
 from .state import ExecutionState, Tracked
 from .teardown import NOT_STARTED, Teardown
-from .walk import DependencyWalk, with_address_waits
+from .walk import DependencyWalk
 
 
 log = logging.getLogger("occo.infraprocessor.engine")
@@ -90,9 +90,6 @@ class Execution:
             raise UnknownNode(f"infrastructure {state.infra_id} has no node "
                               + ", ".join(f"'{name}'" for name in unknown),
                               hint="pass the static description's nodes the plan was made from")
-        creates = with_address_waits(creates, {
-            create.node_name: self.resolver.addresses_needed(self.nodes[create.node_name]["type"])
-            & self.nodes.keys() for create in creates})
         dispatcher, writes = state.dispatcher, state.writes
         try:
             self._begin(instructions, creates)
