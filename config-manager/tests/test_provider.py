@@ -6,7 +6,7 @@ from occo.configmanager.base import ConfigTarget
 from occo.configmanager.provider import ConfigManagerProvider
 from occo.infobroker.auth import AuthData
 from occo.infobroker.broker import InfoRouter
-from occo.util.errors import PluginNotAvailable
+from occo.util.errors import ConfigurationError, PluginNotAvailable
 from occo.util.nodes import NodeState, ResolvedNode
 
 
@@ -30,4 +30,8 @@ class ServiceStateTest(unittest.TestCase):
     def test_the_manager_the_section_names_is_asked(self):
         with self.assertRaises(PluginNotAvailable):
             self.router.get("node.service.state", target=target(config_management={
-                "type": "chef", "endpoint": "e", "run_list": []}))
+                "type": "no-such-manager"}))
+        with self.assertRaises(ConfigurationError) as caught:     # chef, with no credentials
+            self.router.get("node.service.state", target=target(config_management={
+                "type": "chef", "endpoint": "https://chef.example.org", "run_list": []}))
+        self.assertIn("no Chef client credentials", caught.exception.message)
