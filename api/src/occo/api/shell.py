@@ -27,7 +27,7 @@ from typing import IO
 from occo.infraprocessor.engine.survey import InstanceStatus
 from occo.util.config import Settings
 from occo.util.errors import OccoError
-from occo.util.ssh.openssh import openssh_options
+from occo.util.ssh.openssh import key_file, openssh_options
 from occo.util.ssh.sessions import Ssh, SshAccess, SshLogin, at_most
 
 from .reach import Instance, instances, run_on, sessions, show_ran
@@ -177,9 +177,7 @@ class InfraShell(cmd.Cmd):
         # Occopus's own session, before OpenSSH requires it
         SshAccess(instance.target, ssh.login, ssh.known_hosts, ssh.options).verify()
         with tempfile.TemporaryDirectory(prefix="occopus-ssh-") as folder:
-            key = Path(folder, "key")
-            key.touch(0o600)
-            key.write_text(ssh.login.private_key)
+            key = key_file(Path(folder), ssh.login.private_key)
             command = ["ssh", "-i", str(key), "-p", str(instance.target.port),
                        "-l", ssh.login.user,
                        *openssh_options(ssh.known_hosts.path, ssh.options.connect_timeout),

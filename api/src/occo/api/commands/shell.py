@@ -9,9 +9,10 @@ typed), Ctrl+D leaves.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from occo.enactor.description import stored_description
 from occo.infraprocessor.engine import recorded
@@ -68,26 +69,25 @@ def _loop(shell: InfraShell) -> None:
             print("^C")
 
 
-class _history:
+@contextlib.contextmanager
+def _history() -> Iterator[None]:
     """readline's history from the file, and back to it (0600) when the shell ends."""
-
-    def __enter__(self) -> None:
-        import readline
-        self.readline = readline
-        readline.set_completer_delims(" \t\n")     # node names have -, paths /
-        self.path = private_folder(home_folder()) / HISTORY
-        readline.set_history_length(HISTORY_LINES)
+    import readline
+    readline.set_completer_delims(" \t\n")     # node names have -, paths /
+    path = private_folder(home_folder()) / HISTORY
+    readline.set_history_length(HISTORY_LINES)
+    try:
+        if path.is_file():
+            readline.read_history_file(path)
+    except OSError as error:
+        print(f"occopus-shell: the history in {path} cannot be read ({error}); "
+              "starting without it", file=sys.stderr)
+    try:
+        yield
+    finally:
         try:
-            if self.path.is_file():
-                readline.read_history_file(self.path)
+            os.close(open_private(path))
+            readline.write_history_file(path)
         except OSError as error:
-            print(f"occopus-shell: the history in {self.path} cannot be read ({error}); "
-                  "starting without it", file=sys.stderr)
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            os.close(open_private(self.path))
-            self.readline.write_history_file(self.path)
-        except OSError as error:
-            print(f"occopus-shell: the history cannot be kept in {self.path}: {error}",
+            print(f"occopus-shell: the history cannot be kept in {path}: {error}",
                   file=sys.stderr)

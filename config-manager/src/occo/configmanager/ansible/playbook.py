@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from occo.util.redact import redact_url
-from occo.util.ssh.openssh import openssh_options
+from occo.util.ssh.openssh import key_file, openssh_options
 
 from ..base import Configured
 
@@ -71,9 +71,7 @@ def run_playbook(run: PlaybookRun) -> Configured:
 
 
 def _run(run: PlaybookRun, folder: Path) -> Configured:
-    key = folder / "ssh_key"
-    key.touch(0o600)
-    key.write_text(run.access.login.private_key.rstrip("\n") + "\n")   # OpenSSH needs the \n
+    key = key_file(folder, run.access.login.private_key)
     (folder / "ansible.cfg").write_text("")     # none of the user's settings
     facts = folder / "facts.json"
     (folder / "site.yml").write_text(json.dumps([*run.plays, _facts_play(facts)]))

@@ -13,3 +13,12 @@ def openssh_options(known_hosts: Path, connect_timeout: float) -> list[str]:
             "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "ControlMaster=no",
             "-o", f"ConnectTimeout={max(1, int(connect_timeout))}"]
+
+
+def key_file(folder: Path, private_key: str) -> Path:
+    """The private key written for OpenSSH's `-i`, 0600 in `folder` (a private one the caller
+    removes); OpenSSH refuses a key whose last line has no newline."""
+    key = folder / "ssh_key"
+    key.touch(0o600)
+    key.write_text(private_key.rstrip("\n") + "\n")
+    return key
