@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -32,6 +33,17 @@ DEV = REPO / "dev"
 def can_have_an_engine() -> bool:
     """dockerd runs as root only; root can install it too."""
     return os.geteuid() == 0
+
+
+def reaped(pid: int, within: float = 10.0) -> bool:
+    """Whether the process is gone and reaped within `within` seconds: `stop` waits until it
+    has exited, and its parent (init, for a daemon) reaps it in its own time."""
+    deadline = time.monotonic() + within
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def tcp_ping(endpoint: str) -> bytes:
@@ -100,7 +112,7 @@ class StartStopTest(EngineCase):
         self.assertEqual(status["api_version"], api.version()["ApiVersion"])
 
         self.assertEqual(docker.stop(self.root)["pid"], state["pid"])
-        self.assertFalse(Path(f"/proc/{state['pid']}").exists())
+        self.assertTrue(reaped(state["pid"]), f"dockerd {state['pid']} is still there")
         self.assertFalse(Path("/sys/class/net", state["bridge"]).exists())
         self.assertFalse(self.paths.socket.exists())
         self.assertEqual(docker.status(self.root), {"running": False,
