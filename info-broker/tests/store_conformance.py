@@ -549,6 +549,50 @@ class StoreConformance(Mixin):
         self.assertEqual([event.name for event in self.store.events("infra", after=cursor)],
                          ["late2"])
 
+    def test_a_log_keeps_its_newest_events_and_its_cursors_as_it_is_trimmed(self) -> None:
+        self.store.events_kept = 10                 # a stride of 1 past it
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        self.store.append_events([Event("other", "o0", 0.0)])
+        cursors: dict[str, int] = {}
+        for number in range(35):
+            if number % 7 == 3:                     # a batch too: its events count alike
+                self.store.append_events([Event("infra", f"e{number}", 0.0),
+                                          Event("other", "noise", 0.0)])
+            else:
+                self.store.append_event(Event("infra", f"e{number}", 0.0))
+            [newest] = self.store.events("infra", after=self.store.last_event_seq("infra") - 1)
+            cursors[newest.name] = newest.seq
+            kept = self.store.events("infra")
+            with self.subTest(after=number):
+                self.assertLessEqual(len(kept), self.store.events_kept
+                                     + self.store.event_trim_stride)
+                self.assertEqual([event.name for event in kept],
+                                 [f"e{n}" for n in range(number + 1 - len(kept), number + 1)])
+                self.assertEqual([event.seq for event in kept],
+                                 [cursors[event.name] for event in kept])
+        names = [event.name for event in self.store.events("infra")]
+        self.assertEqual(names[-10:], [f"e{number}" for number in range(25, 35)])
+        self.assertEqual([event.name for event in self.store.events("infra", after=cursors["e1"])],
+                         names)                     # an old cursor reads on from the oldest kept
+        self.assertEqual([event.name for event in self.store.events("infra",
+                                                                    after=cursors["e30"])],
+                         ["e31", "e32", "e33", "e34"])
+        self.assertEqual(self.store.last_event_seq("infra"), cursors["e34"])
+        self.assertEqual(self.store.events("other")[0].name, "o0")    # another log is its own
+
+    def test_a_log_is_trimmed_at_each_stride_past_the_events_kept(self) -> None:
+        self.store.events_kept = 100                # a stride of 10
+        self.store.add_infrastructure("infra", {})
+        lengths = []
+        for _ in range(250):
+            self.store.append_event(Event("infra", "e", 0.0))
+            lengths.append(len(self.store.events("infra")))
+        self.assertEqual(lengths[:100], list(range(1, 101)))
+        # it grows a stride past what it keeps, and is cut back to that each time it would
+        # reach the stride
+        self.assertEqual(lengths[100:], [100 + (n + 1) % 10 for n in range(150)])
+
     def test_a_new_infrastructure_of_a_removed_id_starts_a_new_log(self) -> None:
         self.store.add_infrastructure("infra", {})
         self.store.append_events([Event("infra", "old", 1.0), Event("infra", "old", 2.0)])

@@ -73,9 +73,9 @@ def redact_url(text: str) -> str:
     `redis://user:pw@host:6379/0` becomes `redis://user:***@host:6379/0`; it
     works on a bare URL and on a message that contains URLs.
     """
-    text = _URL_PASSWORD.sub(lambda match: match["head"] + REDACTED, text)
-    if "://" not in text:
+    if "://" not in text:                 # neither pattern can match: the common case
         return text
+    text = _URL_PASSWORD.sub(lambda match: match["head"] + REDACTED, text)
     return _QUERY_PARAM.sub(
         lambda match: match["head"] + REDACTED if is_secret_key(match["name"]) and match["value"]
         else match[0], text)

@@ -165,6 +165,18 @@ class Event:
 class Store(abc.ABC):
     """The state of every infrastructure of one user namespace."""
 
+    # The newest events an infrastructure's log keeps: a log that has grown a tenth past
+    # this (`event_trim_stride`) loses its oldest events, so a long-lived infrastructure's
+    # log stays bounded in the store (and in Redis's memory). A class attribute, so that a
+    # test can keep a few.
+    events_kept: int = 5_000
+
+    @property
+    def event_trim_stride(self) -> int:
+        """How far past `events_kept` a log grows before it is trimmed: trimming in strides
+        makes its cost per event small."""
+        return max(1, self.events_kept // 10)
+
     # --- node definitions -------------------------------------------------
     @abc.abstractmethod
     def put_node_definitions(self, definitions: dict[str, list[dict]]) -> None:
@@ -285,7 +297,12 @@ class Store(abc.ABC):
     # --- events -----------------------------------------------------------
     @abc.abstractmethod
     def append_event(self, event: Event) -> None:
-        """Add an event to its infrastructure's log."""
+        """Add an event to its infrastructure's log.
+
+        The log keeps at least its newest `events_kept` events and never more than
+        `event_trim_stride` beyond them: the oldest are dropped. Cursors stay valid: a
+        reader whose cursor is older than the oldest event kept reads on from that one.
+        """
 
     def append_events(self, events: Sequence[Event]) -> None:
         """Add several events, in order; see `put_instances` for why."""

@@ -315,8 +315,12 @@ class MongoStore(ChangedAtomically, Store):
     def append_event(self, event: Event) -> None:
         counted = self._update(event.infra_id, None, {"$inc": {"event_seq": 1}},
                                fields=("event_seq", "generation"))
-        self._events.insert_one({**self._id(event.infra_id), "generation": counted["generation"],
-                                 "seq": counted["event_seq"], "doc": encode_record(event)})
+        seq, generation = counted["event_seq"], counted["generation"]
+        self._events.insert_one({**self._id(event.infra_id), "generation": generation,
+                                 "seq": seq, "doc": encode_record(event)})
+        if seq % self.event_trim_stride == 0:      # seq counts this id's events: one a stride
+            self._events.delete_many({**self._id(event.infra_id), "generation": generation,
+                                      "seq": {"$lte": seq - self.events_kept}})
 
     def events(self, infra_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
         """The events of the current incarnation of this id, in the order they were appended;

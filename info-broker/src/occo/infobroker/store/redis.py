@@ -61,7 +61,7 @@ from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 NAMESPACE_KEYS = ("schema", "infrastructures", "node_definitions", "fences", "leases",
                   "attached", "destroying", "members")
 INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "pending", "scaling",
-                       "scaling_order", "failing", "events", "notification")
+                       "scaling_order", "failing", "events", "events_trimmed", "notification")
 
 # Every data script gets KEYS[1] = fences, KEYS[2] = infrastructures, then its own keys;
 # ARGV[1] = infrastructure id, ARGV[2] = fencing token or '' (unfenced), then its own.
@@ -86,13 +86,13 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
 end
 """,
-    # KEYS[3] = description, KEYS[4] = notification, KEYS[5] = attached, KEYS[6] = destroying:
-    # a new infrastructure inherits none of them from an earlier one of its id that an older
-    # Occopus removed.
+    # KEYS[3] = description, KEYS[4] = notification, KEYS[5] = attached, KEYS[6] = destroying,
+    # KEYS[7] = events_trimmed: a new infrastructure inherits none of them from an earlier one
+    # of its id that an older Occopus removed.
     "add": """
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return redis.error_reply('OCCO_EXISTS') end
 redis.call('SET', KEYS[3], ARGV[3])
-redis.call('DEL', KEYS[4])
+redis.call('DEL', KEYS[4], KEYS[7])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 """,
@@ -116,8 +116,30 @@ end
 redis.call('RPUSH', KEYS[3], ARGV[3])
 if KEYS[4] then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4]) end
 """,
-    # Append ARGV[3..] to list KEYS[3], in order.
-    "push_all": GUARD + "for i = 3, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end",
+    # Append ARGV[5..] to the event list KEYS[3], in order; once it holds ARGV[4] (the
+    # stride) past ARGV[3] (the events kept), drop the oldest beyond those and count them in
+    # KEYS[4], so that an event's cursor (dropped + its index + 1) never changes.
+    "push_events": GUARD + """
+for i = 5, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+local length, kept = redis.call('LLEN', KEYS[3]), tonumber(ARGV[3])
+if length >= kept + tonumber(ARGV[4]) then
+  redis.call('LTRIM', KEYS[3], length - kept, -1)
+  redis.call('INCRBY', KEYS[4], length - kept)
+end
+""",
+    # The events of list KEYS[1] after cursor ARGV[1], ARGV[2] of them (-1: all), with the
+    # count of dropped ones (KEYS[2]) that turns a list index into a cursor: {dropped, docs}.
+    "read_events": """
+local dropped = tonumber(redis.call('GET', KEYS[2]) or '0')
+local first = math.max(tonumber(ARGV[1]) - dropped, 0)
+local last = -1
+if tonumber(ARGV[2]) >= 0 then last = first + tonumber(ARGV[2]) - 1 end
+return {dropped + first, redis.call('LRANGE', KEYS[1], first, last)}
+""",
+    # The newest event's cursor: the dropped events and the list's length.
+    "last_event": """
+return tonumber(redis.call('GET', KEYS[2]) or '0') + redis.call('LLEN', KEYS[1])
+""",
     # ARGV[3] = now while failing ('' once healthy), ARGV[4] = node id; returns the start.
     "failing": GUARD + """
 if ARGV[3] == '' then redis.call('HDEL', KEYS[3], ARGV[4]) return false end
@@ -284,7 +306,8 @@ class RedisStore(ChangedAtomically, Store):
     def add_infrastructure(self, infra_id: str, description: dict) -> None:
         self._run("add", infra_id, None, [self._infra_key(infra_id, "description"),
                                           self._infra_key(infra_id, "notification"),
-                                          self._key("attached"), self._key("destroying")],
+                                          self._key("attached"), self._key("destroying"),
+                                          self._infra_key(infra_id, "events_trimmed")],
                   encode(description))
 
     def update_infrastructure(self, infra_id: str, description: dict,
@@ -410,23 +433,26 @@ class RedisStore(ChangedAtomically, Store):
         for event in events:
             by_infra.setdefault(event.infra_id, []).append(encode_record(event))
         for infra_id, documents in by_infra.items():
-            self._run("push_all", infra_id, None, [self._infra_key(infra_id, "events")],
-                      *documents)
+            self._run("push_events", infra_id, None, self._event_keys(infra_id),
+                      self.events_kept, self.event_trim_stride, *documents)
 
     def events(self, infra_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
-        """The cursor is the list index + 1: the list only grows while the infrastructure
-        lives (a new one of the same id starts again at 1)."""
+        """The cursor is the events dropped from the list's head plus the list index + 1:
+        it never changes while the infrastructure lives (a new one of the same id starts
+        again at 1)."""
         after, limit = event_window(after, limit)
         if limit == 0:
             return []
-        last = -1 if limit is None else after + limit - 1
-        documents = self._redis.lrange(self._infra_key(infra_id, "events"), after, last)
-        return [decode_event(doc, after + number)
+        first, documents = self._scripts["read_events"](
+            keys=self._event_keys(infra_id), args=[after, -1 if limit is None else limit])
+        return [decode_event(doc, first + number)
                 for number, doc in enumerate(documents, start=1)]
 
     def last_event_seq(self, infra_id: str) -> int:
-        """LLEN: the newest event's cursor is its index + 1, the list's length."""
-        return self._redis.llen(self._infra_key(infra_id, "events"))
+        return self._scripts["last_event"](keys=self._event_keys(infra_id))
+
+    def _event_keys(self, infra_id: str) -> list[str]:
+        return [self._infra_key(infra_id, "events"), self._infra_key(infra_id, "events_trimmed")]
 
     # --- the attached set -------------------------------------------------
     def attach(self, infra_id: str) -> bool:

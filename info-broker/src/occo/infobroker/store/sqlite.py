@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ TABLES = (
     "failing_since (ns TEXT, infra_id TEXT, node_id TEXT, since REAL,"
     " PRIMARY KEY (ns, infra_id, node_id))",
     "events (seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT, infra_id TEXT, doc TEXT)",
+    # How many events each log was given, counted to trim it once per stride (the seqs are
+    # shared by every log, so they cannot count one).
+    "event_counts (ns TEXT, infra_id TEXT, appended INTEGER, PRIMARY KEY (ns, infra_id))",
     "leases (ns TEXT, infra_id TEXT, doc TEXT, PRIMARY KEY (ns, infra_id))",
     # The newest fencing token granted: kept when the infrastructure is removed, so
     # a token issued before can never pass again if the id is reused.
@@ -70,11 +74,11 @@ INDEXES = (
 _SCHEMA_NAMES = frozenset(definition.split(" ", 1)[0] for definition in TABLES + INDEXES)
 # What remove_infrastructure clears: every table with an infra_id but `fences`.
 PER_INFRASTRUCTURE = ("infrastructures", "instances", "failed_instances", "target_counts",
-                      "scaling_pending", "scaling_requests", "failing_since", "events", "leases",
-                      "attached", "destroying", "notifications")
+                      "scaling_pending", "scaling_requests", "failing_since", "events",
+                      "event_counts", "leases", "attached", "destroying", "notifications")
 # What a new infrastructure must not inherit from an earlier one of its id that an older
 # Occopus removed, knowing nothing of these tables.
-NEWER_PER_INFRASTRUCTURE = ("attached", "destroying", "notifications")
+NEWER_PER_INFRASTRUCTURE = ("attached", "destroying", "notifications", "event_counts")
 
 # Each write is one transaction: one that fails is rolled back whole.
 HINTS = {
@@ -502,13 +506,29 @@ class SqliteStore(Store):
         self.append_events([event])
 
     def append_events(self, events: Sequence[Event]) -> None:
+        added = Counter(event.infra_id for event in events)
         with self._transaction():
-            for infra_id in {event.infra_id for event in events}:
+            for infra_id in added:
                 if not self._exists(infra_id):
                     raise not_found(infra_id)
             self._db.executemany("INSERT INTO events (ns, infra_id, doc) VALUES (?, ?, ?)",
                                  [(self._ns, event.infra_id, encode_record(event))
                                   for event in events])
+            for infra_id, count in added.items():
+                self._trim_events(infra_id, count)
+
+    def _trim_events(self, infra_id: str, added: int) -> None:
+        """Count the events just added to the log; each time the count passes a multiple of
+        the stride, drop all but the newest `events_kept` (one walk of the log's index)."""
+        appended = self._sql(
+            "INSERT INTO event_counts VALUES (?, ?, ?) ON CONFLICT DO UPDATE"
+            " SET appended = appended + excluded.appended RETURNING appended",
+            infra_id, added).fetchall()[0][0]
+        stride = self.event_trim_stride
+        if appended // stride != (appended - added) // stride:
+            self._sql("DELETE FROM events WHERE ns = ?1 AND infra_id = ?2 AND seq < ("
+                      "SELECT seq FROM events WHERE ns = ?1 AND infra_id = ?2"
+                      " ORDER BY seq DESC LIMIT 1 OFFSET ?3)", infra_id, self.events_kept - 1)
 
     def events(self, infra_id: str, after: int = 0, limit: int | None = None) -> list[Event]:
         """The cursor is the row's seq: AUTOINCREMENT never gives one twice in the file, so
