@@ -283,9 +283,10 @@ class SenderTest(CommandCase):
         url = self.receiver.url.replace("/hook", path)
         self.store.set_notification(self.infra_id, WebhookNotification(url, since, at).to_dict())
 
-    def test_only_what_comes_while_delivered_here_is_sent(self) -> None:
+    def test_what_no_sender_recorded_is_sent_once_delivered_here(self) -> None:
         self.append("before")
-        # set before this process started: it may have been another's; start at the newest
+        # set before this process started, and no delivery recorded (an older Occopus's
+        # notification): start at the newest
         self.notify("/a", since=0, at=time.time() - 3600)
         sender = self.sender()
         wait_until(lambda: self.infra_id in sender.followed(), "the webhook is followed")
@@ -293,7 +294,7 @@ class SenderTest(CommandCase):
         wait_until(lambda: "mine@/a" in self.receiver.names(), "the event is sent")
         self.ours.clear()                               # another process maintains it now
         wait_until(lambda: self.infra_id not in sender.followed(), "the follower is dropped")
-        self.append("elsewhere")
+        self.append("elsewhere")                        # which sends nothing, and records none
         self.ours.add(self.infra_id)                    # and it comes back here
         wait_until(lambda: self.infra_id in sender.followed(), "followed again")
         self.append("back")
@@ -304,9 +305,47 @@ class SenderTest(CommandCase):
         self.notify("/b", since=since, at=time.time())
         wait_until(lambda: "between@/b" in self.receiver.names(), "the new webhook's first")
         sent = [name for name in self.receiver.names() if name.endswith("/a")]
-        self.assertEqual(sent[:2], ["mine@/a", "back@/a"])
+        self.assertEqual(sent[:3], ["mine@/a", "elsewhere@/a", "back@/a"])
         self.assertNotIn("before@/a", self.receiver.names())
-        self.assertNotIn("elsewhere@/a", self.receiver.names())
+
+    def test_a_new_sender_sends_what_the_last_one_did_not_and_nothing_twice(self) -> None:
+        self.notify("/a", since=0, at=time.time())
+        first = self.sender()
+        wait_until(lambda: self.infra_id in first.followed(), "the webhook is followed")
+        self.append("one")
+        wait_until(lambda: "one@/a" in self.receiver.names(), "the event is sent")
+        wait_until(lambda: self.store.delivered(self.infra_id).seq
+                   == self.store.last_event_seq(self.infra_id), "its delivery is recorded")
+        first.stop()                                    # a restart, a crash or a takeover
+        self.append("while-down")
+        second = self.sender()
+        wait_until(lambda: "while-down@/a" in self.receiver.names(),
+                   "the next sender sends what came meanwhile")
+        self.append("two")
+        wait_until(lambda: "two@/a" in self.receiver.names(), "and goes on")
+        self.assertIn(self.infra_id, second.followed())
+        self.assertEqual(self.receiver.names(), ["one@/a", "while-down@/a", "two@/a"])
+
+    def test_an_event_given_up_because_the_sender_stopped_is_sent_by_the_next(self) -> None:
+        status = {"now": 503}
+        receiver = Receiver(lambda event, attempt: status["now"])
+        self.addCleanup(receiver.close)
+        self.store.set_notification(self.infra_id, WebhookNotification(
+            receiver.url, self.store.last_event_seq(self.infra_id), time.time()).to_dict())
+        first = self.sender()
+        first.first_pause = 3600                        # after its first try it waits long
+        wait_until(lambda: self.infra_id in first.followed(), "the webhook is followed")
+        self.append("pending")
+        wait_until(lambda: len(receiver.of("pending")) == 1, "the first try")
+        first.stop()
+        self.assertEqual(self.store.events(self.infra_id)[-1].name, "pending")   # no failure
+        status["now"] = 200                             # the receiver is back
+        self.sender()
+        wait_until(lambda: len(receiver.of("pending")) == 2, "the next sender sends it")
+        wait_until(lambda: self.store.delivered(self.infra_id).seq
+                   == self.store.last_event_seq(self.infra_id), "its delivery is recorded")
+        self.assertEqual([event.name for event in self.store.events(self.infra_id)],
+                         ["pending"])
 
     def test_a_store_it_cannot_reach_is_logged_once_and_followed_when_back(self) -> None:
         blocker = self.work / "blocker"

@@ -10,8 +10,8 @@ requests of the old shape, one record each, as an older Occopus did, for user
 "alice", prefix ""; see `old_request`), `plant_schema(version)` (marks the
 store of user "alice", prefix "" as of that schema version),
 `stored_description(infra_id)` (that user's description document as stored) and
-`plant_removal_leftovers(infra_id)` (an attachment, a destroy mark and
-notification settings {"stale": True} of an infrastructure of user "alice",
+`plant_removal_leftovers(infra_id)` (an attachment, a destroy mark,
+notification settings {"stale": True} and a delivery cursor ("stale", 7) of an infrastructure of user "alice",
 prefix "" that does not exist, as an older Occopus, that knows none of them,
 leaves them when it removes one).
 A backend that cannot show a behaviour says so with `self.skipTest(reason)`.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from occo.util.errors import OccoError
 
-from occo.infobroker.store.base import (SCHEMA_VERSION, Event, InfrastructureExists,
+from occo.infobroker.store.base import (SCHEMA_VERSION, Delivered, Event, InfrastructureExists,
                                         InfrastructureNotFound, LeaseHeld, LeaseOwner,
                                         PendingScaling, ScalingQueueFull, StaleFenceError,
                                         Store, StoreError)
@@ -172,9 +172,12 @@ class StoreConformance(Mixin):
             self.store.attach(infra_id)
             self.store.mark_destroying(infra_id)
             self.store.set_notification(infra_id, {"url": f"http://hooks/{infra_id}"})
+            self.store.set_delivered(infra_id, Delivered(f"hook-{infra_id}", 3))
         self.store.remove_infrastructure("gone")
         self.assertEqual((self.store.attached(), self.store.destroying()), (["kept"], ["kept"]))
         self.assertIsNone(self.store.notification("gone"))
+        self.assertEqual((self.store.delivered("gone"), self.store.delivered("kept")),
+                         (None, Delivered("hook-kept", 3)))
         self.assertEqual(self.store.notification("kept"), {"url": "http://hooks/kept"})
         self.assertFalse(self.store.detach("gone"))
         self.assertFalse(self.store.unmark_destroying("gone"))
@@ -192,7 +195,8 @@ class StoreConformance(Mixin):
         self.assertEqual((self.store.attached(), self.store.destroying()), ([], []))
         self.store.add_infrastructure("gone", {"again": True})
         self.assertEqual((self.store.attached(), self.store.destroying(),
-                          self.store.notification("gone")), ([], [], None))
+                          self.store.notification("gone"), self.store.delivered("gone")),
+                         ([], [], None, None))
         self.assertTrue(self.store.attach("gone"))
         self.assertTrue(self.store.mark_destroying("gone"))
 
@@ -788,6 +792,26 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.members(now=100.0), [])
 
     # --- notification settings --------------------------------------------
+    def test_a_delivery_cursor_grows_for_its_target_and_another_target_replaces_it(
+            self) -> None:
+        self.store.add_infrastructure("infra", {})
+        self.store.add_infrastructure("other", {})
+        self.assertIsNone(self.store.delivered("infra"))
+        steps = [(Delivered("a", 5), Delivered("a", 5)),
+                 (Delivered("a", 9), Delivered("a", 9)),
+                 (Delivered("a", 7), Delivered("a", 9)),      # a slower sender, behind
+                 (Delivered("b", 2), Delivered("b", 2)),      # a new target starts again
+                 (Delivered("a", 1), Delivered("a", 1))]
+        for given, expected in steps:
+            self.store.set_delivered("infra", given)
+            with self.subTest(given=given):
+                self.assertEqual(self.store.delivered("infra"), expected)
+                self.assertEqual(self.open_store().delivered("infra"), expected)
+        self.assertIsNone(self.store.delivered("other"))
+        self.store.set_delivered("unknown", Delivered("a", 1))       # a no-op
+        self.assertIsNone(self.store.delivered("unknown"))
+        self.assertIsNone(self.open_store(user="bob").delivered("infra"))
+
     def test_notification_settings_round_trip_and_are_replaced_or_removed(self) -> None:
         self.store.add_infrastructure("infra", {})
         self.store.add_infrastructure("other", {})

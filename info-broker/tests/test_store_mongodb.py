@@ -69,7 +69,8 @@ class MongoConformanceTest(StoreConformance, InterleavedGrants, InterleavedQueue
         self.client[DATABASE]["infrastructures"].update_one(
             {"ns": f"{self.run_prefix}alice@", "infra_id": infra_id},
             {"$set": {"attached": True, "destroying": True,
-                      "notification": encode({"stale": True})}}, upsert=True)
+                      "notification": encode({"stale": True}),
+                      "delivered": {"target": "stale", "seq": 7}}}, upsert=True)
 
     def stored_description(self, infra_id: str) -> str:
         return self.client[DATABASE]["infrastructures"].find_one(

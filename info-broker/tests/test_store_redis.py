@@ -67,6 +67,8 @@ class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants,
         self.client.sadd(f"{self.namespace('alice')}destroying", infra_id)
         self.client.set(f"{self.namespace('alice')}{infra_id}:notification",
                         encode({"stale": True}))
+        self.client.hset(f"{self.namespace('alice')}{infra_id}:delivered",
+                         mapping={"target": "stale", "seq": 7})
 
     def delete_written_keys(self) -> None:
         """Every key of the namespaces used, found through the index sets: no scan."""

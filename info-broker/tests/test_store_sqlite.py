@@ -67,6 +67,7 @@ class SqliteConformanceTest(StoreConformance, SqliteCase):
             db.execute("INSERT INTO destroying VALUES ('alice@', ?)", (infra_id,))
             db.execute("INSERT INTO notifications VALUES ('alice@', ?, ?)",
                        (infra_id, encode({"stale": True})))
+            db.execute("INSERT INTO deliveries VALUES ('alice@', ?, 'stale', 7)", (infra_id,))
         db.close()
 
 

@@ -100,6 +100,12 @@ def webhook_secret(key: bytes, infra_id: str, url: str) -> str:
     return hmac.new(key, f"{infra_id}\n{url}".encode(), hashlib.sha256).hexdigest()
 
 
+def delivery_target(url: str) -> str:
+    """What the store records a webhook's delivery cursor under: a digest of its URL, so that
+    the store keeps no second copy of it, and a new URL starts a cursor of its own."""
+    return hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The `X-Occopus-Signature` of a POST: `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw
     body>" under the secret's UTF-8 bytes>`."""

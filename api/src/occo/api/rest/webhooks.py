@@ -11,18 +11,19 @@ infrastructure is delivered here: one that stops being ours is dropped at once, 
 processes sharing a store send each event once, and another process's infrastructures cost
 this one nothing but the periodic refresh.
 
-Where a follower starts: at its notification's `since` (the newest seq when notify was
-called) when the notification was set since this process last refreshed (give or take
-`CLOCK_SLACK` seconds, for clocks and a write in flight), so the events right after a notify
-are sent; otherwise (this process just started, or took the infrastructure over from
-another) at the log's newest seq, so that nothing another process may have sent is sent
-again.
+Where a follower starts: after the last event the store records as done with for this URL
+(`Store.delivered`: each batch, once sent or given up, moves it on), so that a restart, a
+crash or a takeover by another process sends what the previous owner had not, and what was
+appended while no process delivered. With no such record: at its notification's `since`
+(the newest seq when notify was called) when the notification was set since this process
+last refreshed (give or take `CLOCK_SLACK` seconds, for clocks and a write in flight), else
+(a notification older than any record: an Occopus before these records) at the log's newest
+seq; the start is recorded at once.
 
-Delivery is at most once per process, and not guaranteed: the cursors live in memory, so
-events appended while no process delivers an infrastructure, or between the previous
-owner's last read and the new owner's start (a takeover, a crash), are never sent; for a
-moment while members change, two processes may both send one. A receiver that must not act
-twice dedupes on (`infraid`, `seq`).
+Delivery is at least once: an event whose batch was not finished when its sender stopped or
+died is sent again by the next one, and for a moment while members change two processes may
+both send one. A receiver that must not act twice dedupes on (`infraid`, `seq`). An event
+dropped from the log (`Store.events_kept`) before any process sent it is never sent.
 
 Each event is one POST of JSON with the headers `X-Occopus-Event` (its name),
 `X-Occopus-Delivery` (an id, the same on every try of one event), `X-Occopus-Timestamp`
@@ -34,6 +35,9 @@ event, which itself is never delivered.
 
 The store may go away: the thread then logs it once, retries with a growing pause (up to
 `MOST_BACKOFF`), says when it answers again, and keeps its cursors meanwhile.
+
+Stopping gives up a delivery in flight: its event and those after it stay unrecorded, for
+the next sender.
 """
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from occo.infobroker.store import Event, InfrastructureNotFound, Store
+from occo.infobroker.store import Delivered, Event, InfrastructureNotFound, Store
 from occo.util.cancel import Cancellation
 from occo.util.errors import OccoError
 from occo.util.redact import redact_url
@@ -58,8 +62,8 @@ from .. import __version__
 from ..eventlog import event_record, last_seq, one_line
 from ..session import connect
 from .service import RestService
-from .webhookkeys import (WebhookNotification, key_path, public_url, signed_headers,
-                          webhook_key, webhook_secret)
+from .webhookkeys import (WebhookNotification, delivery_target, key_path, public_url,
+                          signed_headers, webhook_key, webhook_secret)
 
 log = logging.getLogger("occo.api.rest.webhooks")
 
@@ -82,6 +86,20 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What a batch of deliveries did: the events given up, and the seq through which every
+    event of the batch is done with (sent or given up; less than the batch's last when the
+    sender stopped during it)."""
+
+    failures: list[Failure]
+    through: int
+
+
+class _Stopped(Exception):
+    """The sender stopped while an event waited for its next try."""
+
+
 @dataclass
 class _Follow:
     """One infrastructure's log as the sender follows it: its webhook and the seq of the last
@@ -89,7 +107,7 @@ class _Follow:
 
     webhook: WebhookNotification
     cursor: int
-    busy: Future[list[Failure]] | None = None
+    busy: Future[Sent] | None = None
 
 
 class WebhookSender:
@@ -113,7 +131,7 @@ class WebhookSender:
         self._workers = workers
         self._rng_lock = threading.Lock()
         self._follows: dict[str, _Follow] = {}
-        self._finishing: list[tuple[str, Future[list[Failure]]]] = []
+        self._finishing: list[tuple[str, str, Future[Sent]]] = []
         self._thread: threading.Thread | None = None
         self._key = b""
         self._refreshed_at = 0.0
@@ -193,15 +211,24 @@ class WebhookSender:
                 continue
             if follow is not None:
                 self._unfollow(infra_id)         # another URL: its own start
-            start = (webhook.since if webhook.at >= self._refreshed_at - CLOCK_SLACK
-                     else last_seq(store, infra_id))
-            self._follows[infra_id] = _Follow(webhook, start)
+            self._follows[infra_id] = _Follow(webhook, self._start(store, infra_id, webhook))
         self._refreshed_at = now
+
+    def _start(self, store: Store, infra_id: str, webhook: WebhookNotification) -> int:
+        """Where a new follower starts (the module says why), recorded if it was not."""
+        target = delivery_target(webhook.url)
+        done = store.delivered(infra_id)
+        if done is not None and done.target == target:
+            return max(done.seq, webhook.since)
+        start = (webhook.since if webhook.at >= self._refreshed_at - CLOCK_SLACK
+                 else last_seq(store, infra_id))
+        store.set_delivered(infra_id, Delivered(target, start))
+        return start
 
     def _unfollow(self, infra_id: str) -> None:
         follow = self._follows.pop(infra_id)
         if follow.busy is not None:
-            self._finishing.append((infra_id, follow.busy))
+            self._finishing.append((infra_id, follow.webhook.url, follow.busy))
 
     def _round(self, store: Store, pool: ThreadPoolExecutor, client: httpx.Client) -> None:
         """Deliver what came since the last round, for each infrastructure followed that is
@@ -212,7 +239,7 @@ class WebhookSender:
                 if not follow.busy.done():
                     continue
                 busy, follow.busy = follow.busy, None
-                self._record(store, infra_id, busy)
+                self._record(store, infra_id, follow.webhook.url, busy)
             if not self.delivers(infra_id):
                 del self._follows[infra_id]      # no longer ours: the new owner follows it
                 continue
@@ -220,37 +247,35 @@ class WebhookSender:
             if not events:
                 continue
             follow.cursor = events[-1].seq
-            wanted = [event for event in events if event.name != FAILED]
-            if wanted:
-                url = follow.webhook.url
-                secret = webhook_secret(self._key, infra_id, url)
-                follow.busy = pool.submit(self._deliver_all, client, infra_id, url, secret,
-                                          wanted)
+            url = follow.webhook.url
+            secret = webhook_secret(self._key, infra_id, url)
+            follow.busy = pool.submit(self._deliver_all, client, infra_id, url, secret, events)
 
     def _record_finished(self, store: Store, *, everything: bool = False) -> None:
         """Record the deliveries of infrastructures no longer followed once they end (all of
         those done, and of those followed, when `everything`)."""
         waiting = []
-        for infra_id, busy in self._finishing:
+        for infra_id, url, busy in self._finishing:
             if busy.done():
-                self._record(store, infra_id, busy)
+                self._record(store, infra_id, url, busy)
             else:
-                waiting.append((infra_id, busy))
+                waiting.append((infra_id, url, busy))
         self._finishing = waiting
         if everything:
             for infra_id, follow in self._follows.items():
                 if follow.busy is not None and follow.busy.done():
-                    self._record(store, infra_id, follow.busy)
+                    self._record(store, infra_id, follow.webhook.url, follow.busy)
 
-    def _record(self, store: Store, infra_id: str, busy: Future[list[Failure]]) -> None:
-        """Log the failures of a finished delivery, and record them in the log."""
+    def _record(self, store: Store, infra_id: str, url: str, busy: Future[Sent]) -> None:
+        """Log the failures of a finished delivery, record them in the log, and record how far
+        the batch got."""
         try:
-            failures = busy.result()
+            sent = busy.result()
         except Exception:
             log.exception("webhooks: delivering the events of infrastructure %s failed",
                           infra_id)
             return
-        for failure in failures:
+        for failure in sent.failures:
             log.warning("webhooks: event %s (%d) of infrastructure %s was not delivered to %s "
                         "after %d tries: %s", failure.event.name, failure.event.seq, infra_id,
                         failure.url, failure.tries, failure.error)
@@ -260,22 +285,32 @@ class WebhookSender:
                 store.append_event(Event(infra_id, FAILED, self.clock(), data))
             except InfrastructureNotFound:
                 return
+        if sent.through:
+            store.set_delivered(infra_id, Delivered(delivery_target(url), sent.through))
 
     # --- the delivering threads -----------------------------------------------------
     def _deliver_all(self, client: httpx.Client, infra_id: str, url: str, secret: str,
-                     events: Sequence[Event]) -> list[Failure]:
-        failures = []
+                     events: Sequence[Event]) -> Sent:
+        """Deliver a batch read from the log, but its `notifyfailed` events."""
+        failures: list[Failure] = []
+        through = 0
         for event in events:
+            if event.name != FAILED:
+                try:
+                    failure = self.deliver(client, infra_id, url, secret, event)
+                except _Stopped:
+                    break
+                if failure is not None:
+                    failures.append(failure)
+            through = event.seq
             if self.stopping.cancelled:
                 break
-            failure = self.deliver(client, infra_id, url, secret, event)
-            if failure is not None:
-                failures.append(failure)
-        return failures
+        return Sent(failures, through)
 
     def deliver(self, client: httpx.Client, infra_id: str, url: str, secret: str,
                 event: Event) -> Failure | None:
-        """POST one event, tried again as the module says; None once delivered."""
+        """POST one event, tried again as the module says; None once delivered; `_Stopped`
+        when the sender stops before its next try."""
         body = json.dumps({"infraid": infra_id, **event_record(event)},
                           separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json",
@@ -297,8 +332,7 @@ class WebhookSender:
             if not again or attempt == self.tries:
                 return Failure(event, public_url(url), attempt, status, error)
             if self.stopping.wait(self._pause(attempt)):
-                return Failure(event, public_url(url), attempt, status,
-                               f"{error} (given up: the service stopped)")
+                raise _Stopped()
         return Failure(event, public_url(url), self.tries, status, error)
 
     def _pause(self, attempt: int) -> float:

@@ -12,11 +12,11 @@ from typing import Any
 from occo.util.errors import ConfigurationError
 from occo.util.plugins import load_plugin
 
-from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, InfrastructureExists,
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Delivered, Event, InfrastructureExists,
                    InfrastructureNotFound, Lease, LeaseHeld, LeaseOwner, NamedDestroyRefused,
                    PendingScaling, ScalingQueueFull, StaleFenceError, Store, StoreError)
 
-__all__ = ["DEFAULT_LEASE_TTL", "SCHEMA_VERSION", "Event", "InfrastructureExists",
+__all__ = ["DEFAULT_LEASE_TTL", "SCHEMA_VERSION", "Delivered", "Event", "InfrastructureExists",
            "InfrastructureNotFound", "Lease", "LeaseHeld", "LeaseOwner", "NamedDestroyRefused",
            "PendingScaling", "ScalingQueueFull", "StaleFenceError", "Store", "StoreError",
            "open_store"]

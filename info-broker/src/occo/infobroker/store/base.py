@@ -149,6 +149,16 @@ QueueLimit = Callable[[int | None, PendingScaling], int]
 """A node's queue limit from its stored target (None: none stored) and its pending requests."""
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """How far an infrastructure's events were sent to one notification target (a key of
+    the caller's, such as a digest of a webhook's URL): `seq` is the cursor of the last
+    event done with, sent or given up."""
+
+    target: str
+    seq: int
+
+
 @dataclass
 class Event:
     infra_id: str
@@ -409,6 +419,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def notification(self, infra_id: str) -> dict | None:
         """The infrastructure's notification settings, or None if it has none."""
+
+    @abc.abstractmethod
+    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
+        """Record how far events were sent: for the target already recorded the cursor only
+        grows (two senders may overlap for a moment); another target replaces it. A no-op
+        for an unknown infrastructure; removed with the infrastructure."""
+
+    @abc.abstractmethod
+    def delivered(self, infra_id: str) -> Delivered | None:
+        """How far events were sent, or None if nothing was recorded."""
 
     # --- lifecycle --------------------------------------------------------
     def close(self) -> None:

@@ -18,10 +18,11 @@ infrastructure existing, and either happens whole or not at all.
      attached: true,         present while a REST service maintains it
      destroying: true,       present while a destroy request a REST service accepted waits
      notification: document, its notification settings
+     delivered: {target, seq},  how far its events were sent to a notification target
      generation: int,        incarnations of this id, numbering its events
      event_seq: int}         events appended so far (kept on removal)
 
-Events, which only ever grow, are documents of `events` {ns, infra_id,
+Events, the newest kept (`Store.events_kept`), are documents of `events` {ns, infra_id,
 generation, seq, doc}: `seq` is an event's cursor, growing across
 incarnations of the id. Node definitions are one document per namespace, and
 so is `schema` {ns, version}: the schema version of this layout. Service
@@ -49,18 +50,18 @@ from occo.util.redact import redact_url
 from . import leases
 from .backend import (ATTEMPTS, Change, ChangedAtomically, already_exists, busy, event_window,
                       failure, member_expiry, namespace, not_found, translate_errors)
-from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
-                   Store, StoreError)
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Delivered, Event, Lease, LeaseOwner,
+                   PendingScaling, Store, StoreError)
 from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
                     encode_record, restamped)
 from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 
 # An infrastructure's parts that removal clears; newest, generation and event_seq stay.
 PARTS = ("description", "lease", "instances", "failed", "targets", "failing", "pending",
-         "scaling", "attached", "destroying", "notification")
+         "scaling", "attached", "destroying", "notification", "delivered")
 # What a new infrastructure must not inherit from an earlier one of its id that an older
 # Occopus removed, knowing nothing of these parts.
-NEWER_PARTS = ("attached", "destroying", "notification")
+NEWER_PARTS = ("attached", "destroying", "notification", "delivered")
 DEFAULT_DATABASE = "occopus"
 
 HINT = "check that the MongoDB server runs and the url of the store settings"
@@ -413,6 +414,30 @@ class MongoStore(ChangedAtomically, Store):
     def set_notification(self, infra_id: str, data: dict | None) -> None:
         self._update(infra_id, None, {"$unset": {"notification": ""}} if data is None
                      else {"$set": {"notification": encode(data)}})
+
+    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
+        """A compare-and-set on the cursor read: another writer's meanwhile makes it read
+        again (an unknown infrastructure matches nothing)."""
+        for _ in range(ATTEMPTS):
+            state = self._state(infra_id, "description", "delivered")
+            if "description" not in state:
+                return
+            now = state.get("delivered")
+            if now is not None and now["target"] == delivered.target \
+                    and now["seq"] >= delivered.seq:
+                return
+            found = ({"delivered": {"$exists": False}} if now is None else
+                     {"delivered.target": now["target"], "delivered.seq": now["seq"]})
+            if self._infras.update_one(
+                    {**self._id(infra_id), "description": {"$exists": True}, **found},
+                    {"$set": {"delivered": {"target": delivered.target,
+                                            "seq": delivered.seq}}}).matched_count:
+                return
+        raise busy(infra_id)
+
+    def delivered(self, infra_id: str) -> Delivered | None:
+        found = self._state(infra_id, "delivered").get("delivered")
+        return None if found is None else Delivered(found["target"], found["seq"])
 
     def notification(self, infra_id: str) -> dict | None:
         doc = self._state(infra_id, "notification").get("notification")

@@ -19,9 +19,11 @@ Layout, under the namespace `<prefix><user>@` (the original's `<user>@<infra_id>
     <infra>:scaling_order       list  id] -> request document, and those fields oldest first;
                                       folded into `pending` when the node's queue is written
     <infra>:failing             hash  node id -> epoch seconds of the first failure
-    <infra>:events              list  event documents, oldest first; an event's cursor is
-                                      its index + 1
+    <infra>:events              list  event documents, oldest first, the newest kept; an
+                                      event's cursor is events_trimmed + its index + 1
+    <infra>:events_trimmed      string  how many events were dropped from the list's head
     <infra>:notification        string  the notification settings
+    <infra>:delivered           hash  target, seq: how far events were sent to the target
 
 Opening a namespace of a newer schema is refused. One of an older schema
 (or none yet) is upgraded: its infrastructures' descriptions are written again
@@ -52,8 +54,8 @@ from occo.util.redact import redact_url
 from . import leases
 from .backend import (ATTEMPTS, Change, ChangedAtomically, already_exists, busy, event_window,
                       failure, member_expiry, namespace, not_found, pair, translate_errors)
-from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
-                   Store, StoreError)
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Delivered, Event, Lease, LeaseOwner,
+                   PendingScaling, Store, StoreError)
 from .codec import (FOREIGN, check_version, decode, decode_event, decode_lease, encode,
                     encode_record, restamped)
 from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
@@ -61,7 +63,8 @@ from .pending import decode_legacy, decode_pending, encode_pending, fold_legacy
 NAMESPACE_KEYS = ("schema", "infrastructures", "node_definitions", "fences", "leases",
                   "attached", "destroying", "members")
 INFRASTRUCTURE_KEYS = ("description", "instances", "failed", "targets", "pending", "scaling",
-                       "scaling_order", "failing", "events", "events_trimmed", "notification")
+                       "scaling_order", "failing", "events", "events_trimmed", "notification",
+                       "delivered")
 
 # Every data script gets KEYS[1] = fences, KEYS[2] = infrastructures, then its own keys;
 # ARGV[1] = infrastructure id, ARGV[2] = fencing token or '' (unfenced), then its own.
@@ -87,12 +90,12 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
 end
 """,
     # KEYS[3] = description, KEYS[4] = notification, KEYS[5] = attached, KEYS[6] = destroying,
-    # KEYS[7] = events_trimmed: a new infrastructure inherits none of them from an earlier one
-    # of its id that an older Occopus removed.
+    # KEYS[7] = events_trimmed, KEYS[8] = delivered: a new infrastructure inherits none of them
+    # from an earlier one of its id that an older Occopus removed.
     "add": """
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return redis.error_reply('OCCO_EXISTS') end
 redis.call('SET', KEYS[3], ARGV[3])
-redis.call('DEL', KEYS[4], KEYS[7])
+redis.call('DEL', KEYS[4], KEYS[7], KEYS[8])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 """,
@@ -135,6 +138,15 @@ local first = math.max(tonumber(ARGV[1]) - dropped, 0)
 local last = -1
 if tonumber(ARGV[2]) >= 0 then last = first + tonumber(ARGV[2]) - 1 end
 return {dropped + first, redis.call('LRANGE', KEYS[1], first, last)}
+""",
+    # Hash KEYS[3] records target ARGV[3] and cursor ARGV[4]: a lower cursor of the same
+    # target is ignored.
+    "deliver": GUARD + """
+local target = redis.call('HGET', KEYS[3], 'target')
+local seq = tonumber(redis.call('HGET', KEYS[3], 'seq') or '0')
+if target ~= ARGV[3] or tonumber(ARGV[4]) > seq then
+  redis.call('HSET', KEYS[3], 'target', ARGV[3], 'seq', ARGV[4])
+end
 """,
     # The newest event's cursor: the dropped events and the list's length.
     "last_event": """
@@ -307,7 +319,8 @@ class RedisStore(ChangedAtomically, Store):
         self._run("add", infra_id, None, [self._infra_key(infra_id, "description"),
                                           self._infra_key(infra_id, "notification"),
                                           self._key("attached"), self._key("destroying"),
-                                          self._infra_key(infra_id, "events_trimmed")],
+                                          self._infra_key(infra_id, "events_trimmed"),
+                                          self._infra_key(infra_id, "delivered")],
                   encode(description))
 
     def update_infrastructure(self, infra_id: str, description: dict,
@@ -499,6 +512,14 @@ class RedisStore(ChangedAtomically, Store):
             self._run("unset", infra_id, None, key)
         else:
             self._run("set", infra_id, None, key, encode(data))
+
+    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
+        self._run("deliver", infra_id, None, [self._infra_key(infra_id, "delivered")],
+                  delivered.target, delivered.seq, missing_ok=True)
+
+    def delivered(self, infra_id: str) -> Delivered | None:
+        found = self._redis.hmget(self._infra_key(infra_id, "delivered"), "target", "seq")
+        return None if found[0] is None else Delivered(found[0], int(found[1]))
 
     def notification(self, infra_id: str) -> dict | None:
         doc = self._redis.get(self._infra_key(infra_id, "notification"))

@@ -11,7 +11,8 @@ Every row carries its namespace, `<prefix><user>@`, in the `ns` column.
 
 Tables are created IF NOT EXISTS on every open, so a file an older Occopus
 made gets those added since. The attached and destroying sets, notification
-settings and service members came with no new schema version: an older Occopus
+settings, delivery cursors, event counts and service members came with no new
+schema version: an older Occopus
 of this one ignores their tables, and could misread nothing in them.
 """
 from __future__ import annotations
@@ -31,8 +32,8 @@ from occo.util.private import PrivacyError, make_private, open_private, private_
 from . import leases
 from .backend import (already_exists, event_window, failure, member_expiry, namespace, not_found,
                       translate_errors)
-from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Event, Lease, LeaseOwner, PendingScaling,
-                   QueueLimit, ScalingKind, ScalingQueueFull, Store, StoreError)
+from .base import (DEFAULT_LEASE_TTL, SCHEMA_VERSION, Delivered, Event, Lease, LeaseOwner,
+                   PendingScaling, QueueLimit, ScalingKind, ScalingQueueFull, Store, StoreError)
 from .codec import (check_version, decode, decode_event, decode_lease, encode, encode_record,
                     restamped)
 from .pending import consumed, decode_pending, encode_pending, fold_legacy, queued
@@ -65,6 +66,7 @@ TABLES = (
     "attached (ns TEXT, infra_id TEXT, PRIMARY KEY (ns, infra_id))",
     "destroying (ns TEXT, infra_id TEXT, PRIMARY KEY (ns, infra_id))",
     "notifications (ns TEXT, infra_id TEXT, doc TEXT, PRIMARY KEY (ns, infra_id))",
+    "deliveries (ns TEXT, infra_id TEXT, target TEXT, seq INTEGER, PRIMARY KEY (ns, infra_id))",
     "members (ns TEXT, member TEXT, expires_at REAL, PRIMARY KEY (ns, member))",
 )
 INDEXES = (
@@ -75,10 +77,12 @@ _SCHEMA_NAMES = frozenset(definition.split(" ", 1)[0] for definition in TABLES +
 # What remove_infrastructure clears: every table with an infra_id but `fences`.
 PER_INFRASTRUCTURE = ("infrastructures", "instances", "failed_instances", "target_counts",
                       "scaling_pending", "scaling_requests", "failing_since", "events",
-                      "event_counts", "leases", "attached", "destroying", "notifications")
+                      "event_counts", "leases", "attached", "destroying", "notifications",
+                      "deliveries")
 # What a new infrastructure must not inherit from an earlier one of its id that an older
 # Occopus removed, knowing nothing of these tables.
-NEWER_PER_INFRASTRUCTURE = ("attached", "destroying", "notifications", "event_counts")
+NEWER_PER_INFRASTRUCTURE = ("attached", "destroying", "notifications", "event_counts",
+                            "deliveries")
 
 # Each write is one transaction: one that fails is rolled back whole.
 HINTS = {
@@ -602,6 +606,19 @@ class SqliteStore(Store):
             else:
                 self._sql("INSERT OR REPLACE INTO notifications VALUES (?, ?, ?)", infra_id,
                           encode(data))
+
+    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
+        with self._transaction():
+            if self._exists(infra_id):
+                self._sql("INSERT INTO deliveries VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                          " seq = CASE WHEN target = excluded.target THEN max(seq, excluded.seq)"
+                          " ELSE excluded.seq END, target = excluded.target",
+                          infra_id, delivered.target, delivered.seq)
+
+    def delivered(self, infra_id: str) -> Delivered | None:
+        row = self._sql("SELECT target, seq FROM deliveries WHERE ns = ? AND infra_id = ?",
+                        infra_id).fetchone()
+        return None if row is None else Delivered(*row)
 
     def notification(self, infra_id: str) -> dict | None:
         doc = self._value("SELECT doc FROM notifications WHERE ns = ? AND infra_id = ?", infra_id)
