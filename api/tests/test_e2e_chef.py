@@ -9,8 +9,8 @@ its client registers with the validator's key and reports the machine's facts
 on the Chef node Occopus made, over the same API. For chef-wordpress it also
 plays what the tutorial's recipes would set up on the machines, from the
 attributes the Chef node holds, so that the tutorial's health checks reach
-something: the database and user of `database-setup::db` in this machine's
-MariaDB, reached at the mysql-server node's address through a forwarded port,
+something: the database and user of `database-setup::db` in the test process's
+own MariaDB, reached at the mysql-server node's address through a forwarded port,
 and the `/wordpress` page on the wordpress node's address.
 
 Each test copies the tutorial, fills its placeholders (the EC2 account's
@@ -27,10 +27,9 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pymysql
-
 from occo.configmanager.chef.testing import (FakeChefServer, fill_tutorial as fill_chef,
                                              run_chef_client)
+from occo.infraprocessor.testing.mariadb import shared_server
 from occo.resourcehandler.base import NODE_TAG
 from occo.resourcehandler.ec2.testing import CREDENTIALS, fill_tutorial as fill_ec2
 
@@ -249,8 +248,8 @@ class ChefWordpressTest(ChefTutorialCase):
         super().setUp()
         self.stack = contextlib.ExitStack()
         self.addCleanup(self.stack.close)
-        self.root = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="",
-                                    connect_timeout=5, autocommit=True)
+        self.mariadb = shared_server()
+        self.root = self.mariadb.root()
         self.addCleanup(self.root.close)
 
     def recipes(self, node: dict[str, Any], address: str) -> None:
@@ -264,7 +263,8 @@ class ChefWordpressTest(ChefTutorialCase):
                                (wanted["dbuser_password"],))
                 cursor.execute(f"GRANT ALL ON `{database}`.* TO '{user}'@'127.0.0.1'")
             self.addCleanup(self.drop_database, database, user)
-            self.stack.enter_context(forwarded(address, 3306, ("127.0.0.1", 3306)))
+            self.stack.enter_context(forwarded(address, 3306,
+                                               (self.mariadb.host, self.mariadb.port)))
         if "recipe[wordpress]" in run_list:
             page = http.server.ThreadingHTTPServer((address, 80), _Page)
             threading.Thread(target=page.serve_forever, daemon=True).start()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .errors import DevError
 
+POLICY = Path("/usr/sbin/policy-rc.d")      # Debian's say on whether a package starts services
+
 
 def apt_get(args: list[str], cwd: Path | None = None, exit_code: int = 1) -> None:
     """`apt-get ARGS`; a failure is a one-line DevError with apt's last words."""
@@ -22,6 +24,21 @@ def apt_get(args: list[str], cwd: Path | None = None, exit_code: int = 1) -> Non
         said = (result.stdout.strip().splitlines() or ["no output"])[-1]
         advice = "" if root else "; run apt-get update as root, then try again"
         raise DevError(f"apt-get {' '.join(args)} failed: {said}{advice}", exit_code)
+
+
+def install_without_services(packages: list[str], exit_code: int = 1) -> None:
+    """`apt-get install` of `packages`, starting none of the services they bring (a package
+    such as openssh-server or mariadb-server starts the machine's own on install), told so
+    through Debian's policy-rc.d unless the machine has one of its own."""
+    denied = not POLICY.exists()
+    if denied:
+        POLICY.write_text("#!/bin/sh\nexit 101\n")       # 101: no service may start
+        POLICY.chmod(0o755)
+    try:
+        apt_get(["install", "-y", "--no-install-recommends", *packages], exit_code=exit_code)
+    finally:
+        if denied:
+            POLICY.unlink(missing_ok=True)
 
 
 def _attempt(command: list[str], cwd: Path | None,

@@ -2,8 +2,9 @@
 
 A component's tests may check Occopus against a file a Debian package
 installs on the Occopus host (cloud-init's JSON schema of cloud-config), or
-drive a program one installs (chromium and its driver, for the status page). As
-root, occo-dev installs what is missing, so no such test is ever skipped for
+drive a program one installs (chromium and its driver, for the status page; mariadbd,
+for a MariaDB server of the tests' own). As root, occo-dev installs what is missing,
+starting none of the services the packages bring, so no such test is ever skipped for
 want of it; as another user it says what to install.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .apt import apt_get
+from .apt import install_without_services
 from .errors import DevError
 
 
@@ -33,6 +34,9 @@ PACKAGES = (
     # the REST service's status page is tested in a real headless browser
     HostPackage("chromium", Path("/usr/bin/chromium"), ("api",)),
     HostPackage("chromium-driver", Path("/usr/bin/chromedriver"), ("api",)),
+    # mysqldbs health checks are tested against a MariaDB server of the test process's own,
+    # which the api tests' test hosts run too
+    HostPackage("mariadb-server", Path("/usr/sbin/mariadbd"), ("infra-processor", "api")),
 )
 
 
@@ -47,4 +51,4 @@ def ensure(components: list[str]) -> None:
         raise DevError(f"the tests need Debian's {', '.join(names)}; install as root with: "
                        f"apt-get install -y --no-install-recommends {' '.join(names)}")
     print(f"occo-dev: installing {', '.join(names)} with apt-get", file=sys.stderr, flush=True)
-    apt_get(["install", "-y", "--no-install-recommends", *names])
+    install_without_services(names)

@@ -33,13 +33,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .apt import apt_get
+from .apt import install_without_services
 from .errors import DevError
 from .hostslots import MOST_HOSTS, RANGE, Host, Slot, registry
 from .proc import run
 
 SSHD = Path("/usr/sbin/sshd")
-POLICY = Path("/usr/sbin/policy-rc.d")      # Debian's say on whether a package starts services
 READY_TIMEOUT = 30.0            # seconds every sshd may take to accept connections
 STOP_TIMEOUT = 5.0              # seconds a host's processes get after SIGTERM
 UNAVAILABLE = 3                 # the exit code when this user cannot have test hosts
@@ -283,16 +282,7 @@ def _accepts(host: Host) -> bool:
 def _install_sshd() -> None:
     """Debian's openssh-server, without starting or enabling the machine's own SSH server
     (its package would, on a machine run by systemd)."""
-    denied = not POLICY.exists()
-    if denied:
-        POLICY.write_text("#!/bin/sh\nexit 101\n")       # 101: no service may start
-        POLICY.chmod(0o755)
-    try:
-        apt_get(["install", "-y", "--no-install-recommends", "openssh-server"],
-                exit_code=UNAVAILABLE)
-    finally:
-        if denied:
-            POLICY.unlink(missing_ok=True)
+    install_without_services(["openssh-server"], exit_code=UNAVAILABLE)
     if Path("/run/systemd/system").is_dir():
         _run_quietly(["systemctl", "disable", "--now", "ssh.service", "ssh.socket"])
 

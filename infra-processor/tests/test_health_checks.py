@@ -66,14 +66,14 @@ class UrlCheckTest(unittest.TestCase):
 
 class MysqlCheckTest(unittest.TestCase):
     def test_the_right_password_passes_and_a_wrong_one_fails(self):
-        with mysql_account() as (database, user, password):
-            good = check_mysql(HOST, MysqlDb(database, user, password), 5)
-            bad = check_mysql(HOST, MysqlDb(database, user, password + "x"), 5)
+        with mysql_account() as (host, database, user, password):
+            good = check_mysql(host, MysqlDb(database, user, password), 5)
+            bad = check_mysql(host, MysqlDb(database, user, password + "x"), 5)
         self.assertTrue(good.passed, good.reason)
         self.assertFalse(bad.passed)
         self.assertIn("MySQL error 1045", bad.reason)
         self.assertNotIn(password, str(bad))
-        self.assertEqual(bad.target, f"{database} as {user} at {HOST}:3306")
+        self.assertEqual(bad.target, f"{database} as {user} at {host}:3306")
 
     def test_a_port_without_a_server_fails(self):
         with refusing_port() as port:
@@ -141,15 +141,17 @@ class HealthCheckerTest(unittest.TestCase):
         self.checker = HealthChecker(pinger=Pinger(icmp=False), timeout=5)
 
     def test_every_check_runs_in_order_and_the_node_is_ready(self):
-        with HttpServer() as server, open_port() as port, mysql_account() as (db, user, pw):
-            report = self.checker.check(HealthTarget("n1", HOST, {
+        # the node is the address the test process's MariaDB listens at
+        with mysql_account() as (node, db, user, pw), HttpServer(host=node) as server, \
+                open_port(node) as port:
+            report = self.checker.check(HealthTarget("n1", node, {
                 "ports": [port], "urls": [f"http://{{{{ip}}}}:{server.port}/moved"],
                 "mysqldbs": [{"name": db, "user": "{{ variables.user }}",
                               "pass": "{{ variables.password }}"}]},
                 variables={"user": user, "password": pw}))
         self.assertTrue(report.ready, report)
         self.assertEqual([r.check for r in report.results], ["ping", "port", "url", "mysqldb"])
-        self.assertEqual(report.results[2].target, f"http://{HOST}:{server.port}/moved")
+        self.assertEqual(report.results[2].target, f"http://{node}:{server.port}/moved")
         self.assertIsNone(report.failure)
 
     def test_checking_stops_at_the_first_failure_which_the_report_names(self):
@@ -171,8 +173,8 @@ class HealthCheckerTest(unittest.TestCase):
         self.assertEqual(report.failure.reason, "HTTP 500")
 
     def test_a_wrong_database_password_fails_the_node(self):
-        with mysql_account() as (db, user, password):
-            report = self.checker.check(HealthTarget("n1", HOST, {
+        with mysql_account() as (node, db, user, password):
+            report = self.checker.check(HealthTarget("n1", node, {
                 "ping": False, "mysqldbs": [{"name": db, "user": user, "pass": "wrong"}]}))
         self.assertFalse(report.ready)
         self.assertIn("1045", report.failure.reason)

@@ -5,14 +5,13 @@
 - `open_port`, `refusing_port`, `silent_port`: a TCP port that accepts, one that
   refuses (bound, not listening), and one that never answers (a full backlog).
 - `icmp_pinger`: a `Pinger` that sends ICMP (the test is skipped where none can).
-- `mysql_account`: a throwaway database and user on this machine's MariaDB.
+- `mysql_account`: a throwaway database and user on the test process's own MariaDB.
 - `temporary_store`: a real SQLite store holding infrastructure i1; `Clock`: a settable clock.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import socket
 import tempfile
 import threading
@@ -20,29 +19,27 @@ import unittest
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pymysql
-
 from occo.infobroker.store.sqlite import SqliteStore
 from occo.infraprocessor.health import Pinger, PingMethod
+from occo.infraprocessor.testing.mariadb import shared_server
 
-MARIADB = ("127.0.0.1", 3306)
 WAIT = 10.0      # a safety net against hanging, never a timing assertion
 
 
 class HttpServer:
     """A threaded HTTP server on a free port, recording the paths it was asked for."""
 
-    def __init__(self, together: int = 1) -> None:
+    def __init__(self, together: int = 1, host: str = "127.0.0.1") -> None:
         self.paths: list[str] = []
         self.lock = threading.Lock()
         self.barrier = threading.Barrier(together, timeout=WAIT)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = ThreadingHTTPServer((host, 0), _handler(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.server.server_address[0]}:{self.port}{path}"
 
     def __enter__(self) -> "HttpServer":
         self.thread.start()
@@ -84,9 +81,9 @@ def _handler(owner: HttpServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def open_port() -> Iterator[int]:
+def open_port(host: str = "127.0.0.1") -> Iterator[int]:
     """A port whose connections are accepted (and closed)."""
-    listener = socket.create_server(("127.0.0.1", 0))
+    listener = socket.create_server((host, 0))
     stop = threading.Event()
 
     def accept() -> None:
@@ -145,34 +142,13 @@ def icmp_pinger() -> Pinger:
     return pinger
 
 
-def _root() -> pymysql.connections.Connection:
-    try:
-        return pymysql.connect(host=MARIADB[0], port=MARIADB[1], user="root", password="",
-                               connect_timeout=5, autocommit=True)
-    except pymysql.MySQLError as error:
-        raise unittest.SkipTest(f"MariaDB does not answer as root at 127.0.0.1:3306: {error}")
-
-
 @contextlib.contextmanager
-def mysql_account() -> Iterator[tuple[str, str, str]]:
-    """(database, user, password) of a throwaway database and user, dropped afterwards."""
-    suffix = secrets.token_hex(4)
-    database, user, password = f"occo_hc_{suffix}", f"occo_hc_{suffix}", secrets.token_hex(8)
-    hosts = ("127.0.0.1", "localhost")
-    root = _root()
-    try:
-        with root.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE `{database}`")
-            for host in hosts:
-                cursor.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY %s", (password,))
-                cursor.execute(f"GRANT ALL ON `{database}`.* TO '{user}'@'{host}'")
-        yield database, user, password
-    finally:
-        with root.cursor() as cursor:
-            for host in hosts:
-                cursor.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
-            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        root.close()
+def mysql_account() -> Iterator[tuple[str, str, str, str]]:
+    """(host, database, user, password) of a throwaway database and user on the test
+    process's own MariaDB, which listens at port 3306 of `host`, dropped afterwards."""
+    server = shared_server()
+    with server.account() as (database, user, password):
+        yield server.host, database, user, password
 
 
 class Clock:

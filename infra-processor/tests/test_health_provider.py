@@ -41,8 +41,8 @@ class HealthCheckProviderTest(unittest.TestCase):
         self.assertIs(self.ask("synch.site_available", url=self.server.url("/broken")), False)
 
     def test_mysql_ready(self):
-        with mysql_account() as (database, user, password):
-            ask = dict(host=HOST, database=database, user=user)
+        with mysql_account() as (host, database, user, password):
+            ask = dict(host=host, database=database, user=user)
             self.assertIs(self.ask("synch.mysql_ready", **ask, password=password), True)
             self.assertIs(self.ask("synch.mysql_ready", **ask, password="wrong"), False)
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .health import Pinger
-from .health.report import CheckResult
+from ..health import Pinger
+from ..health.report import CheckResult
 
 
 DEADLINE = 30.0     # a safety net against hanging, never a timing assertion
