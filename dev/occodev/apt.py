@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import DevError
 
 POLICY = Path("/usr/sbin/policy-rc.d")      # Debian's say on whether a package starts services
+SYSTEMD = Path("/run/systemd/system")       # present on a machine run by systemd
 
 
 def apt_get(args: list[str], cwd: Path | None = None, exit_code: int = 1) -> None:
@@ -26,10 +27,12 @@ def apt_get(args: list[str], cwd: Path | None = None, exit_code: int = 1) -> Non
         raise DevError(f"apt-get {' '.join(args)} failed: {said}{advice}", exit_code)
 
 
-def install_without_services(packages: list[str], exit_code: int = 1) -> None:
+def install_without_services(packages: list[str], services: list[str] | tuple[str, ...] = (),
+                             exit_code: int = 1) -> None:
     """`apt-get install` of `packages`, starting none of the services they bring (a package
     such as openssh-server or mariadb-server starts the machine's own on install), told so
-    through Debian's policy-rc.d unless the machine has one of its own."""
+    through Debian's policy-rc.d unless the machine has one of its own; on a machine run by
+    systemd, the systemd `services` they enable are disabled again."""
     denied = not POLICY.exists()
     if denied:
         POLICY.write_text("#!/bin/sh\nexit 101\n")       # 101: no service may start
@@ -39,6 +42,9 @@ def install_without_services(packages: list[str], exit_code: int = 1) -> None:
     finally:
         if denied:
             POLICY.unlink(missing_ok=True)
+    if services and SYSTEMD.is_dir():
+        subprocess.run(["systemctl", "disable", "--now", *services], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _attempt(command: list[str], cwd: Path | None,

@@ -23,6 +23,7 @@ class HostPackage:
     package: str
     provides: Path      # the file the tests read; present means installed
     components: tuple[str, ...]
+    services: tuple[str, ...] = ()      # the systemd services it enables, left disabled
 
 
 PACKAGES = (
@@ -30,13 +31,14 @@ PACKAGES = (
                                    "schema-cloud-config-v1.json"), ("infra-processor",)),
     # puppet_solo applies manifests with the Puppet of the test hosts, which share this
     # machine's files
-    HostPackage("puppet-agent", Path("/usr/bin/puppet"), ("config-manager",)),
+    HostPackage("puppet-agent", Path("/usr/bin/puppet"), ("config-manager",), ("puppet",)),
     # the REST service's status page is tested in a real headless browser
     HostPackage("chromium", Path("/usr/bin/chromium"), ("api",)),
     HostPackage("chromium-driver", Path("/usr/bin/chromedriver"), ("api",)),
     # mysqldbs health checks are tested against a MariaDB server of the test process's own,
     # which the api tests' test hosts run too
-    HostPackage("mariadb-server", Path("/usr/sbin/mariadbd"), ("infra-processor", "api")),
+    HostPackage("mariadb-server", Path("/usr/sbin/mariadbd"), ("infra-processor", "api"),
+                ("mariadb",)),
 )
 
 
@@ -51,4 +53,5 @@ def ensure(components: list[str]) -> None:
         raise DevError(f"the tests need Debian's {', '.join(names)}; install as root with: "
                        f"apt-get install -y --no-install-recommends {' '.join(names)}")
     print(f"occo-dev: installing {', '.join(names)} with apt-get", file=sys.stderr, flush=True)
-    install_without_services(names)
+    install_without_services(names, [service for wanted in missing
+                                     for service in wanted.services])

@@ -282,9 +282,8 @@ def _accepts(host: Host) -> bool:
 def _install_sshd() -> None:
     """Debian's openssh-server, without starting or enabling the machine's own SSH server
     (its package would, on a machine run by systemd)."""
-    install_without_services(["openssh-server"], exit_code=UNAVAILABLE)
-    if Path("/run/systemd/system").is_dir():
-        _run_quietly(["systemctl", "disable", "--now", "ssh.service", "ssh.socket"])
+    install_without_services(["openssh-server"], ("ssh.service", "ssh.socket"),
+                             exit_code=UNAVAILABLE)
 
 
 # --- reading the machine ---------------------------------------------------------------

@@ -29,7 +29,7 @@ class EnsureTest(unittest.TestCase):
             hostpackages.ensure(["util", "api"])
             install.assert_not_called()
             hostpackages.ensure(["infra-processor"])
-        install.assert_called_once_with(["pkg-missing"])
+        install.assert_called_once_with(["pkg-missing"], [])
 
     def test_another_user_is_told_what_to_install(self):
         with mock.patch("os.geteuid", return_value=1000), \
@@ -59,10 +59,22 @@ class InstallWithoutServicesTest(unittest.TestCase):
 
         with mock.patch.object(apt, "apt_get", side_effect=apt_get):
             with self.assertRaises(DevError):
-                apt.install_without_services(["mariadb-server"])
+                apt.install_without_services(["mariadb-server"], ["mariadb"])
         self.assertEqual(seen, [(["install", "-y", "--no-install-recommends", "mariadb-server"],
                                  "#!/bin/sh\nexit 101\n", 0o755)])
         self.assertFalse(self.policy.exists())
+
+    def test_on_a_systemd_machine_the_services_it_enabled_are_disabled(self):
+        for systemd, expected in ((True, [["systemctl", "disable", "--now", "mariadb"]]),
+                                  (False, [])):
+            folder = Path(self.policy.parent, "systemd" if systemd else "absent")
+            if systemd:
+                folder.mkdir()
+            with self.subTest(systemd=systemd), mock.patch.object(apt, "SYSTEMD", folder), \
+                    mock.patch.object(apt, "apt_get"), \
+                    mock.patch.object(apt.subprocess, "run") as run:
+                apt.install_without_services(["mariadb-server"], ["mariadb"])
+                self.assertEqual([call.args[0] for call in run.call_args_list], expected)
 
     def test_a_policy_of_the_machine_s_own_is_kept(self):
         self.policy.write_text("#!/bin/sh\nexit 0\n")

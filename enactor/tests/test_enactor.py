@@ -5,7 +5,7 @@ from unittest import mock
 
 from occo.enactor.cleanpasses import CleanPasses
 from occo.enactor.enactor import RECOVER_EVERY, Enactor
-from occo.infobroker.store import InfrastructureNotFound, LeaseOwner
+from occo.infobroker.store import Event, InfrastructureNotFound, LeaseOwner
 from occo.infraprocessor.instructions import (CreateInfrastructure, CreateNodes,
                                               DropInfrastructure, DropNode)
 
@@ -174,6 +174,25 @@ class PassTest(SimCloudCase):
         self.assertNotIn("infraready", world.event_names())
         self.assertEqual(world.live_ids(), [cache.node_id])
         self.assertFalse(json.loads(json.dumps(result.to_json()))["ok"])
+
+    def test_a_log_trimmed_past_its_infrastart_does_not_begin_the_infrastructure_again(self):
+        everything = tuple(f"image-{name}" for name in ("db", "cache", "app"))
+        world = World(self, self.cloud, definitions={
+            node_type: [definition(self.cloud, image=f"image-{node_type.split('_')[0]}")]
+            for node_type in ("db_node", "cache_node", "app_node")})
+        world.store.events_kept = 10
+        enactor = world.enactor(faulty_handlers(self, Faults(images=everything)))
+        with self.assertLogs("occo.infraprocessor.engine", "INFO"):
+            enactor.make_a_pass(world.infra_id)          # no instance is left: none was made
+        self.assertEqual(world.records(), {})
+        self.assertEqual(world.event_names().count("infrastart"), 1)
+        for number in range(30):                        # a long life drops the oldest events
+            world.store.append_event(Event(world.infra_id, "noise", float(number)))
+        self.assertNotIn("infrastart", world.event_names())
+        with self.assertLogs("occo.infraprocessor.engine", "INFO"):
+            result = enactor.make_a_pass(world.infra_id)
+        self.assertNotIn(CreateInfrastructure(world.infra_id), result.plan.actions)
+        self.assertNotIn("infrastart", world.event_names())
 
     def test_an_unknown_infrastructure_is_an_error(self):
         world = World(self, self.cloud, store_it=False)

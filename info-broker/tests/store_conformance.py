@@ -172,7 +172,7 @@ class StoreConformance(Mixin):
             self.store.attach(infra_id)
             self.store.mark_destroying(infra_id)
             self.store.set_notification(infra_id, {"url": f"http://hooks/{infra_id}"})
-            self.store.set_delivered(infra_id, Delivered(f"hook-{infra_id}", 3))
+            self.store.start_delivery(infra_id, Delivered(f"hook-{infra_id}", 3))
         self.store.remove_infrastructure("gone")
         self.assertEqual((self.store.attached(), self.store.destroying()), (["kept"], ["kept"]))
         self.assertIsNone(self.store.notification("gone"))
@@ -792,23 +792,27 @@ class StoreConformance(Mixin):
         self.assertEqual(self.store.members(now=100.0), [])
 
     # --- notification settings --------------------------------------------
-    def test_a_delivery_cursor_grows_for_its_target_and_another_target_replaces_it(
-            self) -> None:
+    def test_a_delivery_starts_for_one_target_and_only_its_cursor_grows(self) -> None:
         self.store.add_infrastructure("infra", {})
         self.store.add_infrastructure("other", {})
         self.assertIsNone(self.store.delivered("infra"))
-        steps = [(Delivered("a", 5), Delivered("a", 5)),
-                 (Delivered("a", 9), Delivered("a", 9)),
-                 (Delivered("a", 7), Delivered("a", 9)),      # a slower sender, behind
-                 (Delivered("b", 2), Delivered("b", 2)),      # a new target starts again
-                 (Delivered("a", 1), Delivered("a", 1))]
-        for given, expected in steps:
-            self.store.set_delivered("infra", given)
-            with self.subTest(given=given):
+        self.store.advance_delivery("infra", Delivered("a", 3))       # none started: nothing
+        self.assertIsNone(self.store.delivered("infra"))
+        steps = [("start", Delivered("a", 5), Delivered("a", 5)),
+                 ("advance", Delivered("a", 9), Delivered("a", 9)),
+                 ("advance", Delivered("a", 7), Delivered("a", 9)),   # a slower sender, behind
+                 ("start", Delivered("b", 2), Delivered("b", 2)),     # the target changed
+                 ("advance", Delivered("a", 12), Delivered("b", 2)),  # the old target's last
+                 ("advance", Delivered("b", 4), Delivered("b", 4)),
+                 ("start", Delivered("b", 1), Delivered("b", 1))]     # started again
+        for how, given, expected in steps:
+            getattr(self.store, f"{how}_delivery")("infra", given)
+            with self.subTest(how=how, given=given):
                 self.assertEqual(self.store.delivered("infra"), expected)
                 self.assertEqual(self.open_store().delivered("infra"), expected)
         self.assertIsNone(self.store.delivered("other"))
-        self.store.set_delivered("unknown", Delivered("a", 1))       # a no-op
+        self.store.start_delivery("unknown", Delivered("a", 1))       # a no-op
+        self.store.advance_delivery("unknown", Delivered("a", 2))
         self.assertIsNone(self.store.delivered("unknown"))
         self.assertIsNone(self.open_store(user="bob").delivered("infra"))
 

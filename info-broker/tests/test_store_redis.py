@@ -37,6 +37,20 @@ class RedisCase(StoreConformance, ProcessRaces, InterleavedGrants,
         self.addCleanup(self.delete_written_keys)
         super().setUp()
 
+    def test_an_older_layout_s_event_list_keeps_its_cursors_and_is_trimmed(self) -> None:
+        self.store.add_infrastructure("infra", {})
+        key = f"{self.namespace('alice')}infra:events"
+        self.client.rpush(key, *(encode({"infra_id": "infra", "name": f"old{number}",
+                                         "timestamp": 1.0, "data": {}})
+                                 for number in range(5)))         # no events_trimmed key
+        self.assertEqual([(event.name, event.seq) for event in self.store.events("infra")],
+                         [(f"old{number}", number + 1) for number in range(5)])
+        self.store.events_kept = 3                                # a stride of 1
+        self.store.append_event(Event("infra", "new", 2.0))
+        self.assertEqual([(event.name, event.seq) for event in self.store.events("infra")],
+                         [("old3", 4), ("old4", 5), ("new", 6)])
+        self.assertEqual(self.store.last_event_seq("infra"), 6)
+
     def make_store(self, user: str, prefix: str) -> Store:
         self.users.add((user, prefix))
         return RedisStore(self.url, user=user, prefix=self.run_prefix + prefix)

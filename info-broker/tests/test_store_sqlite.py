@@ -200,10 +200,10 @@ class SqliteUpgradeTest(SqliteCase):
 
 class SqliteAddedTablesTest(SqliteCase):
     """A file of this schema version written before the attached and destroying sets,
-    notification settings and service members were kept: the tables are added, and nothing
-    else changes."""
+    notification settings, service members, event counts and delivery cursors were kept: the
+    tables are added, and nothing else changes."""
 
-    ADDED = ("attached", "destroying", "notifications", "members")
+    ADDED = ("attached", "destroying", "notifications", "members", "event_counts", "deliveries")
 
     def test_an_older_file_of_this_version_gets_the_added_tables(self) -> None:
         with self.make_store("alice", "") as store:
@@ -228,9 +228,26 @@ class SqliteAddedTablesTest(SqliteCase):
         with sqlite3.connect(self.path) as db:
             self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
             self.assertEqual(sorted(row[0] for row in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?, ?)",
-                self.ADDED)), sorted(self.ADDED))
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN"
+                f" ({', '.join('?' * len(self.ADDED))})", self.ADDED)), sorted(self.ADDED))
         db.close()
+
+    def test_a_log_written_without_counting_is_trimmed_from_the_next_append_on(self) -> None:
+        with self.make_store("alice", "") as store:
+            store.add_infrastructure("infra", {})
+            store.append_events([Event("infra", f"old{number}", 1.0) for number in range(30)])
+            cursors = {event.name: event.seq for event in store.events("infra")}
+        with sqlite3.connect(self.path) as db:
+            db.execute("DROP TABLE event_counts")             # as an older Occopus left it
+        db.close()
+        with self.make_store("alice", "") as store:
+            store.events_kept = 10                             # a stride of 1
+            store.append_event(Event("infra", "new", 2.0))
+            kept = store.events("infra")
+        self.assertEqual([event.name for event in kept],
+                         [f"old{number}" for number in range(21, 30)] + ["new"])
+        self.assertEqual([event.seq for event in kept[:-1]],
+                         [cursors[event.name] for event in kept[:-1]])
 
 
 class FlakyConnection:

@@ -235,7 +235,11 @@ class Enactor:
             for action in plan.actions))
 
     def _started(self, infra_id: str) -> bool:
-        return any(event.name == "infrastart" for event in self.store.events(infra_id))
+        """Whether a pass began the infrastructure: its log says so, or it has been trimmed
+        (a log keeps `events_kept` events once it is), so its `infrastart` may be gone."""
+        events = self.store.events(infra_id)
+        return (len(events) >= self.store.events_kept
+                or any(event.name == "infrastart" for event in events))
 
     def _store_scaling(self, plan: Plan, fence: int) -> None:
         for name, target in plan.target_changes.items():

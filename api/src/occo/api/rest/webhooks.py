@@ -12,7 +12,8 @@ processes sharing a store send each event once, and another process's infrastruc
 this one nothing but the periodic refresh.
 
 Where a follower starts: after the last event the store records as done with for this URL
-(`Store.delivered`: each batch, once sent or given up, moves it on), so that a restart, a
+(`Store.delivered`: each batch, once sent or given up, moves it on; a batch of a URL
+no longer the webhook's moves nothing), so that a restart, a
 crash or a takeover by another process sends what the previous owner had not, and what was
 appended while no process delivered. With no such record: at its notification's `since`
 (the newest seq when notify was called) when the notification was set since this process
@@ -222,7 +223,7 @@ class WebhookSender:
             return max(done.seq, webhook.since)
         start = (webhook.since if webhook.at >= self._refreshed_at - CLOCK_SLACK
                  else last_seq(store, infra_id))
-        store.set_delivered(infra_id, Delivered(target, start))
+        store.start_delivery(infra_id, Delivered(target, start))
         return start
 
     def _unfollow(self, infra_id: str) -> None:
@@ -269,6 +270,8 @@ class WebhookSender:
     def _record(self, store: Store, infra_id: str, url: str, busy: Future[Sent]) -> None:
         """Log the failures of a finished delivery, record them in the log, and record how far
         the batch got."""
+        if busy.cancelled():                     # queued when the sender stopped: not begun
+            return
         try:
             sent = busy.result()
         except Exception:
@@ -285,8 +288,8 @@ class WebhookSender:
                 store.append_event(Event(infra_id, FAILED, self.clock(), data))
             except InfrastructureNotFound:
                 return
-        if sent.through:
-            store.set_delivered(infra_id, Delivered(delivery_target(url), sent.through))
+        if sent.through:     # a record of another URL (the webhook changed) is left as it is
+            store.advance_delivery(infra_id, Delivered(delivery_target(url), sent.through))
 
     # --- the delivering threads -----------------------------------------------------
     def _deliver_all(self, client: httpx.Client, infra_id: str, url: str, secret: str,
@@ -295,6 +298,8 @@ class WebhookSender:
         failures: list[Failure] = []
         through = 0
         for event in events:
+            if self.stopping.cancelled:
+                break
             if event.name != FAILED:
                 try:
                     failure = self.deliver(client, infra_id, url, secret, event)
@@ -303,8 +308,6 @@ class WebhookSender:
                 if failure is not None:
                     failures.append(failure)
             through = event.seq
-            if self.stopping.cancelled:
-                break
         return Sent(failures, through)
 
     def deliver(self, client: httpx.Client, infra_id: str, url: str, secret: str,

@@ -421,10 +421,16 @@ class Store(abc.ABC):
         """The infrastructure's notification settings, or None if it has none."""
 
     @abc.abstractmethod
-    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
-        """Record how far events were sent: for the target already recorded the cursor only
-        grows (two senders may overlap for a moment); another target replaces it. A no-op
-        for an unknown infrastructure; removed with the infrastructure."""
+    def start_delivery(self, infra_id: str, delivered: Delivered) -> None:
+        """Record where sending to a target starts, replacing the record of any other target
+        (the notification's target changed). A no-op for an unknown infrastructure; removed
+        with the infrastructure."""
+
+    @abc.abstractmethod
+    def advance_delivery(self, infra_id: str, delivered: Delivered) -> None:
+        """Record how far events were sent, if the record is of this target: its cursor only
+        grows (two senders may overlap for a moment), and a sender of a target no longer
+        recorded changes nothing."""
 
     @abc.abstractmethod
     def delivered(self, infra_id: str) -> Delivered | None:

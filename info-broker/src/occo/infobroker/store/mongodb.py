@@ -415,25 +415,15 @@ class MongoStore(ChangedAtomically, Store):
         self._update(infra_id, None, {"$unset": {"notification": ""}} if data is None
                      else {"$set": {"notification": encode(data)}})
 
-    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
-        """A compare-and-set on the cursor read: another writer's meanwhile makes it read
-        again (an unknown infrastructure matches nothing)."""
-        for _ in range(ATTEMPTS):
-            state = self._state(infra_id, "description", "delivered")
-            if "description" not in state:
-                return
-            now = state.get("delivered")
-            if now is not None and now["target"] == delivered.target \
-                    and now["seq"] >= delivered.seq:
-                return
-            found = ({"delivered": {"$exists": False}} if now is None else
-                     {"delivered.target": now["target"], "delivered.seq": now["seq"]})
-            if self._infras.update_one(
-                    {**self._id(infra_id), "description": {"$exists": True}, **found},
-                    {"$set": {"delivered": {"target": delivered.target,
-                                            "seq": delivered.seq}}}).matched_count:
-                return
-        raise busy(infra_id)
+    def start_delivery(self, infra_id: str, delivered: Delivered) -> None:
+        self._update_if_exists(infra_id, None, {"$set": {"delivered": {
+            "target": delivered.target, "seq": delivered.seq}}})
+
+    def advance_delivery(self, infra_id: str, delivered: Delivered) -> None:
+        self._infras.update_one({**self._id(infra_id), "description": {"$exists": True},
+                                 "delivered.target": delivered.target,
+                                 "delivered.seq": {"$lt": delivered.seq}},
+                                {"$set": {"delivered.seq": delivered.seq}})
 
     def delivered(self, infra_id: str) -> Delivered | None:
         found = self._state(infra_id, "delivered").get("delivered")

@@ -139,13 +139,11 @@ local last = -1
 if tonumber(ARGV[2]) >= 0 then last = first + tonumber(ARGV[2]) - 1 end
 return {dropped + first, redis.call('LRANGE', KEYS[1], first, last)}
 """,
-    # Hash KEYS[3] records target ARGV[3] and cursor ARGV[4]: a lower cursor of the same
-    # target is ignored.
-    "deliver": GUARD + """
-local target = redis.call('HGET', KEYS[3], 'target')
-local seq = tonumber(redis.call('HGET', KEYS[3], 'seq') or '0')
-if target ~= ARGV[3] or tonumber(ARGV[4]) > seq then
-  redis.call('HSET', KEYS[3], 'target', ARGV[3], 'seq', ARGV[4])
+    # Hash KEYS[3]: its cursor raised to ARGV[4] if it is of target ARGV[3].
+    "advance_delivery": GUARD + """
+if redis.call('HGET', KEYS[3], 'target') == ARGV[3]
+    and tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[3], 'seq')) then
+  redis.call('HSET', KEYS[3], 'seq', ARGV[4])
 end
 """,
     # The newest event's cursor: the dropped events and the list's length.
@@ -513,8 +511,12 @@ class RedisStore(ChangedAtomically, Store):
         else:
             self._run("set", infra_id, None, key, encode(data))
 
-    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
-        self._run("deliver", infra_id, None, [self._infra_key(infra_id, "delivered")],
+    def start_delivery(self, infra_id: str, delivered: Delivered) -> None:
+        self._run("set_fields", infra_id, None, [self._infra_key(infra_id, "delivered")],
+                  "target", delivered.target, "seq", delivered.seq, missing_ok=True)
+
+    def advance_delivery(self, infra_id: str, delivered: Delivered) -> None:
+        self._run("advance_delivery", infra_id, None, [self._infra_key(infra_id, "delivered")],
                   delivered.target, delivered.seq, missing_ok=True)
 
     def delivered(self, infra_id: str) -> Delivered | None:

@@ -607,13 +607,16 @@ class SqliteStore(Store):
                 self._sql("INSERT OR REPLACE INTO notifications VALUES (?, ?, ?)", infra_id,
                           encode(data))
 
-    def set_delivered(self, infra_id: str, delivered: Delivered) -> None:
+    def start_delivery(self, infra_id: str, delivered: Delivered) -> None:
         with self._transaction():
             if self._exists(infra_id):
-                self._sql("INSERT INTO deliveries VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-                          " seq = CASE WHEN target = excluded.target THEN max(seq, excluded.seq)"
-                          " ELSE excluded.seq END, target = excluded.target",
+                self._sql("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?)",
                           infra_id, delivered.target, delivered.seq)
+
+    def advance_delivery(self, infra_id: str, delivered: Delivered) -> None:
+        with self._transaction():
+            self._sql("UPDATE deliveries SET seq = ?4 WHERE ns = ?1 AND infra_id = ?2"
+                      " AND target = ?3 AND seq < ?4", infra_id, delivered.target, delivered.seq)
 
     def delivered(self, infra_id: str) -> Delivered | None:
         row = self._sql("SELECT target, seq FROM deliveries WHERE ns = ? AND infra_id = ?",

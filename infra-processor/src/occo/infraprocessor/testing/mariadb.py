@@ -2,9 +2,10 @@
 
 Debian's `mariadbd` (package mariadb-server, which `./occo-dev test` installs) runs on a
 loopback address of its own at MariaDB's standard port, since a health check reaches port
-3306 of a node's address, with its data in a temporary folder; the test process reaches it
-as root through its Unix socket. It never touches a MariaDB the machine runs, and it is
-stopped when the test process ends (or dies: it gets SIGTERM with its parent).
+3306 of a node's address, with its data in a temporary folder. Its root logs in only through
+its Unix socket, as this process's user (no root over TCP). It never touches a MariaDB the
+machine runs, and it is stopped when the test process ends, or dies: util-linux's setpriv
+gives it SIGTERM when the thread that started it ends (start it from the main thread).
 
     server = shared_server()            # started on first use, one per test process
     with server.account() as (database, user, password): ...
@@ -13,11 +14,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
+import getpass
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,11 +30,11 @@ import pymysql
 
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
+SETPRIV = "/usr/bin/setpriv"
 PORT = 3306
 START_TIMEOUT = 60.0
 # 127.33.0.1, 127.33.0.2, ...: loopback addresses a machine's own services do not use
 ADDRESSES = [f"127.33.0.{number}" for number in range(1, 60)]
-_PR_SET_PDEATHSIG = 1
 
 
 class MariaDBServer:
@@ -54,23 +54,31 @@ class MariaDBServer:
                                    "(./occo-dev test does, as root)")
         data = self.folder / "data"
         self._run([INSTALL_DB, "--no-defaults", f"--datadir={data}", *self._as_user(),
-                   "--auth-root-authentication-method=normal", "--skip-test-db"])
-        for host in ADDRESSES:
-            if _port_taken(host):
-                continue
+                   "--auth-root-authentication-method=socket",
+                   f"--auth-root-socket-user={getpass.getuser()}", "--skip-test-db"])
+        free = [host for host in ADDRESSES if not _port_taken(host)]
+        if not free:
+            raise RuntimeError(f"port {PORT} is taken on every address from {ADDRESSES[0]} to "
+                               f"{ADDRESSES[-1]}: a server listens at {PORT} on all "
+                               "addresses; stop it to run these tests")
+        for host in free:
             self.host = host
             self._process = subprocess.Popen(
-                [MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={self.socket}",
+                [SETPRIV, "--pdeathsig", "TERM", "--",
+                 MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={self.socket}",
                  f"--bind-address={host}", f"--port={PORT}", *self._as_user(),
                  f"--pid-file={self.folder / 'mariadbd.pid'}",
                  f"--log-error={self.folder / 'error.log'}", "--skip-name-resolve",
                  "--skip-log-bin", "--innodb-buffer-pool-size=16M"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent)
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if self._wait_ready():
                 return
-            self._end_process()         # another program took the address meanwhile, say
-        raise RuntimeError(f"mariadbd did not start: {self._log_tail()}")
+            exited = self._process.poll() is not None
+            self._end_process()
+            if not exited or "bind" not in self._log_tail().lower():
+                break                   # not another program taking the address meanwhile
+        raise RuntimeError(f"mariadbd did not start at {self.host}:{PORT}: "
+                           f"{self._log_tail()}")
 
     def stop(self) -> None:
         self._end_process()
@@ -78,8 +86,8 @@ class MariaDBServer:
 
     def root(self) -> pymysql.connections.Connection:
         """A root connection through the socket, committing each statement."""
-        return pymysql.connect(unix_socket=str(self.socket), user="root", password="",
-                               autocommit=True, connect_timeout=5)
+        return pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True,
+                               connect_timeout=5)
 
     @contextlib.contextmanager
     def account(self) -> Iterator[tuple[str, str, str]]:
@@ -141,23 +149,27 @@ class MariaDBServer:
         return ["--user=root"] if os.geteuid() == 0 else []
 
 
-_shared: MariaDBServer | None = None
+_shared: MariaDBServer | RuntimeError | None = None
 _lock = threading.Lock()
 
 
 def shared_server() -> MariaDBServer:
-    """The test process's server, started on first use and stopped when the process exits."""
+    """The test process's server, started on first use and stopped when the process exits;
+    a start that failed fails every later call at once, the same way."""
     global _shared
     with _lock:
         if _shared is None:
             server = MariaDBServer()
             try:
                 server.start()
-            except BaseException:
+            except RuntimeError as error:
                 server.stop()
-                raise
-            atexit.register(server.stop)
-            _shared = server
+                _shared = error
+            else:
+                atexit.register(server.stop)
+                _shared = server
+        if isinstance(_shared, RuntimeError):
+            raise RuntimeError(str(_shared))
         return _shared
 
 
@@ -168,10 +180,3 @@ def _port_taken(host: str) -> bool:
         except OSError:
             return True
     return False
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the thread that started it ends (the test process's main
-    thread: when the process ends, however it ends)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
