@@ -99,7 +99,8 @@ class UrlPasswordsInResultsTest(SimCloudCommandCase):
 
     def test_maintain_c_hides_the_url_password_of_a_stored_endpoint_in_later_passes(self):
         # records an earlier version stored with a password in their endpoint (it is refused
-        # now, but a store keeps them): a cloud gone unreachable is a new problem of a later pass
+        # now, but a store keeps them): a cloud that starts refusing is a new problem of a later
+        # pass (refusing, not gone: a cloud gone is retried for a minute first)
         cloud = self.another_cloud()
         self.import_definitions(plain=cloud)
         infra_id = self.build(self.write("one.yaml", "infra_name: one\nnodes:\n"
@@ -113,9 +114,9 @@ class UrlPasswordsInResultsTest(SimCloudCommandCase):
                 store.put_instance(infra_id, name, node_id, record)
         running = self.start("occopus-maintain", "-i", infra_id, "-c", "-t", "0.2")
         wait_until(lambda: "pass at " in running.stdout, "the first pass's table")
-        cloud.close()
+        cloud.fail_next(403, count=100_000)
         wait_until(lambda: "problem: cannot list the resources of" in running.stderr,
-                   lambda: f"a later pass says the cloud is gone:\n{running.stderr}")
+                   lambda: f"a later pass says the cloud refuses:\n{running.stderr}")
         running.process.send_signal(signal.SIGINT)
         self.assertEqual(running.wait(), 130)
         self.assert_clean(running.stderr, "occopus-maintain")
