@@ -608,8 +608,8 @@ class SqliteStore(Store):
                           encode(data))
 
     def start_delivery(self, infra_id: str, delivered: Delivered) -> None:
-        with self._transaction():
-            if self._exists(infra_id):
+        with self._guarded(infra_id, None, must_exist=False) as exists:
+            if exists:
                 self._sql("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?)",
                           infra_id, delivered.target, delivered.seq)
 
