@@ -65,7 +65,7 @@ class HomeCase(unittest.TestCase):
         cls._scratch = tempfile.TemporaryDirectory(prefix="occo-home-")
         cls.home = Path(cls._scratch.name)
         cls.bin = cls.home / ".local" / "bin"
-        cls.venv = cls.home / ".local" / "share" / "occopus" / "venv"
+        cls.venv = cls.home / ".local" / "share" / "occopus" / "current"
 
     @classmethod
     def tearDownClass(cls):
@@ -156,8 +156,9 @@ class IndexInstallTest(HomeCase):
         path = f"{self.bin}{os.pathsep}{os.environ['PATH']}"
         result = COPY.occo_dev("doctor", HOME=str(self.home), PATH=path)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn(f"running: {self.bin}/occopus-build from {self.venv}: wheel, 8 occo-* "
-                      "distribution(s), occo-api 0.1.0", result.stdout)
+        self.assertRegex(result.stdout, rf"running: {self.bin}/occopus-build from "
+                                        rf"{self.venv.parent}/releases/0\.1\.0-\w+: wheel, 8 "
+                                        r"occo-\* distribution\(s\), occo-api 0\.1\.0\n")
         self.assertIn(f"{self.venv}: wheel, 8 occo-* distribution(s), occo-api 0.1.0; upgrade: "
                       "python3 install-occopus.py --upgrade", result.stdout)
 
@@ -189,7 +190,7 @@ class ForceAndUninstallTest(HomeCase):
         self.ok("--wheelhouse", str(WHEELHOUSE), "--force")
         self.assertEqual(os.readlink(self.bin / "occopus-build"),
                          str(self.venv / "bin/occopus-build"))
-        self.assertIn(f"removed {self.venv} and {COMMANDS} links from {self.bin}",
+        self.assertIn(f"removed {self.venv.parent} and {COMMANDS} links from {self.bin}",
                       self.ok("--uninstall"))
         self.assertEqual([p.name for p in self.bin.iterdir()], ["unrelated"])
         self.assertFalse(self.venv.parent.exists())
@@ -222,21 +223,74 @@ class MixedModeTest(HomeCase):
 
 
 class UpgradeTest(HomeCase):
-    def test_upgrade_moves_to_the_newest_release_on_the_index(self):
+    """Releases side by side: an upgrade keeps the one it replaces for --rollback, and a
+    release that does not work never becomes current."""
+
+    def publish_next_api(self, broken: bool = False) -> None:
+        init = COPY.root / "api" / "src" / "occo" / "api" / "__init__.py"
+        text = init.read_text()
+        if broken:
+            init.write_text(text + 'raise ImportError("this release is broken on purpose")\n')
+        try:
+            for args in (["bump", "api", "patch"], ["package", "api"], ["upload", "api"]):
+                result = COPY.occo_dev(*args)
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        finally:
+            init.write_text(text)
+
+    def version(self) -> str:
+        result = self.command("occopus-build", "--version")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.split()[1]
+
+    def releases(self) -> list[str]:
+        return sorted(path.name.split("-")[0] for path in (self.venv.parent / "releases").iterdir())
+
+    def test_upgrade_rollback_force_and_a_broken_release(self):
         self.ok("--index-url", URL)
         self.assertIn("occopus 0.1.0 is the newest release", self.ok("--upgrade"))
-        for args in (["bump", "api", "patch"], ["package", "api"], ["upload", "api"]):
-            result = COPY.occo_dev(*args)
-            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        output = self.ok("--upgrade")
-        self.assertIn("upgraded occopus 0.1.0 -> 0.1.1", output)
-        self.assertTrue(self.command("occopus-build", "--version").stdout.startswith(
-            "occopus-build 0.1.1 (wheel install"))
+        self.publish_next_api()
+        self.assertIn("upgraded occopus 0.1.0 -> 0.1.1; --rollback returns to 0.1.0",
+                      self.ok("--upgrade"))
+        self.assertEqual(self.version(), "0.1.1")
+        self.assertEqual(self.releases(), ["0.1.0", "0.1.1"])
+        self.assertIn("note  occo-api 0.1.0 is kept for --rollback", self.ok("--check"))
         self.assertIn("occopus 0.1.1 is already installed", self.ok("--index-url", URL))
+
+        self.assertIn("rolled back occopus 0.1.1 -> 0.1.0; --rollback again returns to 0.1.1",
+                      self.ok("--rollback"))
+        self.assertEqual(self.version(), "0.1.0")
+        self.assertIn("rolled back occopus 0.1.0 -> 0.1.1", self.ok("--rollback"))
+        self.assertEqual(self.version(), "0.1.1")
+
+        forced = self.ok("--force")          # the installed release, not the bundled 0.1.0
+        self.assertIn("installing occo-api 0.1.1 from the index", forced)
+        self.assertIn("occopus 0.1.1 is installed", forced)
+        self.assertEqual(self.releases(), ["0.1.1", "0.1.1"])
+
+        self.publish_next_api(broken=True)
+        link = os.readlink(self.venv)
+        refused = self.install("--upgrade")
+        self.assertEqual(refused.returncode, 1, refused.stdout + refused.stderr)
+        self.assertRegex(refused.stderr, r"^install-occopus: error: occo-api 0\.1\.2 from the "
+                                         r"index \S+ does not work, so the installation was left "
+                                         r"as it was: occopus-\S+ --version failed \(exit 1\):\n")
+        self.assertIn("this release is broken on purpose", refused.stderr)
+        self.assertNotIn("Traceback", refused.stderr.splitlines()[0])
+        self.assertEqual(os.readlink(self.venv), link)
+        self.assertEqual(self.version(), "0.1.1")
+        self.assertEqual(self.releases(), ["0.1.1", "0.1.1"])
+
         asked = self.ok(OCCOPUS_INDEX_URL=URL, OCCOPUS_VERSION="0.1.0")
         self.assertIn("installing occo-api 0.1.0 and its pinned requirements", asked)
-        self.assertTrue(self.command("occopus-build", "--version").stdout.startswith(
-            "occopus-build 0.1.0 (wheel install"))
+        self.assertEqual(self.version(), "0.1.0")
+
+    def test_rollback_without_an_earlier_release_says_so(self):
+        refused = self.install("--rollback")
+        self.assertEqual(refused.returncode, 1)
+        self.assertEqual(refused.stderr, "install-occopus: error: no earlier release is kept in "
+                                         f"{self.venv.parent} to roll back to; --occopus-version "
+                                         "VERSION installs a given one\n")
 
 
 SANDBOX = ('mount --bind "$1" /etc && mount --bind "$2" /opt && mount --bind "$3" /usr/local/bin '
@@ -546,12 +600,12 @@ class ServerInstallTest(unittest.TestCase):
         self.assertEqual(self.state, (0o700, int(self.user[2]), int(self.user[3])))
         self.assertRegex(self.unit, r"\nRequires=redis(-server)?\.service\n")
         service = unit_settings(self.unit)
-        self.assertEqual(service["ExecStart"], ["/opt/occopus/venv/bin/occopus-rest-service "
+        self.assertEqual(service["ExecStart"], ["/opt/occopus/current/bin/occopus-rest-service "
                                                 "--cfg /etc/occopus/occopus_config.yaml"])
         self.assertEqual(service["Environment"], ["HOME=/var/lib/occopus"])
         self.assertEqual((service["StateDirectory"], service["StateDirectoryMode"]),
                          (["occopus"], ["0700"]))
-        self.assertEqual(self.link, "/opt/occopus/venv/bin/occopus-rest-service")
+        self.assertEqual(self.link, "/opt/occopus/current/bin/occopus-rest-service")
         self.assertIn(f"systemd is not running here: {UNIT} is written and verified, not started",
                       self.first.stdout)
         self.assertIn(f"ok    the REST API's token is in {TOKEN} (made on the service's first "
@@ -582,8 +636,9 @@ class ServerInstallTest(unittest.TestCase):
     def test_a_second_run_check_and_uninstall_in_turn(self):
         unit = self.root / "etc" / "systemd" / "system" / UNIT
         written = unit.stat().st_mtime_ns
-        self.assertIn("occopus 0.1.0 is already installed in /opt/occopus/venv",
+        self.assertIn("occopus 0.1.0 is already installed in /opt/occopus/current",
                       self.ok("--index-url", URL))
+        self.assertIn("occopus 0.1.0 is the newest release in the index", self.ok("--upgrade"))
         self.assertEqual(unit.stat().st_mtime_ns, written)
         check = self.ok("--check")
         self.assertIn("ok    system user occopus", check)

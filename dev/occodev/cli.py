@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import (bump, docker, doctor, hostpackages, hosts, imports, index, installer, testrun,
-               upload, venvs)
+from . import (bump, debianimage, docker, doctor, hostpackages, hosts, imports, index,
+               installer, testrun, upload, venvs)
 from .errors import DevError
 from .graph import build_graph, check_sibling_pins
 from .lock import Lock, run_lock
@@ -98,6 +98,14 @@ def cmd_docker(args: argparse.Namespace) -> int:
         else:
             print(f"docker engine (pid {state['pid']}) stopped" if state
                   else "docker engine is not running")
+        return 0
+    if args.action == "image":
+        image = debianimage.ensure(root)
+        if args.json:
+            print(json.dumps({"image": debianimage.IMAGE, "id": image}, indent=1))
+        else:
+            print(f"docker image {debianimage.IMAGE} ({image}) is in the engine; run it with "
+                  "OCCOPUS_AUTHORIZED_KEY set to a public key, then ssh root@ADDRESS")
         return 0
     state = docker.status(root)
     if args.json:
@@ -301,7 +309,8 @@ def parser() -> argparse.ArgumentParser:
     index_cmd.set_defaults(func=cmd_index)
 
     docker_cmd = sub.add_parser("docker", help="run a Docker engine for the examples and tests")
-    docker_cmd.add_argument("action", choices=("start", "stop", "status"))
+    docker_cmd.add_argument("action", choices=("start", "stop", "status", "image"),
+                            help=f"image: make {debianimage.IMAGE} in the running engine")
     docker_cmd.add_argument("--json", action="store_true", help="answer in JSON")
     docker_cmd.add_argument("--tcp", action="store_true",
                             help="start: also listen on a 127.0.0.1 port (no TLS: any local "

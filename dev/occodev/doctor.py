@@ -93,9 +93,9 @@ def places(repo: Repo) -> list[Place]:
     found.append(Place("env/occopus", env_path(repo, "occopus"), "./occo-dev install",
                        "./occo-dev install"))
     data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    found.append(Place(str(data / "occopus" / "venv"), data / "occopus" / "venv",
+    found.append(Place(str(data / "occopus" / "current"), data / "occopus" / "current",
                        f"{INSTALLER} --upgrade", f"{INSTALLER} --force"))
-    found.append(Place("/opt/occopus/venv", Path("/opt/occopus/venv"),
+    found.append(Place("/opt/occopus/current", Path("/opt/occopus/current"),
                        f"{INSTALLER} --upgrade --server", f"{INSTALLER} --force --server"))
     return found
 

@@ -1,13 +1,21 @@
-"""What each run does: install (the default), upgrade, uninstall, check."""
-import shutil
+"""What each run does: install (the default), upgrade, rollback, uninstall, check.
 
-from .check import findings
-from .environment import create_venv, installed_version, pip_install, replacing
+Installing, reinstalling and upgrading all build a new release beside the
+current one and check it (its requirements, each command, on a server the
+configuration) before it becomes current; on a server the service is then
+restarted and must answer, or the previous release comes back.
+"""
+import os
+from pathlib import Path
+
+from .check import findings, release_problems
+from .environment import (create_venv, installed_version, newest_version, pip_install,
+                          release_version)
 from .layout import Layout
-from .links import (bin_on_path, link_commands, refuse_foreign, unlink_commands,
-                    unlinked_commands)
+from .links import bin_on_path, link_commands, refuse_foreign, unlink_commands, unlinked_commands
 from .proc import InstallError
 from .pythons import find_python
+from .releases import discard, new_release, point, prune, release_of, remove_all
 from .request import Request
 from .server import (ensure_config, ensure_user, redis_unit, remove_unit, require_root,
                      say_where_the_token_is, start_service, verify_unit, write_unit)
@@ -23,62 +31,144 @@ def need_source(source: Source | None) -> Source:
 
 
 def install(layout: Layout, request: Request, console: Console) -> int:
-    """Install `request.version` unless an installation is there; --force reinstalls."""
+    """Install `request.version` unless an installation is there; --force reinstalls the
+    installed version (or the one asked for)."""
     installed = installed_version(layout)
     redis = prepare_server(layout)
-    explicit = request.version_given and request.version != installed
     refuse_foreign(layout, request.force)
+    explicit = request.version_given and request.version != installed
     if installed and not request.force and not explicit:
-        if unlinked_commands(layout):
-            link_commands(layout)
-            console.done(f"linked the commands again in {layout.bin}")
-        if layout.server:
-            configure_server(layout, redis, console)
+        settle(layout, redis, console)
         console.done(f"occopus {installed} is already installed in {layout.venv}; --force "
                      "reinstalls it, --upgrade moves to the newest release")
         return 0
-    source = need_source(request.source)
-    python = find_python(request.current_python, request.python)
-    with replacing(layout.venv):
-        create_venv(layout, python, console)
-        pip_install(layout, source, request.version, False, console)
-    return finish(layout, source, console, redis)
+    source = need_source(request.source or Source.from_state(layout.read_state() or {}))
+    keep = installed if request.force and installed and not request.version_given else None
+    release = build(layout, source, keep or request.version, interpreter(layout, request), console)
+    put_in_place(layout, release, source, redis, console)
+    return installed_report(layout, console)
 
 
 def upgrade(layout: Layout, request: Request, console: Console) -> int:
     """Move to the newest release the source has, or to --occopus-version."""
     installed = installed_version(layout)
-    state = layout.read_state() or {}
-    source = need_source(request.source or Source.from_state(state))
+    source = need_source(request.source or Source.from_state(layout.read_state() or {}))
     redis = prepare_server(layout)
     refuse_foreign(layout, request.force)
+    current = release_of(layout.venv)
     wanted = request.version if request.version_given else None
-    if installed is None:
-        python = find_python(request.current_python, request.python)
-        with replacing(layout.venv):
-            create_venv(layout, python, console)
-            pip_install(layout, source, wanted, True, console)
-    else:
-        pip_install(layout, source, wanted, True, console)
-    now = installed_version(layout)
-    if installed and now == installed:
-        console.done(f"occopus {now} is the newest release in {source}; nothing to upgrade")
-    elif installed:
-        console.done(f"upgraded occopus {installed} -> {now}")
-    return finish(layout, source, console, redis)
+    if wanted is None and current is not None:
+        wanted = newest_version(current, source, console)
+    if current is not None and wanted == installed:
+        settle(layout, redis, console)
+        console.done(f"occopus {installed} is the newest release in {source}; nothing to upgrade")
+        return 0
+    release = build(layout, source, wanted, interpreter(layout, request), console)
+    put_in_place(layout, release, source, redis, console)
+    if installed:
+        console.done(f"upgraded occopus {installed} -> {installed_version(layout)}; "
+                     f"--rollback returns to {installed}")
+    return installed_report(layout, console)
 
 
-def finish(layout: Layout, source: Source, console: Console, redis: str | None) -> int:
-    """Link the commands, record the installation, set up the server parts."""
-    names = link_commands(layout)
-    version = installed_version(layout)
-    layout.write_state({"version": version, "source": str(source), **source.as_state()})
+def rollback(layout: Layout, console: Console) -> int:
+    """Make the previous release current again, and the current one previous."""
+    redis = prepare_server(layout)
+    current, previous = release_of(layout.venv), release_of(layout.previous)
+    if current is None or previous is None:
+        raise InstallError(f"no earlier release is kept in {layout.home} to roll back to; "
+                           "--occopus-version VERSION installs a given one")
+    problems = release_problems(layout, previous, console)
+    if problems:
+        raise InstallError(f"the previous release {previous} does not work, so it was not made "
+                           f"current: {problems[0]}")
+    point(layout.venv, previous)
+    point(layout.previous, current)
+    link_commands(layout)
+    layout.write_state({**(layout.read_state() or {}), "version": release_version(previous)})
     if layout.server:
-        configure_server(layout, redis, console)
-    console.done(f"occopus {version} is installed: {len(names)} commands in {layout.bin}")
+        configure_server(layout, redis, console, restart=True)
+    console.done(f"rolled back occopus {release_version(current)} -> "
+                 f"{release_version(previous)}; --rollback again returns to "
+                 f"{release_version(current)}")
+    return 0
+
+
+def interpreter(layout: Layout, request: Request) -> str:
+    """--python, else the interpreter the installed release runs on, else the newest found."""
+    running = next((venv / "bin" / "python" for venv in (layout.venv, layout.legacy_venv)
+                    if (venv / "bin" / "python").exists()), None)
+    explicit = request.python or (os.path.realpath(running) if running else None)
+    return find_python(request.current_python, explicit)
+
+
+def build(layout: Layout, source: Source, version: str | None, python: str,
+          console: Console) -> Path:
+    """A new release of `version` (the newest when None), checked; nothing else changes, and
+    nothing is left behind if it fails."""
+    release = new_release(layout, version or "newest")
+    try:
+        create_venv(release, python, console)
+        pip_install(release, source, version, console)
+        problems = release_problems(layout, release, console)
+        if problems:
+            raise InstallError(f"occo-api {release_version(release)} from {source} does not work, "
+                               f"so the installation was left as it was: {problems[0]}")
+    except BaseException:
+        discard(release)
+        raise
+    return release
+
+
+def put_in_place(layout: Layout, release: Path, source: Source, redis: str | None,
+                 console: Console) -> None:
+    """Make a checked release current; on a server restart the service, and if it does not
+    answer, put the previous release back."""
+    before, kept = release_of(layout.venv), release_of(layout.previous)
+    point(layout.venv, release)
+    if before is not None:
+        point(layout.previous, before)
+    try:
+        link_commands(layout)
+        layout.write_state({"version": release_version(release), "source": str(source),
+                            **source.as_state()})
+        if layout.server:
+            configure_server(layout, redis, console, restart=True)
+    except BaseException as error:
+        if before is None:
+            layout.venv.unlink()
+            unlink_commands(layout)
+            discard(release)
+            raise
+        point(layout.venv, before)
+        if kept is not None:
+            point(layout.previous, kept)
+        link_commands(layout)
+        layout.write_state({**(layout.read_state() or {}), "version": release_version(before)})
+        discard(release)
+        if layout.server and isinstance(error, InstallError):
+            configure_server(layout, redis, console, restart=True)
+            raise InstallError(f"{error}; occo-api {release_version(before)} is current again "
+                               "and its service answers") from None
+        raise
+    prune(layout)
+
+
+def installed_report(layout: Layout, console: Console) -> int:
+    console.done(f"occopus {installed_version(layout)} is installed: {len(layout.commands())} "
+                 f"commands in {layout.bin}")
     if not bin_on_path(layout):
         console.warn(f"{layout.bin} is not on PATH; add it to run the commands by name")
     return 0
+
+
+def settle(layout: Layout, redis: str | None, console: Console) -> None:
+    """For a run that installs nothing: links that went missing, and the server's parts."""
+    if release_of(layout.venv) is not None and unlinked_commands(layout):
+        link_commands(layout)
+        console.done(f"linked the commands again in {layout.bin}")
+    if layout.server:
+        configure_server(layout, redis, console, restart=False)
 
 
 def prepare_server(layout: Layout) -> str | None:
@@ -89,14 +179,14 @@ def prepare_server(layout: Layout) -> str | None:
     return redis_unit()
 
 
-def configure_server(layout: Layout, redis: str | None, console: Console) -> None:
+def configure_server(layout: Layout, redis: str | None, console: Console, restart: bool) -> None:
     ensure_user(console)
     ensure_config(console)
-    write_unit(layout, redis, console)
+    changed = write_unit(layout, redis, console)
     ok, words = verify_unit()
     if not ok:
         raise InstallError(words)
-    start_service(console)
+    start_service(layout, restart or changed, console)
     say_where_the_token_is(layout, console)
 
 
@@ -105,19 +195,18 @@ def uninstall(layout: Layout, console: Console) -> int:
         require_root()
         remove_unit(console)
     names = unlink_commands(layout)
-    if not layout.venv.exists() and not names:
-        console.say(f"occopus is not installed in {layout.venv}; nothing to remove")
+    if not remove_all(layout) and not names:
+        console.say(f"occopus is not installed in {layout.home}; nothing to remove")
         return 0
-    shutil.rmtree(layout.venv, ignore_errors=True)
     layout.forget()
-    console.done(f"removed {layout.venv} and {len(names)} links from {layout.bin}")
+    console.done(f"removed {layout.home} and {len(names)} links from {layout.bin}")
     return 0
 
 
 def check(layout: Layout, console: Console) -> int:
     found = findings(layout, console)
     if not found:
-        console.failed(f"occopus is not installed in {layout.venv}")
+        console.failed(f"occopus is not installed in {layout.home}")
         return 1
     for ok, words in found:
         (console.done if ok else console.warn if ok is None else console.failed)(words)

@@ -1,48 +1,73 @@
-"""--check: what is installed and whether it works, one finding a line.
+"""--check, and the check a new release passes before it becomes current.
 
 A finding is (ok, words) with ok True, False (a problem) or None (a note).
 """
-from .environment import ask_command, installed_version, pip_check
+from pathlib import Path
+
+from .environment import ask_command, installed_version, pip_check, release_version
 from .layout import Layout
 from .links import bin_on_path, unlinked_commands
+from .releases import release_of
 from .server import (CONFIG_FILE, USER, interpreter_problem, state_dir_finding, systemd_running,
                      unit_active, user_exists, verify_unit)
 from .ui import Console
 
+Finding = tuple[bool | None, str]
 
-def findings(layout: Layout, console: Console) -> list[tuple[bool | None, str]]:
+
+def findings(layout: Layout, console: Console) -> list[Finding]:
     """Everything checked; an empty list when nothing is installed."""
     version = installed_version(layout)
     if version is None:
         return []
+    if release_of(layout.venv) is None:
+        return [(False, f"occo-api {version} is installed in {layout.legacy_venv}, the layout of "
+                        "installers before releases; --force reinstalls it as a release")]
     source = (layout.read_state() or {}).get("source", "an unknown source")
-    found = [(True, f"occo-api {version} in {layout.venv}, from {source}"), pip_check(layout)]
+    found: list[Finding] = [(True, f"occo-api {version} in {layout.venv}, from {source}")]
+    found += release_findings(layout, layout.venv, console)
     names = layout.commands()
-    with console.working("asking each command for its version and install mode"):
-        answers = [ask_command(layout, name, "--version") for name in names]
-    failing = [words for ok, words in answers if not ok]
-    if not names:
-        found.append((False, "the environment has no occopus-* commands"))
-    else:
-        found.append((not failing, failing[0] if failing else answers[0][1]))
     unlinked = unlinked_commands(layout)
     again = "; run again with --force" if unlinked else ""
     found.append((not unlinked, f"{len(names) - len(unlinked)} of {len(names)} commands linked "
                                 f"in {layout.bin}{again}"))
     if not bin_on_path(layout):
         found.append((None, f"{layout.bin} is not on PATH; add it to run the commands by name"))
+    previous = release_of(layout.previous)
+    if previous is not None:
+        found.append((None, f"occo-api {release_version(previous)} is kept for --rollback"))
     if layout.server:
-        found += server_findings(layout)
+        found += server_findings()
     return found
 
 
-def server_findings(layout: Layout) -> list[tuple[bool | None, str]]:
-    found = [(user_exists(), f"system user {USER}"), state_dir_finding(), verify_unit()]
-    problem = interpreter_problem(layout)
-    found.append((problem is None, problem or f"{USER} may run the environment's commands"))
-    if CONFIG_FILE.is_file():
-        found.append(ask_command(layout, "occopus-validate", CONFIG_FILE))
+def release_findings(layout: Layout, venv: Path, console: Console) -> list[Finding]:
+    """What makes one release work: its requirements, each command, and on a server that the
+    service user may run it and it accepts the configuration."""
+    found = [pip_check(venv)]
+    names = sorted(path.name for path in (venv / "bin").glob("occopus-*"))
+    with console.working("asking each command for its version and install mode"):
+        answers = [ask_command(venv, name, "--version") for name in names]
+    failing = [words for ok, words in answers if not ok]
+    if not names:
+        found.append((False, "the environment has no occopus-* commands"))
     else:
+        found.append((not failing, failing[0] if failing else answers[0][1]))
+    if layout.server:
+        problem = interpreter_problem(venv)
+        found.append((problem is None, problem or f"{USER} may run the environment's commands"))
+        if CONFIG_FILE.is_file():
+            found.append(ask_command(venv, "occopus-validate", CONFIG_FILE))
+    return found
+
+
+def release_problems(layout: Layout, venv: Path, console: Console) -> list[str]:
+    return [words for ok, words in release_findings(layout, venv, console) if ok is False]
+
+
+def server_findings() -> list[Finding]:
+    found = [(user_exists(), f"system user {USER}"), state_dir_finding(), verify_unit()]
+    if not CONFIG_FILE.is_file():
         found.append((False, f"{CONFIG_FILE} is missing; run again with --server"))
     if systemd_running():
         found.append(unit_active())

@@ -1,12 +1,9 @@
-"""The virtual environment of the commands: creating it, filling it, asking what it holds.
+"""A release's environment: creating it, filling it, asking what it holds and whether it works.
 
-A new environment is built where the old one was, and the old one comes back
-if anything fails, so a failed reinstall leaves a working installation.
+A release is built in a folder of its own beside the current one, so a failed
+install or update leaves the installation as it was.
 """
-import contextlib
-import shutil
-import tempfile
-from collections.abc import Iterator
+import json
 from pathlib import Path
 
 from .layout import Layout
@@ -21,75 +18,78 @@ VERSION_PROBE = ("import importlib.metadata as m\n"
                  "except m.PackageNotFoundError: pass")
 
 
-def installed_version(layout: Layout) -> str | None:
-    """The occo-api version in the environment, or None when there is none that runs."""
-    if not layout.python.exists():
+def release_version(venv: Path) -> str | None:
+    """The occo-api version in an environment, or None when there is none that runs."""
+    python = venv / "bin" / "python"
+    if not python.exists():
         return None
     try:
-        out = run([layout.python, "-c", VERSION_PROBE], "reading the installed version")
+        out = run([python, "-c", VERSION_PROBE], "reading the installed version")
         return out.strip() or None
     except (InstallError, OSError):
         return None
 
 
-@contextlib.contextmanager
-def replacing(path: Path) -> Iterator[None]:
-    """Build a new `path`; if that fails, the previous one is put back."""
-    backup = path.with_name(path.name + ".previous")
-    shutil.rmtree(backup, ignore_errors=True)
-    if path.exists():
-        path.rename(backup)
-    try:
-        yield
-    except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
-        if backup.exists():
-            backup.rename(path)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
+def installed_version(layout: Layout) -> str | None:
+    """The current release's version (or a pre-release installation's), or None."""
+    return release_version(layout.venv) or release_version(layout.legacy_venv)
 
 
-def create_venv(layout: Layout, python: str, console: Console) -> None:
-    layout.home.mkdir(parents=True, exist_ok=True)
-    with console.working(f"creating the environment {layout.venv}"):
-        run([python, "-m", "venv", layout.venv], "creating the environment")
+def create_venv(venv: Path, python: str, console: Console) -> None:
+    with console.working(f"creating the environment {venv}"):
+        run([python, "-m", "venv", venv], "creating the environment")
 
 
-def pip_install(layout: Layout, source: Source, version: str | None, upgrade: bool,
-                console: Console) -> None:
-    """Install occo-api: the bundled, hash-checked set unless another version or --upgrade is asked."""
-    command = [layout.python, "-m", "pip", "install", "--quiet", *source.pip_args()]
-    if upgrade:
-        wanted = f"{API}=={version}" if version else API
-        run_pip([*command, "--upgrade", wanted], f"upgrading {API} from {source}", console)
-    elif version == VERSION:
-        with tempfile.TemporaryDirectory() as scratch:
-            requirements = Path(scratch) / "requirements.txt"
-            requirements.write_text("\n".join(REQUIREMENTS) + "\n")
+def pip_install(venv: Path, source: Source, version: str | None, console: Console) -> None:
+    """Install occo-api `version` (the newest when None): the bundled version with every
+    requirement hash-checked, any other by the pins in the wheels' own metadata."""
+    command = [venv / "bin" / "python", "-m", "pip", "install", "--quiet", *source.pip_args()]
+    if version == VERSION:
+        requirements = venv / "requirements.txt"
+        requirements.write_text("\n".join(REQUIREMENTS) + "\n")
+        try:
             run_pip([*command, "--require-hashes", "-r", requirements],
-                 f"installing {API} {version} and its pinned requirements from {source}", console)
+                    f"installing {API} {version} and its pinned requirements from {source}",
+                    console)
+        finally:
+            requirements.unlink()
     else:
-        run_pip([*command, f"{API}=={version}"], f"installing {API} {version} from {source}", console)
+        wanted = f"{API}=={version}" if version else API
+        run_pip([*command, wanted], f"installing {API} {version or '(newest)'} from {source}",
+                console)
 
 
-def run_pip(command: list, label: str, console: Console) -> None:
+def newest_version(venv: Path, source: Source, console: Console) -> str:
+    """The newest occo-api release the source holds, as pip would choose it."""
+    report = run_pip([venv / "bin" / "python", "-m", "pip", "install", "--dry-run", "--quiet",
+                      "--no-deps", "--ignore-installed", "--report", "-", *source.pip_args(), API],
+                     f"asking {source} for its newest {API}", console)
+    try:
+        return next(item["metadata"]["version"] for item in json.loads(report)["install"]
+                    if item["metadata"]["name"].lower() == API)
+    except (ValueError, KeyError, StopIteration):
+        raise InstallError(f"pip named no {API} release in {source}") from None
+
+
+def run_pip(command: list, label: str, console: Console) -> str:
     with console.working(label):
-        run(command, "pip install", env=pip_env())
+        return run(command, "pip install", env=pip_env())
 
 
-def pip_check(layout: Layout) -> tuple[bool, str]:
+def pip_check(venv: Path) -> tuple[bool, str]:
     """pip's own check that every installed requirement is satisfied: (ok, its words)."""
     try:
-        words = run([layout.python, "-m", "pip", "check"], "pip check", env=pip_env()).strip()
+        words = run([venv / "bin" / "python", "-m", "pip", "check"], "pip check",
+                    env=pip_env()).strip()
         return True, f"pip check: {words}"
     except InstallError as error:
         return False, str(error)
 
 
-def ask_command(layout: Layout, name: str, *args: object) -> tuple[bool, str]:
-    """Run one of the installed commands: (ok, what it said)."""
+def ask_command(venv: Path, name: str, *args: object) -> tuple[bool, str]:
+    """Run one of the environment's commands: (ok, what it said)."""
     what = " ".join([name, *map(str, args)])
     try:
-        return True, run([layout.command(name), *args], what).strip()
+        return True, run([venv / "bin" / name, *args], what).strip()
     except (InstallError, OSError) as error:
         return False, str(error)

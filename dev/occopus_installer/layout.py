@@ -1,7 +1,11 @@
 """Where an installation lives: for one user under ~/.local, or for the system with --server.
 
-A server installation is kept out of any home folder so that the `occopus`
-service user can run it: /opt/occopus/venv, with links in /usr/local/bin.
+Each release is an environment of its own under `releases/`; the link
+`current` names the one that runs and `previous` the one kept for
+--rollback. The commands' links go through `current`, so one rename moves
+every command to another release at once. A server installation is kept out
+of any home folder so that the `occopus` service user can run it:
+/opt/occopus, with links in /usr/local/bin.
 """
 import json
 import os
@@ -13,7 +17,7 @@ STATE_FILE = "install.json"
 
 @dataclass(frozen=True)
 class Layout:
-    home: Path       # holds the venv and the state file
+    home: Path       # holds the releases, their links and the state file
     bin: Path        # where the command links go
     server: bool
 
@@ -28,6 +32,21 @@ class Layout:
 
     @property
     def venv(self) -> Path:
+        """The environment the commands run from: the link to the current release."""
+        return self.home / "current"
+
+    @property
+    def previous(self) -> Path:
+        """The link to the release --rollback returns to."""
+        return self.home / "previous"
+
+    @property
+    def releases(self) -> Path:
+        return self.home / "releases"
+
+    @property
+    def legacy_venv(self) -> Path:
+        """Where installers before releases kept the one environment."""
         return self.home / "venv"
 
     @property
@@ -38,7 +57,7 @@ class Layout:
         return self.venv / "bin" / name
 
     def commands(self) -> list[str]:
-        """The occopus-* commands the environment holds, by name."""
+        """The occopus-* commands the current release holds, by name."""
         return sorted(path.name for path in (self.venv / "bin").glob("occopus-*"))
 
     def read_state(self) -> dict | None:

@@ -1,18 +1,20 @@
 """The links on PATH (~/.local/bin or /usr/local/bin) to the commands in the environment.
 
-Only links that point into our environment are ours: a file of the same name
-that is not is left alone unless --force says to replace it.
+Each link goes through the `current` link, so switching releases moves them
+all at once. Only links that lead into our folder are ours: a file of the same
+name that does not is left alone unless --force says to replace it.
 """
 import os
 from pathlib import Path
 
 from .layout import Layout
 from .proc import InstallError
+from .releases import point
 
 
 def is_ours(layout: Layout, path: Path) -> bool:
     return path.is_symlink() and os.path.realpath(path).startswith(
-        os.path.realpath(layout.venv) + os.sep)
+        os.path.realpath(layout.home) + os.sep)
 
 
 def refuse_foreign(layout: Layout, force: bool) -> None:
@@ -28,10 +30,7 @@ def link_commands(layout: Layout) -> list[str]:
     layout.bin.mkdir(parents=True, exist_ok=True)
     names = layout.commands()
     for name in names:
-        path = layout.bin / name
-        if path.is_symlink() or path.exists():
-            path.unlink()
-        path.symlink_to(layout.command(name))
+        point(layout.bin / name, layout.command(name))
     for stale in layout.bin.glob("occopus-*"):
         if stale.name not in names and is_ours(layout, stale):
             stale.unlink()
@@ -49,8 +48,10 @@ def unlink_commands(layout: Layout) -> list[str]:
 
 
 def unlinked_commands(layout: Layout) -> list[str]:
-    """Commands of the environment that have no link of ours."""
-    return [name for name in layout.commands() if not is_ours(layout, layout.bin / name)]
+    """Commands of the current release that have no link through `current`."""
+    return [name for name in layout.commands()
+            if not (layout.bin / name).is_symlink()
+            or os.readlink(layout.bin / name) != str(layout.command(name))]
 
 
 def bin_on_path(layout: Layout) -> bool:

@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from .actions import check, install, uninstall, upgrade
+from .actions import check, install, rollback, uninstall, upgrade
 from .layout import Layout
 from .pins import VERSION
 from .proc import InstallError
@@ -17,8 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="install-occopus.py",
         description=f"Install the occopus-* commands (occo-api {VERSION}) into their own "
                     "environment, from a private index or a wheelhouse.",
-        epilog="Without --server: ~/.local/share/occopus/venv, links in ~/.local/bin. "
-               "With --server (as root): /opt/occopus/venv, links in /usr/local/bin, the "
+        epilog="Without --server: releases in ~/.local/share/occopus, links in ~/.local/bin. "
+               "With --server (as root): releases in /opt/occopus, links in /usr/local/bin, the "
                "occopus user, /etc/occopus and the occopus-rest-service systemd unit.")
     parser.add_argument("--index-url", metavar="URL",
                         help="the private index (default: $OCCOPUS_INDEX_URL)")
@@ -31,9 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--server", action="store_true",
                         help="install for the system, with a systemd unit for the REST service")
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--force", action="store_true", help="reinstall, even over links not ours")
+    action.add_argument("--force", action="store_true",
+                        help="reinstall the installed version, even over links not ours")
     action.add_argument("--upgrade", action="store_true",
-                        help="move to the newest release of the source (or --occopus-version)")
+                        help="move to the newest release of the source (or --occopus-version), "
+                             "keeping the current one for --rollback")
+    action.add_argument("--rollback", action="store_true",
+                        help="go back to the release the last install or upgrade replaced")
     action.add_argument("--uninstall", action="store_true", help="remove the installation")
     action.add_argument("--check", action="store_true",
                         help="report what is installed and whether it works")
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             return check(layout, console)
         if args.uninstall:
             return uninstall(layout, console)
+        if args.rollback:
+            return rollback(layout, console)
         request = make_request(args)
         return (upgrade if args.upgrade else install)(layout, request, console)
     except InstallError as error:

@@ -15,10 +15,14 @@ verify` where that exists; it is enabled and started only where systemd runs
 Configuration that is already there is never overwritten.
 """
 import grp
+import json
 import os
 import pwd
 import shutil
 import stat
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from .layout import Layout
@@ -166,27 +170,29 @@ def unit_text(layout: Layout, redis: str) -> str:
                             state_dir=STATE_DIR, venv=layout.venv, config_file=CONFIG_FILE)
 
 
-def write_unit(layout: Layout, redis: str, console: Console) -> None:
-    """The unit file; refused while its user could not run the environment's Python."""
-    problem = interpreter_problem(layout)
+def write_unit(layout: Layout, redis: str, console: Console) -> bool:
+    """The unit file; whether it changed. Refused while its user could not run the
+    environment's Python."""
+    problem = interpreter_problem(layout.venv)
     if problem:
         raise InstallError(problem)
     text = unit_text(layout, redis)
     if UNIT_FILE.is_file() and UNIT_FILE.read_text() == text:
-        return
+        return False
     UNIT_FILE.parent.mkdir(parents=True, exist_ok=True)
     UNIT_FILE.write_text(text)
     console.done(f"wrote {UNIT_FILE}")
+    return True
 
 
-def interpreter_problem(layout: Layout) -> str | None:
-    """Why the service user could not run the environment's commands, or None when it can
+def interpreter_problem(venv: Path) -> str | None:
+    """Why the service user could not run an environment's commands, or None when it can
     (or does not exist yet). A venv's python is a link to the interpreter it was made with."""
     try:
         account = pwd.getpwnam(USER)
     except KeyError:
         return None
-    python = Path(os.path.realpath(layout.python))
+    python = Path(os.path.realpath(venv / "bin" / "python"))
     fix = ("run the installer again with --server --force --python PYTHON, naming a Python "
            "outside home folders that every user may run (e.g. /usr/bin/python3)")
     hidden = next((home for home in HIDDEN_HOMES if python.is_relative_to(home)), None)
@@ -195,7 +201,7 @@ def interpreter_problem(layout: Layout) -> str | None:
                 f"from the service (ProtectHome=true); {fix}")
     groups = {account.pw_gid} | {group.gr_gid for group in grp.getgrall()
                                  if USER in group.gr_mem}
-    for target in (python, layout.command("occopus-rest-service")):
+    for target in (python, venv / "bin" / "occopus-rest-service"):
         for path in (*reversed(target.parents), target):
             try:
                 info = path.stat()
@@ -228,7 +234,9 @@ def verify_unit() -> tuple[bool, str]:
     return True, f"{UNIT_FILE} passes systemd-analyze verify"
 
 
-def start_service(console: Console) -> None:
+def start_service(layout: Layout, restart: bool, console: Console) -> None:
+    """Enable and start the unit, restarting it when its release or unit changed, then wait
+    until it answers; a service that does not answer is an error."""
     if not systemd_running():
         console.warn(f"systemd is not running here: {UNIT_NAME} is written and verified, "
                      "not started")
@@ -236,32 +244,81 @@ def start_service(console: Console) -> None:
     run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
     run(["systemctl", "enable", UNIT_NAME], f"enabling {UNIT_NAME}")
     try:
-        run(["systemctl", "restart", UNIT_NAME], f"starting {UNIT_NAME}")
+        run(["systemctl", "restart" if restart else "start", UNIT_NAME], f"starting {UNIT_NAME}")
     except InstallError:
         raise InstallError(f"{UNIT_NAME} did not start; see journalctl -u {UNIT_NAME}") from None
-    console.done(f"started {UNIT_NAME}")
+    with console.working(f"waiting for {UNIT_NAME} to answer"):
+        problem = service_problem(layout, HEALTH_TIMEOUT)
+    if problem:
+        raise InstallError(f"{problem}; see journalctl -u {UNIT_NAME}")
+    console.done(f"{UNIT_NAME} is running and answers")
 
 
-TOKEN_PROBE = ("import sys\n"
-               "from occo.util.config import read_settings\n"
-               "rest = read_settings(sys.argv[1]).rest\n"
-               "print('' if rest.auth == 'none' else rest.token_file)")
+REST_PROBE = ("import json, sys\n"
+              "from occo.util.config import read_settings\n"
+              "rest = read_settings(sys.argv[1]).rest\n"
+              "print(json.dumps({'host': rest.host, 'port': rest.port,\n"
+              "                  'token_file': '' if rest.auth == 'none'\n"
+              "                  else str(rest.token_file)}))")
+HEALTH_TIMEOUT = 60.0     # seconds a (re)started service has to answer
+LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
-def token_location(layout: Layout) -> str | None:
-    """The token file as the service sees it (the config read with the service's HOME): a
-    path, '' with `auth: none`, or None when the config cannot be read."""
+def rest_settings(layout: Layout) -> dict | None:
+    """Where the service listens and its token file as the service sees them (the config read
+    with the service's HOME; token_file '' with `auth: none`), or None when unreadable."""
     try:
-        out = run([layout.python, "-c", TOKEN_PROBE, CONFIG_FILE], "reading the REST settings",
+        out = run([layout.python, "-c", REST_PROBE, CONFIG_FILE], "reading the REST settings",
                   env=dict(os.environ, HOME=str(STATE_DIR)))
-    except (InstallError, OSError):
+        return json.loads(out)
+    except (InstallError, OSError, ValueError):
         return None
-    return out.strip()
+
+
+def service_problem(layout: Layout, timeout: float) -> str | None:
+    """Why the service does not answer a listing of the infrastructures (with its token)
+    within `timeout` seconds, or None once it does."""
+    settings = rest_settings(layout)
+    if settings is None:
+        return f"could not read the REST settings from {CONFIG_FILE}"
+    host = LOOPBACK.get(settings["host"], settings["host"])
+    url = f"http://{f'[{host}]' if ':' in host else host}:{settings['port']}/infrastructures/"
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        last = answer_problem(url, settings["token_file"])
+        if last is None:
+            return None
+        time.sleep(0.5)
+    return f"the REST service did not answer at {url} within {timeout:.0f} s: {last}"
+
+
+def answer_problem(url: str, token_file: str) -> str | None:
+    """None when the service lists the infrastructures, else what went wrong."""
+    request = urllib.request.Request(url)
+    if token_file:
+        try:
+            token = Path(token_file).read_text().strip()
+        except OSError as error:
+            return f"its token file {token_file}: {error.strerror}"
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with NO_PROXY.open(request, timeout=5) as response:
+            response.read()
+            return None
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code}"
+    except (urllib.error.URLError, OSError) as error:
+        return str(getattr(error, "reason", error))
+
+
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def say_where_the_token_is(layout: Layout, console: Console) -> None:
     """The admin's next step: the token the REST API asks for is readable by root only."""
-    where = token_location(layout)
+    settings = rest_settings(layout)
+    where = None if settings is None else settings["token_file"]
     if where is None:
         console.warn(f"could not read rest.token_file from {CONFIG_FILE}; check the file with "
                      f"occopus-validate {CONFIG_FILE}")

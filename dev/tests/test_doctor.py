@@ -51,13 +51,13 @@ class ReportTest(TempRepoCase):
 
     def test_each_environment_says_its_mode_and_upgrade_path(self):
         install(self.root / "env" / "occopus", "occo-api")
-        install(self.home / ".local/share/occopus/venv", "occo-api", "0.2.0")
+        install(self.home / ".local/share/occopus/current", "occo-api", "0.2.0")
         lines, mixed = self.report()
         self.assertEqual(mixed, 0)
         self.assertEqual(lines[0], "running: no occopus-build on PATH")
         self.assertIn("env/occopus: wheel, 1 occo-* distribution(s), occo-api 0.1.0; "
                       "upgrade: ./occo-dev install", lines)
-        self.assertIn(f"{self.home}/.local/share/occopus/venv: wheel, 1 occo-* distribution(s), "
+        self.assertIn(f"{self.home}/.local/share/occopus/current: wheel, 1 occo-* distribution(s), "
                       "occo-api 0.2.0; upgrade: python3 install-occopus.py --upgrade", lines)
 
     def test_a_mixed_component_environment_is_counted_with_its_repair(self):

@@ -18,6 +18,7 @@ from occopus_installer.links import (link_commands, refuse_foreign, unlink_comma
                                      unlinked_commands)
 from occopus_installer.proc import InstallError
 from occopus_installer.pythons import find_python
+from occopus_installer.releases import new_release, point, prune, release_of, remove_all
 from occopus_installer.server import config_text, interpreter_problem, unit_text
 from occopus_installer.source import Source, pip_env
 from occopus_installer.ui import Console
@@ -74,7 +75,7 @@ class ConsoleTest(unittest.TestCase):
 class LayoutTest(ScratchCase):
     def test_the_user_layout_follows_xdg_data_home(self):
         with mock.patch.dict(os.environ, {"XDG_DATA_HOME": str(self.scratch)}):
-            self.assertEqual(Layout.user().venv, self.scratch / "occopus" / "venv")
+            self.assertEqual(Layout.user().venv, self.scratch / "occopus" / "current")
 
     def test_forgetting_removes_the_folder_once_empty(self):
         layout = Layout(self.scratch / "occopus", self.scratch / "bin", False)
@@ -111,6 +112,62 @@ class LinksTest(ScratchCase):
         self.assertEqual(unlinked_commands(self.layout), [])
 
 
+class ReleasesTest(ScratchCase):
+    """Releases side by side; `current` and `previous` choose among them."""
+
+    def setUp(self):
+        super().setUp()
+        self.layout = Layout(self.scratch / "home", self.scratch / "bin", False)
+
+    def release(self, version: str, *commands: str) -> Path:
+        folder = new_release(self.layout, version)
+        (folder / "bin").mkdir()
+        for name in commands:
+            (folder / "bin" / name).write_text(f"#!/bin/sh\necho {version}\n")
+        return folder
+
+    def test_each_release_gets_a_folder_of_its_own_that_everyone_may_enter(self):
+        first, second = self.release("1.0.0"), self.release("1.0.0")
+        self.assertNotEqual(first, second)
+        self.assertEqual(first.parent, self.layout.releases)
+        self.assertTrue(first.name.startswith("1.0.0-"))
+        self.assertEqual(first.stat().st_mode & 0o777, 0o755)
+
+    def test_moving_current_moves_every_command_link_at_once(self):
+        old = self.release("1.0.0", "occopus-build")
+        point(self.layout.venv, old)
+        link_commands(self.layout)
+        new = self.release("1.1.0", "occopus-build")
+        link = self.layout.bin / "occopus-build"
+        made = link.lstat().st_mtime_ns
+        point(self.layout.venv, new)
+        self.assertEqual(link_commands(self.layout), ["occopus-build"])
+        self.assertEqual(link.lstat().st_mtime_ns, made)      # the link itself did not change
+        self.assertEqual(link.read_text(), "#!/bin/sh\necho 1.1.0\n")
+        self.assertEqual(release_of(self.layout.venv), new)
+
+    def test_pruning_keeps_current_and_previous_and_drops_the_pre_release_venv(self):
+        old, kept, current = (self.release(v) for v in ("1.0.0", "1.1.0", "1.2.0"))
+        self.layout.legacy_venv.mkdir(parents=True)
+        point(self.layout.venv, current)
+        point(self.layout.previous, kept)
+        prune(self.layout)
+        self.assertEqual(sorted(self.layout.releases.iterdir()), sorted([kept, current]))
+        self.assertFalse(old.exists())
+        self.assertFalse(self.layout.legacy_venv.exists())
+        self.assertTrue(remove_all(self.layout))
+        self.assertEqual(list(self.layout.home.iterdir()), [])
+        self.assertFalse(remove_all(self.layout))
+
+    def test_a_previous_link_to_a_removed_release_is_dropped(self):
+        current = self.release("1.2.0")
+        point(self.layout.venv, current)
+        point(self.layout.previous, self.layout.releases / "gone")
+        prune(self.layout)
+        self.assertFalse(self.layout.previous.is_symlink())
+        self.assertEqual(release_of(self.layout.venv), current)
+
+
 class PythonTest(unittest.TestCase):
     def test_a_named_interpreter_that_is_too_old_is_refused(self):
         with mock.patch("occopus_installer.pythons.PYTHON_MIN", (99, 0)):
@@ -126,7 +183,7 @@ class UnitTest(unittest.TestCase):
         text = unit_text(Layout.system(), "redis-server.service")
         self.assertIn("Requires=redis-server.service\n", text)
         self.assertIn("After=network.target redis-server.service\n", text)
-        self.assertIn("ExecStart=/opt/occopus/venv/bin/occopus-rest-service --cfg "
+        self.assertIn("ExecStart=/opt/occopus/current/bin/occopus-rest-service --cfg "
                       "/etc/occopus/occopus_config.yaml\n", text)
         self.assertIn("User=occopus\n", text)
 
@@ -158,7 +215,7 @@ class InterpreterTest(ScratchCase):
 
     def test_a_python_in_a_home_folder_is_refused_with_the_way_out(self):
         self.layout.python.symlink_to("/root/.pyenv/versions/3.11.7/bin/python3.11")
-        self.assertRegex(interpreter_problem(self.layout),
+        self.assertRegex(interpreter_problem(self.layout.venv),
                          r"^the environment's Python is /root/.pyenv/\S+, under /root, which the "
                          r"unit hides from the service \(ProtectHome=true\); run the installer "
                          r"again with --server --force --python PYTHON")
@@ -166,7 +223,7 @@ class InterpreterTest(ScratchCase):
     def test_a_folder_closed_to_the_user_is_named(self):
         self.layout.python.symlink_to("/bin/sh")
         self.scratch.chmod(0o700)
-        self.assertRegex(interpreter_problem(self.layout),
+        self.assertRegex(interpreter_problem(self.layout.venv),
                          rf"^the user occopus cannot run {self.layout.venv}/bin/occopus-rest-"
                          rf"service: {self.scratch} is closed to it; ")
 
@@ -175,7 +232,7 @@ class InterpreterTest(ScratchCase):
         for folder in (self.scratch, self.layout.home, self.layout.venv, self.layout.venv / "bin"):
             folder.chmod(0o755)
         self.layout.command("occopus-rest-service").chmod(0o755)
-        self.assertIsNone(interpreter_problem(self.layout))
+        self.assertIsNone(interpreter_problem(self.layout.venv))
 
 
 def old_pythons() -> list[str]:
