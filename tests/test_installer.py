@@ -23,11 +23,17 @@ import time
 import tomllib
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .support import REAL_ROOT, RepoCopy, free_port
+
+sys.path.insert(0, str(REAL_ROOT / "dev"))
+from occodev.docker import EnginePaths  # noqa: E402
+from occodev.fsutil import link_or_copy  # noqa: E402
+from occodev.machines import SSH_OPTIONS, Machines  # noqa: E402
 
 HOSTILE_PIP = {"PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/simple/"}
 PYTHON = os.path.realpath(sys.executable)
@@ -220,6 +226,93 @@ class MixedModeTest(HomeCase):
         self.assertIn("`python3 install-occopus.py --force` reinstalls", check.stdout)
         self.ok("--wheelhouse", str(WHEELHOUSE), "--force")
         self.assertEqual(self.command("occopus-build", "--version").returncode, 0)
+
+
+class FreshMachineTest(unittest.TestCase):
+    """The installer on a Debian machine that has never seen the project: a container of
+    occopus/debian (debootstrap, ./occo-dev docker image) whose only way to the index is the
+    SSH connection, which forwards the index's port to the machine's loopback."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            reason = "a Docker engine and its Debian image need root"
+            if os.environ.get("CI") == "true":
+                raise AssertionError(f"{reason}; CI must run these tests")
+            raise unittest.SkipTest(reason)
+        ours, cache = EnginePaths.of(REAL_ROOT).cache, EnginePaths.of(COPY.root).cache
+        cache.mkdir(parents=True, exist_ok=True)
+        for cached in ours.glob("*") if ours.is_dir() else ():
+            if cached.suffix in (".tar", ".deb"):     # the image's root file system, busybox
+                link_or_copy(cached, cache / cached.name)
+        cls.addClassCleanup(COPY.occo_dev, "docker", "stop")
+        for args in (["docker", "start"], ["docker", "image"]):
+            result = COPY.occo_dev(*args)
+            if result.returncode != 0:
+                raise AssertionError(f"occo-dev {' '.join(args)}:\n{result.stdout}{result.stderr}")
+        cls._scratch = tempfile.TemporaryDirectory(prefix="occo-fresh-")
+        cls.addClassCleanup(cls._scratch.cleanup)
+        cls.key = Path(cls._scratch.name) / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(cls.key)],
+                       check=True, stdin=subprocess.DEVNULL)
+        cls.machines = Machines(COPY.root)
+        cls.port = urllib.parse.urlsplit(URL).port
+
+    def machine(self) -> str:
+        made = self.machines.start(self.key.with_suffix(".pub").read_text())
+        self.addCleanup(self.machines.remove, made.container)
+        return made.address
+
+    def ssh(self, address: str, command: str, stdin=subprocess.DEVNULL,
+            forward: bool = False) -> subprocess.CompletedProcess:
+        tunnel = ["-o", "ExitOnForwardFailure=yes",
+                  "-R", f"127.0.0.1:{self.port}:127.0.0.1:{self.port}"] if forward else []
+        return subprocess.run(["ssh", *SSH_OPTIONS, "-i", str(self.key), *tunnel,
+                               f"root@{address}", command], stdin=stdin, capture_output=True,
+                              text=True, timeout=600)
+
+    def installer(self, address: str, args: str, forward: bool = False) -> str:
+        with INSTALLER.open() as script:
+            result = self.ssh(address, f"python3 - {args}", stdin=script, forward=forward)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return result.stdout
+
+    def assert_the_commands_work(self, address: str) -> None:
+        said = self.ssh(address, "for c in /root/.local/bin/occopus-*; do $c --version; done")
+        self.assertEqual(said.returncode, 0, said.stderr)
+        self.assertEqual(len(said.stdout.splitlines()), COMMANDS)
+        self.assertIn("occopus-build 0.1.0 (wheel install; upgrade: python3 install-occopus.py "
+                      "--upgrade)\n", said.stdout)
+        with (REAL_ROOT / "examples" / "three-tier" / "infra.yaml").open() as infra:
+            valid = self.ssh(address, "cat > /tmp/infra.yaml && /root/.local/bin/occopus-validate "
+                                      "/tmp/infra.yaml", stdin=infra)
+        self.assertEqual(valid.returncode, 0, valid.stdout + valid.stderr)
+        self.assertTrue(self.installer(address, "--check").endswith("ok    occopus works\n"))
+
+    def test_from_the_index_through_the_ssh_connection_only(self):
+        address = self.machine()
+        outside = self.ssh(address, f"python3 -c 'import socket; socket.create_connection("
+                                    f"(\"127.0.0.1\", {self.port}), timeout=5)'")
+        self.assertNotEqual(outside.returncode, 0, "without the forward there is no index")
+        output = self.installer(address, f"--index-url http://127.0.0.1:{self.port}/",
+                                forward=True)
+        self.assertIn(f"installing occo-api 0.1.0 and its pinned requirements from the index "
+                      f"http://127.0.0.1:{self.port}/simple/", output)
+        self.assertIn(f"occopus 0.1.0 is installed: {COMMANDS} commands in /root/.local/bin",
+                      output)
+        self.assert_the_commands_work(address)
+
+    def test_from_a_wheelhouse_copied_over(self):
+        address = self.machine()
+        packed = subprocess.Popen(["tar", "-C", str(WHEELHOUSE), "-c", "."],
+                                  stdout=subprocess.PIPE)
+        copied = self.ssh(address, "mkdir /tmp/wheelhouse && tar -C /tmp/wheelhouse -x",
+                          stdin=packed.stdout)
+        packed.stdout.close()
+        self.assertEqual((packed.wait(), copied.returncode), (0, 0), copied.stderr)
+        output = self.installer(address, "--wheelhouse /tmp/wheelhouse")
+        self.assertIn("from the wheelhouse /tmp/wheelhouse", output)
+        self.assert_the_commands_work(address)
 
 
 class UpgradeTest(HomeCase):

@@ -13,7 +13,6 @@ No host keys are baked in: every container makes its own when it starts
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -22,14 +21,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from .apt import apt_get
 from .docker import UNAVAILABLE, EnginePaths, running_state
 from .docker_api import API_VERSION, EngineAPI
 from .errors import DevError
+from .fsutil import locked
 
 IMAGE = "occopus/debian:bookworm"
 SUITE = "bookworm"
@@ -78,7 +76,7 @@ def ensure(root: Path) -> str:
     api = _engine(paths)
     key = cache_key()
     paths.cache.mkdir(parents=True, exist_ok=True)
-    with _locked(paths.cache / "debian.lock"):
+    with locked(paths.cache / "debian.lock"):
         found = _image(api)
         if found is not None and ((found.get("Config") or {}).get("Labels") or {}).get(
                 LABEL) == key:
@@ -280,14 +278,3 @@ def _mounts_below(folder: Path) -> list[str]:
     points = [re.sub(r"\\([0-7]{3})", lambda found: chr(int(found.group(1), 8)), line.split()[4])
               for line in table if len(line.split()) > 4]
     return [point for point in points if point == top or point.startswith(top + "/")]
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One build or import at a time per engine cache, across processes."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -24,7 +24,6 @@ would otherwise hand out the same addresses. `stop` removes it.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -35,8 +34,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +41,7 @@ from . import busybox
 from .apt import apt_get
 from .docker_api import EngineAPI
 from .errors import DevError
+from .fsutil import locked
 from .proc import reap, run
 
 BASE_IMAGE = "occopus/busybox:latest"
@@ -130,7 +128,7 @@ def start(root: Path, *, tcp: bool = False) -> dict:
     turns (a file lock), and all but the first find the engine running.
     """
     paths = EnginePaths.of(root)
-    with _locked(paths):
+    with locked(paths.lock):
         state = running_state(paths)
         if state is not None and tcp and "tcp" not in state["endpoints"]:
             _terminate(state["pid"])
@@ -156,7 +154,7 @@ def stop(root: Path) -> dict | None:
     paths = EnginePaths.of(root)
     if not paths.home.is_dir():
         return None
-    with _locked(paths):
+    with locked(paths.lock):
         state = _read_state(paths)
         pid = _engine_pid(paths, state)
         if pid is not None:
@@ -428,15 +426,3 @@ def _write_state(paths: EnginePaths, state: dict) -> None:
     partial = paths.state.with_name(f".{paths.state.name}.{os.getpid()}")
     partial.write_text(json.dumps(state, indent=1) + "\n")
     partial.replace(paths.state)
-
-
-@contextmanager
-def _locked(paths: EnginePaths) -> Iterator[None]:
-    """One start or stop at a time for this checkout's engine, across processes."""
-    paths.home.mkdir(parents=True, exist_ok=True)
-    with paths.lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

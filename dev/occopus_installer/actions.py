@@ -33,65 +33,74 @@ def need_source(source: Source | None) -> Source:
 def install(layout: Layout, request: Request, console: Console) -> int:
     """Install `request.version` unless an installation is there; --force reinstalls the
     installed version (or the one asked for)."""
-    installed = installed_version(layout)
-    redis = prepare_server(layout)
-    refuse_foreign(layout, request.force)
-    explicit = request.version_given and request.version != installed
-    if installed and not request.force and not explicit:
-        settle(layout, redis, console)
-        console.done(f"occopus {installed} is already installed in {layout.venv}; --force "
-                     "reinstalls it, --upgrade moves to the newest release")
-        return 0
-    source = need_source(request.source or Source.from_state(layout.read_state() or {}))
-    keep = installed if request.force and installed and not request.version_given else None
-    release = build(layout, source, keep or request.version, interpreter(layout, request), console)
-    put_in_place(layout, release, source, redis, console)
-    return installed_report(layout, console)
+    with layout.locked():
+        layout.adopt_legacy()
+        installed = installed_version(layout)
+        redis = prepare_server(layout)
+        refuse_foreign(layout, request.force)
+        explicit = request.version_given and request.version != installed
+        if installed and not request.force and not explicit:
+            settle(layout, redis, console)
+            console.done(f"occopus {installed} is already installed in {layout.venv}; --force "
+                         "reinstalls it, --upgrade moves to the newest release")
+            return 0
+        state = layout.read_state() or {}
+        source = need_source(request.source or Source.from_state(state))
+        if request.force and not request.version_given:
+            version = installed or state.get("version") or request.version
+        else:
+            version = request.version
+        release = build(layout, source, version, interpreter(layout, request), console)
+        put_in_place(layout, release, new_state(release, source), redis, console)
+        return installed_report(layout, console)
 
 
 def upgrade(layout: Layout, request: Request, console: Console) -> int:
     """Move to the newest release the source has, or to --occopus-version."""
-    installed = installed_version(layout)
-    source = need_source(request.source or Source.from_state(layout.read_state() or {}))
-    redis = prepare_server(layout)
-    refuse_foreign(layout, request.force)
-    current = release_of(layout.venv)
-    wanted = request.version if request.version_given else None
-    if wanted is None and current is not None:
-        wanted = newest_version(current, source, console)
-    if current is not None and wanted == installed:
-        settle(layout, redis, console)
-        console.done(f"occopus {installed} is the newest release in {source}; nothing to upgrade")
-        return 0
-    release = build(layout, source, wanted, interpreter(layout, request), console)
-    put_in_place(layout, release, source, redis, console)
-    if installed:
-        console.done(f"upgraded occopus {installed} -> {installed_version(layout)}; "
-                     f"--rollback returns to {installed}")
-    return installed_report(layout, console)
+    with layout.locked():
+        layout.adopt_legacy()
+        installed = installed_version(layout)
+        source = need_source(request.source or Source.from_state(layout.read_state() or {}))
+        redis = prepare_server(layout)
+        refuse_foreign(layout, request.force)
+        wanted = request.version if request.version_given else None
+        if wanted is None and installed is not None:
+            wanted = newest_version(layout.venv, source, console)
+        if installed is not None and wanted == installed:
+            settle(layout, redis, console)
+            why = "asked for" if request.version_given else f"the newest release in {source}"
+            console.done(f"occopus {installed} is {why}; nothing to upgrade")
+            return 0
+        release = build(layout, source, wanted, interpreter(layout, request), console)
+        put_in_place(layout, release, new_state(release, source), redis, console)
+        if installed:
+            console.done(f"upgraded occopus {installed} -> {installed_version(layout)}; "
+                         f"--rollback returns to {installed}")
+        return installed_report(layout, console)
 
 
 def rollback(layout: Layout, console: Console) -> int:
     """Make the previous release current again, and the current one previous."""
-    redis = prepare_server(layout)
-    current, previous = release_of(layout.venv), release_of(layout.previous)
-    if current is None or previous is None:
-        raise InstallError(f"no earlier release is kept in {layout.home} to roll back to; "
-                           "--occopus-version VERSION installs a given one")
-    problems = release_problems(layout, previous, console)
-    if problems:
-        raise InstallError(f"the previous release {previous} does not work, so it was not made "
-                           f"current: {problems[0]}")
-    point(layout.venv, previous)
-    point(layout.previous, current)
-    link_commands(layout)
-    layout.write_state({**(layout.read_state() or {}), "version": release_version(previous)})
-    if layout.server:
-        configure_server(layout, redis, console, restart=True)
-    console.done(f"rolled back occopus {release_version(current)} -> "
-                 f"{release_version(previous)}; --rollback again returns to "
-                 f"{release_version(current)}")
-    return 0
+    with layout.locked():
+        redis = prepare_server(layout)
+        current, previous = release_of(layout.venv), release_of(layout.previous)
+        if current is None or previous is None:
+            raise InstallError(f"no earlier release is kept in {layout.home} to roll back to; "
+                               "--occopus-version VERSION installs a given one")
+        problems = release_problems(layout, previous, console)
+        if problems:
+            raise InstallError(f"the previous release {previous} does not work, so it was not "
+                               f"made current: {problems[0]}")
+        state = {**(layout.read_state() or {}), "version": release_version(previous)}
+        put_in_place(layout, previous, state, redis, console, discard_on_failure=False)
+        console.done(f"rolled back occopus {release_version(current)} -> "
+                     f"{release_version(previous)}; --rollback again returns to "
+                     f"{release_version(current)}")
+        return 0
+
+
+def new_state(release: Path, source: Source) -> dict:
+    return {"version": release_version(release), "source": str(source), **source.as_state()}
 
 
 def interpreter(layout: Layout, request: Request) -> str:
@@ -120,38 +129,52 @@ def build(layout: Layout, source: Source, version: str | None, python: str,
     return release
 
 
-def put_in_place(layout: Layout, release: Path, source: Source, redis: str | None,
-                 console: Console) -> None:
-    """Make a checked release current; on a server restart the service, and if it does not
-    answer, put the previous release back."""
+def put_in_place(layout: Layout, release: Path, state: dict, redis: str | None,
+                 console: Console, discard_on_failure: bool = True) -> None:
+    """Make a checked release current, keeping the one it replaces as previous; on a server
+    restart the service, and if it does not answer, put everything back as it was."""
     before, kept = release_of(layout.venv), release_of(layout.previous)
+    old_state = layout.read_state()
     point(layout.venv, release)
     if before is not None:
         point(layout.previous, before)
     try:
         link_commands(layout)
-        layout.write_state({"version": release_version(release), "source": str(source),
-                            **source.as_state()})
+        layout.write_state(state)
         if layout.server:
             configure_server(layout, redis, console, restart=True)
     except BaseException as error:
-        if before is None:
-            layout.venv.unlink()
-            unlink_commands(layout)
-            discard(release)
-            raise
-        point(layout.venv, before)
-        if kept is not None:
-            point(layout.previous, kept)
-        link_commands(layout)
-        layout.write_state({**(layout.read_state() or {}), "version": release_version(before)})
-        discard(release)
-        if layout.server and isinstance(error, InstallError):
+        restore(layout, before, kept, old_state, console)
+        if layout.server and before is not None:
             configure_server(layout, redis, console, restart=True)
+        if discard_on_failure:
+            discard(release)
+        if layout.server and before is not None and isinstance(error, InstallError):
             raise InstallError(f"{error}; occo-api {release_version(before)} is current again "
                                "and its service answers") from None
         raise
     prune(layout)
+
+
+def restore(layout: Layout, before: Path | None, kept: Path | None, old_state: dict | None,
+            console: Console) -> None:
+    """The links and the state file as they were before a release was put in place; with no
+    release before, no installation (and on a server no unit)."""
+    if before is None:
+        layout.venv.unlink(missing_ok=True)
+        unlink_commands(layout)
+        if layout.server:
+            remove_unit(console)
+        layout.forget()
+        return
+    point(layout.venv, before)
+    if kept is not None:
+        point(layout.previous, kept)
+    else:
+        layout.previous.unlink(missing_ok=True)
+    link_commands(layout)
+    if old_state is not None:
+        layout.write_state(old_state)
 
 
 def installed_report(layout: Layout, console: Console) -> int:
@@ -193,9 +216,13 @@ def configure_server(layout: Layout, redis: str | None, console: Console, restar
 def uninstall(layout: Layout, console: Console) -> int:
     if layout.server:
         require_root()
-        remove_unit(console)
-    names = unlink_commands(layout)
-    if not remove_all(layout) and not names:
+    with layout.locked():
+        if layout.server:
+            remove_unit(console)
+        names = unlink_commands(layout)
+        found = remove_all(layout)
+    if not found and not names:
+        layout.forget()
         console.say(f"occopus is not installed in {layout.home}; nothing to remove")
         return 0
     layout.forget()

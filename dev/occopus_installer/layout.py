@@ -7,12 +7,18 @@ every command to another release at once. A server installation is kept out
 of any home folder so that the `occopus` service user can run it:
 /opt/occopus, with links in /usr/local/bin.
 """
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .proc import InstallError
+
 STATE_FILE = "install.json"
+LOCK_FILE = ".lock"
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,33 @@ class Layout:
             return None
 
     def write_state(self, state: dict) -> None:
+        """Replace the state file whole: a run cut short leaves the old one or the new one."""
         self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / STATE_FILE).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+        fresh = self.home / f".{STATE_FILE}.new"
+        fresh.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+        os.replace(fresh, self.home / STATE_FILE)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """One changing run at a time: another run's release is never pruned mid-build."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        with (self.home / LOCK_FILE).open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InstallError(f"another install-occopus is changing {self.home}; wait for "
+                                   "it to finish, then run again") from None
+            yield
+
+    def adopt_legacy(self) -> None:
+        """Make a pre-release installation (a `venv` folder) the current release, so that it
+        is kept, and put back, like any other until a newer one replaces it."""
+        if not self.venv.is_symlink() and (self.legacy_venv / "bin" / "python").exists():
+            self.venv.symlink_to(self.legacy_venv)
 
     def forget(self) -> None:
         """Remove the state file, and the folder if nothing else is left in it."""
         (self.home / STATE_FILE).unlink(missing_ok=True)
+        (self.home / LOCK_FILE).unlink(missing_ok=True)
         if self.home.is_dir() and not any(self.home.iterdir()):
             self.home.rmdir()

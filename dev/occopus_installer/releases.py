@@ -48,8 +48,9 @@ def prune(layout: Layout) -> None:
         for folder in layout.releases.iterdir():
             if folder.resolve() not in kept:
                 discard(folder)
-    if layout.legacy_venv.is_dir() and not layout.legacy_venv.is_symlink():
-        shutil.rmtree(layout.legacy_venv, ignore_errors=True)
+    legacy = layout.legacy_venv
+    if legacy.is_dir() and not legacy.is_symlink() and legacy.resolve() not in kept:
+        shutil.rmtree(legacy, ignore_errors=True)
     if release_of(layout.previous) is None:
         layout.previous.unlink(missing_ok=True)
 

@@ -298,9 +298,11 @@ def answer_problem(url: str, token_file: str) -> str | None:
     request = urllib.request.Request(url)
     if token_file:
         try:
-            token = Path(token_file).read_text().strip()
+            token = first_token(Path(token_file).read_text())
         except OSError as error:
             return f"its token file {token_file}: {error.strerror}"
+        if token is None:
+            return f"its token file {token_file} holds no token"
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with NO_PROXY.open(request, timeout=5) as response:
@@ -308,8 +310,19 @@ def answer_problem(url: str, token_file: str) -> str | None:
             return None
     except urllib.error.HTTPError as error:
         return f"HTTP {error.code}"
-    except (urllib.error.URLError, OSError) as error:
-        return str(getattr(error, "reason", error))
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return type(error).__name__ if isinstance(error, ValueError) else str(
+            getattr(error, "reason", error))
+
+
+def first_token(text: str) -> str | None:
+    """The first token of a token file (one a line, maybe followed by `read`; `#` comments):
+    listing the infrastructures is allowed to a read-only token too."""
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            return words[0]
+    return None
 
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -14,13 +14,11 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
 import textwrap
-import time
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -29,13 +27,10 @@ from occodev import debianimage, docker
 from occodev.docker_api import API_VERSION, EngineAPI
 from occodev.errors import DevError
 from occodev.fsutil import link_or_copy
+from occodev.machines import SSH_OPTIONS, Machines
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "dev"
-SSHD_TIMEOUT = 30.0
-SSH_OPTIONS = ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-               "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"]
 
 
 def require(condition: bool, reason: str) -> None:
@@ -52,16 +47,6 @@ def occo_dev(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(DEV), OCCO_DEV_ROOT=str(root))
     return subprocess.run([sys.executable, "-m", "occodev", *args], env=env, text=True,
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=600)
-
-
-def demultiplexed(stream: bytes) -> str:
-    """A container's log as the engine sends it: frames, each with an 8-byte header."""
-    text, at = [], 0
-    while at + 8 <= len(stream):
-        size = int.from_bytes(stream[at + 4:at + 8], "big")
-        text.append(stream[at + 8:at + 8 + size].decode(errors="replace"))
-        at += 8 + size
-    return "".join(text)
 
 
 class EngineImageTest(unittest.TestCase):
@@ -87,6 +72,7 @@ class EngineImageTest(unittest.TestCase):
             link_or_copy(checkout_tarball, debianimage.cached_tarball(cls.paths.cache))
         docker.start(cls.root)
         cls.api = EngineAPI(cls.paths.socket)
+        cls.machines = Machines(cls.root)
         cls.image = debianimage.ensure(cls.root)
         cls.tarball = debianimage.cached_tarball(cls.paths.cache)
         if not checkout_tarball.is_file():         # for the next run, and the checkout's engine
@@ -169,43 +155,9 @@ class EngineImageTest(unittest.TestCase):
     def running_container(self) -> str:
         """A container of the image given our key, removed after the test; its address once
         its sshd answers."""
-        public = self.key.with_suffix(".pub").read_text().strip()
-        body = json.dumps({"Image": debianimage.IMAGE,
-                           "Env": [f"OCCOPUS_AUTHORIZED_KEY={public}"]})
-        status, made = self.api.request("POST", f"/v{API_VERSION}/containers/create", body=body,
-                                        headers={"Content-Type": "application/json"})
-        self.assertEqual(status, 201, made)
-        container = json.loads(made)["Id"]
-        self.addCleanup(self.api.request, "DELETE",
-                        f"/v{API_VERSION}/containers/{container}?force=1&v=1")
-        status, said = self.api.request("POST", f"/v{API_VERSION}/containers/{container}/start")
-        self.assertEqual(status, 204, said)
-        address = self.inspect(container)["NetworkSettings"]["IPAddress"]
-        self.assertTrue(address, "the container has an address on the engine's bridge")
-        self.wait_for_sshd(container, address)
-        return address
-
-    def inspect(self, container: str) -> dict:
-        status, body = self.api.request("GET", f"/v{API_VERSION}/containers/{container}/json")
-        self.assertEqual(status, 200, body)
-        return json.loads(body)
-
-    def wait_for_sshd(self, container: str, address: str) -> None:
-        deadline = time.monotonic() + SSHD_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection((address, 22), timeout=1.0) as connection:
-                    if connection.recv(64).startswith(b"SSH-"):
-                        return
-            except OSError:
-                pass
-            if not self.inspect(container)["State"]["Running"]:
-                break
-            time.sleep(0.1)
-        _, log = self.api.request("GET", f"/v{API_VERSION}/containers/{container}/logs"
-                                         "?stdout=1&stderr=1")
-        self.fail(f"no sshd answered on {address}:22 within {SSHD_TIMEOUT:.0f} s; the "
-                  f"container said:\n{demultiplexed(log)}")
+        machine = self.machines.start(self.key.with_suffix(".pub").read_text())
+        self.addCleanup(self.machines.remove, machine.container)
+        return machine.address
 
     def ssh(self, address: str, command: str) -> subprocess.CompletedProcess:
         return subprocess.run(["ssh", *SSH_OPTIONS, "-i", str(self.key), f"root@{address}",

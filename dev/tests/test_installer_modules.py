@@ -4,6 +4,7 @@ import io
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,8 @@ from occopus_installer.links import (link_commands, refuse_foreign, unlink_comma
 from occopus_installer.proc import InstallError
 from occopus_installer.pythons import find_python
 from occopus_installer.releases import new_release, point, prune, release_of, remove_all
-from occopus_installer.server import config_text, interpreter_problem, unit_text
+from occopus_installer.server import (answer_problem, config_text, first_token,
+                                      interpreter_problem, unit_text)
 from occopus_installer.source import Source, pip_env
 from occopus_installer.ui import Console
 
@@ -139,10 +141,10 @@ class ReleasesTest(ScratchCase):
         link_commands(self.layout)
         new = self.release("1.1.0", "occopus-build")
         link = self.layout.bin / "occopus-build"
-        made = link.lstat().st_mtime_ns
+        made = link.lstat().st_ino
         point(self.layout.venv, new)
         self.assertEqual(link_commands(self.layout), ["occopus-build"])
-        self.assertEqual(link.lstat().st_mtime_ns, made)      # the link itself did not change
+        self.assertEqual(link.lstat().st_ino, made)      # the link itself was not replaced
         self.assertEqual(link.read_text(), "#!/bin/sh\necho 1.1.0\n")
         self.assertEqual(release_of(self.layout.venv), new)
 
@@ -166,6 +168,43 @@ class ReleasesTest(ScratchCase):
         prune(self.layout)
         self.assertFalse(self.layout.previous.is_symlink())
         self.assertEqual(release_of(self.layout.venv), current)
+
+
+class HealthTest(unittest.TestCase):
+    def test_the_first_token_of_a_token_file_is_sent(self):
+        text = "# tokens of the REST service\n\n  abc123 read  # the dashboard\ndef456\n"
+        self.assertEqual(first_token(text), "abc123")
+        self.assertIsNone(first_token("# none yet\n\n"))
+
+    def test_a_service_that_is_not_there_is_a_problem_named_without_the_token(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}/infrastructures/"
+        with tempfile.NamedTemporaryFile("w", suffix=".token") as tokens:
+            tokens.write("secret-one\nsecret-two read\n")
+            tokens.flush()
+            problem = answer_problem(url, tokens.name)
+        self.assertIn("refused", problem)
+        self.assertNotIn("secret", problem)
+
+
+class LegacyLayoutTest(ScratchCase):
+    def test_a_pre_release_venv_becomes_current_and_is_kept_while_named(self):
+        layout = Layout(self.scratch / "home", self.scratch / "bin", False)
+        (layout.legacy_venv / "bin").mkdir(parents=True)
+        (layout.legacy_venv / "bin" / "python").symlink_to(sys.executable)
+        layout.adopt_legacy()
+        self.assertEqual(release_of(layout.venv), layout.legacy_venv)
+        prune(layout)
+        self.assertTrue(layout.legacy_venv.is_dir())
+        newer = new_release(layout, "2.0.0")
+        point(layout.previous, layout.legacy_venv)
+        point(layout.venv, newer)
+        prune(layout)
+        self.assertTrue(layout.legacy_venv.is_dir(), "kept for --rollback")
+        point(layout.previous, newer)
+        prune(layout)
+        self.assertFalse(layout.legacy_venv.exists())
 
 
 class PythonTest(unittest.TestCase):

@@ -1,0 +1,95 @@
+"""Fresh machines: containers of `occopus/debian` on a checkout's engine, reached over SSH.
+
+The installer and deploy are tested on them as on a server that has never seen the
+project: its own file system and users, sshd, python3, and no way out but to this
+machine (the engine does not masquerade), so all it installs must come through the
+SSH connection.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import debianimage
+from .docker import EnginePaths
+from .docker_api import API_VERSION, EngineAPI
+from .errors import DevError
+
+SSHD_TIMEOUT = 30.0         # seconds a new machine's sshd has to answer
+# ssh to a throwaway machine: its host key is new each time, so none is recorded or checked
+SSH_OPTIONS = ("-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR")
+
+
+@dataclass(frozen=True)
+class Machine:
+    container: str
+    address: str            # on the engine's bridge
+
+
+class Machines:
+    """Starts and removes machines on the engine of the checkout at `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.api = EngineAPI(EnginePaths.of(root).socket)
+
+    def start(self, public_key: str) -> Machine:
+        """A new machine where root logs in with `public_key`, once its sshd answers."""
+        body = json.dumps({"Image": debianimage.IMAGE,
+                           "Env": [f"OCCOPUS_AUTHORIZED_KEY={public_key.strip()}"]})
+        made = self._call("POST", "/containers/create", 201, body)
+        container = json.loads(made)["Id"]
+        try:
+            self._call("POST", f"/containers/{container}/start", 204)
+            address = self.inspect(container)["NetworkSettings"]["IPAddress"]
+            if not address:
+                raise DevError(f"container {container[:12]} has no address on the bridge")
+            self._wait_for_sshd(container, address)
+        except BaseException:
+            self.remove(container)
+            raise
+        return Machine(container, address)
+
+    def remove(self, container: str) -> None:
+        self.api.request("DELETE", f"/v{API_VERSION}/containers/{container}?force=1&v=1")
+
+    def inspect(self, container: str) -> dict:
+        return json.loads(self._call("GET", f"/containers/{container}/json", 200))
+
+    def log(self, container: str) -> str:
+        """What the container wrote, without the engine's frame headers."""
+        stream = self._call("GET", f"/containers/{container}/logs?stdout=1&stderr=1", 200)
+        text, at = [], 0
+        while at + 8 <= len(stream):
+            size = int.from_bytes(stream[at + 4:at + 8], "big")
+            text.append(stream[at + 8:at + 8 + size].decode(errors="replace"))
+            at += 8 + size
+        return "".join(text)
+
+    def _wait_for_sshd(self, container: str, address: str) -> None:
+        deadline = time.monotonic() + SSHD_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((address, 22), timeout=1.0) as connection:
+                    if connection.recv(64).startswith(b"SSH-"):
+                        return
+            except OSError:
+                pass
+            if not self.inspect(container)["State"]["Running"]:
+                break
+            time.sleep(0.1)
+        raise DevError(f"no sshd answered on {address}:22 within {SSHD_TIMEOUT:.0f} s; the "
+                       f"container said:\n{self.log(container)}")
+
+    def _call(self, method: str, path: str, expected: int, body: str | None = None) -> bytes:
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        status, answer = self.api.request(method, f"/v{API_VERSION}{path}", body=body,
+                                          headers=headers)
+        if status != expected:
+            raise DevError(f"the engine answered {status} to {method} {path}: "
+                           f"{answer.decode(errors='replace').strip()[:300]}")
+        return answer
