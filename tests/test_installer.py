@@ -34,6 +34,8 @@ sys.path.insert(0, str(REAL_ROOT / "dev"))
 from occodev.docker import EnginePaths  # noqa: E402
 from occodev.fsutil import link_or_copy  # noqa: E402
 from occodev.machines import SSH_OPTIONS, Machines  # noqa: E402
+from occodev.repo import Repo  # noqa: E402
+from occodev.tested import record  # noqa: E402
 
 HOSTILE_PIP = {"PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/simple/"}
 PYTHON = os.path.realpath(sys.executable)
@@ -60,7 +62,37 @@ def setUpModule():
 
 
 def tearDownModule():
+    if MACHINES is not None:
+        COPY.occo_dev("docker", "stop")
     COPY.cleanup()
+
+
+MACHINES: "Machines | None" = None
+
+
+def machines() -> Machines:
+    """The copy's Docker engine with occopus/debian, started on first use for the module's
+    fresh machines; the image's root file system comes from the checkout's cache when the
+    tool tests built it there."""
+    global MACHINES
+    if MACHINES is None:
+        if os.geteuid() != 0:
+            reason = "a Docker engine and its Debian image need root"
+            if os.environ.get("CI") == "true":
+                raise AssertionError(f"{reason}; CI must run these tests")
+            raise unittest.SkipTest(reason)
+        ours, cache = EnginePaths.of(REAL_ROOT).cache, EnginePaths.of(COPY.root).cache
+        cache.mkdir(parents=True, exist_ok=True)
+        for cached in ours.glob("*") if ours.is_dir() else ():
+            if cached.suffix in (".tar", ".deb"):     # the image's root file system, busybox
+                link_or_copy(cached, cache / cached.name)
+        for args in (["docker", "start"], ["docker", "image"]):
+            result = COPY.occo_dev(*args)
+            if result.returncode != 0:
+                COPY.occo_dev("docker", "stop")
+                raise AssertionError(f"occo-dev {' '.join(args)}:\n{result.stdout}{result.stderr}")
+        MACHINES = Machines(COPY.root)
+    return MACHINES
 
 
 class HomeCase(unittest.TestCase):
@@ -228,34 +260,21 @@ class MixedModeTest(HomeCase):
         self.assertEqual(self.command("occopus-build", "--version").returncode, 0)
 
 
-class FreshMachineTest(unittest.TestCase):
-    """The installer on a Debian machine that has never seen the project: a container of
-    occopus/debian (debootstrap, ./occo-dev docker image) whose only way to the index is the
-    SSH connection, which forwards the index's port to the machine's loopback."""
+class MachineCase(unittest.TestCase):
+    """Tests on fresh machines: containers of occopus/debian (debootstrap, ./occo-dev docker
+    image) on the copy's engine, reached over SSH as root with a key of the class's own. A
+    machine's only way to the index is the SSH connection, which forwards the index's port
+    to the machine's loopback."""
 
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            reason = "a Docker engine and its Debian image need root"
-            if os.environ.get("CI") == "true":
-                raise AssertionError(f"{reason}; CI must run these tests")
-            raise unittest.SkipTest(reason)
-        ours, cache = EnginePaths.of(REAL_ROOT).cache, EnginePaths.of(COPY.root).cache
-        cache.mkdir(parents=True, exist_ok=True)
-        for cached in ours.glob("*") if ours.is_dir() else ():
-            if cached.suffix in (".tar", ".deb"):     # the image's root file system, busybox
-                link_or_copy(cached, cache / cached.name)
-        cls.addClassCleanup(COPY.occo_dev, "docker", "stop")
-        for args in (["docker", "start"], ["docker", "image"]):
-            result = COPY.occo_dev(*args)
-            if result.returncode != 0:
-                raise AssertionError(f"occo-dev {' '.join(args)}:\n{result.stdout}{result.stderr}")
+        cls.machines = machines()
         cls._scratch = tempfile.TemporaryDirectory(prefix="occo-fresh-")
         cls.addClassCleanup(cls._scratch.cleanup)
-        cls.key = Path(cls._scratch.name) / "id_ed25519"
+        cls.scratch = Path(cls._scratch.name)
+        cls.key = cls.scratch / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(cls.key)],
                        check=True, stdin=subprocess.DEVNULL)
-        cls.machines = Machines(COPY.root)
         cls.port = urllib.parse.urlsplit(URL).port
 
     def machine(self) -> str:
@@ -276,6 +295,88 @@ class FreshMachineTest(unittest.TestCase):
             result = self.ssh(address, f"python3 - {args}", stdin=script, forward=forward)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return result.stdout
+
+
+class DeployTest(MachineCase):
+    """occo-dev deploy onto fresh machines, over SSH with a configuration file of the test's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.config = cls.scratch / "ssh_config"
+        cls.config.write_text(f"""\
+Host closed
+  HostName 127.0.0.1
+  Port {free_port()}
+Host *
+  User root
+  IdentityFile {cls.key}
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+  ConnectTimeout 10
+""")
+        cls.auth = cls.scratch / "auth_data.yaml"
+        cls.auth.write_text("resource:\n  - type: ec2\n    auth_data:\n      accesskey: AKIDEPLOY\n"
+                            "      secretkey: deploy-secret-not-to-be-shown\n")
+
+    def deploy(self, *args: str) -> subprocess.CompletedProcess:
+        return COPY.occo_dev("deploy", "--ssh-config", str(self.config), *args)
+
+    def record_a_green_run(self) -> None:
+        record(Repo.load(COPY.root))
+        self.addCleanup((COPY.root / "env" / "tested.json").unlink, missing_ok=True)
+
+    def test_what_no_green_test_run_tested_is_refused_before_any_host_is_touched(self):
+        (COPY.root / "env" / "tested.json").unlink(missing_ok=True)
+        refused = self.deploy("closed")
+        self.assertEqual(refused.returncode, 1, refused.stdout + refused.stderr)
+        self.assertEqual(refused.stderr, "occo-dev: error: refusing to deploy what the last green "
+                                         "test run did not test: no green test run is recorded "
+                                         "(env/tested.json): run ./occo-dev test. Run ./occo-dev "
+                                         "test, or --force to deploy anyway\n")
+        self.record_a_green_run()
+        other = self.deploy("closed", "--version", "0.2.0")
+        self.assertEqual(other.returncode, 1)
+        self.assertIn("occo-api 0.2.0 was not tested (tested: 0.1.0)", other.stderr)
+
+    def test_servers_in_parallel_then_again_with_nothing_to_change(self):
+        self.record_a_green_run()
+        first_host, second_host = self.machine(), self.machine()
+        first = self.deploy(first_host, second_host, "closed", "--auth-data", str(self.auth))
+        output = first.stdout + first.stderr
+        self.assertEqual(first.returncode, 1, output)
+        for host in (first_host, second_host):
+            self.assertRegex(first.stdout, rf"\n{re.escape(host)}: installed occo-api 0\.1\.0; "
+                                           r"/etc/occopus/auth_data\.yaml written; the service "
+                                           r"answers \([\d.]+ s\)\n")
+        self.assertRegex(first.stdout, r"\nclosed: FAILED \([\d.]+ s\): ssh closed: .*"
+                                       r"Connection refused")
+        self.assertTrue(first.stdout.endswith("3 host(s): 2 changed, 0 unchanged, 1 failed\n"))
+        self.assertNotIn("deploy-secret", output)
+        self.assertNotIn("deploy-secret", "".join(
+            path.read_text() for path in (COPY.root / "env" / "deploy").iterdir()))
+        files = self.ssh(first_host, "stat -c '%a %U %G %n' /etc/occopus/auth_data.yaml "
+                                     "/etc/occopus/occopus_config.yaml; "
+                                     "stat -c %U /proc/$(cat /run/occopus/rest-service.pid)")
+        self.assertEqual(files.stdout.splitlines(),
+                         ["640 root occopus /etc/occopus/auth_data.yaml",
+                          "640 root occopus /etc/occopus/occopus_config.yaml", "occopus"])
+        pid = self.ssh(first_host, "cat /run/occopus/rest-service.pid").stdout
+
+        again = self.deploy(first_host, second_host, "--auth-data", str(self.auth))
+        self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+        for host in (first_host, second_host):
+            self.assertIn(f"{host}: occo-api 0.1.0 was there already; nothing changed; "
+                          "/etc/occopus/auth_data.yaml unchanged; the service answers",
+                          again.stdout)
+        self.assertTrue(again.stdout.endswith("2 host(s): 0 changed, 2 unchanged, 0 failed\n"))
+        self.assertEqual(self.ssh(first_host, "cat /run/occopus/rest-service.pid").stdout, pid)
+
+
+class FreshMachineTest(MachineCase):
+    """The installer on a Debian machine that has never seen the project."""
 
     def assert_the_commands_work(self, address: str) -> None:
         said = self.ssh(address, "for c in /root/.local/bin/occopus-*; do $c --version; done")
@@ -301,6 +402,31 @@ class FreshMachineTest(unittest.TestCase):
         self.assertIn(f"occopus 0.1.0 is installed: {COMMANDS} commands in /root/.local/bin",
                       output)
         self.assert_the_commands_work(address)
+
+    def test_a_server_runs_under_the_supervisor_and_restarts_on_a_new_release(self):
+        address = self.machine()
+        first = self.installer(address, f"--server --supervise --index-url "
+                                        f"http://127.0.0.1:{self.port}/", forward=True)
+        self.assertIn("started /opt/occopus/supervise.py, which runs the REST service", first)
+        self.assertIn("ok    the REST service runs and answers", first)
+        check = self.installer(address, "--server --check")
+        self.assertIn("ok    /opt/occopus/supervise.py runs the REST service", check)
+        self.assertIn("ok    the REST service answers", check)
+        self.assertTrue(check.endswith("ok    occopus works\n"), check)
+        again = self.installer(address, "--server")
+        self.assertIn("occopus 0.1.0 is already installed", again)
+        self.assertNotIn("restarted", again)
+        pid = self.ssh(address, "cat /run/occopus/rest-service.pid").stdout
+        forced = self.installer(address, "--server --force", forward=True)
+        self.assertIn("the supervisor restarted the REST service", forced)
+        self.assertIn("ok    the REST service runs and answers", forced)
+        restarted = self.ssh(address, "cat /run/occopus/rest-service.pid").stdout.strip()
+        self.assertNotEqual(restarted, pid.strip())
+        owner = self.ssh(address, f"stat -c %U /proc/{restarted}")
+        self.assertEqual(owner.stdout, "occopus\n", owner.stderr)
+        removed = self.installer(address, "--server --uninstall")
+        self.assertIn("stopped the supervisor and the REST service", removed)
+        self.assertNotEqual(self.ssh(address, f"test -e /proc/{restarted}").returncode, 0)
 
     def test_from_a_wheelhouse_copied_over(self):
         address = self.machine()

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import (bump, debianimage, docker, doctor, hostpackages, hosts, imports, index,
-               installer, testrun, upload, venvs)
+from . import (bump, debianimage, deploy, docker, doctor, hostpackages, hosts, imports,
+               index, installer, tested, testrun, upload, venvs)
 from .errors import DevError
 from .graph import build_graph, check_sibling_pins
 from .lock import Lock, run_lock
@@ -187,6 +187,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     finally:        # the tests start the Docker engine as they need it; leave none behind
         if not engine_was_running:
             docker.stop(repo.root)
+    if total.total and not total.failed and not args.components:
+        print(f"recorded the tested versions in {tested.record(repo).relative_to(repo.root)}; "
+              "./occo-dev deploy installs them")
     print(total.line())
     if total.total == 0:
         raise DevError("no test ran; a test run that runs nothing is an error")
@@ -243,6 +246,20 @@ def cmd_bundle_installer(args: argparse.Namespace) -> int:
     print(f"wrote {path.relative_to(repo.root)}; run it with: python3 {path.relative_to(repo.root)} "
           "--index-url URL (or --wheelhouse DIR)")
     return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    repo = _repo()
+    what = deploy.plan(repo, args.version, args.force, args.ssh_config, args.auth_data)
+    print(f"deploying occo-api {what.version} to {len(args.hosts)} host(s); each host's log "
+          f"is in {what.logs.relative_to(repo.root)}/", flush=True)
+    results = deploy.deploy(what, args.hosts, args.jobs,
+                            report=lambda line: print(line, flush=True))
+    failed = sum(1 for result in results if result.problem)
+    changed = sum(1 for result in results if not result.problem and result.before != result.after)
+    print(f"{len(results)} host(s): {changed} changed, {len(results) - changed - failed} "
+          f"unchanged, {failed} failed")
+    return 1 if failed else 0
 
 
 def cmd_install(args: argparse.Namespace) -> int:
@@ -365,6 +382,22 @@ def parser() -> argparse.ArgumentParser:
     bundle_cmd = sub.add_parser("bundle-installer",
                                 help=f"write {installer.OUTPUT}, the single-file installer")
     bundle_cmd.set_defaults(func=cmd_bundle_installer)
+
+    deploy_cmd = sub.add_parser("deploy", help="install the REST service and the commands on "
+                                               "servers over SSH, from the private index")
+    deploy_cmd.add_argument("hosts", nargs="+", metavar="HOST",
+                            help="[user@]host as ssh takes it (root, or a user with sudo)")
+    deploy_cmd.add_argument("--version", help="the occo-api release (default: this checkout's)")
+    deploy_cmd.add_argument("--force", action="store_true",
+                            help="deploy even what the last green test run did not test")
+    deploy_cmd.add_argument("--ssh-config", type=Path, metavar="FILE",
+                            help="ssh's configuration file (default: yours)")
+    deploy_cmd.add_argument("--auth-data", type=Path, metavar="FILE",
+                            help=f"cloud credentials to put in {deploy.AUTH_DATA} (0640, group "
+                                 "occopus)")
+    deploy_cmd.add_argument("--jobs", type=int, default=10, metavar="N",
+                            help="hosts deployed at once (default 10)")
+    deploy_cmd.set_defaults(func=cmd_deploy)
     return main
 
 

@@ -31,7 +31,10 @@ from .fsutil import locked
 
 IMAGE = "occopus/debian:bookworm"
 SUITE = "bookworm"
-PACKAGES = ("openssh-server", "sudo", "python3", "python3-venv", "ca-certificates")
+# a server as docs/installation.md asks for one: sshd, python3 with venv, and Redis for
+# install-occopus.py --server (installed, not running: there is no init to start it)
+PACKAGES = ("openssh-server", "sudo", "python3", "python3-venv", "ca-certificates",
+            "redis-server")
 MIRROR = "http://deb.debian.org/debian"     # the one this machine's apt sources name
 MIRROR_VARIABLE = "OCCO_DEBIAN_MIRROR"      # another mirror, for a machine that needs one
 FORMAT = 1          # raise when the build changes in a way the other inputs do not show
@@ -45,13 +48,13 @@ BOOT_SCRIPT = """#!/bin/sh
 set -eu
 ssh-keygen -A
 mkdir -p /run/sshd
-if [ -n "${OCCOPUS_AUTHORIZED_KEY:-}" ]; then
+if [ -n "${OCCOPUS_AUTHORIZED_KEY:-}" ]; then (
     umask 077
     mkdir -p /root/.ssh
     chmod 0700 /root/.ssh
     printf '%s\\n' "$OCCOPUS_AUTHORIZED_KEY" > /root/.ssh/authorized_keys
     chmod 0600 /root/.ssh/authorized_keys
-fi
+) fi
 exec /usr/sbin/sshd -D -e
 """
 SSHD_CONFIG = """# occopus/debian: root logs in with a key, nobody with a password

@@ -40,7 +40,7 @@ def install(layout: Layout, request: Request, console: Console) -> int:
         refuse_foreign(layout, request.force)
         explicit = request.version_given and request.version != installed
         if installed and not request.force and not explicit:
-            settle(layout, redis, console)
+            settle(layout, request, redis, console)
             console.done(f"occopus {installed} is already installed in {layout.venv}; --force "
                          "reinstalls it, --upgrade moves to the newest release")
             return 0
@@ -51,7 +51,8 @@ def install(layout: Layout, request: Request, console: Console) -> int:
         else:
             version = request.version
         release = build(layout, source, version, interpreter(layout, request), console)
-        put_in_place(layout, release, new_state(release, source), redis, console)
+        put_in_place(layout, release, new_state(layout, release, source, request), redis,
+                     console)
         return installed_report(layout, console)
 
 
@@ -67,12 +68,13 @@ def upgrade(layout: Layout, request: Request, console: Console) -> int:
         if wanted is None and installed is not None:
             wanted = newest_version(layout.venv, source, console)
         if installed is not None and wanted == installed:
-            settle(layout, redis, console)
+            settle(layout, request, redis, console)
             why = "asked for" if request.version_given else f"the newest release in {source}"
             console.done(f"occopus {installed} is {why}; nothing to upgrade")
             return 0
         release = build(layout, source, wanted, interpreter(layout, request), console)
-        put_in_place(layout, release, new_state(release, source), redis, console)
+        put_in_place(layout, release, new_state(layout, release, source, request), redis,
+                     console)
         if installed:
             console.done(f"upgraded occopus {installed} -> {installed_version(layout)}; "
                          f"--rollback returns to {installed}")
@@ -99,8 +101,12 @@ def rollback(layout: Layout, console: Console) -> int:
         return 0
 
 
-def new_state(release: Path, source: Source) -> dict:
-    return {"version": release_version(release), "source": str(source), **source.as_state()}
+def new_state(layout: Layout, release: Path, source: Source, request: Request) -> dict:
+    """What install.json records: the release's version, its source, and whether a server's
+    service runs under the supervisor (asked once, kept by later runs)."""
+    supervise = request.supervise or bool((layout.read_state() or {}).get("supervise"))
+    return {"version": release_version(release), "source": str(source), **source.as_state(),
+            **({"supervise": True} if supervise else {})}
 
 
 def interpreter(layout: Layout, request: Request) -> str:
@@ -185,11 +191,14 @@ def installed_report(layout: Layout, console: Console) -> int:
     return 0
 
 
-def settle(layout: Layout, redis: str | None, console: Console) -> None:
+def settle(layout: Layout, request: Request, redis: str | None, console: Console) -> None:
     """For a run that installs nothing: links that went missing, and the server's parts."""
     if release_of(layout.venv) is not None and unlinked_commands(layout):
         link_commands(layout)
         console.done(f"linked the commands again in {layout.bin}")
+    state = layout.read_state() or {}
+    if request.supervise and not state.get("supervise"):
+        layout.write_state({**state, "supervise": True})
     if layout.server:
         configure_server(layout, redis, console, restart=False)
 
@@ -209,7 +218,8 @@ def configure_server(layout: Layout, redis: str | None, console: Console, restar
     ok, words = verify_unit()
     if not ok:
         raise InstallError(words)
-    start_service(layout, restart or changed, console)
+    supervised = bool((layout.read_state() or {}).get("supervise"))
+    start_service(layout, redis, restart or changed, supervised, console)
     say_where_the_token_is(layout, console)
 
 

@@ -8,11 +8,13 @@ from .environment import ask_command, installed_version, pip_check, release_vers
 from .layout import Layout
 from .links import bin_on_path, unlinked_commands
 from .releases import release_of
-from .server import (CONFIG_FILE, USER, interpreter_problem, state_dir_finding, systemd_running,
-                     unit_active, user_exists, verify_unit)
+from .server import (CONFIG_FILE, USER, interpreter_problem, service_problem, state_dir_finding,
+                     systemd_running, unit_active, user_exists, verify_unit)
+from .supervisor import SUPERVISOR_FILE, supervisor_pid
 from .ui import Console
 
 Finding = tuple[bool | None, str]
+ANSWER_TIMEOUT = 10.0       # seconds --check gives a running service to answer
 
 
 def findings(layout: Layout, console: Console) -> list[Finding]:
@@ -37,7 +39,7 @@ def findings(layout: Layout, console: Console) -> list[Finding]:
     if previous is not None:
         found.append((None, f"occo-api {release_version(previous)} is kept for --rollback"))
     if layout.server:
-        found += server_findings()
+        found += server_findings(layout)
     return found
 
 
@@ -65,10 +67,18 @@ def release_problems(layout: Layout, venv: Path, console: Console) -> list[str]:
     return [words for ok, words in release_findings(layout, venv, console) if ok is False]
 
 
-def server_findings() -> list[Finding]:
+def server_findings(layout: Layout) -> list[Finding]:
     found = [(user_exists(), f"system user {USER}"), state_dir_finding(), verify_unit()]
     if not CONFIG_FILE.is_file():
         found.append((False, f"{CONFIG_FILE} is missing; run again with --server"))
+    supervised = (layout.read_state() or {}).get("supervise") and not systemd_running()
     if systemd_running():
         found.append(unit_active())
+    elif supervised:
+        running = supervisor_pid() is not None
+        found.append((running, f"{SUPERVISOR_FILE} runs the REST service" if running else
+                      f"{SUPERVISOR_FILE} is not running; run the installer again with --server"))
+    if systemd_running() or supervised:
+        problem = service_problem(layout, ANSWER_TIMEOUT)
+        found.append((problem is None, problem or "the REST service answers"))
     return found

@@ -16,8 +16,11 @@ from .layout import Layout
 
 def new_release(layout: Layout, version: str) -> Path:
     """An empty, uniquely named folder for a release of `version`, open for everyone to run
-    (a server's service user runs it)."""
+    (a server's service user runs it, whatever root's umask)."""
     layout.releases.mkdir(parents=True, exist_ok=True)
+    if layout.server:
+        for folder in (layout.home, layout.releases):
+            folder.chmod(0o755)
     folder = Path(tempfile.mkdtemp(prefix=f"{version}-", dir=layout.releases))
     folder.chmod(0o755)
     return folder

@@ -14,3 +14,4 @@ class Request:
     python: str | None      # --python
     current_python: str
     force: bool
+    supervise: bool         # --supervise: run a server's service where systemd does not

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from .layout import Layout
 from .proc import InstallError, run
+from .supervisor import (LOG_DIR, SUPERVISOR_FILE, stop_supervisor, supervise,
+                         supervisor_text)
 from .ui import Console
 
 USER = "occopus"
@@ -234,24 +236,34 @@ def verify_unit() -> tuple[bool, str]:
     return True, f"{UNIT_FILE} passes systemd-analyze verify"
 
 
-def start_service(layout: Layout, restart: bool, console: Console) -> None:
-    """Enable and start the unit, restarting it when its release or unit changed, then wait
-    until it answers; a service that does not answer is an error."""
-    if not systemd_running():
+def start_service(layout: Layout, redis: str, restart: bool, supervised: bool,
+                  console: Console) -> None:
+    """Start the service (restarting it when its release or unit changed) under systemd,
+    or under the installer's supervisor where systemd does not run and that was asked for;
+    then wait until it answers: a service that does not answer is an error."""
+    if systemd_running():
+        run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
+        run(["systemctl", "enable", UNIT_NAME], f"enabling {UNIT_NAME}")
+        try:
+            run(["systemctl", "restart" if restart else "start", UNIT_NAME],
+                f"starting {UNIT_NAME}")
+        except InstallError:
+            raise InstallError(f"{UNIT_NAME} did not start; see journalctl -u "
+                               f"{UNIT_NAME}") from None
+        logs = f"journalctl -u {UNIT_NAME}"
+    elif supervised:
+        text = supervisor_text(layout, bool(redis), USER, STATE_DIR, CONFIG_DIR, CONFIG_FILE)
+        supervise(text, os.path.realpath(layout.python), restart, console)
+        logs = f"{LOG_DIR}/rest-service.log"
+    else:
         console.warn(f"systemd is not running here: {UNIT_NAME} is written and verified, "
-                     "not started")
+                     "not started; --supervise runs the service under a small supervisor")
         return
-    run(["systemctl", "daemon-reload"], "systemctl daemon-reload")
-    run(["systemctl", "enable", UNIT_NAME], f"enabling {UNIT_NAME}")
-    try:
-        run(["systemctl", "restart" if restart else "start", UNIT_NAME], f"starting {UNIT_NAME}")
-    except InstallError:
-        raise InstallError(f"{UNIT_NAME} did not start; see journalctl -u {UNIT_NAME}") from None
-    with console.working(f"waiting for {UNIT_NAME} to answer"):
+    with console.working("waiting for the REST service to answer"):
         problem = service_problem(layout, HEALTH_TIMEOUT)
     if problem:
-        raise InstallError(f"{problem}; see journalctl -u {UNIT_NAME}")
-    console.done(f"{UNIT_NAME} is running and answers")
+        raise InstallError(f"{problem}; see {logs}")
+    console.done("the REST service runs and answers")
 
 
 REST_PROBE = ("import json, sys\n"
@@ -343,6 +355,10 @@ def say_where_the_token_is(layout: Layout, console: Console) -> None:
 
 
 def remove_unit(console: Console) -> None:
+    """Stop the service and remove what runs it: the unit, and the supervisor if any."""
+    if SUPERVISOR_FILE.exists():
+        stop_supervisor(console)
+        SUPERVISOR_FILE.unlink()
     if not UNIT_FILE.exists():
         return
     if systemd_running():
