@@ -100,14 +100,16 @@ class HomeCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls._scratch = tempfile.TemporaryDirectory(prefix="occo-home-")
-        cls.home = Path(cls._scratch.name)
+        super().setUpClass()
+        cls._home = tempfile.TemporaryDirectory(prefix="occo-home-")
+        cls.home = Path(cls._home.name)
         cls.bin = cls.home / ".local" / "bin"
         cls.venv = cls.home / ".local" / "share" / "occopus" / "current"
 
     @classmethod
     def tearDownClass(cls):
-        cls._scratch.cleanup()
+        cls._home.cleanup()
+        super().tearDownClass()
 
     @classmethod
     def env(cls) -> dict[str, str]:
@@ -268,6 +270,7 @@ class MachineCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        super().setUpClass()
         cls.machines = machines()
         cls._scratch = tempfile.TemporaryDirectory(prefix="occo-fresh-")
         cls.addClassCleanup(cls._scratch.cleanup)
@@ -276,6 +279,23 @@ class MachineCase(unittest.TestCase):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(cls.key)],
                        check=True, stdin=subprocess.DEVNULL)
         cls.port = urllib.parse.urlsplit(URL).port
+        cls.config = cls.scratch / "ssh_config"
+        cls.config.write_text(f"""\
+Host closed
+  HostName 127.0.0.1
+  Port {free_port()}
+Host *
+  User root
+  IdentityFile {cls.key}
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+  ConnectTimeout 10
+""")
+
+    def deploy(self, *args: str) -> subprocess.CompletedProcess:
+        return COPY.occo_dev("deploy", "--ssh-config", str(self.config), *args)
 
     def machine(self) -> str:
         made = self.machines.start(self.key.with_suffix(".pub").read_text())
@@ -303,26 +323,9 @@ class DeployTest(MachineCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.config = cls.scratch / "ssh_config"
-        cls.config.write_text(f"""\
-Host closed
-  HostName 127.0.0.1
-  Port {free_port()}
-Host *
-  User root
-  IdentityFile {cls.key}
-  IdentitiesOnly yes
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-  ConnectTimeout 10
-""")
         cls.auth = cls.scratch / "auth_data.yaml"
         cls.auth.write_text("resource:\n  - type: ec2\n    auth_data:\n      accesskey: AKIDEPLOY\n"
                             "      secretkey: deploy-secret-not-to-be-shown\n")
-
-    def deploy(self, *args: str) -> subprocess.CompletedProcess:
-        return COPY.occo_dev("deploy", "--ssh-config", str(self.config), *args)
 
     def record_a_green_run(self) -> None:
         record(Repo.load(COPY.root))
@@ -441,21 +444,33 @@ class FreshMachineTest(MachineCase):
         self.assert_the_commands_work(address)
 
 
-class UpgradeTest(HomeCase):
+class UpgradeTest(HomeCase, MachineCase):
     """Releases side by side: an upgrade keeps the one it replaces for --rollback, and a
-    release that does not work never becomes current."""
+    release that does not work never becomes current, nor stays current on a server whose
+    service it breaks. The copy's api is bumped: this class runs last (by name)."""
 
-    def publish_next_api(self, broken: bool = False) -> None:
-        init = COPY.root / "api" / "src" / "occo" / "api" / "__init__.py"
-        text = init.read_text()
+    BROKEN_IMPORT = ("__init__.py", "\n", 'raise ImportError("this release is broken on '
+                                           'purpose")\n')
+    BROKEN_SERVICE = ("commands/rest_service.py", "    from ..rest.server import serve",
+                      '    raise SystemExit("occopus-rest-service: broken on purpose")')
+
+    def publish_next_api(self, broken: tuple[str, str, str] | None = None) -> None:
+        """Bump api, package and upload it; `broken` (file, text, replacement) breaks that
+        release only."""
+        path = COPY.root / "api" / "src" / "occo" / "api" / (broken[0] if broken else "x")
+        text = path.read_text() if broken else ""
         if broken:
-            init.write_text(text + 'raise ImportError("this release is broken on purpose")\n')
+            changed = (text + broken[2] if broken[1] == "\n"
+                       else text.replace(broken[1], broken[2]))
+            self.assertNotEqual(changed, text)
+            path.write_text(changed)
         try:
             for args in (["bump", "api", "patch"], ["package", "api"], ["upload", "api"]):
                 result = COPY.occo_dev(*args)
                 self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         finally:
-            init.write_text(text)
+            if broken:
+                path.write_text(text)
 
     def version(self) -> str:
         result = self.command("occopus-build", "--version")
@@ -487,7 +502,7 @@ class UpgradeTest(HomeCase):
         self.assertIn("occopus 0.1.1 is installed", forced)
         self.assertEqual(self.releases(), ["0.1.1", "0.1.1"])
 
-        self.publish_next_api(broken=True)
+        self.publish_next_api(self.BROKEN_IMPORT)
         link = os.readlink(self.venv)
         refused = self.install("--upgrade")
         self.assertEqual(refused.returncode, 1, refused.stdout + refused.stderr)
@@ -503,6 +518,26 @@ class UpgradeTest(HomeCase):
         asked = self.ok(OCCOPUS_INDEX_URL=URL, OCCOPUS_VERSION="0.1.0")
         self.assertIn("installing occo-api 0.1.0 and its pinned requirements", asked)
         self.assertEqual(self.version(), "0.1.0")
+
+        # a server: 0.1.1 deployed, then 0.1.3, whose service exits, is rolled back
+        self.publish_next_api(self.BROKEN_SERVICE)
+        server = self.machine()
+        first = self.deploy(server, "--force", "--version", "0.1.1")
+        self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
+        self.assertIn(f"{server}: installed occo-api 0.1.1; the service answers", first.stdout)
+        broken = self.deploy(server, "--force", "--version", "0.1.3")
+        self.assertEqual(broken.returncode, 1, broken.stdout + broken.stderr)
+        self.assertRegex(broken.stdout, rf"\n{re.escape(server)}: FAILED \([\d.]+ s\): install: "
+                                        r"install-occopus: error: the REST service exited "
+                                        r"instead of answering at http://127\.0\.0\.1:5000/"
+                                        r"infrastructures/; see /var/log/occopus/rest-service\."
+                                        r"log; occo-api 0\.1\.1 is current again and its "
+                                        r"service answers \(log: ")
+        check = self.installer(server, "--server --check")
+        self.assertIn("ok    occo-api 0.1.1 in /opt/occopus/current", check)
+        self.assertIn("ok    the REST service answers", check)
+        kept = self.ssh(server, "ls /opt/occopus/releases").stdout.split()
+        self.assertEqual([name.split("-")[0] for name in kept], ["0.1.1"])
 
     def test_rollback_without_an_earlier_release_says_so(self):
         refused = self.install("--rollback")

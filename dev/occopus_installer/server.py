@@ -23,11 +23,12 @@ import stat
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from .layout import Layout
 from .proc import InstallError, run
-from .supervisor import (LOG_DIR, SUPERVISOR_FILE, stop_supervisor, supervise,
+from .supervisor import (LOG_DIR, SUPERVISOR_FILE, service_pid, stop_supervisor, supervise,
                          supervisor_text)
 from .ui import Console
 
@@ -251,16 +252,21 @@ def start_service(layout: Layout, redis: str, restart: bool, supervised: bool,
             raise InstallError(f"{UNIT_NAME} did not start; see journalctl -u "
                                f"{UNIT_NAME}") from None
         logs = f"journalctl -u {UNIT_NAME}"
+        exited = unit_failed
     elif supervised:
         text = supervisor_text(layout, bool(redis), USER, STATE_DIR, CONFIG_DIR, CONFIG_FILE)
         supervise(text, os.path.realpath(layout.python), restart, console)
+        running = service_pid()
+
+        def exited() -> bool:           # the supervisor started it again: it had stopped
+            return service_pid() != running
         logs = f"{LOG_DIR}/rest-service.log"
     else:
         console.warn(f"systemd is not running here: {UNIT_NAME} is written and verified, "
                      "not started; --supervise runs the service under a small supervisor")
         return
     with console.working("waiting for the REST service to answer"):
-        problem = service_problem(layout, HEALTH_TIMEOUT)
+        problem = service_problem(layout, HEALTH_TIMEOUT, exited)
     if problem:
         raise InstallError(f"{problem}; see {logs}")
     console.done("the REST service runs and answers")
@@ -287,9 +293,11 @@ def rest_settings(layout: Layout) -> dict | None:
         return None
 
 
-def service_problem(layout: Layout, timeout: float) -> str | None:
+def service_problem(layout: Layout, timeout: float,
+                    exited: Callable[[], bool] = lambda: False) -> str | None:
     """Why the service does not answer a listing of the infrastructures (with its token)
-    within `timeout` seconds, or None once it does."""
+    within `timeout` seconds, or None once it does; a service that `exited` meanwhile is a
+    problem at once, not after the timeout."""
     settings = rest_settings(layout)
     if settings is None:
         return f"could not read the REST settings from {CONFIG_FILE}"
@@ -301,6 +309,8 @@ def service_problem(layout: Layout, timeout: float) -> str | None:
         last = answer_problem(url, settings["token_file"])
         if last is None:
             return None
+        if exited():
+            return f"the REST service exited instead of answering at {url}"
         time.sleep(0.5)
     return f"the REST service did not answer at {url} within {timeout:.0f} s: {last}"
 
@@ -369,6 +379,16 @@ def remove_unit(console: Console) -> None:
     console.done(f"removed {UNIT_FILE}")
     console.warn(f"kept {CONFIG_DIR}, {STATE_DIR} (the token) and the {USER} user; remove them "
                  "by hand if they are not wanted")
+
+
+def unit_failed() -> bool:
+    """Whether systemd gave up on the service or is restarting it after a failure."""
+    try:
+        out = run(["systemctl", "show", "--property=ActiveState,SubState", UNIT_NAME],
+                  f"systemctl show {UNIT_NAME}")
+    except InstallError:
+        return False
+    return "ActiveState=failed" in out or "SubState=auto-restart" in out
 
 
 def unit_active() -> tuple[bool, str]:

@@ -98,9 +98,10 @@ def main():
                 time.sleep(0.1)
         if redis is not None and redis.poll() is not None:
             redis = None
-        if asked["restart"] and service is not None:
-            stop(service)
-            service, due, asked["restart"] = None, 0.0, False
+        if asked["restart"]:
+            if service is not None:
+                stop(service)
+            service, due, pause, asked["restart"] = None, 0.0, 1.0, False
         if service is None and time.monotonic() >= due:
             service, started = start("rest-service", SERVICE, USER, HOME, WORKDIR), time.monotonic()
         if service is not None and service.poll() is not None:
