@@ -32,16 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "dev")]
 
-from occodev.docker import EnginePaths  # noqa: E402
-from occodev.fsutil import link_or_copy  # noqa: E402
-from occodev.machines import Machines  # noqa: E402
+from occodev.machines import Machines, share_image_cache, ssh_config  # noqa: E402
 from occodev.repo import Repo  # noqa: E402
 from occodev.tested import record  # noqa: E402
-from tests.support import RepoCopy, free_port  # noqa: E402
+from tests.support import BROKEN_SERVICE, RepoCopy, free_port  # noqa: E402
 
-SERVICE = Path("api/src/occo/api/commands/rest_service.py")
-BREAK = ("    from ..rest.server import serve",
-         '    raise SystemExit("occopus-rest-service: broken on purpose")')
 HOST_SECONDS = re.compile(r"\(([\d.]+) s\)")
 
 
@@ -53,11 +48,7 @@ def occo_dev(copy: RepoCopy, *args: str) -> subprocess.CompletedProcess:
 
 
 def prepare(copy: RepoCopy) -> None:
-    ours, cache = EnginePaths.of(ROOT).cache, EnginePaths.of(copy.root).cache
-    cache.mkdir(parents=True, exist_ok=True)
-    for cached in ours.glob("*") if ours.is_dir() else ():
-        if cached.suffix in (".tar", ".deb"):
-            link_or_copy(cached, cache / cached.name)
+    share_image_cache(ROOT, copy.root)
     for args in (["package", "--all"], ["index", "serve", "--port", str(free_port())],
                  ["upload", "--all"], ["docker", "start"], ["docker", "image"]):
         print(f"  occo-dev {' '.join(args)}", flush=True)
@@ -65,13 +56,13 @@ def prepare(copy: RepoCopy) -> None:
     record(Repo.load(copy.root))
 
 
-def ssh_config(folder: Path) -> tuple[Path, str]:
+def login(folder: Path) -> tuple[Path, str]:
+    """A key and an ssh configuration that logs in with it: (the configuration, its public
+    key)."""
     key = folder / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     config = folder / "ssh_config"
-    config.write_text(f"Host *\n  User root\n  IdentityFile {key}\n  IdentitiesOnly yes\n"
-                      "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
-                      "  LogLevel ERROR\n")
+    config.write_text(ssh_config(key))
     return config, key.with_suffix(".pub").read_text()
 
 
@@ -100,7 +91,7 @@ def main() -> None:
         prepare(copy)
         engine = Machines(copy.root)
         with tempfile.TemporaryDirectory() as scratch:
-            config, public = ssh_config(Path(scratch))
+            config, public = login(Path(scratch))
             addresses: list[str] = []
             for size in sizes:
                 for container in machines:
@@ -115,9 +106,9 @@ def main() -> None:
             wall, _, summary = deploy(copy, config, addresses, args.jobs)
             print(f"deploy again, nothing to change, {len(addresses)} machine(s): {wall:6.1f} s "
                   f"({summary})", flush=True)
-            service = copy.root / SERVICE
+            service = copy.root / BROKEN_SERVICE[0]
             text = service.read_text()
-            service.write_text(text.replace(*BREAK))
+            service.write_text(text.replace(*BROKEN_SERVICE[1:]))
             for step in (["bump", "api", "patch"], ["package", "api"], ["upload", "api"]):
                 occo_dev(copy, *step)
             service.write_text(text)

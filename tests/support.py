@@ -17,6 +17,11 @@ import unittest
 from pathlib import Path
 
 REAL_ROOT = Path(__file__).resolve().parents[1]
+# (file, text, replacement) that makes a release of occo-api whose commands answer
+# --version but whose REST service exits at start
+BROKEN_SERVICE = ("api/src/occo/api/commands/rest_service.py",
+                  "    from ..rest.server import serve",
+                  '    raise SystemExit("occopus-rest-service: broken on purpose")')
 COMMIT_TIME = 1_750_000_000
 
 

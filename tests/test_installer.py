@@ -28,12 +28,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .support import REAL_ROOT, RepoCopy, free_port
+from .support import BROKEN_SERVICE, REAL_ROOT, RepoCopy, free_port
 
 sys.path.insert(0, str(REAL_ROOT / "dev"))
-from occodev.docker import EnginePaths  # noqa: E402
-from occodev.fsutil import link_or_copy  # noqa: E402
-from occodev.machines import SSH_OPTIONS, Machines  # noqa: E402
+from occodev.machines import SSH_OPTIONS, Machines, share_image_cache, ssh_config  # noqa: E402
 from occodev.repo import Repo  # noqa: E402
 from occodev.tested import record  # noqa: E402
 
@@ -81,11 +79,7 @@ def machines() -> Machines:
             if os.environ.get("CI") == "true":
                 raise AssertionError(f"{reason}; CI must run these tests")
             raise unittest.SkipTest(reason)
-        ours, cache = EnginePaths.of(REAL_ROOT).cache, EnginePaths.of(COPY.root).cache
-        cache.mkdir(parents=True, exist_ok=True)
-        for cached in ours.glob("*") if ours.is_dir() else ():
-            if cached.suffix in (".tar", ".deb"):     # the image's root file system, busybox
-                link_or_copy(cached, cache / cached.name)
+        share_image_cache(REAL_ROOT, COPY.root)
         for args in (["docker", "start"], ["docker", "image"]):
             result = COPY.occo_dev(*args)
             if result.returncode != 0:
@@ -271,7 +265,6 @@ class MachineCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.machines = machines()
         cls._scratch = tempfile.TemporaryDirectory(prefix="occo-fresh-")
         cls.addClassCleanup(cls._scratch.cleanup)
         cls.scratch = Path(cls._scratch.name)
@@ -280,26 +273,17 @@ class MachineCase(unittest.TestCase):
                        check=True, stdin=subprocess.DEVNULL)
         cls.port = urllib.parse.urlsplit(URL).port
         cls.config = cls.scratch / "ssh_config"
-        cls.config.write_text(f"""\
-Host closed
-  HostName 127.0.0.1
-  Port {free_port()}
-Host *
-  User root
-  IdentityFile {cls.key}
-  IdentitiesOnly yes
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-  ConnectTimeout 10
-""")
+        cls.config.write_text(ssh_config(cls.key, f"Host closed\n  HostName 127.0.0.1\n"
+                                                  f"  Port {free_port()}\n"))
 
     def deploy(self, *args: str) -> subprocess.CompletedProcess:
         return COPY.occo_dev("deploy", "--ssh-config", str(self.config), *args)
 
     def machine(self) -> str:
-        made = self.machines.start(self.key.with_suffix(".pub").read_text())
-        self.addCleanup(self.machines.remove, made.container)
+        """A fresh machine for this test (the engine starts on first use)."""
+        engine = machines()
+        made = engine.start(self.key.with_suffix(".pub").read_text())
+        self.addCleanup(engine.remove, made.container)
         return made.address
 
     def ssh(self, address: str, command: str, stdin=subprocess.DEVNULL,
@@ -337,8 +321,8 @@ class DeployTest(MachineCase):
         self.assertEqual(refused.returncode, 1, refused.stdout + refused.stderr)
         self.assertEqual(refused.stderr, "occo-dev: error: refusing to deploy what the last green "
                                          "test run did not test: no green test run is recorded "
-                                         "(env/tested.json): run ./occo-dev test. Run ./occo-dev "
-                                         "test, or --force to deploy anyway\n")
+                                         "(env/tested.json): run ./occo-dev test; --force deploys "
+                                         "it anyway\n")
         self.record_a_green_run()
         other = self.deploy("closed", "--version", "0.2.0")
         self.assertEqual(other.returncode, 1)
@@ -377,6 +361,24 @@ class DeployTest(MachineCase):
         self.assertTrue(again.stdout.endswith("2 host(s): 0 changed, 2 unchanged, 0 failed\n"))
         self.assertEqual(self.ssh(first_host, "cat /run/occopus/rest-service.pid").stdout, pid)
 
+        # credentials are read when the service starts: new ones restart it
+        self.auth.write_text(self.auth.read_text().replace("AKIDEPLOY", "AKIDOTHER"))
+        changed = self.deploy(first_host, "--auth-data", str(self.auth))
+        self.assertEqual(changed.returncode, 0, changed.stdout + changed.stderr)
+        self.assertIn(f"{first_host}: occo-api 0.1.0 was there already; nothing changed; "
+                      "/etc/occopus/auth_data.yaml written; the service answers", changed.stdout)
+        started = self.ssh(first_host, "cat /run/occopus/rest-service.pid").stdout
+        self.assertNotEqual(started, pid)
+        written = self.ssh(first_host, "grep -c AKIDOTHER /etc/occopus/auth_data.yaml")
+        self.assertEqual(written.stdout, "1\n", written.stderr)
+
+        removed = self.installer(first_host, "--server --uninstall")
+        self.assertIn("stopped the supervisor and the REST service", removed)
+        gone = self.ssh(first_host, f"test -e /proc/{started.strip()} || "
+                                    "test -e /run/occopus/supervisor.pid || "
+                                    "test -e /run/occopus/redis.pid || echo gone")
+        self.assertEqual(gone.stdout, "gone\n")
+
 
 class FreshMachineTest(MachineCase):
     """The installer on a Debian machine that has never seen the project."""
@@ -406,31 +408,6 @@ class FreshMachineTest(MachineCase):
                       output)
         self.assert_the_commands_work(address)
 
-    def test_a_server_runs_under_the_supervisor_and_restarts_on_a_new_release(self):
-        address = self.machine()
-        first = self.installer(address, f"--server --supervise --index-url "
-                                        f"http://127.0.0.1:{self.port}/", forward=True)
-        self.assertIn("started /opt/occopus/supervise.py, which runs the REST service", first)
-        self.assertIn("ok    the REST service runs and answers", first)
-        check = self.installer(address, "--server --check")
-        self.assertIn("ok    /opt/occopus/supervise.py runs the REST service", check)
-        self.assertIn("ok    the REST service answers", check)
-        self.assertTrue(check.endswith("ok    occopus works\n"), check)
-        again = self.installer(address, "--server")
-        self.assertIn("occopus 0.1.0 is already installed", again)
-        self.assertNotIn("restarted", again)
-        pid = self.ssh(address, "cat /run/occopus/rest-service.pid").stdout
-        forced = self.installer(address, "--server --force", forward=True)
-        self.assertIn("the supervisor restarted the REST service", forced)
-        self.assertIn("ok    the REST service runs and answers", forced)
-        restarted = self.ssh(address, "cat /run/occopus/rest-service.pid").stdout.strip()
-        self.assertNotEqual(restarted, pid.strip())
-        owner = self.ssh(address, f"stat -c %U /proc/{restarted}")
-        self.assertEqual(owner.stdout, "occopus\n", owner.stderr)
-        removed = self.installer(address, "--server --uninstall")
-        self.assertIn("stopped the supervisor and the REST service", removed)
-        self.assertNotEqual(self.ssh(address, f"test -e /proc/{restarted}").returncode, 0)
-
     def test_from_a_wheelhouse_copied_over(self):
         address = self.machine()
         packed = subprocess.Popen(["tar", "-C", str(WHEELHOUSE), "-c", "."],
@@ -449,15 +426,13 @@ class UpgradeTest(HomeCase, MachineCase):
     release that does not work never becomes current, nor stays current on a server whose
     service it breaks. The copy's api is bumped: this class runs last (by name)."""
 
-    BROKEN_IMPORT = ("__init__.py", "\n", 'raise ImportError("this release is broken on '
-                                           'purpose")\n')
-    BROKEN_SERVICE = ("commands/rest_service.py", "    from ..rest.server import serve",
-                      '    raise SystemExit("occopus-rest-service: broken on purpose")')
+    BROKEN_IMPORT = ("api/src/occo/api/__init__.py", "\n",
+                     'raise ImportError("this release is broken on purpose")\n')
 
     def publish_next_api(self, broken: tuple[str, str, str] | None = None) -> None:
         """Bump api, package and upload it; `broken` (file, text, replacement) breaks that
         release only."""
-        path = COPY.root / "api" / "src" / "occo" / "api" / (broken[0] if broken else "x")
+        path = COPY.root / (broken[0] if broken else "x")
         text = path.read_text() if broken else ""
         if broken:
             changed = (text + broken[2] if broken[1] == "\n"
@@ -520,7 +495,7 @@ class UpgradeTest(HomeCase, MachineCase):
         self.assertEqual(self.version(), "0.1.0")
 
         # a server: 0.1.1 deployed, then 0.1.3, whose service exits, is rolled back
-        self.publish_next_api(self.BROKEN_SERVICE)
+        self.publish_next_api(BROKEN_SERVICE)
         server = self.machine()
         first = self.deploy(server, "--force", "--version", "0.1.1")
         self.assertEqual(first.returncode, 0, first.stdout + first.stderr)

@@ -181,6 +181,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     if "integration" in tool_suites:
         suites.append(testrun.Suite("integration", dev_python, repo.root))
     hostpackages.ensure([component.folder for component in components])
+    before = tested.Tested.of(repo)
     engine_was_running = docker.running_state(docker.EnginePaths.of(repo.root)) is not None
     try:
         total = testrun.run_suites(suites, verbose=args.verbose)
@@ -188,12 +189,26 @@ def cmd_test(args: argparse.Namespace) -> int:
         if not engine_was_running:
             docker.stop(repo.root)
     if total.total and not total.failed and not args.components:
-        print(f"recorded the tested versions in {tested.record(repo).relative_to(repo.root)}; "
-              "./occo-dev deploy installs them")
+        _record_tested(repo, before)
     print(total.line())
     if total.total == 0:
         raise DevError("no test ran; a test run that runs nothing is an error")
     return 1 if total.failed else 0
+
+
+def _record_tested(repo: Repo, before: tested.Tested) -> None:
+    """What a green run tested, for deploy; never in the way of the closing count line."""
+    try:
+        path = tested.record(repo, before)
+    except OSError as error:
+        print(f"occo-dev: could not record the tested versions: {error}", file=sys.stderr)
+        return
+    if path is None:
+        print("occo-dev: the checkout changed while the tests ran; nothing recorded as tested",
+              file=sys.stderr)
+    else:
+        print(f"recorded the tested versions in {path.relative_to(repo.root)}; ./occo-dev "
+              "deploy installs them")
 
 
 def cmd_reset_env(args: argparse.Namespace) -> int:
@@ -251,8 +266,10 @@ def cmd_bundle_installer(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     repo = _repo()
     what = deploy.plan(repo, args.version, args.force, args.ssh_config, args.auth_data)
-    print(f"deploying occo-api {what.version} to {len(args.hosts)} host(s); each host's log "
-          f"is in {what.logs.relative_to(repo.root)}/", flush=True)
+    for difference in what.untested:
+        print(f"occo-dev: deploying UNTESTED (--force): {difference}", file=sys.stderr)
+    print(f"deploying occo-api {what.version} to {len(set(args.hosts))} host(s); each host's "
+          f"log is in {what.logs.relative_to(repo.root)}/", flush=True)
     results = deploy.deploy(what, args.hosts, args.jobs,
                             report=lambda line: print(line, flush=True))
     failed = sum(1 for result in results if result.problem)

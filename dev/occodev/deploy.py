@@ -21,7 +21,7 @@ import shlex
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,16 +35,18 @@ MASTER_TIMEOUT = 30.0           # seconds for a connection to be up
 STEP_TIMEOUT = 900.0            # seconds for one step on a server (an install is the longest)
 STATE_FILE = "/opt/occopus/install.json"
 AUTH_DATA = "/etc/occopus/auth_data.yaml"
-# Written atomically as root, 0640 and group occopus, only when it differs.
+# Put in place as root before the installer runs, replaced whole and only when it differs;
+# 0640 and group occopus once that group exists (the installer keeps it so).
 AUTH_SCRIPT = f"""set -e
 umask 077
+mkdir -p -m 0750 /etc/occopus
 new=$(mktemp {AUTH_DATA}.XXXXXX)
+trap 'rm -f "$new"' EXIT
 cat > "$new"
-if cmp -s "$new" {AUTH_DATA}; then rm -f "$new"; echo unchanged; exit 0; fi
-chgrp occopus "$new"
-chmod 0640 "$new"
-mv "$new" {AUTH_DATA}
-echo written"""
+if cmp -s "$new" {AUTH_DATA}; then said=unchanged; else mv "$new" {AUTH_DATA}; said=written; fi
+chmod 0640 {AUTH_DATA}
+if getent group occopus > /dev/null; then chgrp occopus {AUTH_DATA}; fi
+echo $said"""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Plan:
     ssh_config: Path | None
     auth_data: Path | None
     logs: Path
+    untested: tuple[str, ...]       # what differs from the last green test run (--force)
 
 
 def plan(repo: Repo, version: str | None, force: bool, ssh_config: Path | None,
@@ -93,13 +96,12 @@ def plan(repo: Repo, version: str | None, force: bool, ssh_config: Path | None,
         problems = ["no green test run is recorded (env/tested.json): run ./occo-dev test"]
     else:
         problems = record.differences(tested.Tested.of(repo))
-        if record.versions.get(api.dist) != wanted:
+        if record.versions.get(api.dist) != wanted and wanted != api.version:
             problems.append(f"{api.dist} {wanted} was not tested (tested: "
                             f"{record.versions.get(api.dist)})")
     if problems and not force:
         raise DevError("refusing to deploy what the last green test run did not test: "
-                       + "; ".join(problems) + ". Run ./occo-dev test, or --force to deploy "
-                       "anyway")
+                       + "; ".join(problems) + "; --force deploys it anyway")
     state = index.running_state(index.IndexPaths.of(repo))
     if state is None:
         raise DevError("the private index is not running; start it with ./occo-dev index serve "
@@ -111,16 +113,18 @@ def plan(repo: Repo, version: str | None, force: bool, ssh_config: Path | None,
     logs = repo.root / "env" / "deploy"
     logs.mkdir(parents=True, exist_ok=True)
     logs.chmod(0o700)
-    return Plan(wanted, script, int(state["port"]), ssh_config, auth_data, logs)
+    return Plan(wanted, script, int(state["port"]), ssh_config, auth_data, logs,
+                tuple(problems))
 
 
 def deploy(plan: Plan, hosts: list[str], jobs: int, report=print) -> list[HostResult]:
-    """Every host at once (up to `jobs`), each reported as it finishes."""
+    """Every host once, several at once (up to `jobs`), each reported as it finishes."""
+    unique = list(dict.fromkeys(hosts))
     results = []
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(hosts)))) as pool:
-        for result in pool.map(lambda host: deploy_one(plan, host), hosts):
-            report(result.line())
-            results.append(result)
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(unique)))) as pool:
+        for done in as_completed([pool.submit(deploy_one, plan, host) for host in unique]):
+            results.append(done.result())
+            report(results[-1].line())
     return results
 
 
@@ -133,16 +137,18 @@ def deploy_one(plan: Plan, host: str) -> HostResult:
             connection.open()
             port = connection.forward(plan.index_port)
             before = installed_version(connection)
-            args = (f"--server --supervise --occopus-version {shlex.quote(plan.version)} "
-                    f"--index-url http://127.0.0.1:{port}/")
-            step(connection, out, "install", as_root(f"python3 - {args}"), plan.installer)
             auth = (step(connection, out, "auth data", as_root(AUTH_SCRIPT),
                          plan.auth_data).strip() if plan.auth_data else "")
+            # credentials are read when the service starts: new ones need a restart
+            restart = " --restart" if auth == "written" and before else ""
+            args = (f"--server --supervise{restart} --occopus-version "
+                    f"{shlex.quote(plan.version)} --index-url http://127.0.0.1:{port}/")
+            step(connection, out, "install", as_root(f"python3 - {args}"), plan.installer)
             step(connection, out, "check", as_root("python3 - --server --check"),
                  plan.installer)
             return HostResult(host, before, installed_version(connection),
                               time.monotonic() - started, auth_data=auth)
-        except DevError as error:
+        except (DevError, OSError, subprocess.SubprocessError) as error:
             out.write(f"\n{error}\n")
             return HostResult(host, before, None, time.monotonic() - started,
                               f"{str(error).splitlines()[0]} (log: {log})")
@@ -160,7 +166,7 @@ def step(connection: Connection, out, name: str, command: str, stdin: Path | Non
 
 
 def installed_version(connection: Connection) -> str | None:
-    result = connection.run(f"cat {STATE_FILE} 2>/dev/null || true", None)
+    result = connection.run(as_root(f"cat {STATE_FILE} 2>/dev/null || true"), None)
     try:
         return json.loads(result.stdout).get("version")
     except ValueError:
@@ -183,13 +189,15 @@ class Connection:
         self.socket = Path(self._folder.name) / "control"
         config = ["-F", str(ssh_config)] if ssh_config else []
         self.base = ["ssh", *config, "-o", "BatchMode=yes", "-o", f"ControlPath={self.socket}"]
+        # the steps: no terminal (the installer comes on stdin), never a master of their own
+        self.steps = [*self.base, "-T", "-o", "ControlMaster=no"]
         self.master: subprocess.Popen | None = None
 
     def open(self) -> None:
         self.master = subprocess.Popen(
-            [*self.base, "-M", "-N", "-o", "ControlMaster=yes", "-o", "ServerAliveInterval=15",
-             self.host], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            [*self.base, "-M", "-N", "-o", "ControlMaster=yes", "-o", "ControlPersist=no",
+             "-o", "ServerAliveInterval=15", "--", self.host],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + MASTER_TIMEOUT
         while time.monotonic() < deadline:
             if self.master.poll() is not None:
@@ -210,15 +218,16 @@ class Connection:
                            f"{result.stderr.strip()}") from None
 
     def control(self, command: str, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*self.base, "-O", command, *args, self.host],
+        return subprocess.run([*self.steps, "-O", command, *args, "--", self.host],
                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=MASTER_TIMEOUT)
 
     def run(self, command: str, stdin: Path | None) -> subprocess.CompletedProcess:
         with (stdin.open() if stdin else open("/dev/null")) as source:
             try:
-                return subprocess.run([*self.base, self.host, command], stdin=source,
-                                      capture_output=True, text=True, timeout=STEP_TIMEOUT)
+                return subprocess.run([*self.steps, "--", self.host, command],
+                                      stdin=source, capture_output=True, text=True,
+                                      timeout=STEP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 raise DevError(f"no answer from {self.host} within {STEP_TIMEOUT:.0f} s") from None
 

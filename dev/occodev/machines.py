@@ -17,6 +17,7 @@ from . import debianimage
 from .docker import EnginePaths
 from .docker_api import API_VERSION, EngineAPI
 from .errors import DevError
+from .fsutil import link_or_copy
 
 SSHD_TIMEOUT = 30.0         # seconds a new machine's sshd has to answer
 # ssh to a throwaway machine: its host key is new each time, so none is recorded or checked
@@ -93,3 +94,21 @@ class Machines:
             raise DevError(f"the engine answered {status} to {method} {path}: "
                            f"{answer.decode(errors='replace').strip()[:300]}")
         return answer
+
+
+def share_image_cache(source: Path, target: Path) -> None:
+    """Give the engine of the checkout at `target` the cached root file systems (and busybox)
+    of the one at `source`, so that its `docker image` imports instead of building."""
+    ours, theirs = EnginePaths.of(source).cache, EnginePaths.of(target).cache
+    theirs.mkdir(parents=True, exist_ok=True)
+    for cached in ours.glob("*") if ours.is_dir() else ():
+        if cached.suffix in (".tar", ".deb"):
+            link_or_copy(cached, theirs / cached.name)
+
+
+def ssh_config(key: Path, before: str = "") -> str:
+    """An ssh configuration for throwaway machines: root with `key`, host keys neither
+    recorded nor checked; `before` is put first (its settings win)."""
+    return (f"{before}Host *\n  User root\n  IdentityFile {key}\n  IdentitiesOnly yes\n"
+            "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+            "  ConnectTimeout 10\n")

@@ -47,9 +47,14 @@ class Tested:
         return found
 
 
-def record(repo: Repo) -> Path:
+def record(repo: Repo, before: Tested | None = None) -> Path | None:
+    """Write what the checkout holds now as tested; with `before` (taken when the tests
+    started), only if nothing changed meanwhile (a bump, a new lock): else None."""
+    now = Tested.of(repo)
+    if before is not None and (before.differences(now) or before.commit != now.commit):
+        return None
     path = repo.root / RECORD
-    write_if_changed(path, json.dumps(asdict(Tested.of(repo)), indent=1) + "\n")
+    write_if_changed(path, json.dumps(asdict(now), indent=1) + "\n")
     return path
 
 
@@ -61,8 +66,11 @@ def read(repo: Repo) -> Tested | None:
 
 
 def _commit(root: Path) -> str:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                          text=True)
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True)
+    except OSError:             # no git here
+        return "unknown"
     if head.returncode != 0:
         return "unknown"
     changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,

@@ -200,7 +200,7 @@ def settle(layout: Layout, request: Request, redis: str | None, console: Console
     if request.supervise and not state.get("supervise"):
         layout.write_state({**state, "supervise": True})
     if layout.server:
-        configure_server(layout, redis, console, restart=False)
+        configure_server(layout, redis, console, restart=request.restart)
 
 
 def prepare_server(layout: Layout) -> str | None:

@@ -78,6 +78,7 @@ class Layout:
         self.home.mkdir(parents=True, exist_ok=True)
         fresh = self.home / f".{STATE_FILE}.new"
         fresh.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+        fresh.chmod(0o644)          # what is installed is no secret, whatever the umask
         os.replace(fresh, self.home / STATE_FILE)
 
     @contextlib.contextmanager

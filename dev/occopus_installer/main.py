@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the interpreter of the environment (default: this one if new enough)")
     parser.add_argument("--server", action="store_true",
                         help="install for the system, with a systemd unit for the REST service")
+    parser.add_argument("--restart", action="store_true",
+                        help="with --server: restart the REST service even when nothing changed "
+                             "(after editing /etc/occopus), and wait for it to answer")
     parser.add_argument("--supervise", action="store_true",
                         help="with --server where systemd does not run: run the REST service "
                              "under a small supervisor (kept for later runs)")
@@ -53,14 +56,15 @@ def make_request(args: argparse.Namespace) -> Request:
     return Request(source=Source.choose(index_url, args.wheelhouse), version=given or VERSION,
                    version_given=bool(given), python=args.python,
                    current_python=sys.executable, force=args.force,
-                   supervise=args.supervise)
+                   restart=args.restart, supervise=args.supervise)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.supervise and not args.server:
-        parser.error("--supervise goes with --server")
+    for option in ("supervise", "restart"):
+        if getattr(args, option) and not args.server:
+            parser.error(f"--{option} goes with --server")
     console = Console()
     layout = Layout.system() if args.server else Layout.user()
     try:

@@ -14,4 +14,5 @@ class Request:
     python: str | None      # --python
     current_python: str
     force: bool
+    restart: bool           # --restart: a server's service, even when nothing changed
     supervise: bool         # --supervise: run a server's service where systemd does not

@@ -35,6 +35,7 @@ from .ui import Console
 USER = "occopus"
 CONFIG_DIR = Path("/etc/occopus")
 CONFIG_FILE = CONFIG_DIR / "occopus_config.yaml"
+AUTH_FILE = CONFIG_DIR / "auth_data.yaml"
 STATE_DIR = Path("/var/lib") / USER
 TOKEN_PATH = STATE_DIR / "rest-token"
 HIDDEN_HOMES = (Path("/home"), Path("/root"), Path("/run/user"))   # ProtectHome=true
@@ -139,11 +140,15 @@ def ensure_state_dir(console: Console) -> None:
 
 
 def ensure_config(console: Console) -> None:
-    """/etc/occopus readable by the service's group; the config file only if there is none."""
+    """/etc/occopus readable by the service's group; the config file only if there is none;
+    cloud credentials put there (by hand or by deploy) readable by that group alone."""
     group = grp.getgrnam(USER).gr_gid
     CONFIG_DIR.mkdir(parents=True, exist_ok=True)
     os.chown(CONFIG_DIR, 0, group)
     CONFIG_DIR.chmod(0o750)
+    if AUTH_FILE.is_file() and not AUTH_FILE.is_symlink():
+        os.chown(AUTH_FILE, 0, group)
+        AUTH_FILE.chmod(0o640)
     if CONFIG_FILE.exists():
         return
     CONFIG_FILE.write_text(config_text())

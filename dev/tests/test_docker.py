@@ -35,7 +35,7 @@ def can_have_an_engine() -> bool:
     return os.geteuid() == 0
 
 
-def reaped(pid: int, within: float = 10.0) -> bool:
+def reaped(pid: int, within: float = 30.0) -> bool:
     """Whether the process is gone and reaped within `within` seconds: `stop` waits until it
     has exited, and its parent (init, for a daemon) reaps it in its own time."""
     deadline = time.monotonic() + within

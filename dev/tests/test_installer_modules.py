@@ -23,6 +23,7 @@ from occopus_installer.releases import new_release, point, prune, release_of, re
 from occopus_installer.server import (answer_problem, config_text, first_token,
                                       interpreter_problem, unit_text)
 from occopus_installer.source import Source, pip_env
+from occopus_installer.supervisor import supervisor_text
 from occopus_installer.ui import Console
 
 DEV = Path(__file__).resolve().parents[1]
@@ -186,6 +187,18 @@ class HealthTest(unittest.TestCase):
             problem = answer_problem(url, tokens.name)
         self.assertIn("refused", problem)
         self.assertNotIn("secret", problem)
+
+
+class SupervisorTest(unittest.TestCase):
+    def test_the_program_it_writes_is_python_naming_the_service_through_current(self):
+        text = supervisor_text(Layout.system(), True, "occopus", Path("/var/lib/occopus"),
+                               Path("/etc/occopus"), Path("/etc/occopus/occopus_config.yaml"))
+        compile(text, "supervise.py", "exec")
+        self.assertIn("SERVICE = ['/opt/occopus/current/bin/occopus-rest-service', '--cfg', "
+                      "'/etc/occopus/occopus_config.yaml']\n", text)
+        self.assertIn("REDIS = ['redis-server', '/etc/redis/redis.conf', '--daemonize', 'no']\n",
+                      text)
+        self.assertIn('"--pdeathsig=TERM"', text)
 
 
 class LegacyLayoutTest(ScratchCase):

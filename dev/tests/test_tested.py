@@ -42,6 +42,14 @@ class TestedRecordTest(RepoCase):
                          [f"{component.dist} 9.9.9 (tested: {component.version})",
                           "dev/lock/requirements.lock changed since the tests ran"])
 
+    def test_nothing_is_recorded_when_the_checkout_changed_while_the_tests_ran(self):
+        before = tested.Tested.of(self.repo)
+        lock = self.repo.root / "dev" / "lock" / "requirements.lock"
+        lock.write_text(lock.read_text() + "# changed\n")
+        self.assertIsNone(tested.record(self.repo, before))
+        self.assertIsNone(tested.read(self.repo))
+        self.assertIsNotNone(tested.record(self.repo, tested.Tested.of(self.repo)))
+
     def test_an_unreadable_record_reads_as_none(self):
         (self.repo.root / "env").mkdir(exist_ok=True)
         (self.repo.root / tested.RECORD).write_text("{not json")
