@@ -25,6 +25,7 @@ import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +108,10 @@ class HomeCase(unittest.TestCase):
 
     @classmethod
     def env(cls) -> dict[str, str]:
-        return COPY.env(HOME=str(cls.home), **HOSTILE_PIP)
+        # one pip cache for the module's installs (pip keeps its cache there): each HOME is
+        # fresh, the downloads need not be
+        return COPY.env(HOME=str(cls.home), XDG_CACHE_HOME=str(COPY.root / "env" / "cache"),
+                        **HOSTILE_PIP)
 
     @classmethod
     def install(cls, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
@@ -286,17 +290,23 @@ class MachineCase(unittest.TestCase):
         self.addCleanup(engine.remove, made.container)
         return made.address
 
-    def ssh(self, address: str, command: str, stdin=subprocess.DEVNULL,
+    @classmethod
+    def ssh(cls, address: str, command: str, stdin=subprocess.DEVNULL,
             forward: bool = False) -> subprocess.CompletedProcess:
         tunnel = ["-o", "ExitOnForwardFailure=yes",
-                  "-R", f"127.0.0.1:{self.port}:127.0.0.1:{self.port}"] if forward else []
-        return subprocess.run(["ssh", *SSH_OPTIONS, "-i", str(self.key), *tunnel,
+                  "-R", f"127.0.0.1:{cls.port}:127.0.0.1:{cls.port}"] if forward else []
+        return subprocess.run(["ssh", *SSH_OPTIONS, "-i", str(cls.key), *tunnel,
                                f"root@{address}", command], stdin=stdin, capture_output=True,
                               text=True, timeout=600)
 
-    def installer(self, address: str, args: str, forward: bool = False) -> str:
+    @classmethod
+    def run_installer(cls, address: str, args: str,
+                      forward: bool = False) -> subprocess.CompletedProcess:
         with INSTALLER.open() as script:
-            result = self.ssh(address, f"python3 - {args}", stdin=script, forward=forward)
+            return cls.ssh(address, f"python3 - {args}", stdin=script, forward=forward)
+
+    def installer(self, address: str, args: str, forward: bool = False) -> str:
+        result = self.run_installer(address, args, forward)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return result.stdout
 
@@ -310,6 +320,26 @@ class DeployTest(MachineCase):
         cls.auth = cls.scratch / "auth_data.yaml"
         cls.auth.write_text("resource:\n  - type: ec2\n    auth_data:\n      accesskey: AKIDEPLOY\n"
                             "      secretkey: deploy-secret-not-to-be-shown\n")
+
+    def publish_broken_older(self) -> str:
+        """occo-api 0.0.9, whose service exits at start, on the index; the copy's api is 0.1.0
+        again afterwards, its wheelhouse too."""
+        pyproject, service = COPY.root / "api" / "pyproject.toml", COPY.root / BROKEN_SERVICE[0]
+        saved = {path: path.read_text() for path in (pyproject, service)}
+        version = "0.0.9"
+        pyproject.write_text(saved[pyproject].replace('version = "0.1.0"',
+                                                      f'version = "{version}"', 1))
+        service.write_text(saved[service].replace(*BROKEN_SERVICE[1:]))
+        try:
+            for args in (["package", "api"], ["upload", "api"]):
+                result = COPY.occo_dev(*args)
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        finally:
+            for path, text in saved.items():
+                path.write_text(text)
+            restored = COPY.occo_dev("package", "api")
+        self.assertEqual(restored.returncode, 0, restored.stdout + restored.stderr)
+        return version
 
     def record_a_green_run(self) -> None:
         record(Repo.load(COPY.root))
@@ -372,6 +402,22 @@ class DeployTest(MachineCase):
         written = self.ssh(first_host, "grep -c AKIDOTHER /etc/occopus/auth_data.yaml")
         self.assertEqual(written.stdout, "1\n", written.stderr)
 
+        # a release whose service exits is rolled back; an older version number, which no
+        # --upgrade picks, so the other tests' index is as it was
+        broken = self.deploy(second_host, "--force", "--version", self.publish_broken_older())
+        self.assertEqual(broken.returncode, 1, broken.stdout + broken.stderr)
+        self.assertRegex(broken.stdout, rf"\n{re.escape(second_host)}: FAILED \([\d.]+ s\): "
+                                        r"install: install-occopus: error: the REST service "
+                                        r"exited instead of answering at http://127\.0\.0\.1:"
+                                        r"5000/infrastructures/; see /var/log/occopus/rest-"
+                                        r"service\.log; occo-api 0\.1\.0 is current again and "
+                                        r"its service answers \(log: ")
+        check = self.installer(second_host, "--server --check")
+        self.assertIn("ok    occo-api 0.1.0 in /opt/occopus/current", check)
+        self.assertIn("ok    the REST service answers", check)
+        kept = self.ssh(second_host, "ls /opt/occopus/releases").stdout.split()
+        self.assertEqual([name.split("-")[0] for name in kept], ["0.1.0"])
+
         removed = self.installer(first_host, "--server --uninstall")
         self.assertIn("stopped the supervisor and the REST service", removed)
         gone = self.ssh(first_host, f"test -e /proc/{started.strip()} || "
@@ -381,7 +427,38 @@ class DeployTest(MachineCase):
 
 
 class FreshMachineTest(MachineCase):
-    """The installer on a Debian machine that has never seen the project."""
+    """The installer on Debian machines that have never seen the project: one installs from
+    the index through the SSH connection, the other from a wheelhouse copied over it, both
+    at once."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        engine = machines()
+        public = cls.key.with_suffix(".pub").read_text()
+        cls.from_index, cls.from_wheelhouse = (engine.start(public) for _ in range(2))
+        for made in (cls.from_index, cls.from_wheelhouse):
+            cls.addClassCleanup(engine.remove, made.container)
+        with ThreadPoolExecutor(2) as pool:
+            index_run = pool.submit(cls.install_from_index, cls.from_index.address)
+            wheelhouse_run = pool.submit(cls.install_from_wheelhouse,
+                                         cls.from_wheelhouse.address)
+            cls.index_run, cls.wheelhouse_run = index_run.result(), wheelhouse_run.result()
+
+    @classmethod
+    def install_from_index(cls, address: str) -> tuple[subprocess.CompletedProcess, ...]:
+        outside = cls.ssh(address, f"python3 -c 'import socket; socket.create_connection("
+                                   f"(\"127.0.0.1\", {cls.port}), timeout=5)'")
+        return outside, cls.run_installer(address, f"--index-url http://127.0.0.1:{cls.port}/",
+                                          forward=True)
+
+    @classmethod
+    def install_from_wheelhouse(cls, address: str) -> tuple[subprocess.CompletedProcess, ...]:
+        with subprocess.Popen(["tar", "-C", str(WHEELHOUSE), "-c", "."],
+                              stdout=subprocess.PIPE) as packed:
+            copied = cls.ssh(address, "mkdir /tmp/wheelhouse && tar -C /tmp/wheelhouse -x",
+                             stdin=packed.stdout)
+        return copied, cls.run_installer(address, "--wheelhouse /tmp/wheelhouse")
 
     def assert_the_commands_work(self, address: str) -> None:
         said = self.ssh(address, "for c in /root/.local/bin/occopus-*; do $c --version; done")
@@ -396,42 +473,33 @@ class FreshMachineTest(MachineCase):
         self.assertTrue(self.installer(address, "--check").endswith("ok    occopus works\n"))
 
     def test_from_the_index_through_the_ssh_connection_only(self):
-        address = self.machine()
-        outside = self.ssh(address, f"python3 -c 'import socket; socket.create_connection("
-                                    f"(\"127.0.0.1\", {self.port}), timeout=5)'")
+        outside, installed = self.index_run
         self.assertNotEqual(outside.returncode, 0, "without the forward there is no index")
-        output = self.installer(address, f"--index-url http://127.0.0.1:{self.port}/",
-                                forward=True)
+        self.assertEqual(installed.returncode, 0, installed.stdout + installed.stderr)
         self.assertIn(f"installing occo-api 0.1.0 and its pinned requirements from the index "
-                      f"http://127.0.0.1:{self.port}/simple/", output)
+                      f"http://127.0.0.1:{self.port}/simple/", installed.stdout)
         self.assertIn(f"occopus 0.1.0 is installed: {COMMANDS} commands in /root/.local/bin",
-                      output)
-        self.assert_the_commands_work(address)
+                      installed.stdout)
+        self.assert_the_commands_work(self.from_index.address)
 
     def test_from_a_wheelhouse_copied_over(self):
-        address = self.machine()
-        packed = subprocess.Popen(["tar", "-C", str(WHEELHOUSE), "-c", "."],
-                                  stdout=subprocess.PIPE)
-        copied = self.ssh(address, "mkdir /tmp/wheelhouse && tar -C /tmp/wheelhouse -x",
-                          stdin=packed.stdout)
-        packed.stdout.close()
-        self.assertEqual((packed.wait(), copied.returncode), (0, 0), copied.stderr)
-        output = self.installer(address, "--wheelhouse /tmp/wheelhouse")
-        self.assertIn("from the wheelhouse /tmp/wheelhouse", output)
-        self.assert_the_commands_work(address)
+        copied, installed = self.wheelhouse_run
+        self.assertEqual(copied.returncode, 0, copied.stderr)
+        self.assertEqual(installed.returncode, 0, installed.stdout + installed.stderr)
+        self.assertIn("from the wheelhouse /tmp/wheelhouse", installed.stdout)
+        self.assert_the_commands_work(self.from_wheelhouse.address)
 
 
-class UpgradeTest(HomeCase, MachineCase):
+class UpgradeTest(HomeCase):
     """Releases side by side: an upgrade keeps the one it replaces for --rollback, and a
-    release that does not work never becomes current, nor stays current on a server whose
-    service it breaks. The copy's api is bumped: this class runs last (by name)."""
+    release that does not work never becomes current."""
 
     BROKEN_IMPORT = ("api/src/occo/api/__init__.py", "\n",
                      'raise ImportError("this release is broken on purpose")\n')
 
     def publish_next_api(self, broken: tuple[str, str, str] | None = None) -> None:
         """Bump api, package and upload it; `broken` (file, text, replacement) breaks that
-        release only."""
+        release only. (The copy's api stays bumped: the index's newest is no longer 0.1.0.)"""
         path = COPY.root / (broken[0] if broken else "x")
         text = path.read_text() if broken else ""
         if broken:
@@ -494,25 +562,6 @@ class UpgradeTest(HomeCase, MachineCase):
         self.assertIn("installing occo-api 0.1.0 and its pinned requirements", asked)
         self.assertEqual(self.version(), "0.1.0")
 
-        # a server: 0.1.1 deployed, then 0.1.3, whose service exits, is rolled back
-        self.publish_next_api(BROKEN_SERVICE)
-        server = self.machine()
-        first = self.deploy(server, "--force", "--version", "0.1.1")
-        self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
-        self.assertIn(f"{server}: installed occo-api 0.1.1; the service answers", first.stdout)
-        broken = self.deploy(server, "--force", "--version", "0.1.3")
-        self.assertEqual(broken.returncode, 1, broken.stdout + broken.stderr)
-        self.assertRegex(broken.stdout, rf"\n{re.escape(server)}: FAILED \([\d.]+ s\): install: "
-                                        r"install-occopus: error: the REST service exited "
-                                        r"instead of answering at http://127\.0\.0\.1:5000/"
-                                        r"infrastructures/; see /var/log/occopus/rest-service\."
-                                        r"log; occo-api 0\.1\.1 is current again and its "
-                                        r"service answers \(log: ")
-        check = self.installer(server, "--server --check")
-        self.assertIn("ok    occo-api 0.1.1 in /opt/occopus/current", check)
-        self.assertIn("ok    the REST service answers", check)
-        kept = self.ssh(server, "ls /opt/occopus/releases").stdout.split()
-        self.assertEqual([name.split("-")[0] for name in kept], ["0.1.1"])
 
     def test_rollback_without_an_earlier_release_says_so(self):
         refused = self.install("--rollback")
