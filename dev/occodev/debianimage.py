@@ -27,7 +27,7 @@ from .apt import apt_get
 from .docker import UNAVAILABLE, EnginePaths, running_state
 from .docker_api import API_VERSION, EngineAPI
 from .errors import DevError
-from .fsutil import locked
+from .fsutil import locked, unmount_below
 
 IMAGE = "occopus/debian:bookworm"
 SUITE = "bookworm"
@@ -260,24 +260,7 @@ def _remove(path: Path) -> None:
 def _unmount_below(folder: Path) -> None:
     """Unmount everything mounted at or inside `folder`, deepest first; refuse to go on if
     any stays."""
-    inside = _mounts_below(folder)
-    for point in sorted(inside, key=len, reverse=True):
-        if subprocess.run(["umount", point], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode != 0:
-            subprocess.run(["umount", "-l", point], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    left = _mounts_below(folder)
+    left = unmount_below([folder.resolve()])
     if left:
         raise DevError(f"cannot unmount {', '.join(sorted(left))}; unmount them as root, then "
                        f"remove {folder}")
-
-
-def _mounts_below(folder: Path) -> list[str]:
-    top = str(folder.resolve())
-    try:
-        table = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return []
-    points = [re.sub(r"\\([0-7]{3})", lambda found: chr(int(found.group(1), 8)), line.split()[4])
-              for line in table if len(line.split()) > 4]
-    return [point for point in points if point == top or point.startswith(top + "/")]

@@ -41,7 +41,7 @@ from . import busybox
 from .apt import apt_get
 from .docker_api import EngineAPI
 from .errors import DevError
-from .fsutil import locked
+from .fsutil import locked, unmount_below
 from .proc import reap, run
 
 BASE_IMAGE = "occopus/busybox:latest"
@@ -370,25 +370,7 @@ def _kill_leftovers(paths: EnginePaths) -> None:
 def _unmount_leftovers(paths: EnginePaths) -> None:
     """Unmount what is mounted at or under the data and exec roots, deepest first (dockerd
     mounts its data root on itself, and containers' file systems below it)."""
-    roots = [str(paths.data_root), str(paths.exec_root)]
-    try:
-        table = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return
-    points = {_unescape(line.split()[4]) for line in table if len(line.split()) > 4}
-    ours = [point for point in points
-            if any(point == root or point.startswith(root + "/") for root in roots)]
-    for point in sorted(ours, key=len, reverse=True):
-        result = subprocess.run(["umount", point], text=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if result.returncode != 0:
-            subprocess.run(["umount", "-l", point], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-
-
-def _unescape(field: str) -> str:
-    """A mountinfo path: spaces and the like are written as octal escapes (\\040)."""
-    return re.sub(r"\\([0-7]{3})", lambda found: chr(int(found.group(1), 8)), field)
+    unmount_below([paths.data_root, paths.exec_root])
 
 
 def _pids() -> list[int]:

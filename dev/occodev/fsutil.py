@@ -4,7 +4,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,3 +54,28 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def mounts_below(roots: list[Path]) -> list[str]:
+    """What is mounted at or under any of `roots`, from /proc/self/mountinfo (whose paths
+    write spaces and the like as octal escapes, \\040)."""
+    tops = [str(root) for root in roots]
+    try:
+        table = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    points = {re.sub(r"\\([0-7]{3})", lambda found: chr(int(found.group(1), 8)), line.split()[4])
+              for line in table if len(line.split()) > 4}
+    return [point for point in points
+            if any(point == top or point.startswith(top + "/") for top in tops)]
+
+
+def unmount_below(roots: list[Path]) -> list[str]:
+    """Unmount what is mounted at or under `roots`, deepest first (lazily when a plain umount
+    fails); return what is still mounted there."""
+    for point in sorted(mounts_below(roots), key=len, reverse=True):
+        if subprocess.run(["umount", point], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            subprocess.run(["umount", "-l", point], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return mounts_below(roots)
