@@ -187,7 +187,7 @@ class IndexInstallTest(HomeCase):
             screen += chunk
         os.close(controller)
         self.assertEqual(process.wait(timeout=60), 0, screen)
-        self.assertIn(b"\r\033[1m|\033[0m     asking each command", screen)
+        self.assertIn(b"\r\033[1m|\033[0m     loading every command", screen)
         self.assertIn(b"\033[32mok\033[0m    occopus works", screen)
 
     def test_doctor_names_the_wheel_install_that_runs(self):
@@ -551,7 +551,9 @@ class UpgradeTest(HomeCase):
         self.assertEqual(refused.returncode, 1, refused.stdout + refused.stderr)
         self.assertRegex(refused.stderr, r"^install-occopus: error: occo-api 0\.1\.2 from the "
                                          r"index \S+ does not work, so the installation was left "
-                                         r"as it was: occopus-\S+ --version failed \(exit 1\):\n")
+                                         r"as it was: loading the occopus-\* commands failed "
+                                         r"\(exit 1\):\noccopus-\S+: ImportError: this release "
+                                         r"is broken on purpose")
         self.assertIn("this release is broken on purpose", refused.stderr)
         self.assertNotIn("Traceback", refused.stderr.splitlines()[0])
         self.assertEqual(os.readlink(self.venv), link)

@@ -11,7 +11,7 @@ import unittest
 from .support import REPO
 
 CHAOS = REPO / "bench" / "chaos.py"
-ROUNDS = "4"
+ROUNDS = "2"
 TIMEOUT = 600       # a safety net against hanging, never a timing assertion
 TARGETS = ("orphans 0 (target 0) PASS", "duplicates 0 (target 0) PASS",
            "live instances not running after the last pass 0 (target 0) PASS",

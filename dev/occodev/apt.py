@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .errors import DevError
 
+LOCK_WAIT = 300     # seconds apt waits for another apt or dpkg run to finish, not failing at once
 POLICY = Path("/usr/sbin/policy-rc.d")      # Debian's say on whether a package starts services
 SYSTEMD = Path("/run/systemd/system")       # present on a machine run by systemd
 
@@ -17,10 +18,11 @@ def apt_get(args: list[str], cwd: Path | None = None, exit_code: int = 1) -> Non
     root = os.geteuid() == 0
     if root and args and args[0] == "download":     # apt's sandbox user cannot write to `cwd`
         args = ["-o", "APT::Sandbox::User=root", *args]
-    result = _attempt(["apt-get", *args], cwd, exit_code)
+    wait = ["-o", f"DPkg::Lock::Timeout={LOCK_WAIT}"]
+    result = _attempt(["apt-get", *wait, *args], cwd, exit_code)
     if result.returncode != 0 and root:
-        _attempt(["apt-get", "update"], cwd, exit_code)
-        result = _attempt(["apt-get", *args], cwd, exit_code)
+        _attempt(["apt-get", *wait, "update"], cwd, exit_code)
+        result = _attempt(["apt-get", *wait, *args], cwd, exit_code)
     if result.returncode != 0:
         said = (result.stdout.strip().splitlines() or ["no output"])[-1]
         advice = "" if root else "; run apt-get update as root, then try again"

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import (bump, debianimage, deploy, docker, doctor, hostpackages, hosts, imports,
-               index, installer, tested, testrun, upload, venvs)
+from . import (bump, debianimage, deploy, docker, doctor, guestproxy, hostpackages, hosts,
+               imports, index, installer, tested, testrun, upload, vagrant, venvs)
 from .errors import DevError
 from .graph import build_graph, check_sibling_pins
 from .lock import Lock, run_lock
@@ -92,6 +92,7 @@ def cmd_docker(args: argparse.Namespace) -> int:
             print(f"point a docker resource at it with: endpoint: {endpoints['unix']}")
         return 0
     if args.action == "stop":
+        guestproxy.stop(root)       # it listens on the engine's bridge, which goes away
         state = docker.stop(root)
         if args.json:
             print(json.dumps({"stopped": state is not None, **(state or {})}, indent=1))
@@ -117,6 +118,10 @@ def cmd_docker(args: argparse.Namespace) -> int:
     else:
         print("docker engine is not running; start it with ./occo-dev docker start")
     return 0 if state["running"] else 1
+
+
+def cmd_vagrant(args: argparse.Namespace) -> int:
+    return vagrant.run(Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd())), args.vagrant_args)
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
@@ -169,10 +174,13 @@ def cmd_test(args: argparse.Namespace) -> int:
     components = repo.select([n for n in names if n not in TOOL_SUITES])
     suites = []
     lock = Lock.read(repo) if components else None
-    for component in [repo.components[n] for n in graph.sort([c.folder for c in components])]:
-        if not venvs.env_is_current(repo, graph, component):
-            print(f"== {component.folder}: (re)creating env/{component.folder}", flush=True)
-            venvs.reset_env(repo, graph, lock, component)
+    ordered = [repo.components[n] for n in graph.sort([c.folder for c in components])]
+    stale = [c for c in ordered if not venvs.env_is_current(repo, graph, c)]
+    if stale:
+        print(f"== (re)creating env/ for {', '.join(c.folder for c in stale)}", flush=True)
+    for component, _ in venvs.reset_envs(repo, graph, lock, stale):
+        print(f"== env/{component.folder} is ready", flush=True)
+    for component in ordered:
         suites.append(testrun.Suite(component.folder, venvs.env_python(
             venvs.env_path(repo, component.folder)), component.path))
     dev_python = Path(sys.executable)
@@ -215,11 +223,13 @@ def cmd_reset_env(args: argparse.Namespace) -> int:
     repo = _repo()
     graph = build_graph(repo)
     lock = Lock.read(repo)
+    wanted = []
     for component in _selected(repo, args):
         if args.if_stale and venvs.env_is_current(repo, graph, component):
             print(f"env/{component.folder} is current; left as it is")
-            continue
-        venv = venvs.reset_env(repo, graph, lock, component)
+        else:
+            wanted.append(component)
+    for component, venv in venvs.reset_envs(repo, graph, lock, wanted):
         print(f"env/{component.folder} is ready; activate it with: source {venv}/bin/activate",
               flush=True)
     return 0
@@ -350,6 +360,12 @@ def parser() -> argparse.ArgumentParser:
                             help="start: also listen on a 127.0.0.1 port (no TLS: any local "
                                  "user who reaches it is root)")
     docker_cmd.set_defaults(func=cmd_docker)
+
+    vagrant_cmd = sub.add_parser("vagrant", help="run vagrant with the docker provider on this "
+                                                 "checkout's engine (the development VM)")
+    vagrant_cmd.add_argument("vagrant_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                             help="vagrant's own command and options, e.g. up, ssh, destroy -f")
+    vagrant_cmd.set_defaults(func=cmd_vagrant)
 
     hosts_cmd = sub.add_parser("hosts", help="test hosts reached over SSH: network namespaces "
                                              "with an sshd each (root)")

@@ -43,17 +43,27 @@ LOG_LINES = 15      # of debootstrap's log, shown when it fails
 
 BOOT = "/usr/local/sbin/occopus-boot"
 BOOT_SCRIPT = """#!/bin/sh
-# occopus/debian's command: host keys of this container's own, root's key from
-# OCCOPUS_AUTHORIZED_KEY (when set), then sshd in the foreground.
+# occopus/debian's command: host keys of this container's own; the login user
+# OCCOPUS_LOGIN (default root), made at the first start when missing, with the uid
+# OCCOPUS_LOGIN_UID when given and sudo without a password; the public key(s) in
+# OCCOPUS_AUTHORIZED_KEY given to it while it has none (a key put in place later,
+# as Vagrant does, stays after a restart); then sshd in the foreground.
 set -eu
 ssh-keygen -A
 mkdir -p /run/sshd
-if [ -n "${OCCOPUS_AUTHORIZED_KEY:-}" ]; then (
+login="${OCCOPUS_LOGIN:-root}"
+if ! id "$login" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash ${OCCOPUS_LOGIN_UID:+--uid "$OCCOPUS_LOGIN_UID"} \\
+        "$login"
+    printf '%s ALL=(ALL) NOPASSWD:ALL\\n' "$login" > "/etc/sudoers.d/$login"
+    chmod 0440 "/etc/sudoers.d/$login"
+fi
+home="$(getent passwd "$login" | cut -d: -f6)"
+if [ -n "${OCCOPUS_AUTHORIZED_KEY:-}" ] && [ ! -s "$home/.ssh/authorized_keys" ]; then (
     umask 077
-    mkdir -p /root/.ssh
-    chmod 0700 /root/.ssh
-    printf '%s\\n' "$OCCOPUS_AUTHORIZED_KEY" > /root/.ssh/authorized_keys
-    chmod 0600 /root/.ssh/authorized_keys
+    mkdir -p "$home/.ssh"
+    printf '%s\\n' "$OCCOPUS_AUTHORIZED_KEY" > "$home/.ssh/authorized_keys"
+    chown -R "$login:" "$home/.ssh"
 ) fi
 exec /usr/sbin/sshd -D -e
 """
@@ -95,7 +105,7 @@ def ensure(root: Path) -> str:
 def cache_key(mirror: str | None = None) -> str:
     """16 hex digits naming the root filesystem built from these inputs (and no other)."""
     inputs = {"format": FORMAT, "suite": SUITE, "packages": sorted(PACKAGES),
-              "mirror": mirror or _mirror(), "arch": platform.machine(), "files": FILES,
+              "mirror": mirror or archive_mirror(), "arch": platform.machine(), "files": FILES,
               "trimmed": TRIMMED, "pam_loginuid": PAM_LOGINUID}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -159,7 +169,7 @@ def _image(api: EngineAPI) -> dict | None:
     return json.loads(body)
 
 
-def _mirror() -> str:
+def archive_mirror() -> str:
     return os.environ.get(MIRROR_VARIABLE) or MIRROR
 
 
@@ -179,7 +189,7 @@ def _search_path() -> str:
 
 def _debootstrap(system: Path, log: Path) -> None:
     """A minimal Debian with `PACKAGES` in `system`; its output goes to `log`."""
-    mirror = _mirror()
+    mirror = archive_mirror()
     print(f"occo-dev: building {IMAGE}: debootstrap {SUITE} from {mirror} (about a minute; "
           f"log {log})", file=sys.stderr, flush=True)
     command = [shutil.which("debootstrap", path=_search_path()) or "debootstrap",

@@ -38,22 +38,26 @@ class Machines:
     def __init__(self, root: Path) -> None:
         self.api = EngineAPI(EnginePaths.of(root).socket)
 
-    def start(self, public_key: str) -> Machine:
-        """A new machine where root logs in with `public_key`, once its sshd answers."""
-        body = json.dumps({"Image": debianimage.IMAGE,
-                           "Env": [f"OCCOPUS_AUTHORIZED_KEY={public_key.strip()}"]})
-        made = self._call("POST", "/containers/create", 201, body)
+    def start(self, public_key: str, login: str = "root", uid: int | None = None) -> Machine:
+        """A new machine where `login` (made with `uid` and sudo unless root) logs in with
+        `public_key`, once its sshd answers."""
+        env = [f"OCCOPUS_AUTHORIZED_KEY={public_key.strip()}", f"OCCOPUS_LOGIN={login}"]
+        if uid is not None:
+            env.append(f"OCCOPUS_LOGIN_UID={uid}")
+        made = self._call("POST", "/containers/create", 201,
+                          json.dumps({"Image": debianimage.IMAGE, "Env": env}))
         container = json.loads(made)["Id"]
         try:
             self._call("POST", f"/containers/{container}/start", 204)
-            address = self.inspect(container)["NetworkSettings"]["IPAddress"]
-            if not address:
-                raise DevError(f"container {container[:12]} has no address on the bridge")
-            self._wait_for_sshd(container, address)
+            return self._reachable(container)
         except BaseException:
             self.remove(container)
             raise
-        return Machine(container, address)
+
+    def restart(self, container: str) -> Machine:
+        """The machine stopped and started again, as a reboot; once its sshd answers."""
+        self._call("POST", f"/containers/{container}/restart?t=5", 204)
+        return self._reachable(container)
 
     def remove(self, container: str) -> None:
         self.api.request("DELETE", f"/v{API_VERSION}/containers/{container}?force=1&v=1")
@@ -70,6 +74,13 @@ class Machines:
             text.append(stream[at + 8:at + 8 + size].decode(errors="replace"))
             at += 8 + size
         return "".join(text)
+
+    def _reachable(self, container: str) -> Machine:
+        address = self.inspect(container)["NetworkSettings"]["IPAddress"]
+        if not address:
+            raise DevError(f"container {container[:12]} has no address on the bridge")
+        self._wait_for_sshd(container, address)
+        return Machine(container, address)
 
     def _wait_for_sshd(self, container: str, address: str) -> None:
         deadline = time.monotonic() + SSHD_TIMEOUT

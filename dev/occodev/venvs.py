@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from . import proc
@@ -17,6 +19,7 @@ from .lock import BUILD_INPUT, Lock
 from .repo import Component, Repo
 
 STAMP = ".occo-dev-env.sha256"
+JOBS = 2        # environments made at once: pip is busy on one core, then waits on the disk
 
 
 PYTHON_CANDIDATES = ("python3.14", "python3.13", "python3.12", "python3.11", "python3")
@@ -91,12 +94,23 @@ def reset_env(repo: Repo, graph: BuildGraph, lock: Lock, component: Component) -
     finally:
         os.unlink(reqs.name)
     # The editables are built by the backend just installed, without a throwaway
-    # build environment per sibling.
-    proc.run([python, "-m", "pip", "install", "--quiet", "--no-build-isolation",
+    # build environment per sibling. Nothing is byte-compiled ahead: a test run compiles
+    # the few modules it imports, which is a fraction of what the SDKs hold.
+    proc.run([python, "-m", "pip", "install", "--quiet", "--no-compile", "--no-build-isolation",
               "-r", "requirements_test.txt"], cwd=component.path,
              what=f"installing {component.folder}/requirements_test.txt")
     (venv / STAMP).write_text(_env_digest(repo, graph, component) + "\n")
     return venv
+
+
+def reset_envs(repo: Repo, graph: BuildGraph, lock: Lock, components: list[Component],
+               jobs: int = JOBS) -> Iterator[tuple[Component, Path]]:
+    """reset_env for each component, `jobs` at once; each (component, venv) as it is ready."""
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(reset_env, repo, graph, lock, component): component
+                   for component in components}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def install_commands(repo: Repo, index_url: str | None, wheelhouse: Path | None) -> Path:

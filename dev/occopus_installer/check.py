@@ -4,7 +4,8 @@ A finding is (ok, words) with ok True, False (a problem) or None (a note).
 """
 from pathlib import Path
 
-from .environment import ask_command, installed_version, pip_check, release_version
+from .environment import (ask_command, installed_version, load_commands, pip_check,
+                          release_version)
 from .layout import Layout
 from .links import bin_on_path, unlinked_commands
 from .releases import release_of
@@ -48,13 +49,12 @@ def release_findings(layout: Layout, venv: Path, console: Console) -> list[Findi
     service user may run it and it accepts the configuration."""
     found = [pip_check(venv)]
     names = sorted(path.name for path in (venv / "bin").glob("occopus-*"))
-    with console.working("asking each command for its version and install mode"):
-        answers = [ask_command(venv, name, "--version") for name in names]
-    failing = [words for ok, words in answers if not ok]
     if not names:
         found.append((False, "the environment has no occopus-* commands"))
     else:
-        found.append((not failing, failing[0] if failing else answers[0][1]))
+        with console.working("loading every command, and asking one for its version"):
+            loaded = load_commands(venv)
+            found.append(loaded if not loaded[0] else ask_command(venv, names[0], "--version"))
     if layout.server:
         problem = interpreter_problem(venv)
         found.append((problem is None, problem or f"{USER} may run the environment's commands"))

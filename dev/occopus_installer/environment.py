@@ -13,6 +13,16 @@ from .source import Source, pip_env
 from .ui import Console
 
 API = "occo-api"
+# every occopus-* console script's function, loaded in one interpreter: ten commands' worth
+# of imports for the price of one start
+COMMANDS_PROBE = ("import importlib.metadata as m, sys\n"
+                  "bad = []\n"
+                  "for ep in m.entry_points(group='console_scripts'):\n"
+                  "    if ep.name.startswith('occopus-'):\n"
+                  "        try: ep.load()\n"
+                  "        except Exception as error:\n"
+                  "            bad.append(f'{ep.name}: {type(error).__name__}: {error}')\n"
+                  "sys.exit('\\n'.join(bad) or None)")
 VERSION_PROBE = ("import importlib.metadata as m\n"
                  "try: print(m.version('occo-api'))\n"
                  "except m.PackageNotFoundError: pass")
@@ -83,6 +93,15 @@ def pip_check(venv: Path) -> tuple[bool, str]:
                     env=pip_env()).strip()
         return True, f"pip check: {words}"
     except InstallError as error:
+        return False, str(error)
+
+
+def load_commands(venv: Path) -> tuple[bool, str]:
+    """Whether every command's code imports: (ok, what failed)."""
+    try:
+        run([venv / "bin" / "python", "-c", COMMANDS_PROBE], "loading the occopus-* commands")
+        return True, "every occopus-* command loads"
+    except (InstallError, OSError) as error:
         return False, str(error)
 
 

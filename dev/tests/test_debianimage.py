@@ -98,6 +98,25 @@ class EngineImageTest(unittest.TestCase):
                                                     "600 root /root/.ssh/authorized_keys",
                                                     "sudo works"], home.stderr)
 
+    def test_a_login_user_gets_its_uid_and_sudo_and_keeps_a_key_put_in_later(self):
+        machine = self.machines.start(self.key.with_suffix(".pub").read_text(), login="dev",
+                                      uid=1500)
+        self.addCleanup(self.machines.remove, machine.container)
+        said = self.ssh(machine.address, "id -u; sudo -n true && echo sudo works", user="dev")
+        self.assertEqual(said.stdout.splitlines(), ["1500", "sudo works"], said.stderr)
+        self.assertEqual(self.ssh(machine.address, "true").returncode, 255, "root has no key")
+        other = self.root / "id_other"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
+                       check=True, stdin=subprocess.DEVNULL)
+        replaced = self.ssh(machine.address, "cat > ~/.ssh/authorized_keys", user="dev",
+                            stdin=other.with_suffix(".pub").read_text())
+        self.assertEqual(replaced.returncode, 0, replaced.stderr)
+        again = self.machines.restart(machine.container)       # as Vagrant's next `up`
+        self.assertEqual(self.ssh(again.address, "true", user="dev").returncode, 255,
+                         "the first key is not given back at a restart")
+        self.assertEqual(self.ssh(again.address, "id -un", user="dev", key=other).stdout,
+                         "dev\n")
+
     def test_each_container_makes_host_keys_of_its_own(self):
         first, second = self.running_container(), self.running_container()
         self.assertNotEqual(self.host_key(first), self.host_key(second))
@@ -159,10 +178,11 @@ class EngineImageTest(unittest.TestCase):
         self.addCleanup(self.machines.remove, machine.container)
         return machine.address
 
-    def ssh(self, address: str, command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["ssh", *SSH_OPTIONS, "-i", str(self.key), f"root@{address}",
-                               command], text=True, capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=60)
+    def ssh(self, address: str, command: str, user: str = "root", key: Path | None = None,
+            stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(["ssh", *SSH_OPTIONS, "-i", str(key or self.key),
+                               f"{user}@{address}", command], text=True, capture_output=True,
+                              input=stdin, timeout=60)
 
     def host_key(self, address: str) -> str:
         scan = subprocess.run(["ssh-keyscan", "-t", "ed25519", address], text=True,

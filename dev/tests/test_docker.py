@@ -232,6 +232,9 @@ class NoDockerdTest(unittest.TestCase):
         self.assertLessEqual(len(deep.bridge), 15)
 
 
+WAIT = "-o DPkg::Lock::Timeout=300"
+
+
 class AptTest(unittest.TestCase):
     """apt_get against a stand-in apt-get that knows no package until `apt-get update`."""
 
@@ -244,7 +247,7 @@ class AptTest(unittest.TestCase):
         fake.write_text(f"""#!/bin/sh
 echo "$*" >> {self.calls}
 case "$*" in
-  update) touch {self.folder}/lists; exit 0 ;;
+  *" update") touch {self.folder}/lists; exit 0 ;;
 esac
 [ -e {self.folder}/lists ] && exit 0
 for package; do :; done
@@ -259,15 +262,16 @@ exit 100
     def test_as_root_a_failure_is_retried_once_after_an_update(self):
         with mock.patch.object(os, "geteuid", return_value=0):
             apt_get(["install", "-y", "docker.io"])
-        self.assertEqual(self.calls.read_text().splitlines(),
-                         ["install -y docker.io", "update", "install -y docker.io"])
+        self.assertEqual(self.calls.read_text().splitlines(),       # each waits for apt's lock
+                         [f"{WAIT} install -y docker.io", f"{WAIT} update",
+                          f"{WAIT} install -y docker.io"])
 
     def test_a_download_as_root_runs_outside_apts_sandbox(self):
         (self.folder / "lists").touch()
         with mock.patch.object(os, "geteuid", return_value=0):
             apt_get(["download", "busybox-static"], cwd=self.folder)
         self.assertEqual(self.calls.read_text().splitlines(),
-                         ["-o APT::Sandbox::User=root download busybox-static"])
+                         [f"{WAIT} -o APT::Sandbox::User=root download busybox-static"])
 
     def test_another_user_is_told_what_to_run_in_one_line(self):
         with mock.patch.object(os, "geteuid", return_value=1000), \
@@ -277,4 +281,4 @@ exit 100
                          "apt-get install -y docker.io failed: E: Unable to locate package "
                          "docker.io; run apt-get update as root, then try again")
         self.assertEqual(caught.exception.exit_code, docker.UNAVAILABLE)
-        self.assertEqual(self.calls.read_text().splitlines(), ["install -y docker.io"])
+        self.assertEqual(self.calls.read_text().splitlines(), [f"{WAIT} install -y docker.io"])

@@ -1,0 +1,166 @@
+"""The way out for guests of the checkout's Docker engine: tinyproxy on the engine's bridge.
+
+The engine runs without iptables or masquerading, so a container reaches nothing but
+its bridge. The Vagrant guest still needs the package registries to provision itself:
+Debian's archive for apt and PyPI for pip. tinyproxy (Debian's) listens on the bridge's
+own address, takes clients from the bridge's subnet only, forwards only to those
+registries' hosts, and tunnels (CONNECT) only to port 443. It runs as `nobody` in the
+background; its state and log are in env/vagrant/.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .apt import install_without_services
+from .debianimage import archive_mirror
+from .docker import UNAVAILABLE, EnginePaths
+from .errors import DevError
+from .proc import run
+
+PORT = 3128
+PYPI_HOSTS = ("pypi.org", "files.pythonhosted.org")
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class ProxyPaths:
+    home: Path
+
+    @classmethod
+    def of(cls, root: Path) -> ProxyPaths:
+        return cls(root / "env" / "vagrant")
+
+    @property
+    def config(self) -> Path:
+        return self.home / "proxy.conf"
+
+    @property
+    def allowed(self) -> Path:
+        return self.home / "proxy.allowed"
+
+    @property
+    def state(self) -> Path:
+        return self.home / "proxy.json"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "proxy.log"
+
+
+def start(root: Path) -> str:
+    """The proxy's URL, as the guest reaches it; started first when it does not run."""
+    paths = ProxyPaths.of(root)
+    network = bridge_network(EnginePaths.of(root))
+    url = f"http://{network.ip}:{PORT}"
+    state = _read_state(paths)
+    if state is not None and state["url"] == url and _is_tinyproxy(state["pid"]):
+        return url
+    stop(root)
+    program = _tinyproxy()
+    paths.home.mkdir(parents=True, exist_ok=True)
+    paths.allowed.write_text("".join(f"^{re.escape(host)}$\n" for host in allowed_hosts()))
+    paths.config.write_text(config_text(network, paths.allowed))
+    with paths.log.open("ab") as log:
+        process = subprocess.Popen([program, "-d", "-c", str(paths.config)],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   start_new_session=True)
+    _wait_for_port(str(network.ip), process, paths.log)
+    paths.state.write_text(json.dumps({"pid": process.pid, "url": url}) + "\n")
+    return url
+
+
+def stop(root: Path) -> bool:
+    """Stop the proxy; False when none ran."""
+    paths = ProxyPaths.of(root)
+    state = _read_state(paths)
+    paths.state.unlink(missing_ok=True)
+    if state is None or not _is_tinyproxy(state["pid"]):
+        return False
+    os.kill(state["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _is_tinyproxy(state["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _is_tinyproxy(state["pid"]):
+        os.kill(state["pid"], signal.SIGKILL)
+    return True
+
+
+def allowed_hosts() -> list[str]:
+    """The registries' hosts: the Debian mirror the image was made from, and PyPI's."""
+    return [urlsplit(archive_mirror()).hostname or "deb.debian.org", *PYPI_HOSTS]
+
+
+def config_text(network: ipaddress.IPv4Interface, allowed: Path) -> str:
+    return "\n".join([
+        "User nobody", "Group nogroup",
+        f"Listen {network.ip}", f"Port {PORT}", f"Allow {network.network}",
+        "ConnectPort 443", "DisableViaHeader Yes", "Timeout 600", "MaxClients 50",
+        f'Filter "{allowed}"', "FilterType ere", "FilterDefaultDeny Yes",
+        "LogLevel Warning", ""])
+
+
+def bridge_network(paths: EnginePaths) -> ipaddress.IPv4Interface:
+    """The engine's bridge address and subnet, as dockerd set them up."""
+    out = run(["ip", "-4", "-json", "addr", "show", "dev", paths.bridge], capture=True,
+              what=f"reading the address of the bridge {paths.bridge}").stdout
+    for link in json.loads(out or "[]"):
+        for address in link.get("addr_info", []):
+            return ipaddress.IPv4Interface(f"{address['local']}/{address['prefixlen']}")
+    raise DevError(f"the engine's bridge {paths.bridge} has no address; start the engine with "
+                   "./occo-dev docker start", UNAVAILABLE)
+
+
+def _tinyproxy() -> str:
+    found = shutil.which("tinyproxy")
+    if found is None:
+        install_without_services(["tinyproxy"], services=["tinyproxy"], exit_code=UNAVAILABLE)
+        found = shutil.which("tinyproxy")
+    if found is None:
+        raise DevError("tinyproxy is not installed and apt-get did not install it", UNAVAILABLE)
+    return found
+
+
+def _wait_for_port(address: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            said = log.read_text(errors="replace").strip().splitlines()[-1:] or ["nothing"]
+            raise DevError(f"tinyproxy exited with {process.returncode} at start: {said[0]} "
+                           f"(log {log})")
+        try:
+            with socket.create_connection((address, PORT), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise DevError(f"tinyproxy did not listen on {address}:{PORT} within {START_TIMEOUT:.0f} s "
+                   f"(log {log})")
+
+
+def _read_state(paths: ProxyPaths) -> dict | None:
+    try:
+        return json.loads(paths.state.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_tinyproxy(pid: int) -> bool:
+    """A live (not zombie) tinyproxy has this pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    name, _, rest = stat.partition(" (")[2].rpartition(") ")
+    return name == "tinyproxy" and not rest.startswith("Z")
