@@ -62,3 +62,47 @@ class RunSuiteTest(TempRepoCase):
         counts = run_suite(Suite("comp", Path(sys.executable), self.root / "comp"),
                            output=subprocess.DEVNULL)
         self.assertEqual(counts.failed, 1)
+
+
+class RunSuitesTest(TempRepoCase):
+    def suite(self, name: str, body: str) -> str:
+        tests = self.root / name / "tests"
+        tests.mkdir(parents=True)
+        (tests / "__init__.py").write_text("")
+        (tests / "test_it.py").write_text(textwrap.dedent(body))
+        return name
+
+    def test_a_suite_alongside_runs_beside_the_others_and_its_output_comes_whole(self):
+        flag = self.root / "beside-ran"
+        main = self.suite("main", f"""\
+            import pathlib, time, unittest
+            class T(unittest.TestCase):
+                def test_waits_for_the_suite_beside(self):
+                    deadline = time.monotonic() + 60
+                    while not pathlib.Path({str(flag)!r}).exists():
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.05)
+            """)
+        beside = self.suite("beside", f"""\
+            import pathlib, unittest
+            class T(unittest.TestCase):
+                def test_marks(self):
+                    pathlib.Path({str(flag)!r}).touch()
+                def test_also(self):
+                    pass
+            """)
+        script = textwrap.dedent(f"""\
+            import sys
+            from pathlib import Path
+            from occodev.testrun import Suite, run_suites
+            root, python = Path({str(self.root)!r}), Path(sys.executable)
+            total = run_suites([Suite({main!r}, python, root / {main!r}),
+                                Suite({beside!r}, python, root / {beside!r}, alongside=True)])
+            print(total.line())
+            """)
+        ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=300, cwd=Path(__file__).resolve().parents[1])
+        self.assertEqual(ran.returncode, 0, ran.stderr)
+        self.assertTrue(ran.stdout.endswith("3 passed, 0 failed, 0 skipped\n"), ran.stdout)
+        self.assertRegex(ran.stdout, r"\n== beside \(beside\)\n(.*\n)*?beside: 2 passed, 0 failed, "
+                                     r"0 skipped in \d+ s")
