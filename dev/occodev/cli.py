@@ -182,7 +182,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         print(f"== env/{component.folder} is ready", flush=True)
     for component in ordered:
         suites.append(testrun.Suite(component.folder, venvs.env_python(
-            venvs.env_path(repo, component.folder)), component.path, component.tests_alongside))
+            venvs.env_path(repo, component.folder)), component.path))
     dev_python = Path(sys.executable)
     if "tool" in tool_suites:
         suites.append(testrun.Suite("tool", dev_python, repo.root / "dev"))

@@ -37,9 +37,6 @@ class Component:
     build_requires: tuple[Requirement, ...]  # [build-system].requires
     requires_python: SpecifierSet = field(default_factory=SpecifierSet, compare=False)
     scripts: dict[str, str] = field(default_factory=dict, compare=False)
-    # [tool.occo-dev].tests-alongside: its tests use nothing machine-wide (the checkout's
-    # Docker engine, its test hosts, fixed ports), so they may run beside another suite
-    tests_alongside: bool = field(default=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -132,15 +129,7 @@ def _read_component(folder: Path) -> Component:
                                      (data.get("build-system") or {}).get("requires", [])),
         scripts=dict(project.get("scripts") or {}),
         requires_python=requires_python,
-        tests_alongside=_flag(pyproject, data, "tests-alongside"),
     )
-
-
-def _flag(pyproject: Path, data: dict, key: str) -> bool:
-    value = (data.get("tool") or {}).get("occo-dev", {}).get(key, False)
-    if not isinstance(value, bool):
-        raise DevError(f"{pyproject}: [tool.occo-dev].{key} must be true or false")
-    return value
 
 
 def _requirements(pyproject: Path, where: str, lines: list) -> tuple[Requirement, ...]:

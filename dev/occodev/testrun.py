@@ -5,9 +5,6 @@ writes a junit-xml report and the counts are read from it. The closing line is
 `N passed, N failed, N skipped`; zero tests in all is an error. Each suite's line
 also gives its wall time and its slowest tests, read from the same report, so a
 CI log says where the time goes.
-
-Suites marked `alongside` use nothing machine-wide, so they run one after another
-beside the others; their output is held and printed whole when each ends.
 """
 from __future__ import annotations
 
@@ -16,8 +13,6 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +26,6 @@ class Suite:
     name: str
     python: Path
     top: Path
-    alongside: bool = False
 
     @property
     def start(self) -> Path:
@@ -75,14 +69,11 @@ def slowest_from_junit(path: Path, count: int) -> list[tuple[float, str]]:
     return sorted(timed, reverse=True)[:count]
 
 
-def run_suite(suite: Suite, verbose: bool = False, output: int | None = None,
-              say: Callable[[str], None] | None = None) -> Counts:
-    """Run one suite, its output streaming to `output` (the terminal) and its header and
-    summary lines to `say` (printed when output goes to the terminal); return its counts."""
+def run_suite(suite: Suite, verbose: bool = False, output: int | None = None) -> Counts:
+    """Run one suite, its output streaming to `output` (the terminal); return its counts."""
     if not suite.start.is_dir():
         raise DevError(f"{suite.name}: no tests folder at {suite.start}")
-    if say is None:
-        say = (lambda text: None) if output is not None else (lambda text: print(text, flush=True))
+    say = (lambda text: None) if output is not None else (lambda text: print(text, flush=True))
     say(f"== {suite.name}")
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "junit.xml"
@@ -109,25 +100,7 @@ def run_suite(suite: Suite, verbose: bool = False, output: int | None = None,
 
 
 def run_suites(suites: list[Suite], verbose: bool = False) -> Counts:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        held = pool.submit(_run_held, [suite for suite in suites if suite.alongside], verbose)
-        total = Counts()
-        for suite in suites:
-            if not suite.alongside:
-                total = total + run_suite(suite, verbose)
-        return total + held.result()
-
-
-def _run_held(suites: list[Suite], verbose: bool) -> Counts:
     total = Counts()
     for suite in suites:
-        lines: list[str] = []
-        with tempfile.TemporaryFile() as output:
-            counts = run_suite(suite, verbose, output=output.fileno(), say=lines.append)
-            output.seek(0)
-            sys.stdout.flush()
-            sys.stdout.buffer.write(b"\n" + "\n".join(lines[:1]).encode() + b" (beside)\n"
-                                    + output.read())
-            print("\n".join(lines[1:]), flush=True)
-        total = total + counts
+        total = total + run_suite(suite, verbose)
     return total

@@ -51,15 +51,3 @@ class RepoTest(TempRepoCase):
             (self.root / folder).mkdir()
             (self.root / folder / "pyproject.toml").write_text("")
         self.assertEqual(list(Repo.load(self.root).components), ["util"])
-
-    def test_a_component_may_say_its_tests_run_alongside_others(self):
-        self.repo({"util": [], "compiler": ["util"]})
-        pyproject = self.root / "compiler" / "pyproject.toml"
-        pyproject.write_text(pyproject.read_text() + "[tool.occo-dev]\ntests-alongside = true\n")
-        components = Repo.load(self.root).components
-        self.assertEqual((components["util"].tests_alongside,
-                          components["compiler"].tests_alongside), (False, True))
-        pyproject.write_text(pyproject.read_text().replace("= true", '= "yes"'))
-        with self.assertRaises(DevError) as caught:
-            Repo.load(self.root)
-        self.assertIn("[tool.occo-dev].tests-alongside must be true or false", str(caught.exception))
