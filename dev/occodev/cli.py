@@ -435,7 +435,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["vagrant"] and argv[1:]:      # Vagrant's own options are not ours to parse
+        args = argparse.Namespace(func=cmd_vagrant, vagrant_args=argv[1:])
+    else:
+        args = parser().parse_args(argv)
     try:
         return args.func(args)
     except DevError as error:

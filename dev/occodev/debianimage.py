@@ -8,8 +8,9 @@ mirror, architecture, the files added, a format version), so only a change of th
 builds again (about a minute); an engine without the image imports it in seconds.
 
 No host keys are baked in: every container makes its own when it starts
-(`/usr/local/sbin/occopus-boot`), installs the public key given in
-`OCCOPUS_AUTHORIZED_KEY` for root, and runs sshd in the foreground.
+(`/usr/local/sbin/occopus-boot`), makes the login user `OCCOPUS_LOGIN` when it is
+not root, installs the public key given in `OCCOPUS_AUTHORIZED_KEY` for it while it
+has none, and runs sshd in the foreground.
 """
 from __future__ import annotations
 
@@ -53,8 +54,8 @@ ssh-keygen -A
 mkdir -p /run/sshd
 login="${OCCOPUS_LOGIN:-root}"
 if ! id "$login" >/dev/null 2>&1; then
-    useradd --create-home --shell /bin/bash ${OCCOPUS_LOGIN_UID:+--uid "$OCCOPUS_LOGIN_UID"} \\
-        "$login"
+    useradd --create-home --shell /bin/bash \\
+        ${OCCOPUS_LOGIN_UID:+--uid "$OCCOPUS_LOGIN_UID" --non-unique} "$login"
     printf '%s ALL=(ALL) NOPASSWD:ALL\\n' "$login" > "/etc/sudoers.d/$login"
     chmod 0440 "/etc/sudoers.d/$login"
 fi
@@ -62,7 +63,9 @@ home="$(getent passwd "$login" | cut -d: -f6)"
 if [ -n "${OCCOPUS_AUTHORIZED_KEY:-}" ] && [ ! -s "$home/.ssh/authorized_keys" ]; then (
     umask 077
     mkdir -p "$home/.ssh"
+    chmod 0700 "$home/.ssh"
     printf '%s\\n' "$OCCOPUS_AUTHORIZED_KEY" > "$home/.ssh/authorized_keys"
+    chmod 0600 "$home/.ssh/authorized_keys"
     chown -R "$login:" "$home/.ssh"
 ) fi
 exec /usr/sbin/sshd -D -e

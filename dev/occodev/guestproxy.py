@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -26,6 +25,7 @@ from .apt import install_without_services
 from .debianimage import archive_mirror
 from .docker import UNAVAILABLE, EnginePaths
 from .errors import DevError
+from .fsutil import locked
 from .proc import run
 
 PORT = 3128
@@ -36,6 +36,8 @@ STOP_TIMEOUT = 5.0
 
 @dataclass(frozen=True)
 class ProxyPaths:
+    """The proxy's files in a checkout: its settings, state and log, under env/vagrant/."""
+
     home: Path
 
     @classmethod
@@ -64,36 +66,59 @@ def start(root: Path) -> str:
     paths = ProxyPaths.of(root)
     network = bridge_network(EnginePaths.of(root))
     url = f"http://{network.ip}:{PORT}"
-    state = _read_state(paths)
-    if state is not None and state["url"] == url and _is_tinyproxy(state["pid"]):
-        return url
-    stop(root)
-    program = _tinyproxy()
     paths.home.mkdir(parents=True, exist_ok=True)
-    paths.allowed.write_text("".join(f"^{re.escape(host)}$\n" for host in allowed_hosts()))
-    paths.config.write_text(config_text(network, paths.allowed))
-    with paths.log.open("ab") as log:
-        process = subprocess.Popen([program, "-d", "-c", str(paths.config)],
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                   start_new_session=True)
-    _wait_for_port(str(network.ip), process, paths.log)
-    paths.state.write_text(json.dumps({"pid": process.pid, "url": url}) + "\n")
+    with locked(paths.home / "proxy.lock"):
+        state = _read_state(paths)
+        if state is not None and state["url"] == url and _is_ours(paths, state["pid"]):
+            return url
+        _stop(paths)
+        program = _tinyproxy()
+        paths.allowed.write_text("".join(f"^{host.replace('.', '[.]')}$\n"
+                                         for host in allowed_hosts()))
+        paths.config.write_text(config_text(network, paths.allowed))
+        with paths.log.open("ab") as log:
+            process = subprocess.Popen([program, "-d", "-c", str(paths.config)],
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       start_new_session=True)
+        _write_state(paths, {"pid": process.pid, "url": url})
+        try:
+            _wait_for_port(str(network.ip), process, paths.log)
+        except BaseException:
+            process.kill()
+            process.wait()
+            paths.state.unlink(missing_ok=True)
+            raise
     return url
 
 
 def stop(root: Path) -> bool:
     """Stop the proxy; False when none ran."""
     paths = ProxyPaths.of(root)
-    state = _read_state(paths)
-    paths.state.unlink(missing_ok=True)
-    if state is None or not _is_tinyproxy(state["pid"]):
+    if not paths.home.is_dir():
         return False
-    os.kill(state["pid"], signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while _is_tinyproxy(state["pid"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _is_tinyproxy(state["pid"]):
-        os.kill(state["pid"], signal.SIGKILL)
+    with locked(paths.home / "proxy.lock"):
+        return _stop(paths)
+
+
+def _stop(paths: ProxyPaths) -> bool:
+    state = _read_state(paths)
+    if state is None or not _is_ours(paths, state["pid"]):
+        paths.state.unlink(missing_ok=True)
+        return False
+    pid = state["pid"]
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _is_ours(paths, pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _is_ours(paths, pid):
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass                            # it ended on its own meanwhile
+    except PermissionError:
+        raise DevError(f"the guest's proxy (pid {pid}) runs as another user; stop it as "
+                       "root") from None
+    paths.state.unlink(missing_ok=True)
     return True
 
 
@@ -103,6 +128,7 @@ def allowed_hosts() -> list[str]:
 
 
 def config_text(network: ipaddress.IPv4Interface, allowed: Path) -> str:
+    """tinyproxy's settings: on the bridge, for the bridge, to the hosts listed in `allowed`."""
     return "\n".join([
         "User nobody", "Group nogroup",
         f"Listen {network.ip}", f"Port {PORT}", f"Allow {network.network}",
@@ -151,16 +177,26 @@ def _wait_for_port(address: str, process: subprocess.Popen, log: Path) -> None:
 
 def _read_state(paths: ProxyPaths) -> dict | None:
     try:
-        return json.loads(paths.state.read_text())
+        state = json.loads(paths.state.read_text())
     except (OSError, ValueError):
         return None
+    valid = isinstance(state, dict) and isinstance(state.get("pid"), int) and "url" in state
+    return state if valid else None
 
 
-def _is_tinyproxy(pid: int) -> bool:
-    """A live (not zombie) tinyproxy has this pid."""
+def _write_state(paths: ProxyPaths, state: dict) -> None:
+    partial = paths.state.with_suffix(".partial")
+    partial.write_text(json.dumps(state) + "\n")
+    partial.replace(paths.state)
+
+
+def _is_ours(paths: ProxyPaths, pid: int) -> bool:
+    """A live (not zombie) tinyproxy with this checkout's settings has this pid."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
     name, _, rest = stat.partition(" (")[2].rpartition(") ")
-    return name == "tinyproxy" and not rest.startswith("Z")
+    return (name == "tinyproxy" and not rest.startswith("Z")
+            and str(paths.config).encode() in cmdline)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .docker import UNAVAILABLE, EnginePaths
 from .errors import DevError
 
 PROVIDER = "docker"
-OFFLINE = {"validate", "version", "--version", "help", "-h", "--help"}     # no engine needed
+OFFLINE = {None, "validate", "version", "help"}     # no engine needed (None: only options)
 # commands that only look at or remove the guest: they need the engine, not the image or proxy
 GUEST_FREE = {"destroy", "halt", "status", "global-status", "suspend"}
 
@@ -28,19 +29,31 @@ def run(root: Path, args: list[str]) -> int:
     """Vagrant's exit status for `vagrant ARGS` run in the checkout."""
     if not args:
         raise DevError("name the vagrant command to run, e.g. ./occo-dev vagrant up", 2)
+    command = next((arg for arg in args if not arg.startswith("-")), None)
     program = _vagrant()
     paths = EnginePaths.of(root)
     env = dict(os.environ, DOCKER_HOST=f"unix://{paths.socket}",
                VAGRANT_DEFAULT_PROVIDER=PROVIDER)
-    if args[0] not in OFFLINE and docker.running_state(paths) is None:
+    if command not in OFFLINE and docker.running_state(paths) is None:
         docker.start(root)
-    if args[0] not in OFFLINE | GUEST_FREE:
+    if command not in OFFLINE | GUEST_FREE:
         debianimage.ensure(root)
         env["OCCO_GUEST_PROXY"] = guestproxy.start(root)
-    status = subprocess.run([program, *args], cwd=root, env=env).returncode
-    if args[0] == "destroy" and status == 0:
+    status = _run_in_foreground([program, *args], root, env)
+    if command == "destroy" and status == 0:
         guestproxy.stop(root)
     return status
+
+
+def _run_in_foreground(command: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Run Vagrant with the terminal's Ctrl-C going to it alone: it cleans up (a half-made
+    container, its own state) before it exits, and its status is ours."""
+    process = subprocess.Popen(command, cwd=cwd, env=env)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _vagrant() -> str:

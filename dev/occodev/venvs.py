@@ -109,8 +109,12 @@ def reset_envs(repo: Repo, graph: BuildGraph, lock: Lock, components: list[Compo
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(reset_env, repo, graph, lock, component): component
                    for component in components}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:       # the first failure (or Ctrl-C) ends the run: start no more
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def install_commands(repo: Repo, index_url: str | None, wheelhouse: Path | None) -> Path:

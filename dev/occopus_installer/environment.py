@@ -99,7 +99,8 @@ def pip_check(venv: Path) -> tuple[bool, str]:
 def load_commands(venv: Path) -> tuple[bool, str]:
     """Whether every command's code imports: (ok, what failed)."""
     try:
-        run([venv / "bin" / "python", "-c", COMMANDS_PROBE], "loading the occopus-* commands")
+        run([venv / "bin" / "python", "-I", "-c", COMMANDS_PROBE],
+            "loading the occopus-* commands")
         return True, "every occopus-* command loads"
     except (InstallError, OSError) as error:
         return False, str(error)

@@ -55,6 +55,10 @@ sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
         self.assertEqual(caught.exception.exit_code, 2)
         self.assertIn("./occo-dev vagrant up", str(caught.exception))
 
+    def test_options_alone_run_without_an_engine(self):
+        self.assertEqual(vagrant.run(self.root, ["--version"]), 0)
+        self.assertEqual(self.ran()["args"], ["--version"])
+
     def test_validate_runs_in_the_checkout_without_an_engine(self):
         self.assertEqual(vagrant.run(self.root, ["validate", "--ignore-provider"]), 0)
         ran = self.ran()
@@ -66,9 +70,11 @@ sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 
     def test_up_gets_the_image_and_the_proxy_first(self):
         with self.running_engine(), \
-                mock.patch.object(vagrant.debianimage, "ensure", return_value="sha256:1"), \
+                mock.patch.object(vagrant.debianimage, "ensure", return_value="sha256:1") as made, \
                 mock.patch.object(vagrant.guestproxy, "start", return_value=URL):
-            self.assertEqual(vagrant.run(self.root, ["up"]), 0)
+            self.assertEqual(vagrant.run(self.root, ["--debug", "up"]), 0)
+        made.assert_called_once_with(self.root)
+        self.assertEqual(self.ran()["args"], ["--debug", "up"])
         self.assertEqual(self.ran()["OCCO_GUEST_PROXY"], URL)
         self.stopped.assert_not_called()
 
@@ -100,3 +106,44 @@ class ProxyConfigTest(unittest.TestCase):
     def test_stop_without_a_running_proxy_says_so(self):
         with tempfile.TemporaryDirectory() as root:
             self.assertFalse(guestproxy.stop(Path(root)))
+
+
+class ProxyLifeTest(unittest.TestCase):
+    """The real tinyproxy, on loopback in place of the engine's bridge."""
+
+    def setUp(self) -> None:
+        if os.geteuid() != 0:
+            reason = "tinyproxy is installed with apt-get and drops to nobody: root only"
+            if os.environ.get("CI") == "true":
+                raise AssertionError(f"{reason}; CI must run this test")
+            self.skipTest(reason)
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        self.root = Path(scratch.name)
+        loopback = ipaddress.IPv4Interface("127.0.0.1/8")
+        patcher = mock.patch.object(guestproxy, "bridge_network", return_value=loopback)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.addCleanup(guestproxy.stop, self.root)
+
+    def state(self) -> dict:
+        return json.loads(guestproxy.ProxyPaths.of(self.root).state.read_text())
+
+    def test_it_starts_once_is_reused_and_stops(self):
+        url = guestproxy.start(self.root)
+        self.assertEqual(url, f"http://127.0.0.1:{guestproxy.PORT}")
+        pid = self.state()["pid"]
+        self.assertEqual(guestproxy.start(self.root), url)
+        self.assertEqual(self.state()["pid"], pid, "a running proxy is reused")
+        self.assertTrue(guestproxy.stop(self.root))
+        self.assertFalse(Path(f"/proc/{pid}/cmdline").exists()
+                         and b"tinyproxy" in Path(f"/proc/{pid}/cmdline").read_bytes())
+        self.assertFalse(guestproxy.ProxyPaths.of(self.root).state.exists())
+        self.assertFalse(guestproxy.stop(self.root))
+
+    def test_a_proxy_killed_behind_its_back_is_started_again(self):
+        guestproxy.start(self.root)
+        pid = self.state()["pid"]
+        os.kill(pid, 9)
+        guestproxy.start(self.root)
+        self.assertNotEqual(self.state()["pid"], pid)
