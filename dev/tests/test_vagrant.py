@@ -8,6 +8,7 @@ import ipaddress
 import json
 import os
 import tempfile
+import time
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -145,5 +146,9 @@ class ProxyLifeTest(unittest.TestCase):
         guestproxy.start(self.root)
         pid = self.state()["pid"]
         os.kill(pid, 9)
+        deadline = time.monotonic() + 30
+        while guestproxy._is_ours(guestproxy.ProxyPaths.of(self.root), pid):     # until it died
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
         guestproxy.start(self.root)
         self.assertNotEqual(self.state()["pid"], pid)
