@@ -94,9 +94,9 @@ def reset_env(repo: Repo, graph: BuildGraph, lock: Lock, component: Component) -
     finally:
         os.unlink(reqs.name)
     # The editables are built by the backend just installed, without a throwaway
-    # build environment per sibling. Nothing is byte-compiled ahead: a test run compiles
-    # the few modules it imports, which is a fraction of what the SDKs hold.
-    proc.run([python, "-m", "pip", "install", "--quiet", "--no-compile", "--no-build-isolation",
+    # build environment per sibling. Byte-compiled here, once: where PYTHONDONTWRITEBYTECODE
+    # is set (as on CI's machines), every command a test starts would compile its imports again.
+    proc.run([python, "-m", "pip", "install", "--quiet", "--no-build-isolation",
               "-r", "requirements_test.txt"], cwd=component.path,
              what=f"installing {component.folder}/requirements_test.txt")
     (venv / STAMP).write_text(_env_digest(repo, graph, component) + "\n")
