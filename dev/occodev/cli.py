@@ -19,8 +19,14 @@ from .split import Splitter
 TOOL_SUITES = ("tool", "integration")
 
 
+def _root() -> Path:
+    """The checkout: OCCO_DEV_ROOT, or the current folder (commands that need no components
+    use it without loading them)."""
+    return Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd()))
+
+
 def _repo() -> Repo:
-    return Repo.load(Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd())))
+    return Repo.load(_root())
 
 
 def _selected(repo: Repo, args: argparse.Namespace):
@@ -80,7 +86,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_docker(args: argparse.Namespace) -> int:
-    root = Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd()))    # the engine needs no components
+    root = _root()
     if args.action == "start":
         state = docker.start(root, tcp=args.tcp)
         if args.json:
@@ -121,11 +127,11 @@ def cmd_docker(args: argparse.Namespace) -> int:
 
 
 def cmd_vagrant(args: argparse.Namespace) -> int:
-    return vagrant.run(Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd())), args.vagrant_args)
+    return vagrant.run(_root(), args.vagrant_args)
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
-    root = Path(os.environ.get("OCCO_DEV_ROOT", Path.cwd()))    # the hosts need no components
+    root = _root()
     if args.action == "up":
         state = hosts.up(root, args.count)
         if args.json:

@@ -42,7 +42,7 @@ from .apt import apt_get
 from .docker_api import EngineAPI
 from .errors import DevError
 from .fsutil import locked, unmount_below
-from .proc import reap, run
+from .proc import cmdline, is_gone, run, stat_fields, terminate
 
 BASE_IMAGE = "occopus/busybox:latest"
 BASE_CHANGES = ['CMD ["sh"]']      # as the registry's busybox image: a shell
@@ -301,48 +301,15 @@ def _engine_pid(paths: EnginePaths, state: dict | None) -> int | None:
     for pid in candidates:
         if not isinstance(pid, int):
             continue
-        argv = _cmdline(pid)
+        argv = cmdline(pid)
         if argv and os.path.basename(argv[0]) == b"dockerd" and marker in argv \
-                and not _is_gone(pid):
+                and not is_gone(pid):
             return pid
     return None
 
 
-def _cmdline(pid: int) -> list[bytes]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return []
-
-
-def _stat(pid: int) -> list[str]:
-    """The fields of /proc/PID/stat after the program's name (state, parent, ...); none for a
-    process that does not exist."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return []
-
-
-def _is_gone(pid: int) -> bool:
-    """No such process, or only its exit status is left."""
-    fields = _stat(pid)
-    return not fields or fields[0] == "Z"
-
-
 def _terminate(pid: int) -> None:
-    """SIGTERM, a bounded wait, then SIGKILL."""
-    for sig, timeout in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reap(pid)
-            if _is_gone(pid):
-                return
-            time.sleep(0.05)
+    terminate(pid, STOP_TIMEOUT)
 
 
 def _clean_up(paths: EnginePaths) -> None:
@@ -358,7 +325,7 @@ def _clean_up(paths: EnginePaths) -> None:
 def _kill_leftovers(paths: EnginePaths) -> None:
     """After a SIGKILL: the engine's containerd and shims, and each shim's container."""
     marker = f"{paths.exec_root}/containerd/".encode()
-    ours = [pid for pid in _pids() if any(marker in part for part in _cmdline(pid))]
+    ours = [pid for pid in _pids() if any(marker in part for part in cmdline(pid))]
     children = [pid for pid in _pids() if _parent(pid) in ours]
     for pid in children + ours:
         try:
@@ -378,7 +345,7 @@ def _pids() -> list[int]:
 
 
 def _parent(pid: int) -> int | None:
-    fields = _stat(pid)
+    fields = stat_fields(pid)
     return int(fields[1]) if len(fields) > 1 else None
 
 

@@ -13,7 +13,6 @@ import ipaddress
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -26,7 +25,7 @@ from .debianimage import archive_mirror
 from .docker import UNAVAILABLE, EnginePaths
 from .errors import DevError
 from .fsutil import locked
-from .proc import run
+from .proc import cmdline, is_gone, run, terminate
 
 PORT = 3128
 PYPI_HOSTS = ("pypi.org", "files.pythonhosted.org")
@@ -107,14 +106,7 @@ def _stop(paths: ProxyPaths) -> bool:
         return False
     pid = state["pid"]
     try:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while _is_ours(paths, pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _is_ours(paths, pid):
-            os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass                            # it ended on its own meanwhile
+        terminate(pid, STOP_TIMEOUT)
     except PermissionError:
         raise DevError(f"the guest's proxy (pid {pid}) runs as another user; stop it as "
                        "root") from None
@@ -192,11 +184,6 @@ def _write_state(paths: ProxyPaths, state: dict) -> None:
 
 def _is_ours(paths: ProxyPaths, pid: int) -> bool:
     """A live (not zombie) tinyproxy with this checkout's settings has this pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    name, _, rest = stat.partition(" (")[2].rpartition(") ")
-    return (name == "tinyproxy" and not rest.startswith("Z")
-            and str(paths.config).encode() in cmdline)
+    argv = cmdline(pid)
+    return (bool(argv) and os.path.basename(argv[0]) == b"tinyproxy"
+            and str(paths.config).encode() in argv and not is_gone(pid))

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from collections.abc import Mapping, Sequence
 
@@ -55,3 +57,41 @@ def reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def cmdline(pid: int) -> list[bytes]:
+    """The arguments of process `pid`; none for a process that does not exist."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the program's name (state, parent, ...); none for a
+    process that does not exist."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def is_gone(pid: int) -> bool:
+    """No such process, or only its exit status is left."""
+    fields = stat_fields(pid)
+    return not fields or fields[0] == "Z"
+
+
+def terminate(pid: int, timeout: float) -> None:
+    """SIGTERM, a wait of `timeout` seconds, then SIGKILL and a wait of 5 s."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            reap(pid)
+            if is_gone(pid):
+                return
+            time.sleep(0.05)
